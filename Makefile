@@ -1,0 +1,37 @@
+# embproj: `make demo` builds the demo report, `make test` runs the tests. Both set up .venv first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test lint bench screenshot clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+fixtures/digits.parquet: | $(STAMP)
+	$(BIN)/python fixtures/make_digits.py $@
+
+demo: $(STAMP) fixtures/digits.parquet ## set up, then write report.html from the digits (UMAP)
+	$(BIN)/embproj project fixtures/digits.parquet --algo umap -o report.html
+	@echo "Open report.html in a browser."
+
+test: $(STAMP) ## set up, then run the whole test suite
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP) ## ruff check and format check
+	$(BIN)/ruff check embproj tests benchmarks fixtures
+	$(BIN)/ruff format --check embproj tests benchmarks fixtures
+
+bench: $(STAMP) fixtures/digits.parquet ## measure speed and memory against the hand-written script
+	$(BIN)/python benchmarks/run.py
+
+clean: ## remove the venv, caches and generated reports
+	rm -rf $(VENV) .pytest_cache report.html fixtures/digits.parquet

@@ -1,0 +1,20 @@
+"""embproj: a table of embeddings → one self-contained HTML map (PCA, UMAP or t-SNE).
+
+    import embproj
+    embproj.report(df, algo="umap").save("report.html")
+"""
+
+from __future__ import annotations
+
+from .errors import EmbprojError
+
+__version__ = "0.1.0"
+__all__ = ["EmbprojError", "report", "__version__"]
+
+
+def report(data=None, *, columns=None, **options):
+    """Project `data` (a path, a pandas DataFrame, an Arrow table, or rows with `columns`) and return a result
+    with `.save(path)` and `_repr_html_()`. Keyword options are those of `embproj project` (see `Options`)."""
+    from .api import report as _report
+
+    return _report(data, columns=columns, **options)

@@ -1,0 +1,206 @@
+"""The command line: Typer options → `Options`, `EmbprojError` → one line `Error: …` and exit code 2.
+
+This is the only module that imports Typer or rich; heavy libraries load inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import EmbprojError
+from .options import DEFAULT_MAX_DIMS, DEFAULT_MAX_POINTS, DEFAULT_SEED, DEFAULT_THUMB_SIZE, Options
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Turn a table of embeddings into one self-contained, offline HTML map (PCA, UMAP or t-SNE).",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+DATA = Annotated[Path, typer.Argument(help="CSV, TSV, Parquet (file or folder), JSON or JSON Lines table.", show_default=False)]
+FORMAT = Annotated[Optional[str], typer.Option("--format", help="Read as csv|tsv|parquet|json|jsonl, whatever the suffix.")]
+ENCODING = Annotated[Optional[str], typer.Option("--encoding", help="Text encoding of CSV/TSV/JSON files (default UTF-8).")]
+EMBEDDING = Annotated[Optional[str], typer.Option("--embedding", "-e", help="Column of vectors (lists, arrays or \"[…]\" text).")]
+COLUMNS = Annotated[Optional[str], typer.Option("--columns", help="Numeric columns as dimensions, by globs: 'dim_*,f?'.")]
+COLOR = Annotated[Optional[str], typer.Option("--color", "-c", help="Column to colour by; '' for none.")]
+LABEL = Annotated[Optional[str], typer.Option("--label", help="Column shown as each point's title on hover.")]
+IMAGE = Annotated[Optional[str], typer.Option("--image", help="Column of images: pixel arrays, bytes, paths, base64.")]
+HOVER = Annotated[Optional[str], typer.Option("--hover", help="Columns shown on hover, comma-separated.")]
+NO_IMAGES = Annotated[bool, typer.Option("--no-images", help="Leave images out of the report.")]
+
+
+@app.command()
+def project(
+    data: DATA,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Report path [default: DATA-STEM.ALGO.html here].")] = None,
+    algo: Annotated[str, typer.Option("--algo", "-a", help="pca | umap | tsne | all (side by side).")] = "umap",
+    format: FORMAT = None,
+    encoding: ENCODING = None,
+    embedding: EMBEDDING = None,
+    columns: COLUMNS = None,
+    color: COLOR = None,
+    label: LABEL = None,
+    image: IMAGE = None,
+    hover: HOVER = None,
+    no_images: NO_IMAGES = False,
+    thumb_size: Annotated[int, typer.Option("--thumb-size", help="Longest side of hover images, in pixels.")] = DEFAULT_THUMB_SIZE,
+    max_points: Annotated[int, typer.Option("--max-points", "-n", help="Rows to plot at most (a seeded sample beyond).")] = DEFAULT_MAX_POINTS,
+    max_dims: Annotated[int, typer.Option("--max-dims", help="PCA pre-reduction before UMAP and t-SNE.")] = DEFAULT_MAX_DIMS,
+    sample: Annotated[str, typer.Option("--sample", help="random | stratified (every colour class kept).")] = "random",
+    seed: Annotated[int, typer.Option("--seed", help="Seed for sampling and projection.")] = DEFAULT_SEED,
+    title: Annotated[Optional[str], typer.Option("--title", help="Report title [default: file name and algorithm].")] = None,
+    n_neighbors: Annotated[int, typer.Option("--n-neighbors", help="UMAP: neighbourhood size, 2 to 1000.")] = 15,
+    min_dist: Annotated[float, typer.Option("--min-dist", help="UMAP: how tightly points pack, 0 to 1.")] = 0.1,
+    metric: Annotated[str, typer.Option("--metric", help="UMAP and t-SNE: euclidean | cosine | manhattan | correlation.")] = "euclidean",
+    perplexity: Annotated[float, typer.Option("--perplexity", help="t-SNE: effective neighbours, above 0.")] = 30.0,
+    learning_rate: Annotated[Optional[float], typer.Option("--learning-rate", help="t-SNE: step size [default: auto, n/12].")] = None,
+    iterations: Annotated[int, typer.Option("--iterations", help="t-SNE: optimisation steps after early exaggeration.")] = 500,
+    early_exaggeration: Annotated[float, typer.Option("--early-exaggeration", help="t-SNE: early exaggeration factor.")] = 12.0,
+    whiten: Annotated[bool, typer.Option("--whiten", help="PCA: scale components to unit variance.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
+) -> None:
+    """Project DATA to 2D and write one self-contained HTML report.
+
+    Example: embproj project fixtures/digits.parquet --algo umap -o report.html
+    """
+    from .options import PcaParams, TsneParams, UmapParams
+
+    opts = Options(
+        data=data,
+        output=output or Path(f"{data.name.split('.')[0] or 'report'}.{algo}.html"),
+        format=format,
+        encoding=encoding,
+        algo=algo,
+        embedding=embedding,
+        columns=_split(columns) or (),
+        color=color,
+        label=label,
+        image=image,
+        hover=_split(hover),
+        no_images=no_images,
+        thumb_size=thumb_size,
+        max_points=max_points,
+        max_dims=max_dims,
+        sample=sample,
+        seed=seed,
+        title=title,
+        pca=PcaParams(whiten=whiten),
+        umap=UmapParams(n_neighbors=n_neighbors, min_dist=min_dist, metric=metric),
+        tsne=TsneParams(perplexity, learning_rate, iterations, early_exaggeration, metric),
+    )
+    with _errors():
+        from .pipeline import run
+
+        console = _console(quiet)
+        start = time.perf_counter()
+        result = run(opts, reporter=ConsoleReporter(console))
+        if console:
+            s = result.summary
+            console.print(
+                f"Wrote {result.output} ({result.bytes_written / 1e6:.1f} MB): {s['rows_plotted']:,} points "
+                f"of {s['rows_read']:,} rows in {time.perf_counter() - start:.1f} s"
+            )
+
+
+@app.command()
+def inspect(
+    data: DATA,
+    format: FORMAT = None,
+    encoding: ENCODING = None,
+    embedding: EMBEDDING = None,
+    columns: COLUMNS = None,
+    color: COLOR = None,
+    label: LABEL = None,
+    image: IMAGE = None,
+    hover: HOVER = None,
+    no_images: NO_IMAGES = False,
+) -> None:
+    """Show the columns, the role detected for each and why, and what `project` would do. Projects nothing.
+
+    Example: embproj inspect fixtures/digits.parquet
+    """
+    opts = Options(
+        data=data, format=format, encoding=encoding, embedding=embedding, columns=_split(columns) or (),
+        color=color, label=label, image=image, hover=_split(hover), no_images=no_images,
+    )
+    with _errors():
+        from .pipeline import inspect as inspect_plan
+
+        source, plan = inspect_plan(opts)
+        rows = f"{source.num_rows:,} rows" if source.num_rows is not None else "rows: counted when projecting"
+        typer.echo(f"{source.name}: {source.format}, {len(source.schema)} columns, {rows}")
+        for c in plan.info:
+            typer.echo(f"  {c.name}  {c.type}  [{c.kind}]")
+        for line in plan.explain():
+            typer.echo(line)
+
+
+class ConsoleReporter:
+    def __init__(self, console):
+        self.console = console
+
+    @contextmanager
+    def stage(self, name: str):
+        if self.console is None:
+            yield
+            return
+        start = time.perf_counter()
+        with self.console.status(name + " …"):
+            yield
+        self.console.print(f"[dim]{name}: {time.perf_counter() - start:.1f} s[/dim]", highlight=False)
+
+    def info(self, message: str) -> None:
+        if self.console is not None:
+            self.console.print(message, markup=False, highlight=False)
+
+    def warn(self, message: str) -> None:
+        if self.console is not None:
+            self.console.print(f"[yellow]Warning:[/yellow] {_escape(message)}", highlight=False)
+
+
+def _console(quiet: bool):
+    if quiet:
+        return None
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _split(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+@contextmanager
+def _errors():
+    try:
+        yield
+    except EmbprojError as err:
+        typer.echo(f"Error: {err}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo("Error: interrupted, nothing was written", err=True)
+        raise typer.Exit(130) from None
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

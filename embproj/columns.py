@@ -1,0 +1,160 @@
+"""What each column looks like: the evidence `plan` decides on. Reads types and a few hundred head values only."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.types as pt
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
+IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF", b"BM")
+LABEL_NAMES = re.compile(r"(^|_)(label|labels|target|class|category|cluster|species|genre|kind|type|tag|group|y)($|_)", re.I)
+ID_NAMES = re.compile(r"(^|_)(id|idx|index|key|uuid|row|rowid)$", re.I)
+EMBEDDING_NAMES = re.compile(r"emb|vec|feature|represent|latent|encoding", re.I)
+IMAGE_NAMES = re.compile(r"image|img|picture|photo|thumb|pixel", re.I)
+TITLE_NAMES = re.compile(r"^(name|title|text|caption|sentence|word|token|filename|file|path)$", re.I)
+TEXT_VECTOR = re.compile(r"^\s*\[\s*[-+0-9.eE,\s naNinfINF]*\]\s*$")
+BASE64 = re.compile(r"^[A-Za-z0-9+/\s]+={0,2}$")
+MAX_CATEGORIES = 50
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    type: str
+    kind: str  # vector | text-vector | pixels | image-bytes | image-uri | image-path | image-base64 |
+    #            float | int | category | id | text | other
+    distinct: int  # in the head rows
+    nonnull: int  # in the head rows
+    dims: int | None = None  # vector length or image shape size
+    shape: tuple[int, ...] | None = None  # pixel array shape
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("float", "int")
+
+    @property
+    def is_vector(self) -> bool:
+        return self.kind in ("vector", "text-vector")
+
+    @property
+    def is_image(self) -> bool:
+        return self.kind.startswith("image") or self.kind == "pixels"
+
+    @property
+    def is_scalar(self) -> bool:
+        return not (self.is_vector or self.is_image or self.kind == "other")
+
+
+def describe(head: pa.Table) -> list[ColumnInfo]:
+    return [describe_column(name, head.column(name)) for name in head.column_names]
+
+
+def describe_column(name: str, col: pa.ChunkedArray) -> ColumnInfo:
+    t = col.type
+    values = col.drop_null()
+    nonnull = len(values)
+    base = dict(name=name, type=_type_name(t), nonnull=nonnull, distinct=_distinct(values))
+    depth, leaf = _list_depth(t)
+    if depth == 1 and _is_number(leaf):
+        return ColumnInfo(kind="vector", dims=_typical_length(values), **base)
+    if depth in (2, 3) and _is_number(leaf):
+        return ColumnInfo(kind="pixels", shape=_array_shape(values), **base)
+    if depth:
+        return ColumnInfo(kind="other", **base)
+    if pt.is_binary(t) or pt.is_large_binary(t) or pt.is_fixed_size_binary(t):
+        sample = [v for v in values.slice(0, 20).to_pylist()]
+        is_image = bool(sample) and all(bytes(v[:4]).startswith(IMAGE_MAGIC) or v[:4] == IMAGE_MAGIC[0] for v in sample)
+        return ColumnInfo(kind="image-bytes" if is_image or IMAGE_NAMES.search(name) else "other", **base)
+    if pt.is_dictionary(t) or pt.is_boolean(t):
+        return ColumnInfo(kind="category", **base)
+    if pt.is_floating(t) or pt.is_decimal(t):
+        return ColumnInfo(kind="float", **base)
+    if pt.is_integer(t):
+        return ColumnInfo(kind="id" if _looks_like_id(name, values) else "int", **base)
+    if pt.is_string(t) or pt.is_large_string(t):
+        return _describe_strings(name, values, base)
+    return ColumnInfo(kind="other", **base)
+
+
+def _describe_strings(name: str, values: pa.ChunkedArray, base: dict) -> ColumnInfo:
+    sample = [v for v in values.slice(0, 50).to_pylist() if v and v.strip()]
+    if sample and all(TEXT_VECTOR.match(v) for v in sample):
+        dims = {v.count(",") + 1 for v in sample}
+        return ColumnInfo(kind="text-vector", dims=max(dims, key=list(dims).count) if dims else None, **base)
+    if sample and all(v.startswith("data:image/") for v in sample):
+        return ColumnInfo(kind="image-uri", **base)
+    if sample and all(v.lower().rstrip().endswith(IMAGE_SUFFIXES) for v in sample):
+        return ColumnInfo(kind="image-path", **base)
+    if sample and all(len(v) >= 64 and BASE64.match(v[:256]) for v in sample):
+        return ColumnInfo(kind="image-base64", **base)
+    n, distinct = base["nonnull"], base["distinct"]
+    if distinct <= MAX_CATEGORIES and (distinct <= 0.5 * n or n < 20) and distinct < n:
+        return ColumnInfo(kind="category", **base)
+    if LABEL_NAMES.search(name) and distinct <= MAX_CATEGORIES:
+        return ColumnInfo(kind="category", **base)
+    if distinct == n and sample and not any(" " in v for v in sample) and ID_NAMES.search(name):
+        return ColumnInfo(kind="id", **base)
+    return ColumnInfo(kind="text", **base)
+
+
+def _type_name(t: pa.DataType) -> str:
+    return str(t).replace("element: ", "").replace("item: ", "")
+
+
+def _list_depth(t: pa.DataType) -> tuple[int, pa.DataType]:
+    depth = 0
+    while pt.is_list(t) or pt.is_large_list(t) or pt.is_fixed_size_list(t) or _is_list_view(t):
+        depth += 1
+        t = t.value_type
+    return depth, t
+
+
+def _is_list_view(t: pa.DataType) -> bool:
+    return getattr(pt, "is_list_view", lambda _: False)(t) or getattr(pt, "is_large_list_view", lambda _: False)(t)
+
+
+def _is_number(t: pa.DataType) -> bool:
+    return pt.is_integer(t) or pt.is_floating(t) or pt.is_null(t)
+
+
+def _distinct(values: pa.ChunkedArray) -> int:
+    try:
+        return len(pc.unique(values))
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return len(values)
+
+
+def _typical_length(values: pa.ChunkedArray) -> int | None:
+    if not len(values):
+        return None
+    lengths = pc.list_value_length(values).to_numpy(zero_copy_only=False)
+    counts = {}
+    for n in lengths[:1000].tolist():
+        counts[n] = counts.get(n, 0) + 1
+    return max(counts, key=counts.get)
+
+
+def _array_shape(values: pa.ChunkedArray) -> tuple[int, ...] | None:
+    if not len(values):
+        return None
+    first = values[0].as_py()
+    shape = []
+    while isinstance(first, list):
+        shape.append(len(first))
+        first = first[0] if first else None
+    return tuple(shape)
+
+
+def _looks_like_id(name: str, values: pa.ChunkedArray) -> bool:
+    if ID_NAMES.search(name):
+        return True
+    n = len(values)
+    if n < 20:
+        return False
+    arr = values.to_numpy()
+    # 0..n-1 or 1..n in order: a row number, not a measurement
+    return bool((arr[1:] - arr[:-1] == 1).all())

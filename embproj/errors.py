@@ -1,0 +1,41 @@
+"""The one exception type the CLI turns into `Error: …` and exit code 2.
+
+Each message says what is wrong, where (the file, column or row), and how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class EmbprojError(Exception):
+    """Bad input or usage. `str(err)` is the whole one-line message (without the `Error: ` prefix)."""
+
+    def __init__(self, what: str, fix: str | None = None, *, where: str | None = None):
+        self.what = what
+        self.fix = fix
+        self.where = where
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        text = self.what if not self.where else f"{self.where}: {self.what}"
+        if self.fix:
+            text = f"{text}, {self.fix}"
+        return " ".join(text.split())  # one line, always
+
+    def at(self, where: str) -> EmbprojError:
+        """The same error, located at `where` (a file name) unless it already says where."""
+        if self.where is None:
+            self.where = where
+            self.args = (self.message,)
+        return self
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(EmbprojError):
+    """The data file cannot be read or holds nothing usable."""
+
+
+class OptionError(EmbprojError):
+    """An option names a column that does not exist, or a value out of range."""

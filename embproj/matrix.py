@@ -1,0 +1,138 @@
+"""Stage 4, matrix: the sampled embedding as a float32 n×d matrix, with unusable rows dropped and counted.
+
+Rows are dropped (never silently) when their vector is missing, empty, of the wrong length, holds text that is not
+a number, or holds NaN/±inf. Wide matrices are pre-reduced with PCA to `max_dims` before UMAP and t-SNE.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import InputError, OptionError
+from .plan import Embedding
+
+
+@dataclass(frozen=True)
+class Matrix:
+    X: np.ndarray  # float32, n × d (after any pre-reduction)
+    keep: np.ndarray  # int64 positions of the kept rows in the sample table
+    dims: int  # dimensions of the embedding as read
+    dropped: dict[str, int] = field(default_factory=dict)  # reason -> rows
+    reduced_to: int | None = None  # PCA pre-reduction target, when applied
+    reduced_variance: float | None = None  # share of variance the pre-reduction kept
+    seconds: float = 0.0
+
+    @property
+    def n_dropped(self) -> int:
+        return sum(self.dropped.values())
+
+
+def build_matrix(table: pa.Table, embedding: Embedding, max_dims: int | None, seed: int, where: str = "") -> Matrix:
+    """`max_dims=None` skips the pre-reduction (PCA needs none)."""
+    start = time.perf_counter()
+    if embedding.kind == "list":
+        X, valid, dropped, dims = _from_list(table.column(embedding.columns[0]), embedding.text)
+    else:
+        X, valid, dropped, dims = _from_columns(table, embedding.columns)
+    finite = np.isfinite(X).all(axis=1) if X.size else np.ones(len(X), bool)
+    if (~finite).any():
+        dropped["NaN or infinite values"] = int((~finite).sum())
+        X, valid = X[finite], valid[finite]
+    if len(X) == 0:
+        reasons = "; ".join(f"{n:,} {why}" for why, n in dropped.items()) or "no rows"
+        raise InputError(
+            f"no usable rows: every vector was dropped ({reasons})",
+            "check the embedding column, or choose another with --embedding/--columns",
+            where=where or None,
+        )
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    reduced_to = variance = None
+    if max_dims is not None:
+        if max_dims < 2:
+            raise OptionError(f"--max-dims {max_dims} is too small", "give 2 or more")
+        X, reduced_to, variance = _pre_reduce(X, max_dims, seed)
+    return Matrix(X, valid, dims, dropped, reduced_to, variance, time.perf_counter() - start)
+
+
+def _from_list(col: pa.ChunkedArray, text: bool) -> tuple[np.ndarray, np.ndarray, dict, int]:
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    dropped: dict[str, int] = {}
+    bad_text = np.zeros(len(arr), dtype=bool)
+    if text:
+        arr, bad_text = _parse_text_vectors(arr)
+    lengths = pc.list_value_length(arr).fill_null(-1).to_numpy(zero_copy_only=False)
+    missing = lengths == -1
+    empty = lengths == 0
+    present = lengths[~missing & ~empty]
+    dims = int(np.bincount(present).argmax()) if len(present) else 0
+    wrong = ~missing & ~empty & (lengths != dims)
+    for why, mask in (
+        ("missing vectors", missing),
+        ("empty vectors", empty),
+        (f"vectors not of length {dims}", wrong),
+        ("vectors holding text that is not a number", bad_text & ~missing & ~empty & ~wrong),
+    ):
+        if mask.any():
+            dropped[why] = int(mask.sum())
+    ok = ~(missing | empty | wrong | bad_text)
+    valid = np.flatnonzero(ok)
+    kept = arr.take(pa.array(valid))
+    flat = pc.cast(kept.flatten(), pa.float32()).to_numpy(zero_copy_only=False)
+    return flat.reshape(len(valid), dims), valid, dropped, dims
+
+
+def _parse_text_vectors(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """`"[0.1, 0.2]"` strings → list<float64>, vectorised in Arrow; tokens that are not numbers become NaN and are
+    flagged so the row is dropped with its own reason."""
+    inner = pc.replace_substring_regex(arr, r"^\s*\[|\]\s*$", "")
+    blank = pc.equal(pc.utf8_trim_whitespace(inner), "").fill_null(False)
+    tokens = pc.split_pattern(pc.if_else(blank, pa.scalar(None, pa.string()), inner), ",")
+    flat = pc.utf8_trim_whitespace(tokens.flatten())
+    numbers = pc.cast(flat, pa.float64(), safe=False) if _all_numbers(flat) else _coerce(flat)
+    parsed = pa.ListArray.from_arrays(tokens.offsets, numbers, mask=pc.is_null(tokens))
+    is_bad = pc.is_null(numbers).to_numpy(zero_copy_only=False)
+    row_of = np.repeat(np.arange(len(arr)), pc.list_value_length(tokens).fill_null(0).to_numpy(zero_copy_only=False))
+    bad = np.zeros(len(arr), dtype=bool)
+    bad[row_of[is_bad]] = True
+    empty_rows = blank.to_numpy(zero_copy_only=False)
+    parsed = pc.if_else(pa.array(empty_rows), pa.scalar([], parsed.type), parsed)
+    return parsed, bad
+
+
+def _all_numbers(flat: pa.Array) -> bool:
+    try:
+        pc.cast(flat, pa.float64())
+        return True
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+
+
+def _coerce(flat: pa.Array) -> pa.Array:
+    import pandas as pd
+
+    values = pd.to_numeric(pd.Series(flat.to_pylist(), dtype=object), errors="coerce")
+    return pa.array(values.to_numpy(dtype=np.float64), mask=values.isna().to_numpy())
+
+
+def _from_columns(table: pa.Table, columns) -> tuple[np.ndarray, np.ndarray, dict, int]:
+    X = np.empty((table.num_rows, len(columns)), dtype=np.float32)
+    for j, name in enumerate(columns):
+        X[:, j] = pc.cast(table.column(name), pa.float32(), safe=False).to_numpy()
+    return X, np.arange(table.num_rows), {}, len(columns)
+
+
+def _pre_reduce(X: np.ndarray, max_dims: int, seed: int) -> tuple[np.ndarray, int | None, float | None]:
+    n, d = X.shape
+    target = min(max_dims, n - 1)
+    if d <= max_dims or target < 2:
+        return X, None, None
+    from sklearn.decomposition import PCA
+
+    pca = PCA(n_components=target, random_state=seed)
+    Y = pca.fit_transform(X).astype(np.float32)
+    return Y, target, float(pca.explained_variance_ratio_.sum())

@@ -1,0 +1,75 @@
+"""Options: every choice a user can make, in one frozen dataclass shared by the CLI and the Python API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+ALGOS = ("pca", "umap", "tsne")
+FORMATS = ("csv", "tsv", "parquet", "json", "jsonl")
+SAMPLE_METHODS = ("random", "stratified")
+
+DEFAULT_MAX_POINTS = 5_000
+DEFAULT_MAX_DIMS = 50
+DEFAULT_SEED = 0
+DEFAULT_THUMB_SIZE = 64
+
+
+@dataclass(frozen=True)
+class UmapParams:
+    n_neighbors: int = 15
+    min_dist: float = 0.1
+    metric: str = "euclidean"
+
+
+@dataclass(frozen=True)
+class TsneParams:
+    perplexity: float = 30.0
+    learning_rate: float | None = None  # None: openTSNE's "auto" (n / exaggeration)
+    iterations: int = 500
+    early_exaggeration: float = 12.0
+    metric: str = "euclidean"
+
+
+@dataclass(frozen=True)
+class PcaParams:
+    whiten: bool = False
+
+
+@dataclass(frozen=True)
+class Options:
+    data: Path | None = None
+    output: Path | None = None
+    format: str | None = None
+    encoding: str | None = None
+    algo: str = "umap"
+    embedding: str | None = None
+    columns: tuple[str, ...] = ()
+    color: str | None = None
+    label: str | None = None
+    image: str | None = None
+    hover: tuple[str, ...] | None = None
+    no_images: bool = False
+    thumb_size: int = DEFAULT_THUMB_SIZE
+    max_points: int = DEFAULT_MAX_POINTS
+    max_dims: int = DEFAULT_MAX_DIMS
+    sample: str = "random"
+    seed: int = DEFAULT_SEED
+    title: str | None = None
+    pca: PcaParams = field(default_factory=PcaParams)
+    umap: UmapParams = field(default_factory=UmapParams)
+    tsne: TsneParams = field(default_factory=TsneParams)
+
+    def with_(self, **changes) -> Options:
+        return replace(self, **changes)
+
+    @property
+    def algos(self) -> tuple[str, ...]:
+        return ALGOS if self.algo == "all" else (self.algo,)
+
+    def params_for(self, algo: str):
+        return getattr(self, algo)
+
+
+def option_names() -> list[str]:
+    return [f.name for f in fields(Options)]

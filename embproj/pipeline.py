@@ -1,0 +1,164 @@
+"""The order of the stages, and nothing else: source → plan → sample → matrix → project → report → write."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import EmbprojError, OptionError
+from .options import Options
+from .plan import Plan, make_plan
+from .source import Source, open_source
+from .summary import describe_run, versions_used
+from .write import check_output, write_atomic
+
+HEAD_ROWS = 1_000
+
+
+class Reporter:
+    """What the pipeline tells its caller; the CLI draws it with rich, the Python API stays silent."""
+
+    def stage(self, name: str):
+        return nullcontext()
+
+    def info(self, message: str) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        pass
+
+
+@dataclass
+class Result:
+    html: str
+    plan: Plan
+    summary: dict
+    warnings: list[str] = field(default_factory=list)
+    projections: tuple = ()
+    output: Path | None = None
+    bytes_written: int = 0
+
+    def save(self, path: Path | str) -> Path:
+        path = Path(path)
+        check_output(path)
+        self.bytes_written = write_atomic(path, self.html)
+        self.output = path
+        return path
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f'<iframe srcdoc="{html.escape(self.html)}" style="width:100%;height:760px;border:0"></iframe>'
+
+
+def inspect(opts: Options, source: Source | None = None) -> tuple[Source, Plan]:
+    source = source or _open(opts)
+    head = source.head(HEAD_ROWS)
+    if head.num_rows == 0:
+        raise EmbprojError("the table has a header but no rows", "give a file with at least one data row", where=source.name)
+    return source, _located(source.name, make_plan, head, opts, source.name)
+
+
+def run(opts: Options, source: Source | None = None, reporter: Reporter | None = None) -> Result:
+    from .matrix import build_matrix
+    from .project import project, validate
+    from .sample import sample_rows
+
+    reporter = reporter or Reporter()
+    for algo in opts.algos:
+        validate(algo, opts.params_for(algo) if algo in ("pca", "umap", "tsne") else None)
+    if opts.output is not None:
+        check_output(opts.output, (opts.data,) if opts.data else ())
+    seconds: dict[str, float] = {}
+    with _timed(seconds, "read", reporter, "Reading and detecting columns"):
+        source, plan = inspect(opts, source)
+    for line in plan.explain():
+        reporter.info(line)
+    with _timed(seconds, "sample", reporter, "Sampling rows"):
+        sample = _located(source.name, sample_rows, source, plan.needed_columns, opts.max_points, opts.seed,
+                          opts.sample, plan.color.column)
+    needs_reduction = any(a in ("umap", "tsne") for a in opts.algos)
+    with _timed(seconds, "matrix", reporter, "Building the matrix"):
+        matrix = _located(source.name, build_matrix, sample.table, plan.embedding,
+                          opts.max_dims if needs_reduction else None, opts.seed, source.name)
+    projections = []
+    for algo in opts.algos:
+        with _timed(seconds, algo, reporter, f"Projecting with {algo.upper()}"):
+            projections.append(_located(source.name, project, matrix.X, algo, opts.params_for(algo), opts.seed))
+    with _timed(seconds, "report", reporter, "Writing the report"):
+        result = _render(opts, source, plan, sample, matrix, tuple(projections), seconds)
+    for message in result.warnings:
+        reporter.warn(message)
+    if opts.output is not None:
+        result.save(opts.output)
+    return result
+
+
+def _render(opts, source, plan, sample, matrix, projections, seconds) -> Result:
+    import pyarrow as pa
+
+    from .images import encode_column
+    from .report import ReportData, render_html
+
+    shown = [c for c in dict.fromkeys([plan.color.column, plan.label.column, *plan.hover, plan.image.column]) if c]
+    table = sample.table.select(shown).take(pa.array(matrix.keep))
+    warnings = _drop_warnings(matrix, sample) + [n for p in projections for n in p.notes]
+    images = None
+    if plan.image.column:
+        base_dir = Path(source.name).parent if Path(source.name).exists() else None
+        images, failures = encode_column(
+            table.column(plan.image.column).to_pylist(), plan.image.kind or "", opts.thumb_size, base_dir
+        )
+        if failures:
+            reasons = ", ".join(f"{n:,} {why}" for why, n in failures.most_common())
+            warnings.append(f"{sum(failures.values()):,} of {len(images):,} images could not be read: {reasons}")
+    title = opts.title or f"{Path(source.name).name}: {' · '.join(p.name for p in projections)}"
+    summary = describe_run(opts, source, plan, sample, matrix, projections, seconds, warnings)
+    data = ReportData(
+        title=title,
+        projections=projections,
+        table=table,
+        row_ids=sample.row_ids[matrix.keep],
+        color=plan.color.column,
+        color_kind=plan.color.kind,
+        label=plan.label.column,
+        hover=plan.hover,
+        images=images,
+        summary=summary,
+    )
+    return Result(render_html(data), plan, summary, warnings, projections)
+
+
+def _drop_warnings(matrix, sample) -> list[str]:
+    if not matrix.dropped:
+        return []
+    reasons = ", ".join(f"{n:,} {why}" for why, n in matrix.dropped.items())
+    return [f"dropped {matrix.n_dropped:,} of {sample.table.num_rows:,} sampled rows: {reasons}"]
+
+
+def _open(opts: Options) -> Source:
+    if opts.data is None:
+        raise OptionError("no data file given", "pass the path of a CSV, TSV, Parquet, JSON or JSON Lines file")
+    return open_source(opts.data, opts.format, opts.encoding)
+
+
+def _located(where, fn: Callable, *args):
+    """Run one stage; an error that does not say where it happened is located at the input file."""
+    try:
+        return fn(*args)
+    except EmbprojError as err:
+        raise err.at(str(where)) if where else err from None
+
+
+@contextmanager
+def _timed(seconds: dict, key: str, reporter: Reporter, label: str):
+    start = time.perf_counter()
+    with reporter.stage(label):
+        yield
+    seconds[key] = time.perf_counter() - start
+
+
+__all__ = ["Reporter", "Result", "inspect", "run", "versions_used"]

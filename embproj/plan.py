@@ -1,0 +1,230 @@
+"""Stage 2, plan: decide which columns are the embedding, the colour, the label, the image and the hover fields.
+
+Each choice carries a one-line reason, printed by `project` and `inspect`. A user's option always wins over a guess.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from .columns import EMBEDDING_NAMES, LABEL_NAMES, TITLE_NAMES, ColumnInfo, describe
+from .errors import InputError, OptionError
+from .options import Options
+
+MAX_HOVER = 8
+
+
+@dataclass(frozen=True)
+class Embedding:
+    kind: str  # "list" (one column of vectors, Arrow lists or "[…]" text) or "columns" (one number per column)
+    columns: tuple[str, ...]
+    dims: int | None
+    reason: str
+    text: bool = False  # list cells stored as "[0.1, 0.2]" strings
+    alternatives: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Role:
+    column: str | None
+    reason: str
+    kind: str | None = None  # colour: categorical | continuous; image: the column kind
+
+
+@dataclass(frozen=True)
+class Plan:
+    embedding: Embedding
+    color: Role
+    label: Role
+    image: Role
+    hover: tuple[str, ...]
+    hover_reason: str
+    info: tuple[ColumnInfo, ...] = field(default=())
+
+    @property
+    def needed_columns(self) -> list[str]:
+        wanted = [*self.embedding.columns, self.color.column, self.label.column, self.image.column, *self.hover]
+        return list(dict.fromkeys(c for c in wanted if c))
+
+    def explain(self) -> list[str]:
+        e = self.embedding
+        lines = [f"embedding: {_describe_embedding(e)} ({e.reason})"]
+        for name, role in (("colour", self.color), ("label", self.label), ("image", self.image)):
+            lines.append(f"{name}: {_quote(role.column) if role.column else 'none'} ({role.reason})")
+        lines.append(f"hover: {', '.join(map(_quote, self.hover)) or 'none'} ({self.hover_reason})")
+        return lines
+
+
+def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
+    info = describe(head)
+    by_name = {c.name: c for c in info}
+    for flag, name in (("--embedding", opts.embedding), ("--color", opts.color), ("--label", opts.label), ("--image", opts.image)):
+        if name is not None and name not in by_name and not (flag != "--embedding" and name == ""):
+            raise _unknown_column(flag, name, info)
+    for name in opts.hover or ():
+        if name not in by_name:
+            raise _unknown_column("--hover", name, info)
+    image = _choose_image(info, by_name, opts)
+    color = _choose_color(info, by_name, opts, exclude={image.column})
+    embedding = _choose_embedding(info, by_name, opts, exclude={image.column, color.column}, where=where)
+    label = _choose_label(info, by_name, opts, color, exclude={image.column, *embedding.columns})
+    hover, hover_reason = _choose_hover(info, opts, used={image.column, *embedding.columns}, first=(label, color))
+    return Plan(embedding, color, label, image, hover, hover_reason, tuple(info))
+
+
+# -- embedding ------------------------------------------------------------------------------------------------
+
+
+def _choose_embedding(info, by_name, opts: Options, exclude: set, where: str) -> Embedding:
+    if opts.embedding:
+        col = by_name[opts.embedding]
+        if col.is_vector:
+            return Embedding("list", (col.name,), col.dims, "set by --embedding", col.kind == "text-vector")
+        if col.numeric:
+            raise OptionError(
+                f'--embedding "{col.name}" holds one number per row, not a vector',
+                f"to use numeric columns as dimensions, pass --columns '{col.name}*' or a list of globs",
+            )
+        raise OptionError(f'--embedding "{col.name}" is {col.type}, not a list of numbers', "choose a column of vectors")
+    if opts.columns:
+        return _columns_from_globs(info, opts.columns)
+    vectors = [c for c in info if c.is_vector and c.name not in exclude]
+    if vectors:
+        best = sorted(vectors, key=lambda c: (not EMBEDDING_NAMES.search(c.name), -(c.dims or 0)))[0]
+        others = tuple(c.name for c in vectors if c is not best)
+        if not others:
+            reason = f"the only column of {'[…] text ' if best.kind == 'text-vector' else ''}vectors"
+        else:
+            why = "its name says embedding" if EMBEDDING_NAMES.search(best.name) else "the widest"
+            reason = f"{why}, among {len(vectors)} vector columns; others: {', '.join(map(_quote, others))}"
+        return Embedding("list", (best.name,), best.dims, reason, best.kind == "text-vector", others)
+    numeric = [c for c in info if c.numeric and c.name not in exclude and not LABEL_NAMES.search(c.name)]
+    if len(numeric) >= 2:
+        skipped = [c.name for c in info if c.kind == "id"]
+        reason = f"no vector column, so the {len(numeric)} numeric columns, one per dimension"
+        if skipped:
+            reason += f"; id-like columns left out: {', '.join(map(_quote, skipped))}"
+        return Embedding("columns", tuple(c.name for c in numeric), len(numeric), reason)
+    seen = ", ".join(f"{c.name} ({c.type})" for c in info) or "none"
+    found = "only one numeric column" if numeric else "no column of vectors and no numeric columns"
+    raise InputError(
+        f"no embedding found: {found}; columns seen: {seen}",
+        "choose one with --embedding COL (a column of lists) or --columns GLOB (one numeric column per dimension)",
+        where=where or None,
+    )
+
+
+def _columns_from_globs(info, globs) -> Embedding:
+    chosen, wrong = [], []
+    for c in info:
+        if any(fnmatch.fnmatchcase(c.name, g) for g in globs):
+            (chosen if c.numeric else wrong).append(c.name)
+    if len(chosen) < 1:
+        extra = f" (matched but not numeric: {', '.join(map(_quote, wrong))})" if wrong else ""
+        numeric = [c.name for c in info if c.numeric]
+        raise OptionError(
+            f"--columns {','.join(globs)} matches no numeric column{extra}",
+            f"numeric columns are: {', '.join(map(_quote, numeric[:20])) or 'none'}",
+        )
+    reason = f"--columns {','.join(globs)} matched {len(chosen)} numeric columns"
+    if wrong:
+        reason += f"; non-numeric left out: {', '.join(map(_quote, wrong))}"
+    return Embedding("columns", tuple(chosen), len(chosen), reason)
+
+
+# -- colour, label, image, hover ------------------------------------------------------------------------------
+
+
+def _choose_color(info, by_name, opts: Options, exclude: set) -> Role:
+    if opts.color == "":
+        return Role(None, "turned off")
+    if opts.color:
+        col = by_name[opts.color]
+        kind = "continuous" if col.kind == "float" or (col.kind == "int" and col.distinct > 20) else "categorical"
+        return Role(col.name, f"set by --color, {kind}", kind)
+    cats = [c for c in info if c.name not in exclude and _is_categorical(c)]
+    if cats:
+        best = sorted(cats, key=lambda c: (not LABEL_NAMES.search(c.name), c.distinct))[0]
+        why = "its name says label" if LABEL_NAMES.search(best.name) else "few distinct values"
+        return Role(best.name, f"{best.distinct} distinct values in the first rows, {why}", "categorical")
+    return Role(None, "no label-like column (few distinct values); pick one with --color")
+
+
+def _is_categorical(c: ColumnInfo) -> bool:
+    if c.kind == "category":
+        return 2 <= c.distinct
+    if c.kind == "int" and LABEL_NAMES.search(c.name):
+        return 2 <= c.distinct <= 50
+    return False
+
+
+def _choose_label(info, by_name, opts: Options, color: Role, exclude: set) -> Role:
+    if opts.label == "":
+        return Role(None, "turned off")
+    if opts.label:
+        return Role(opts.label, "set by --label")
+    for c in info:
+        if c.name not in exclude and c.is_scalar and TITLE_NAMES.match(c.name):
+            return Role(c.name, "its name says title")
+    if color.column:
+        return Role(color.column, "the colour column")
+    return Role(None, "no title-like column; the row number is shown")
+
+
+def _choose_image(info, by_name, opts: Options) -> Role:
+    if opts.no_images or opts.image == "":
+        return Role(None, "turned off")
+    if opts.image:
+        col = by_name[opts.image]
+        return Role(col.name, "set by --image", col.kind)
+    for c in info:
+        if c.is_image:
+            return Role(c.name, _image_reason(c), c.kind)
+    return Role(None, "no column of pixel arrays, image bytes, paths or data URIs")
+
+
+def _image_reason(c: ColumnInfo) -> str:
+    if c.kind == "pixels":
+        return f"{'×'.join(map(str, c.shape or ()))} arrays of numbers (pixels)"
+    return {
+        "image-bytes": "binary cells holding image files",
+        "image-uri": "data:image URIs",
+        "image-path": "paths to image files",
+        "image-base64": "base64 text",
+    }[c.kind]
+
+
+def _choose_hover(info, opts: Options, used: set, first) -> tuple[tuple[str, ...], str]:
+    if opts.hover is not None:
+        return tuple(opts.hover), "set by --hover"
+    wanted = [r.column for r in first if r.column]
+    for c in info:
+        if c.name not in used and c.is_scalar and c.name not in wanted:
+            wanted.append(c.name)
+    chosen = tuple(dict.fromkeys(wanted))[:MAX_HOVER]
+    reason = "every column that is not the embedding or the image"
+    if len(dict.fromkeys(wanted)) > MAX_HOVER:
+        reason = f"the first {MAX_HOVER} scalar columns; choose others with --hover"
+    return chosen, reason
+
+
+# -- messages -------------------------------------------------------------------------------------------------
+
+
+def _quote(name: str | None) -> str:
+    return f'"{name}"'
+
+
+def _describe_embedding(e: Embedding) -> str:
+    if e.kind == "list":
+        return f"{_quote(e.columns[0])}, {e.dims} dims"
+    shown = ", ".join(map(_quote, e.columns[:3])) + (f" … {_quote(e.columns[-1])}" if len(e.columns) > 3 else "")
+    return f"{len(e.columns)} columns {shown}"
+
+
+def _unknown_column(flag: str, name: str, info) -> OptionError:
+    names = ", ".join(map(_quote, [c.name for c in info][:30]))
+    return OptionError(f'{flag} "{name}": no such column', f"columns are: {names}")

@@ -1,0 +1,141 @@
+"""Stage 3, sample: choose at most `max_points` rows while streaming, holding only the sample.
+
+Every row gets a seeded random key; the rows with the smallest keys are kept (a reservoir). The keys come from one
+numpy stream, so the sample depends on the seed and the row order only, never on batch sizes. `stratified` keeps
+the smallest keys per class of the colour column, then shares the places among classes so that every class is
+represented (at least one row each, the rest in proportion to class size).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import InputError, OptionError
+from .source import Source
+
+
+@dataclass(frozen=True)
+class Sample:
+    table: pa.Table  # the wanted columns, in file order
+    row_ids: np.ndarray  # int64: each kept row's number in the file (0-based)
+    rows_read: int
+    method: str
+
+
+class _Reservoir:
+    def __init__(self, k: int):
+        self.k = k
+        self.parts: list[pa.Table] = []
+        self.keys = np.empty(0)
+        self.ids = np.empty(0, dtype=np.int64)
+        self.codes = np.empty(0, dtype=np.int64)
+
+    def add(self, batch: pa.RecordBatch, keys, ids, codes) -> None:
+        self.parts.append(pa.Table.from_batches([batch]))
+        self.keys = np.concatenate([self.keys, keys])
+        self.ids = np.concatenate([self.ids, ids])
+        self.codes = np.concatenate([self.codes, codes])
+
+    def keep(self, idx: np.ndarray) -> None:
+        idx = np.sort(idx)
+        table = pa.concat_tables(self.parts) if len(self.parts) != 1 else self.parts[0]
+        self.parts = [table.take(pa.array(idx))]
+        self.keys, self.ids, self.codes = self.keys[idx], self.ids[idx], self.codes[idx]
+
+    def table(self) -> pa.Table:
+        return pa.concat_tables(self.parts).combine_chunks() if self.parts else None
+
+
+def sample_rows(
+    source: Source,
+    columns: Sequence[str],
+    max_points: int,
+    seed: int,
+    method: str = "random",
+    stratify_by: str | None = None,
+) -> Sample:
+    if max_points < 1:
+        raise OptionError(f"--max-points {max_points} is too small", "give a whole number of 1 or more")
+    if method not in ("random", "stratified"):
+        raise OptionError(f'unknown --sample "{method}"', "use random or stratified")
+    if method == "stratified" and not stratify_by:
+        raise OptionError("--sample stratified needs a colour column", "name one with --color")
+    rng = np.random.default_rng(seed)
+    res = _Reservoir(max_points)
+    classes: dict = {}
+    totals = np.zeros(0, dtype=np.int64)  # rows per class in the whole file, for proportional quotas
+    offset = 0
+    for batch in source.batches(columns):
+        n = batch.num_rows
+        if n == 0:
+            continue
+        keys = rng.random(n)
+        ids = np.arange(offset, offset + n, dtype=np.int64)
+        offset += n
+        codes = _class_codes(batch.column(stratify_by), classes) if method == "stratified" else np.zeros(n, np.int64)
+        width = max(len(totals), int(codes.max()) + 1)
+        totals = np.pad(totals, (0, width - len(totals))) + np.bincount(codes, minlength=width)
+        if method == "random" and len(res.keys) >= max_points:
+            bound = np.partition(res.keys, max_points - 1)[max_points - 1]
+            sel = np.flatnonzero(keys < bound)
+            batch, keys, ids, codes = batch.take(pa.array(sel)), keys[sel], ids[sel], codes[sel]
+        res.add(batch, keys, ids, codes)
+        if len(res.keys) > 2 * max_points + 65_536:
+            res.keep(_smallest_per_class(res.keys, res.codes, max_points))
+    if offset == 0:
+        raise InputError("the table has no rows", "give a file with at least one data row")
+    if len(res.keys) > max_points:
+        pick = _smallest(res.keys, max_points) if method == "random" else _stratified(res.keys, res.codes, totals, max_points)
+        res.keep(pick)
+    else:
+        res.keep(np.arange(len(res.keys)))
+    return Sample(res.table(), res.ids, offset, method)
+
+
+def _class_codes(col: pa.Array, classes: dict) -> np.ndarray:
+    encoded = pc.dictionary_encode(col)
+    lookup = np.array([classes.setdefault(v, len(classes)) for v in encoded.dictionary.to_pylist()] + [-1])
+    idx = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False)
+    codes = lookup[idx]
+    if (codes == -1).any():
+        codes[codes == -1] = classes.setdefault(None, len(classes))
+    return codes.astype(np.int64)
+
+
+def _smallest(keys: np.ndarray, k: int) -> np.ndarray:
+    return np.argpartition(keys, k - 1)[:k] if len(keys) > k else np.arange(len(keys))
+
+
+def _smallest_per_class(keys, codes, k) -> np.ndarray:
+    return np.concatenate([np.flatnonzero(codes == c)[_smallest(keys[codes == c], k)] for c in np.unique(codes)])
+
+
+def _stratified(keys: np.ndarray, codes: np.ndarray, totals: np.ndarray, k: int) -> np.ndarray:
+    classes = np.unique(codes)
+    quota = np.minimum(_quotas(totals[classes], k), np.bincount(codes)[classes])
+    picks = []
+    for c, q in zip(classes, quota):
+        members = np.flatnonzero(codes == c)
+        picks.append(members[_smallest(keys[members], int(q))] if q else members[:0])
+    return np.concatenate(picks)
+
+
+def _quotas(sizes: np.ndarray, k: int) -> np.ndarray:
+    """At least one place per class (while places last), the rest in proportion to size, largest remainder."""
+    n_classes = len(sizes)
+    base = np.minimum(1, sizes) if n_classes <= k else np.zeros_like(sizes)
+    if n_classes > k:  # more classes than places: the largest classes get one each
+        base[np.argsort(-sizes, kind="stable")[:k]] = 1
+        return base
+    spare = k - base.sum()
+    share = (sizes - base) / max(1, (sizes - base).sum()) * spare
+    quota = base + np.floor(share).astype(np.int64)
+    left = k - quota.sum()
+    order = np.argsort(-(share - np.floor(share)), kind="stable")
+    quota[order[:left]] += 1
+    return quota

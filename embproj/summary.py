@@ -1,0 +1,101 @@
+"""The facts a report's header and footer (and `--json`) give: what was read, kept, dropped, and how to redo it."""
+
+from __future__ import annotations
+
+import shlex
+from importlib import metadata
+
+from .options import Options
+
+LIBRARIES = {"pca": ("scikit-learn",), "umap": ("umap-learn", "numba", "pynndescent"), "tsne": ("openTSNE",)}
+
+
+def versions_used(algos) -> dict[str, str]:
+    names = ["embproj", "numpy", "pyarrow", "bokeh", "scikit-learn"]
+    for algo in algos:
+        names += [n for n in LIBRARIES.get(algo, ()) if n not in names]
+    found = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "unknown"
+    return found
+
+
+def describe_run(opts: Options, source, plan, sample, matrix, projections, seconds, warnings) -> dict:
+    e = plan.embedding
+    dims = f"{matrix.dims} dims"
+    if matrix.reduced_to:
+        dims += f", PCA to {matrix.reduced_to} first ({matrix.reduced_variance:.0%} of variance kept)"
+    what = f'"{e.columns[0]}"' if e.kind == "list" else f"{len(e.columns)} numeric columns"
+    sampled = None
+    if sample.rows_read > sample.table.num_rows:
+        sampled = f"{sample.method}, {sample.table.num_rows:,} of {sample.rows_read:,} rows, seed {opts.seed}"
+    return {
+        "source": source.name,
+        "format": source.format,
+        "rows_read": sample.rows_read,
+        "rows_sampled": sample.table.num_rows,
+        "rows_plotted": len(matrix.keep),
+        "rows_dropped": matrix.n_dropped,
+        "dropped": dict(matrix.dropped),
+        "sampled": sampled,
+        "embedding": f"{what}, {dims}",
+        "dims": matrix.dims,
+        "color": plan.color.column and f'"{plan.color.column}" ({plan.color.kind})',
+        "projections": [
+            {"algo": p.algo, "name": p.name, "params": p.params, "params_text": _params_text(p.params), "seconds": p.seconds}
+            for p in projections
+        ],
+        "seed": opts.seed,
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
+        "versions": versions_used(opts.algos),
+        "warnings": list(warnings),
+        "command": reproduce_command(opts, source.name),
+    }
+
+
+def _params_text(params: dict) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in params.items())
+
+
+def _fmt(v) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def reproduce_command(opts: Options, data: str) -> str:
+    """The command line that makes this report again (defaults left out)."""
+    default = Options()
+    args = ["embproj", "project", data, "--algo", opts.algo, "--seed", str(opts.seed)]
+    pairs = [
+        ("--format", opts.format, default.format),
+        ("--encoding", opts.encoding, default.encoding),
+        ("--embedding", opts.embedding, default.embedding),
+        ("--columns", ",".join(opts.columns) or None, None),
+        ("--color", opts.color, default.color),
+        ("--label", opts.label, default.label),
+        ("--image", opts.image, default.image),
+        ("--hover", ",".join(opts.hover) if opts.hover is not None else None, None),
+        ("--max-points", opts.max_points, default.max_points),
+        ("--max-dims", opts.max_dims, default.max_dims),
+        ("--sample", opts.sample, default.sample),
+        ("--thumb-size", opts.thumb_size, default.thumb_size),
+    ]
+    for algo in opts.algos:
+        if algo == "pca":
+            continue
+        for name, value in vars(opts.params_for(algo)).items():
+            pairs.append((f"--{name.replace('_', '-')}", value, getattr(default.params_for(algo), name)))
+    if opts.pca.whiten:
+        args.append("--whiten")
+    if opts.no_images:
+        args.append("--no-images")
+    for flag, value, dflt in pairs:
+        if value is not None and value != dflt:
+            args += [flag, str(value)]
+    return shlex.join(args)
