@@ -27,7 +27,7 @@ def describe_run(opts: Options, source, plan, sample, matrix, projections, secon
     e = plan.embedding
     dims = f"{matrix.dims} dims"
     if matrix.reduced_to:
-        dims += f", PCA to {matrix.reduced_to} first ({matrix.reduced_variance:.0%} of variance kept)"
+        dims += f", PCA to {matrix.reduced_to} first ({matrix.reduced_variance:.1%} of variance kept)"
     what = f'"{e.columns[0]}"' if e.kind == "list" else f"{len(e.columns)} numeric columns"
     sampled = None
     if sample.rows_read > sample.table.num_rows:

@@ -3,7 +3,9 @@
 window.embproj = (function () {
   "use strict";
   const mouse = { x: 0, y: 0 };
-  document.addEventListener("mousemove", (e) => { mouse.x = e.clientX; mouse.y = e.clientY; }, true);
+  const track = (e) => { mouse.x = e.clientX; mouse.y = e.clientY; };
+  document.addEventListener("pointermove", track, true);
+  document.addEventListener("mousemove", track, true);
   const IMAGE_URI = /^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/=]+$/;
 
   function tip() { return document.getElementById("ep-tooltip"); }

@@ -1,0 +1,87 @@
+"""Shared test data: the digits table (made once per session from scikit-learn's bundled copy) and small tables
+generated in code. Tests write only under pytest's tmp_path."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_fixture_module():
+    spec = importlib.util.spec_from_file_location("make_digits", ROOT / "fixtures" / "make_digits.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def digits_parquet(tmp_path_factory) -> Path:
+    """fixtures/digits.parquet as `make demo` writes it (1,797 rows: target, image 8×8, 64 pixel columns)."""
+    path = tmp_path_factory.mktemp("digits") / "digits.parquet"
+    _load_fixture_module().write_digits(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def digits_table(digits_parquet) -> pa.Table:
+    return pq.read_table(digits_parquet)
+
+
+def blobs(n: int = 120, dims: int = 8, classes: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """`classes` well-separated Gaussian clusters: (float32 n×dims, labels as text)."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % classes
+    centers = rng.normal(scale=10.0, size=(classes, dims))
+    X = (centers[labels] + rng.normal(size=(n, dims))).astype(np.float32)
+    return X, np.array([f"c{k}" for k in labels])
+
+
+def vector_table(n: int = 120, dims: int = 8, classes: int = 3, seed: int = 0) -> pa.Table:
+    """One list<float32> column `embedding`, a `label` and an `id`."""
+    X, labels = blobs(n, dims, classes, seed)
+    return pa.table(
+        {
+            "id": pa.array(np.arange(n)),
+            "label": pa.array(labels),
+            "embedding": pa.array(list(X), type=pa.list_(pa.float32())),
+        }
+    )
+
+
+@pytest.fixture
+def vectors_parquet(tmp_path) -> Path:
+    path = tmp_path / "vectors.parquet"
+    pq.write_table(vector_table(), path)
+    return path
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """Run `embproj …` in-process from tmp_path; returns the Click result (exit_code, stdout, stderr)."""
+    from embproj.cli import app
+
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args):
+        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+def chromium_path() -> str | None:
+    """The system Chromium for browser tests; under CI (CI=true) its absence is a failure, not a skip."""
+    found = os.environ.get("EMBPROJ_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and os.environ.get("CI", "").lower() == "true":
+        pytest.fail("CI=true but no chromium was found: .ci/run must apt-get install chromium")
+    return found
