@@ -171,7 +171,7 @@ def _console(quiet: bool):
         return None
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(stderr=True, soft_wrap=True)
 
 
 def _escape(text: str) -> str:

@@ -83,7 +83,7 @@ def _choose_embedding(info, by_name, opts: Options, exclude: set, where: str) ->
         col = by_name[opts.embedding]
         if col.is_vector:
             return Embedding("list", (col.name,), col.dims, "set by --embedding", col.kind == "text-vector")
-        if col.numeric:
+        if col.numeric or col.kind == "id":
             raise OptionError(
                 f'--embedding "{col.name}" holds one number per row, not a vector',
                 f"to use numeric columns as dimensions, pass --columns '{col.name}*' or a list of globs",

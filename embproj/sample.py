@@ -126,16 +126,17 @@ def _stratified(keys: np.ndarray, codes: np.ndarray, totals: np.ndarray, k: int)
 
 
 def _quotas(sizes: np.ndarray, k: int) -> np.ndarray:
-    """At least one place per class (while places last), the rest in proportion to size, largest remainder."""
-    n_classes = len(sizes)
-    base = np.minimum(1, sizes) if n_classes <= k else np.zeros_like(sizes)
-    if n_classes > k:  # more classes than places: the largest classes get one each
-        base[np.argsort(-sizes, kind="stable")[:k]] = 1
-        return base
-    spare = k - base.sum()
-    share = (sizes - base) / max(1, (sizes - base).sum()) * spare
-    quota = base + np.floor(share).astype(np.int64)
-    left = k - quota.sum()
-    order = np.argsort(-(share - np.floor(share)), kind="stable")
-    quota[order[:left]] += 1
+    """Places per class: in proportion to class size (largest remainder), then at least one for every class
+    while places last, taken from the classes with the most places."""
+    share = sizes / sizes.sum() * k
+    quota = np.floor(share).astype(np.int64)
+    order = np.argsort(-(share - quota), kind="stable")
+    quota[order[: k - quota.sum()]] += 1
+    for c in np.argsort(-sizes, kind="stable"):
+        if quota[c] == 0:
+            donor = int(np.argmax(quota))
+            if quota[donor] <= 1:
+                break
+            quota[donor] -= 1
+            quota[c] = 1
     return quota

@@ -165,6 +165,11 @@ def _open_csv(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
         return csv.open_csv(pa.input_stream(str(path), compression="detect"), read_options=read, parse_options=parse)
 
     schema = reader().schema  # reads the first block: a bad header fails here, once
+    binary = [f.name for f in schema if pa.types.is_binary(f.type)]
+    if binary:  # pyarrow reads text that is not UTF-8 as binary
+        raise InputError(
+            f'not UTF-8 text (column "{binary[0]}")', "pass the file's encoding, for example --encoding latin-1"
+        )
 
     def batches(columns):
         yield from reader()

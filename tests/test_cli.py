@@ -1,0 +1,117 @@
+"""The command line as a user meets it: output, exit codes, one-line errors, files written whole or not at all."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from reportdata import legend_labels, points
+
+
+@pytest.fixture(scope="module")
+def digits_run(digits_parquet, tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from embproj.cli import app
+
+    out = tmp_path_factory.mktemp("cli") / "report.html"
+    result = CliRunner().invoke(app, ["project", str(digits_parquet), "--algo", "pca", "-o", str(out)])
+    return result, out
+
+
+def test_project_explains_its_choices_and_writes_the_report(digits_run):
+    result, out = digits_run
+    assert result.exit_code == 0, result.output
+    err = result.stderr
+    assert 'embedding: 64 columns "pixel_0_0"' in err
+    assert 'colour: "target" (10 distinct values in the first rows, its name says label)' in err
+    assert "image: \"image\" (8×8 arrays of numbers (pixels))" in err
+    assert f"Wrote {out}" in err and "1,797 points of 1,797 rows" in err
+    assert result.stdout == ""  # stdout stays free for machine-readable output
+    page = out.read_text()
+    assert len(points(page)["x_pca"]) == 1797
+    assert "0 (178)" in legend_labels(page)
+
+
+def test_quiet_prints_nothing(cli, vectors_parquet, tmp_path):
+    result = cli("project", vectors_parquet, "--algo", "pca", "-o", tmp_path / "r.html", "--quiet")
+    assert result.exit_code == 0
+    assert result.stderr == "" and result.stdout == ""
+    assert (tmp_path / "r.html").stat().st_size > 100_000
+
+
+def test_default_output_name(cli, vectors_parquet, tmp_path):
+    result = cli("project", vectors_parquet, "--algo", "pca", "-q")
+    assert result.exit_code == 0
+    assert (tmp_path / "vectors.pca.html").is_file()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["project", "missing.csv", "--algo", "pca"], "Error: missing.csv: no such file or directory, check the path"),
+        (["project", "{data}", "--algo", "nope"], 'Error: unknown --algo "nope", use one of pca, umap, tsne, all'),
+        (["project", "{data}", "--algo", "pca", "-o", "no/such/dir/r.html"], "Error: no/such/dir/r.html: the output folder no/such/dir does not exist"),
+        (["project", "{data}", "--algo", "pca", "-o", "{data}"], "the output path is the input file, choose another -o path"),
+        (["project", "{data}", "--algo", "pca", "--color", "nope"], 'Error: {data}: --color "nope": no such column'),
+        (["project", "{data}", "--n-neighbors", "0"], "Error: --n-neighbors 0 is out of range, give a whole number from 2 to 1000"),
+    ],
+)
+def test_errors_are_one_line_exit_2_and_write_nothing(cli, vectors_parquet, tmp_path, args, message):
+    before = vectors_parquet.read_bytes()
+    args = [a.replace("{data}", str(vectors_parquet)) for a in args]
+    result = cli(*args)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ")
+    assert message.replace("{data}", str(vectors_parquet)) in lines[0]
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vectors.parquet"]  # no report, no temp file
+    assert vectors_parquet.read_bytes() == before
+
+
+def test_inspect_shows_roles_without_projecting(cli, digits_parquet):
+    result = cli("inspect", digits_parquet)
+    assert result.exit_code == 0
+    assert "parquet, 66 columns, 1,797 rows" in result.stdout
+    assert "  image  list<list<float>>  [pixels]" in result.stdout
+    assert 'colour: "target"' in result.stdout
+
+
+def test_failed_run_keeps_the_previous_report(cli, vectors_parquet, tmp_path, monkeypatch):
+    out = tmp_path / "r.html"
+    out.write_text("previous report")
+
+    def crash(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("embproj.report.page.render_html", crash)
+    monkeypatch.setattr("embproj.report.render_html", crash)
+    result = cli("project", vectors_parquet, "--algo", "pca", "-o", out)
+    assert result.exit_code == 130
+    assert out.read_text() == "previous report"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_python_dash_m_and_console_script_answer_help():
+    result = subprocess.run([sys.executable, "-m", "embproj", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "project" in result.stdout and "inspect" in result.stdout
+    result = subprocess.run([sys.executable, "-m", "embproj", "project", "--help"], capture_output=True, text=True)
+    assert "Example: embproj project fixtures/digits.parquet --algo umap -o report.html" in result.stdout
+    assert "--n-neighbors" in result.stdout and "--perplexity" in result.stdout
+
+
+def test_help_imports_no_heavy_library():
+    code = (
+        "import sys; from embproj.cli import app\n"
+        "from typer.testing import CliRunner\n"
+        "assert CliRunner().invoke(app, ['project', '--help']).exit_code == 0\n"
+        "heavy = [m for m in ('umap', 'numba', 'openTSNE', 'bokeh', 'sklearn', 'pandas') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

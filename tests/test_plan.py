@@ -1,0 +1,97 @@
+"""Stage 2: smart defaults with reasons; options always win."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from embproj.errors import EmbprojError
+from embproj.options import Options
+from embproj.plan import make_plan
+
+from conftest import vector_table
+
+
+def test_digits_defaults(digits_table):
+    plan = make_plan(digits_table.slice(0, 1000), Options())
+    assert plan.embedding.kind == "columns"
+    assert len(plan.embedding.columns) == 64 and plan.embedding.columns[0] == "pixel_0_0"
+    assert plan.color.column == "target" and plan.color.kind == "categorical"
+    assert plan.image.column == "image" and plan.image.kind == "pixels"
+    assert "8×8" in plan.image.reason
+    text = "\n".join(plan.explain())
+    assert 'embedding: 64 columns "pixel_0_0"' in text
+    assert 'colour: "target" (10 distinct values' in text
+
+
+def test_vector_column_wins_and_id_is_not_a_dimension():
+    plan = make_plan(vector_table(), Options())
+    assert plan.embedding.kind == "list" and plan.embedding.columns == ("embedding",)
+    assert plan.embedding.dims == 8
+    assert plan.color.column == "label"
+    assert "id" not in plan.embedding.columns
+
+
+def test_several_vector_columns_choose_by_name_and_list_others():
+    table = vector_table().append_column("clip", pa.array([[1.0] * 16] * 120, type=pa.list_(pa.float32())))
+    plan = make_plan(table, Options())
+    assert plan.embedding.columns == ("embedding",)
+    assert plan.embedding.alternatives == ("clip",)
+    assert '"clip"' in plan.embedding.reason
+
+
+def test_text_vectors_from_csv_cells():
+    table = pa.table({"vec": [str([0.1 * i, 0.2, 0.3]) for i in range(30)], "kind": ["a", "b"] * 15})
+    plan = make_plan(table, Options())
+    assert plan.embedding.text and plan.embedding.dims == 3
+
+
+def test_overrides_win(digits_table):
+    head = digits_table.slice(0, 200)
+    plan = make_plan(head, Options(columns=("pixel_0_*",), color="pixel_0_3", image="", hover=("target",)))
+    assert plan.embedding.columns == tuple(f"pixel_0_{i}" for i in range(8))  # the globs win, colour included
+    assert plan.color.column == "pixel_0_3" and plan.color.kind == "continuous"
+    assert plan.image.column is None
+    assert plan.hover == ("target",)
+
+
+@pytest.mark.parametrize(
+    "opts, message",
+    [
+        (Options(embedding="nope"), '--embedding "nope": no such column, columns are: "id", "label", "embedding"'),
+        (Options(color="nope"), '--color "nope": no such column'),
+        (Options(columns=("zzz*",)), "--columns zzz* matches no numeric column"),
+        (Options(embedding="id"), "holds one number per row"),
+    ],
+)
+def test_bad_overrides_name_the_fix(opts, message):
+    with pytest.raises(EmbprojError) as err:
+        make_plan(vector_table(), opts)
+    assert message in str(err.value)
+
+
+def test_no_embedding_lists_the_columns_and_options():
+    table = pa.table({"name": ["a", "b", "c"], "score": [1.0, 2.0, 3.0]})
+    with pytest.raises(EmbprojError) as err:
+        make_plan(table, Options(), where="t.csv")
+    text = str(err.value)
+    assert text.startswith("t.csv: no embedding found: only one numeric column")
+    assert "name (string)" in text and "--embedding COL" in text and "--columns GLOB" in text
+
+
+def test_free_text_and_ids_are_not_colours():
+    n = 100
+    rng = np.random.default_rng(1)
+    table = pa.table(
+        {
+            "uid": [f"u{i:05d}" for i in range(n)],
+            "sentence": [f"this is sentence number {i}" for i in range(n)],
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n),
+        }
+    )
+    plan = make_plan(table, Options())
+    assert plan.color.column is None
+    assert "pick one with --color" in plan.color.reason
+    assert plan.embedding.columns == ("a", "b")
