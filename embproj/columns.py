@@ -82,9 +82,11 @@ def describe_column(name: str, col: pa.ChunkedArray) -> ColumnInfo:
 
 def _describe_strings(name: str, values: pa.ChunkedArray, base: dict) -> ColumnInfo:
     sample = [v for v in values.slice(0, 50).to_pylist() if v and v.strip()]
-    if sample and all(TEXT_VECTOR.match(v) for v in sample):
-        dims = {v.count(",") + 1 for v in sample}
-        return ColumnInfo(kind="text-vector", dims=max(dims, key=list(dims).count) if dims else None, **base)
+    vectors = [v for v in sample if TEXT_VECTOR.match(v)]
+    if sample and all(v.lstrip().startswith("[") for v in sample) and len(vectors) >= 0.8 * len(sample):
+        # "[0.1, 0.2]" cells; a few bad ones are dropped and counted later, not a reason to miss the column
+        lengths = [v.count(",") + 1 for v in vectors]
+        return ColumnInfo(kind="text-vector", dims=max(set(lengths), key=lengths.count), **base)
     if sample and all(v.startswith("data:image/") for v in sample):
         return ColumnInfo(kind="image-uri", **base)
     if sample and all(v.lower().rstrip().endswith(IMAGE_SUFFIXES) for v in sample):

@@ -69,7 +69,9 @@ def run(opts: Options, source: Source | None = None, reporter: Reporter | None =
 
     reporter = reporter or Reporter()
     for algo in opts.algos:
-        validate(algo, opts.params_for(algo) if algo in ("pca", "umap", "tsne") else None)
+        validate(algo, None)  # an unknown --algo fails before any work
+    for algo in ("pca", "umap", "tsne"):  # so does a value out of range, used or not
+        validate(algo, opts.params_for(algo))
     if opts.output is not None:
         check_output(opts.output, (opts.data,) if opts.data else ())
     seconds: dict[str, float] = {}

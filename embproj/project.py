@@ -65,7 +65,7 @@ def validate(algo: str, params) -> None:
     """Raise `OptionError` for an unknown algorithm or a parameter out of range, before any work."""
     if algo not in PROJECTORS:
         raise OptionError(f'unknown --algo "{algo}"', f"use one of {', '.join([*PROJECTORS, 'all'])}")
-    for check in CHECKS.get(algo, ()):
+    for check in CHECKS.get(algo, ()) if params is not None else ():
         check(params)
 
 

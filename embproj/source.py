@@ -216,7 +216,11 @@ def _open_jsonl(path: Path, name: str, fmt: str, encoding: str | None) -> Source
     if encoding and encoding.lower().replace("-", "") not in ("utf8",):
         table = _table_from_records(_read_text(path, encoding).splitlines(), name, lines=True)
     else:
-        table = pajson.read_json(pa.input_stream(str(path), compression="detect"))
+        try:
+            table = pajson.read_json(pa.input_stream(str(path), compression="detect"))
+        except pa.ArrowInvalid:
+            # pyarrow does not say which line; parsing again in Python finds it (or reads what pyarrow would not)
+            table = _table_from_records(_read_text(path, encoding).splitlines(), name, lines=True)
     return from_table(table, name, "jsonl")
 
 

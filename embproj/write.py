@@ -24,15 +24,26 @@ def check_output(output: Path, inputs: tuple[Path, ...] = ()) -> None:
             raise OptionError(
                 "the output path is the input file", "choose another -o path; embproj never overwrites its input", where=str(output)
             )
-    if not os.access(parent, os.W_OK) or (output.exists() and not os.access(output, os.W_OK)):
-        raise OptionError("the output is not writable", "choose a folder you can write to with -o", where=str(output))
+    if output.exists() and not os.access(output, os.W_OK):
+        raise OptionError("the output is not writable", "choose a file you can write to with -o", where=str(output))
+    try:  # the only sure test, for root too: make the temp file the write will use
+        fd, probe = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise OptionError(
+            f"the output folder is not writable ({err.strerror})", "choose a folder you can write to with -o", where=str(output)
+        ) from None
 
 
 def write_atomic(output: Path, text: str) -> int:
     """Write `text` to `output` atomically; returns the number of bytes written."""
     output = Path(output)
     data = text.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent if str(output.parent) else ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent if str(output.parent) else ".")
+    except OSError as err:
+        raise OptionError(f"cannot write the report ({err.strerror})", "check the -o path", where=str(output)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -1,0 +1,265 @@
+"""Bad input, table-driven. Every case ends in exactly one of:
+(a) exit 2, one line `Error: <file>: <what>, <fix>` on stderr, no traceback, no output file; or
+(b) a report, exit 0, and a warning that counts what was dropped and why."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reportdata import points
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _file(name: str, data: bytes):
+    def write(d):
+        (d / name).write_bytes(data)
+        return d / name
+
+    return write
+
+
+def _csv(text: str, name="data.csv", encoding="utf-8"):
+    return _file(name, text.encode(encoding))
+
+
+def _parquet(table: pa.Table, name="data.parquet"):
+    def write(d):
+        pq.write_table(table, d / name)
+        return d / name
+
+    return write
+
+
+def _jsonl(rows: list, name="data.jsonl"):
+    return _file(name, "\n".join(json.dumps(r) for r in rows).encode())
+
+
+def _vectors(rows: list, **extra) -> pa.Table:
+    return pa.table({"v": pa.array(rows, type=pa.list_(pa.float64())), **extra})
+
+
+def _blob_rows(n: int, dims: int = 4) -> list:
+    return np.random.default_rng(n).normal(size=(n, dims)).tolist()
+
+
+def _truncated_parquet(d):
+    path = _parquet(_vectors(_blob_rows(50)))(d)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _empty_dir(d):
+    (d / "parts").mkdir()
+    (d / "parts" / "notes.txt").write_text("nothing here")
+    return d / "parts"
+
+
+ERRORS = {
+    "missing file": (lambda d: d / "nope.parquet", [], "nope.parquet: no such file or directory, check the path"),
+    "directory with no data files": (_empty_dir, [], "the directory holds no .parquet files, give a data file"),
+    "unknown suffix": (_csv("a,b\n1,2\n", "data.xyz"), [], 'unknown file type ".xyz", use a .csv, .tsv, .parquet'),
+    "CSV named .parquet": (_csv("a,b\n1,2\n", "data.parquet"), [], "not a Parquet file (no PAR1 magic bytes)"),
+    "Parquet named .csv": (
+        lambda d: (_parquet(_vectors(_blob_rows(5)))(d).rename(d / "data.csv"), d / "data.csv")[1],
+        [],
+        "this CSV file holds Parquet data, rename it to its real type or give it with --format",
+    ),
+    "empty file": (_csv(""), [], "the file is empty, give a file with a header row"),
+    "header only": (_csv("a,b,c\n"), [], "the table has a header but no rows, give a file with at least one data row"),
+    "zero rows after dropping": (
+        _parquet(_vectors([[NAN, 1.0]] * 5 + [[INF, 0.0]] * 3)),
+        [],
+        "no usable rows: every vector was dropped (8 NaN or infinite values)",
+    ),
+    "non-numeric strings in embedding column": (
+        _csv('v\n"[a, b]"\n"[c, d]"\n"[e, f]"\n'),
+        ["--embedding", "v"],
+        "--embedding \"v\" is string, not a list of numbers, choose a column of vectors",
+    ),
+    "no embedding found": (
+        _csv("name,city\nann,paris\nbob,rome\n"),
+        [],
+        "no embedding found: no column of vectors and no numeric columns; columns seen: name (string), city (string), "
+        "choose one with --embedding COL",
+    ),
+    "a single numeric column": (
+        _csv("name,score\na,0.5\nb,0.25\nc,0.125\n"),
+        [],
+        "no embedding found: only one numeric column",
+    ),
+    "malformed CSV": (_csv("a,b,c\n1,2,3\n4,5,6,7\n"), [], "malformed CSV (CSV parse error: Expected 3 columns, got 4"),
+    "invalid JSON": (
+        _file("d.json", b'[{"a": 1},\n {"a": }]'),
+        [],
+        "invalid JSON at line 2, column 8",
+    ),
+    "invalid JSON Lines": (
+        _file("d.jsonl", b'{"a": [1, 2]}\n{"a": [3, }\n'),
+        [],
+        "invalid JSON on line 2",
+    ),
+    "truncated Parquet": (_truncated_parquet, [], "cannot read the Parquet file (Parquet magic bytes not found in footer"),
+    "non-UTF-8 text": (
+        _csv("name,a,b\nJosé,1,2\nZoë,3,4\n", encoding="latin-1"),
+        [],
+        'not UTF-8 text (column "name"), pass the file\'s encoding, for example --encoding latin-1',
+    ),
+    "unknown --algo": (_parquet(_vectors(_blob_rows(9))), ["--algo", "lda"], 'unknown --algo "lda"'),
+    "unknown column in --color": (_parquet(_vectors(_blob_rows(9))), ["--color", "nope"], '--color "nope": no such column, columns are: "v"'),
+    "unknown column in --hover": (_parquet(_vectors(_blob_rows(9))), ["--hover", "v,zz"], '--hover "zz": no such column'),
+    "parameter out of range": (_parquet(_vectors(_blob_rows(9))), ["--perplexity", "-3"], "--perplexity -3 is out of range"),
+    "unknown --format": (_csv("a,b\n1,2\n"), ["--format", "xlsx"], 'unknown --format "xlsx", use one of csv, tsv'),
+    "unknown --encoding": (_csv("a,b\n1,2\n", "d.json"), ["--encoding", "klingon"], 'unknown --encoding "klingon"'),
+    "output folder does not exist": (_parquet(_vectors(_blob_rows(9))), ["-o", "no/dir/r.html"], "the output folder no/dir does not exist"),
+    "output is the input": (_parquet(_vectors(_blob_rows(9))), ["-o", "data.parquet"], "the output path is the input file"),
+    "output folder not writable": (_parquet(_vectors(_blob_rows(9))), ["-o", "/proc/r.html"], "the output folder is not writable"),
+}
+
+WARNINGS = {
+    "NaN or inf in some vectors": (
+        _parquet(_vectors(_blob_rows(20) + [[NAN, 1, 2, 3], [1, INF, 2, 3], [1, 2, -INF, 3]])),
+        [],
+        "dropped 3 of 23 sampled rows: 3 NaN or infinite values",
+        20,
+    ),
+    "ragged embedding lists": (
+        _jsonl([{"v": r} for r in _blob_rows(20)] + [{"v": [1.0, 2.0]}, {"v": [1.0] * 7}]),
+        [],
+        "dropped 2 of 22 sampled rows: 2 vectors not of length 4",
+        20,
+    ),
+    "nulls in the embedding": (
+        _parquet(_vectors(_blob_rows(20) + [None, None])),
+        [],
+        "dropped 2 of 22 sampled rows: 2 missing vectors",
+        20,
+    ),
+    "text vectors with a few non-numbers": (
+        _csv("v\n" + "\n".join(f'"[{i}, 1, {i % 3}]"' if i % 10 else '"[x, 1, 2]"' for i in range(30))),
+        [],
+        "dropped 3 of 30 sampled rows: 3 vectors holding text that is not a number",
+        27,
+    ),
+    "all rows identical": (_csv("a,b\n" + "1,2\n" * 30), [], "all 30 vectors are identical, so every point sits at (0, 0)", 30),
+}
+
+OK = {
+    "many duplicate rows": (_csv("a,b,c\n" + "1,2,3\n" * 200 + "".join(f"{i},{i % 7},{i % 3}\n" for i in range(40))), [], 240),
+    "a constant column": (_csv("a,b,c\n" + "".join(f"{i},{i * 3 % 11},5\n" for i in range(40))), [], 40),
+    "very wide vectors": (_parquet(_vectors(_blob_rows(60, dims=10_000))), [], 60),
+    "100,000 distinct colour values": (
+        _parquet(pa.table({"k": [f"id{i}" for i in range(100_000)], "a": np.arange(100_000.0), "b": np.ones(100_000)})),
+        ["--color", "k", "--max-points", "2000"],
+        2000,
+    ),
+    "gzip CSV": (
+        _file("d.csv.gz", gzip.compress(b"a,b\n1,2\n3,5\n4,4\n")),
+        [],
+        3,
+    ),
+}
+
+
+def _run(cli, tmp_path, make, extra, algo="pca"):
+    data = make(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    args = ["project", data, "--algo", algo, *extra]
+    if "-o" not in extra:
+        args += ["-o", tmp_path / "report.html"]
+    return cli(*args), before
+
+
+@pytest.mark.parametrize("case", list(ERRORS))
+def test_error_cases(cli, tmp_path, case):
+    make, extra, message = ERRORS[case]
+    result, before = _run(cli, tmp_path, make, extra)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("Error: ") and message in lines[-1]
+    assert sum(line.startswith("Error") for line in lines) == 1
+    assert "Traceback" not in result.output
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert after == before, "an error must write nothing and change nothing"
+
+
+@pytest.mark.parametrize("case", list(WARNINGS))
+def test_warning_cases(cli, tmp_path, case):
+    make, extra, warning, plotted = WARNINGS[case]
+    result, _ = _run(cli, tmp_path, make, extra)
+    assert result.exit_code == 0, result.output
+    assert f"Warning: {warning}" in result.stderr
+    page = (tmp_path / "report.html").read_text()
+    assert len(points(page)["x_pca"]) == plotted
+    assert warning in page  # the report says it too
+
+
+@pytest.mark.parametrize("case", list(OK))
+def test_awkward_but_valid_inputs(cli, tmp_path, case):
+    make, extra, plotted = OK[case]
+    result, _ = _run(cli, tmp_path, make, extra)
+    assert result.exit_code == 0, result.output
+    data = points((tmp_path / "report.html").read_text())
+    assert len(data["x_pca"]) == plotted
+    assert np.isfinite(data["x_pca"]).all() and np.isfinite(data["y_pca"]).all()
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+@pytest.mark.parametrize("algo", ["pca", "umap", "tsne"])
+def test_tiny_tables_for_each_algorithm(cli, tmp_path, algo, n):
+    result, _ = _run(cli, tmp_path, _parquet(_vectors(_blob_rows(n))), [], algo=algo)
+    if algo != "pca" and n < 4:
+        assert result.exit_code == 2
+        assert f"needs at least 4 rows with a usable vector, got {n}, give more rows, or use --algo pca" in result.stderr
+        assert not (tmp_path / "report.html").exists()
+    else:
+        assert result.exit_code == 0, result.output
+        data = points((tmp_path / "report.html").read_text())
+        assert np.isfinite(data[f"x_{algo}"]).all() and len(data[f"x_{algo}"]) == n
+
+
+# -- property: random small tables give a report or a clean error, nothing else ---------------------------------
+
+cells = st.one_of(
+    st.none(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.text(max_size=6),
+    st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), max_size=4),
+)
+
+
+@st.composite
+def tables(draw):
+    n_cols = draw(st.integers(1, 4))
+    n_rows = draw(st.integers(0, 8))
+    names = draw(st.lists(st.text(min_size=1, max_size=5), min_size=n_cols, max_size=n_cols, unique=True))
+    return [{name: draw(cells) for name in names} for _ in range(n_rows)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=tables())
+def test_random_tables_report_or_fail_cleanly(cli, tmp_path, rows):
+    path = tmp_path / "random.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    out = tmp_path / "random.html"
+    out.unlink(missing_ok=True)
+    for args in (["inspect", path], ["project", path, "--algo", "pca", "-o", out, "-q"]):
+        result = cli(*args)
+        assert result.exit_code in (0, 2), result.output
+        if result.exit_code == 2:
+            lines = result.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("Error: ")
+            if args[0] == "project":
+                assert not out.exists()
+        elif args[0] == "project":
+            assert np.isfinite(points(out.read_text())["x_pca"]).all()
