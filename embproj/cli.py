@@ -65,6 +65,10 @@ def project(
     iterations: Annotated[int, typer.Option("--iterations", help="t-SNE: optimisation steps after early exaggeration.")] = 500,
     early_exaggeration: Annotated[float, typer.Option("--early-exaggeration", help="t-SNE: early exaggeration factor.")] = 12.0,
     whiten: Annotated[bool, typer.Option("--whiten", help="PCA: scale components to unit variance.")] = False,
+    coords_out: Annotated[Optional[Path], typer.Option("--coords-out", help="Also write row, x, y per algorithm and the label (.parquet or .csv).")] = None,
+    no_metrics: Annotated[bool, typer.Option("--no-metrics", help="Skip trustworthiness and kNN recall.")] = False,
+    reproducible: Annotated[bool, typer.Option("--reproducible", help="Byte-identical output: pin the time (or set SOURCE_DATE_EPOCH), no timings in the page.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
 ) -> None:
     """Project DATA to 2D and write one self-contained HTML report.
@@ -92,6 +96,9 @@ def project(
         sample=sample,
         seed=seed,
         title=title,
+        coords_out=coords_out,
+        metrics=not no_metrics,
+        reproducible=reproducible,
         pca=PcaParams(whiten=whiten),
         umap=UmapParams(n_neighbors=n_neighbors, min_dist=min_dist, metric=metric),
         tsne=TsneParams(perplexity, learning_rate, iterations, early_exaggeration, metric),
@@ -102,6 +109,13 @@ def project(
         console = _console(quiet)
         start = time.perf_counter()
         result = run(opts, reporter=ConsoleReporter(console))
+        if json_out:
+            import json
+
+            from .summary import json_summary
+
+            summary = json_summary(result.summary, result.output, result.bytes_written, opts.coords_out)
+            typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
         if console:
             s = result.summary
             console.print(

@@ -20,6 +20,7 @@ from .plan import Embedding
 @dataclass(frozen=True)
 class Matrix:
     X: np.ndarray  # float32, n × d (after any pre-reduction)
+    original: np.ndarray  # float32, n × dims as read (the space neighbours and metrics are measured in)
     keep: np.ndarray  # int64 positions of the kept rows in the sample table
     dims: int  # dimensions of the embedding as read
     dropped: dict[str, int] = field(default_factory=dict)  # reason -> rows
@@ -50,13 +51,13 @@ def build_matrix(table: pa.Table, embedding: Embedding, max_dims: int | None, se
             "check the embedding column, or choose another with --embedding/--columns",
             where=where or None,
         )
-    X = np.ascontiguousarray(X, dtype=np.float32)
+    original = X = np.ascontiguousarray(X, dtype=np.float32)
     reduced_to = variance = None
     if max_dims is not None:
         if max_dims < 2:
             raise OptionError(f"--max-dims {max_dims} is too small", "give 2 or more")
         X, reduced_to, variance = _pre_reduce(X, max_dims, seed)
-    return Matrix(X, valid, dims, dropped, reduced_to, variance, time.perf_counter() - start)
+    return Matrix(X, original, valid, dims, dropped, reduced_to, variance, time.perf_counter() - start)
 
 
 def _from_list(col: pa.ChunkedArray, text: bool) -> tuple[np.ndarray, np.ndarray, dict, int]:

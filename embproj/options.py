@@ -56,6 +56,9 @@ class Options:
     sample: str = "random"
     seed: int = DEFAULT_SEED
     title: str | None = None
+    coords_out: Path | None = None
+    metrics: bool = True
+    reproducible: bool = False  # pin the manifest's time (as SOURCE_DATE_EPOCH does) and leave timings out of the page
     pca: PcaParams = field(default_factory=PcaParams)
     umap: UmapParams = field(default_factory=UmapParams)
     tsne: TsneParams = field(default_factory=TsneParams)

@@ -8,9 +8,13 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
+from .coords import check_coords_path, coords_table, write_coords
 from .errors import EmbprojError, OptionError
 from .options import Options
 from .plan import Plan, make_plan
+from .project import NAMES
 from .source import Source, open_source
 from .summary import describe_run, versions_used
 from .write import check_output, write_atomic
@@ -74,6 +78,9 @@ def run(opts: Options, source: Source | None = None, reporter: Reporter | None =
         validate(algo, opts.params_for(algo))
     if opts.output is not None:
         check_output(opts.output, (opts.data,) if opts.data else ())
+    if opts.coords_out is not None:
+        check_coords_path(opts.coords_out)
+        check_output(opts.coords_out, (opts.data,) if opts.data else ())
     seconds: dict[str, float] = {}
     with _timed(seconds, "read", reporter, "Reading and detecting columns"):
         source, plan = inspect(opts, source)
@@ -88,20 +95,33 @@ def run(opts: Options, source: Source | None = None, reporter: Reporter | None =
                           opts.max_dims if needs_reduction else None, opts.seed, source.name)
     projections = []
     for algo in opts.algos:
-        with _timed(seconds, algo, reporter, f"Projecting with {algo.upper()}"):
+        with _timed(seconds, algo, reporter, f"Projecting with {NAMES[algo]}"):
             projections.append(_located(source.name, project, matrix.X, algo, opts.params_for(algo), opts.seed))
+    if opts.metrics:
+        with _timed(seconds, "metrics", reporter, "Measuring quality"):
+            projections = [_with_metrics(p, matrix, opts.seed) for p in projections]
     with _timed(seconds, "report", reporter, "Writing the report"):
         result = _render(opts, source, plan, sample, matrix, tuple(projections), seconds)
     for message in result.warnings:
         reporter.warn(message)
     if opts.output is not None:
         result.save(opts.output)
+    if opts.coords_out is not None:
+        label = plan.color.column or plan.label.column
+        labels = sample.table.column(label).take(pa.array(matrix.keep)) if label else None
+        write_coords(opts.coords_out, coords_table(sample.row_ids[matrix.keep], projections, label, labels))
     return result
 
 
-def _render(opts, source, plan, sample, matrix, projections, seconds) -> Result:
-    import pyarrow as pa
+def _with_metrics(projection, matrix, seed):
+    from dataclasses import replace
 
+    from .metrics import quality
+
+    return replace(projection, metrics={**projection.metrics, **quality(matrix.original, projection.xy, seed)})
+
+
+def _render(opts, source, plan, sample, matrix, projections, seconds) -> Result:
     from .images import encode_column
     from .report import ReportData, render_html
 

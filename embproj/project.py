@@ -52,13 +52,14 @@ def project(X: np.ndarray, algo: str, params, seed: int) -> Projection:
         used = asdict(params)
     else:
         xy, used = PROJECTORS[algo](X, params, seed, notes)
+    fitted = used.pop("_metrics", {})
     xy = np.asarray(xy, dtype=np.float32)
     if not np.isfinite(xy).all():
         raise InputError(
             f"{NAMES[algo]} returned NaN coordinates (the vectors are too alike to spread out)",
             "try --algo pca, or remove duplicate rows",
         )
-    return Projection(algo, xy, used, time.perf_counter() - start, tuple(notes))
+    return Projection(algo, xy, used, time.perf_counter() - start, tuple(notes), fitted)
 
 
 def validate(algo: str, params) -> None:
@@ -81,7 +82,7 @@ def _pca(X: np.ndarray, p: PcaParams, seed: int, notes: list[str]):
     if k < 2:  # one row or one dimension: the second axis is flat
         Y = np.column_stack([Y, np.zeros((len(Y), 2 - k))])
     ratio = [round(float(v), 4) for v in pca.explained_variance_ratio_]
-    return Y, {"whiten": p.whiten, "explained_variance_ratio": ratio}
+    return Y, {"whiten": p.whiten, "_metrics": {"explained_variance_ratio": ratio}}
 
 
 def _umap(X: np.ndarray, p: UmapParams, seed: int, notes: list[str]):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+from datetime import datetime, timezone
 from importlib import metadata
 
 from .options import Options
@@ -45,7 +47,15 @@ def describe_run(opts: Options, source, plan, sample, matrix, projections, secon
         "dims": matrix.dims,
         "color": plan.color.column and f'"{plan.color.column}" ({plan.color.kind})',
         "projections": [
-            {"algo": p.algo, "name": p.name, "params": p.params, "params_text": _params_text(p.params), "seconds": p.seconds}
+            {
+                "algo": p.algo,
+                "name": p.name,
+                "params": p.params,
+                "params_text": _params_text(p.params),
+                "seconds": round(p.seconds, 3),
+                "metrics": p.metrics,
+                "metrics_text": metrics_text(p.metrics),
+            }
             for p in projections
         ],
         "seed": opts.seed,
@@ -53,7 +63,84 @@ def describe_run(opts: Options, source, plan, sample, matrix, projections, secon
         "versions": versions_used(opts.algos),
         "warnings": list(warnings),
         "command": reproduce_command(opts, source.name),
+        "columns": {
+            "embedding": list(e.columns),
+            "color": plan.color.column,
+            "label": plan.label.column,
+            "image": plan.image.column,
+            "hover": list(plan.hover),
+        },
+        "created": created_at(opts.reproducible),
+        "reproducible": pinned(opts.reproducible),
     }
+
+
+def pinned(reproducible: bool) -> bool:
+    return reproducible or bool(os.environ.get("SOURCE_DATE_EPOCH"))
+
+
+def created_at(reproducible: bool) -> str:
+    """Now, or SOURCE_DATE_EPOCH when set, or the epoch under --reproducible: the only time a report holds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        when = datetime.fromtimestamp(int(epoch), timezone.utc)
+    elif reproducible:
+        when = datetime.fromtimestamp(0, timezone.utc)
+    else:
+        when = datetime.now(timezone.utc).replace(microsecond=0)
+    return when.isoformat().replace("+00:00", "Z")
+
+
+def manifest(summary: dict) -> dict:
+    """What the page records about how it was made; timings only when the report is not pinned."""
+    keys = ("created", "command", "seed", "versions", "source", "rows_read", "rows_plotted", "dropped", "columns")
+    out = {k: summary[k] for k in keys}
+    out["projections"] = [{k: p[k] for k in ("algo", "params", "metrics")} for p in summary["projections"]]
+    if not summary["reproducible"]:
+        out["seconds"] = summary["seconds"]
+    return out
+
+
+def json_summary(summary: dict, output, bytes_written: int, coords_out=None) -> dict:
+    """`--json`: one object for CI pipelines."""
+    return {
+        "input": summary["source"],
+        "format": summary["format"],
+        "rows": {
+            "read": summary["rows_read"],
+            "sampled": summary["rows_sampled"],
+            "plotted": summary["rows_plotted"],
+            "dropped": summary["rows_dropped"],
+            "dropped_reasons": summary["dropped"],
+        },
+        "columns": summary["columns"],
+        "dims": summary["dims"],
+        "algorithms": [
+            {"algo": p["algo"], "params": p["params"], "seconds": p["seconds"], "metrics": p["metrics"]}
+            for p in summary["projections"]
+        ],
+        "seed": summary["seed"],
+        "seconds": summary["seconds"],
+        "warnings": summary["warnings"],
+        "output": str(output) if output else None,
+        "bytes": bytes_written,
+        "coords_out": str(coords_out) if coords_out else None,
+        "versions": summary["versions"],
+        "command": summary["command"],
+        "created": summary["created"],
+    }
+
+
+def metrics_text(metrics: dict) -> str:
+    parts = []
+    if "explained_variance_ratio" in metrics:
+        parts.append(f"explained variance {sum(metrics['explained_variance_ratio']):.1%}")
+    if "trustworthiness" in metrics:
+        parts.append(f"trustworthiness {metrics['trustworthiness']:.3f}")
+    for key, value in metrics.items():
+        if key.startswith("knn_recall@"):
+            parts.append(f"kNN recall@{key.split('@')[1]} {value:.3f}")
+    return " · ".join(parts)
 
 
 def _params_text(params: dict) -> str:
@@ -95,6 +182,8 @@ def reproduce_command(opts: Options, data: str) -> str:
         args.append("--whiten")
     if opts.no_images:
         args.append("--no-images")
+    if not opts.metrics:
+        args.append("--no-metrics")
     for flag, value, dflt in pairs:
         if value is not None and value != dflt:
             args += [flag, str(value)]

@@ -10,7 +10,8 @@ import re
 
 import numpy as np
 
-DOC = re.compile(r'<script type="application/json" id="[^"]+">\s*(.*?)\s*</script>', re.S)
+DOC = re.compile(r'<script type="application/json" id="(?!ep-manifest)[^"]+">\s*(.*?)\s*</script>', re.S)
+MANIFEST = re.compile(r'<script type="application/json" id="ep-manifest">(.*?)</script>', re.S)
 
 
 def document(page: str) -> dict:
@@ -18,6 +19,13 @@ def document(page: str) -> dict:
     assert match, "no Bokeh document in the page"
     docs = json.loads(html.unescape(match.group(1)))
     return next(iter(docs.values()))
+
+
+def manifest(page: str) -> dict:
+    """The report's own record of how it was made (plain JSON, "<" escaped as \\u003c)."""
+    match = MANIFEST.search(page)
+    assert match, "no manifest in the page"
+    return json.loads(match.group(1))
 
 
 def models(page: str, name: str) -> list[dict]:

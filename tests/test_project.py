@@ -45,7 +45,8 @@ def test_clusters_stay_apart(fits, algo):
 def test_params_are_reported(fits):
     assert fits["umap"][0].params == {"n_neighbors": 15, "min_dist": 0.1, "metric": "euclidean"}
     assert fits["tsne"][0].params["perplexity"] == 30.0
-    ratio = fits["pca"][0].params["explained_variance_ratio"]
+    assert fits["pca"][0].params == {"whiten": False}
+    ratio = fits["pca"][0].metrics["explained_variance_ratio"]
     assert len(ratio) == 2 and 0 < ratio[1] <= ratio[0] < 1
 
 

@@ -16,7 +16,8 @@ def build_layout(data: ReportData):
     from bokeh.layouts import row
 
     source, meta = build_source(data)
-    figures = [_scatter(data, proj, source, meta) for proj in data.projections]
+    last = len(data.projections) - 1
+    figures = [_scatter(data, proj, source, meta, legend=(i == last)) for i, proj in enumerate(data.projections)]
     if len(figures) == 1:
         return figures[0], meta
     return row(*figures, sizing_mode="stretch_width", name="maps"), meta
@@ -50,7 +51,7 @@ def build_source(data: ReportData):
     return ColumnDataSource(columns, name="points"), meta
 
 
-def _scatter(data: ReportData, proj, source, meta):
+def _scatter(data: ReportData, proj, source, meta, legend: bool = True):
     from bokeh.models import CustomJS, HoverTool
     from bokeh.plotting import figure
 
@@ -59,7 +60,7 @@ def _scatter(data: ReportData, proj, source, meta):
         output_backend="webgl",
         sizing_mode="stretch_width",
         height=640,
-        tools="pan,wheel_zoom,box_zoom,reset,save",
+        tools="pan,wheel_zoom,box_zoom,box_select,lasso_select,reset,save",
         active_scroll="wheel_zoom",
         toolbar_location="right",
         name=f"map_{proj.algo}",
@@ -71,9 +72,9 @@ def _scatter(data: ReportData, proj, source, meta):
     renderer = fig.scatter(
         f"x_{proj.algo}", f"y_{proj.algo}", source=source, size=size, fill_alpha=0.75, line_color=None, **color
     )
-    if "factors" in meta:
+    if legend and "factors" in meta:
         _legend(fig, renderer, meta)
-    elif "low" in meta:
+    elif legend and "low" in meta:
         _colorbar(fig, renderer, data.color)
     hover = HoverTool(
         renderers=[renderer],

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import json
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,25 +37,71 @@ def _environment():
     return env
 
 
+_IDS_LOCK = threading.Lock()
+
+
 def render_html(data: ReportData) -> str:
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
+    from ..summary import manifest
     from .figure import build_layout
 
     env = _environment()
-    layout, meta = build_layout(data)
     assets = {name: (templates_dir() / name).read_text(encoding="utf-8") for name in ("report.js", "report.css")}
-    return file_html(
-        layout,
-        resources=INLINE,
-        title=data.title,
-        template=env.get_template("report.html.j2"),
-        template_variables={
-            "report_title": data.title,
-            "summary": data.summary,
-            "legend": meta,
-            "app_js": assets["report.js"],
-            "app_css": assets["report.css"],
-        },
-    )
+    with stable_ids(_fingerprint(data)):
+        layout, meta = build_layout(data)
+        return file_html(
+            layout,
+            resources=INLINE,
+            title=data.title,
+            template=env.get_template("report.html.j2"),
+            template_variables={
+                "report_title": data.title,
+                "summary": data.summary,
+                "legend": meta,
+                "manifest": _script_json(manifest(data.summary)),
+                "app_js": assets["report.js"],
+                "app_css": assets["report.css"],
+            },
+        )
+
+
+def _script_json(obj) -> str:
+    """JSON that is safe inside <script>: no "<" can close the element."""
+    text = json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _fingerprint(data: ReportData) -> str:
+    digest = hashlib.sha256()
+    for p in data.projections:
+        digest.update(p.xy.tobytes())
+    digest.update(data.row_ids.tobytes())
+    return digest.hexdigest()[:12]
+
+
+@contextmanager
+def stable_ids(prefix: str):
+    """Bokeh names models with a process-wide counter and documents with random UUIDs; a report made twice from
+    the same input must be byte-identical, so ids restart and derive from the report's own content."""
+    import bokeh.embed.elements as elements
+    import bokeh.embed.util as util
+    from bokeh.util import serialization
+
+    counter = itertools.count(1)
+
+    def make(*_):
+        return f"ep-{prefix}-{next(counter)}"
+
+    saved = (util.make_globally_unique_id, util.make_globally_unique_css_safe_id, elements.make_globally_unique_css_safe_id)
+    with _IDS_LOCK:
+        start = serialization._simple_id
+        serialization._simple_id = 999
+        util.make_globally_unique_id = util.make_globally_unique_css_safe_id = make
+        elements.make_globally_unique_css_safe_id = make
+        try:
+            yield
+        finally:
+            util.make_globally_unique_id, util.make_globally_unique_css_safe_id, elements.make_globally_unique_css_safe_id = saved
+            serialization._simple_id = max(start, serialization._simple_id)

@@ -1,0 +1,48 @@
+"""Quality numbers a user can trust, computed on the plotted sample, in the space the vectors were read in.
+
+- trustworthiness (scikit-learn): are the map's neighbours true neighbours? 1.0 is perfect.
+- kNN recall@k: the share of each point's k nearest neighbours in the original space that stay among its k nearest
+  on the map, averaged.
+Both are O(n²) somewhere, so they use a seeded subset of at most `MAX_ROWS` rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+K = 10
+MAX_ROWS = 3_000
+
+
+def neighbours(X: np.ndarray, k: int) -> np.ndarray:
+    """Each row's k nearest other rows (exact, Euclidean), int32 n × k."""
+    from sklearn.neighbors import NearestNeighbors
+
+    k = min(k, len(X) - 1)
+    if k < 1:
+        return np.empty((len(X), 0), dtype=np.int32)
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X, return_distance=False)
+    return _drop_self(idx, k).astype(np.int32)
+
+
+def _drop_self(idx: np.ndarray, k: int) -> np.ndarray:
+    """Remove each row's own index (usually first, but not always with duplicates), keep k."""
+    rows = np.arange(len(idx))[:, None]
+    not_self = idx != rows
+    order = np.argsort(~not_self, axis=1, kind="stable")  # others first, in distance order
+    return np.take_along_axis(idx, order, axis=1)[:, :k]
+
+
+def quality(X: np.ndarray, xy: np.ndarray, seed: int, k: int = K) -> dict:
+    n = len(X)
+    k = min(k, (n - 1) // 2 - 1)  # scikit-learn's trustworthiness needs k < n / 2
+    if k < 1:
+        return {}
+    subset = np.sort(np.random.default_rng(seed).choice(n, MAX_ROWS, replace=False)) if n > MAX_ROWS else np.arange(n)
+    Xs, Ys = X[subset].astype(np.float64), xy[subset].astype(np.float64)
+    from sklearn.manifold import trustworthiness
+
+    trust = float(trustworthiness(Xs, Ys, n_neighbors=k))
+    high, low = neighbours(Xs, k), neighbours(Ys, k)
+    recall = float(np.mean([len(np.intersect1d(a, b, assume_unique=True)) / k for a, b in zip(high, low)]))
+    return {"trustworthiness": round(trust, 4), f"knn_recall@{k}": round(recall, 4), "measured_on_rows": len(subset)}

@@ -1,0 +1,116 @@
+"""What CI pipelines consume: --json, --coords-out, quality metrics, --algo all, byte-identical reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from reportdata import manifest, points
+
+
+@pytest.fixture(scope="module")
+def all_run(digits_parquet, tmp_path_factory):
+    """One `--algo all` run on the digits, shared by the module."""
+    from typer.testing import CliRunner
+
+    from embproj.cli import app
+
+    folder = tmp_path_factory.mktemp("all")
+    args = ["project", str(digits_parquet), "--algo", "all", "-o", str(folder / "r.html"), "--json", "--reproducible"]
+    args += ["--coords-out", str(folder / "coords.parquet"), "--iterations", "250"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return result, folder
+
+
+def test_json_summary_on_stdout(all_run):
+    result, folder = all_run
+    summary = json.loads(result.stdout)
+    assert summary["rows"] == {"read": 1797, "sampled": 1797, "plotted": 1797, "dropped": 0, "dropped_reasons": {}}
+    assert summary["columns"]["color"] == "target" and len(summary["columns"]["embedding"]) == 64
+    assert [a["algo"] for a in summary["algorithms"]] == ["pca", "umap", "tsne"]
+    assert summary["algorithms"][1]["params"] == {"n_neighbors": 15, "min_dist": 0.1, "metric": "euclidean"}
+    assert summary["algorithms"][2]["params"]["iterations"] == 250
+    assert summary["seed"] == 0 and set(summary["seconds"]) >= {"read", "sample", "matrix", "pca", "umap", "tsne"}
+    assert summary["output"].endswith("r.html") and summary["bytes"] == (folder / "r.html").stat().st_size
+    assert summary["created"] == "1970-01-01T00:00:00Z"
+
+
+def test_quality_metrics_rank_the_algorithms(all_run):
+    result, _ = all_run
+    metrics = {a["algo"]: a["metrics"] for a in json.loads(result.stdout)["algorithms"]}
+    for algo in ("pca", "umap", "tsne"):
+        assert 0.5 < metrics[algo]["trustworthiness"] <= 1.0
+        assert 0.0 <= metrics[algo]["knn_recall@10"] <= 1.0
+    assert metrics["umap"]["trustworthiness"] > metrics["pca"]["trustworthiness"]
+    assert metrics["tsne"]["knn_recall@10"] > metrics["pca"]["knn_recall@10"]
+    assert 0.2 < sum(metrics["pca"]["explained_variance_ratio"]) < 0.4
+
+
+def test_all_side_by_side_shares_one_source(all_run):
+    _, folder = all_run
+    page = (folder / "r.html").read_text()
+    data = points(page)
+    assert {"x_pca", "y_pca", "x_umap", "y_umap", "x_tsne", "y_tsne"} <= set(data)
+    assert page.count('"name":"ColumnDataSource"') + page.count('"name": "ColumnDataSource"') <= 1 or len(data["row"]) == 1797
+    assert "trustworthiness" in page and "kNN recall@10" in page
+
+
+def test_coords_out_matches_the_map(all_run):
+    _, folder = all_run
+    table = pq.read_table(folder / "coords.parquet")
+    assert table.column_names == ["row", "pca_x", "pca_y", "umap_x", "umap_y", "tsne_x", "tsne_y", "target"]
+    data = points((folder / "r.html").read_text())
+    np.testing.assert_array_equal(table.column("umap_x").to_numpy(), data["x_umap"])
+    assert table.column("row").to_pylist() == list(range(1797))
+
+
+def test_coords_out_csv_and_bad_suffix(cli, vectors_parquet, tmp_path):
+    assert cli("project", vectors_parquet, "--algo", "pca", "--coords-out", "c.csv", "-q").exit_code == 0
+    table = pacsv.read_csv(tmp_path / "c.csv")
+    assert table.column_names == ["row", "pca_x", "pca_y", "label"] and table.num_rows == 120
+    result = cli("project", vectors_parquet, "--algo", "pca", "--coords-out", "c.xlsx")
+    assert result.exit_code == 2 and "end the name in .parquet or .csv" in result.stderr
+
+
+def test_manifest_records_how_the_report_was_made(all_run):
+    _, folder = all_run
+    m = manifest((folder / "r.html").read_text())
+    assert m["created"] == "1970-01-01T00:00:00Z" and "seconds" not in m
+    assert m["command"].startswith("embproj project") and "--iterations 250" in m["command"]
+    assert m["versions"]["umap-learn"] and m["versions"]["openTSNE"]
+
+
+def _project_in_fresh_process(data, out, env_extra, *args):
+    env = {**os.environ, **env_extra}
+    cmd = [sys.executable, "-m", "embproj", "project", str(data), "-o", str(out), "-q", *args]
+    subprocess.run(cmd, check=True, env=env, timeout=300)
+    return out.read_bytes()
+
+
+def test_same_input_same_bytes_across_processes(vectors_parquet, tmp_path):
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}
+    a = _project_in_fresh_process(vectors_parquet, tmp_path / "a.html", env, "--algo", "pca")
+    b = _project_in_fresh_process(vectors_parquet, tmp_path / "b.html", env, "--algo", "pca")
+    assert a == b
+    assert b"2023-11-14T22:13:20Z" in a
+
+
+def test_same_input_same_bytes_in_one_process(cli, vectors_parquet, tmp_path):
+    for name in ("a.html", "b.html"):
+        assert cli("project", vectors_parquet, "--algo", "tsne", "-o", name, "--reproducible", "-q").exit_code == 0
+    assert (tmp_path / "a.html").read_bytes() == (tmp_path / "b.html").read_bytes()
+
+
+def test_without_pinning_the_page_holds_timings(cli, vectors_parquet, tmp_path, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    assert cli("project", vectors_parquet, "--algo", "pca", "-o", "r.html", "-q").exit_code == 0
+    m = manifest((tmp_path / "r.html").read_text())
+    assert m["created"].startswith("20") and "pca" in m["seconds"]
