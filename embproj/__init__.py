@@ -9,7 +9,15 @@ from __future__ import annotations
 from .errors import EmbprojError
 
 __version__ = "0.1.0"
-__all__ = ["EmbprojError", "report", "__version__"]
+__all__ = ["EmbprojError", "Table", "report", "__version__"]
+
+
+def __getattr__(name):
+    if name == "Table":
+        from .api import Table
+
+        return Table
+    raise AttributeError(name)
 
 
 def report(data=None, *, columns=None, **options):

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import EmbprojError
-from .options import DEFAULT_MAX_DIMS, DEFAULT_MAX_POINTS, DEFAULT_SEED, DEFAULT_THUMB_SIZE, Options
+from .options import DEFAULT_MAX_DIMS, DEFAULT_MAX_HTML_MB, DEFAULT_MAX_POINTS, DEFAULT_SEED, DEFAULT_THUMB_SIZE, Options
 
 app = typer.Typer(
     add_completion=False,
@@ -27,6 +27,7 @@ app = typer.Typer(
 
 DATA = Annotated[Path, typer.Argument(help="CSV, TSV, Parquet (file or folder), JSON or JSON Lines table.", show_default=False)]
 FORMAT = Annotated[Optional[str], typer.Option("--format", help="Read as csv|tsv|parquet|json|jsonl, whatever the suffix.")]
+METADATA = Annotated[Optional[Path], typer.Option("--metadata", help="TSV of per-row fields for a headerless vectors file (TensorBoard's metadata.tsv).")]
 ENCODING = Annotated[Optional[str], typer.Option("--encoding", help="Text encoding of CSV/TSV/JSON files (default UTF-8).")]
 EMBEDDING = Annotated[Optional[str], typer.Option("--embedding", "-e", help="Column of vectors (lists, arrays or \"[…]\" text).")]
 COLUMNS = Annotated[Optional[str], typer.Option("--columns", help="Numeric columns as dimensions, by globs: 'dim_*,f?'.")]
@@ -35,6 +36,7 @@ LABEL = Annotated[Optional[str], typer.Option("--label", help="Column shown as e
 IMAGE = Annotated[Optional[str], typer.Option("--image", help="Column of images: pixel arrays, bytes, paths, base64.")]
 HOVER = Annotated[Optional[str], typer.Option("--hover", help="Columns shown on hover, comma-separated.")]
 NO_IMAGES = Annotated[bool, typer.Option("--no-images", help="Leave images out of the report.")]
+IMAGE_SHAPE = Annotated[Optional[str], typer.Option("--image-shape", help="Shape of flat pixel lists: HxW or HxWxC, e.g. 28x28 or 32x32x3.")]
 
 
 @app.command()
@@ -44,6 +46,7 @@ def project(
     algo: Annotated[str, typer.Option("--algo", "-a", help="pca | umap | tsne | all (side by side).")] = "umap",
     format: FORMAT = None,
     encoding: ENCODING = None,
+    metadata: METADATA = None,
     embedding: EMBEDDING = None,
     columns: COLUMNS = None,
     color: COLOR = None,
@@ -52,6 +55,8 @@ def project(
     hover: HOVER = None,
     no_images: NO_IMAGES = False,
     thumb_size: Annotated[int, typer.Option("--thumb-size", help="Longest side of hover images, in pixels.")] = DEFAULT_THUMB_SIZE,
+    image_shape: IMAGE_SHAPE = None,
+    max_html_mb: Annotated[float, typer.Option("--max-html-mb", help="Keep the report within this many MB (10^6 bytes): smaller images first (down to 32 px), then images for a seeded subset of points. Over even without images: written anyway, with a warning.")] = DEFAULT_MAX_HTML_MB,
     max_points: Annotated[int, typer.Option("--max-points", "-n", help="Rows to plot at most (a seeded sample beyond).")] = DEFAULT_MAX_POINTS,
     max_dims: Annotated[int, typer.Option("--max-dims", help="PCA pre-reduction before UMAP and t-SNE.")] = DEFAULT_MAX_DIMS,
     sample: Annotated[str, typer.Option("--sample", help="random | stratified (every colour class kept).")] = "random",
@@ -82,6 +87,7 @@ def project(
         output=output or Path(f"{data.name.split('.')[0] or 'report'}.{algo}.html"),
         format=format,
         encoding=encoding,
+        metadata=metadata,
         algo=algo,
         embedding=embedding,
         columns=_split(columns) or (),
@@ -91,6 +97,8 @@ def project(
         hover=_split(hover),
         no_images=no_images,
         thumb_size=thumb_size,
+        image_shape=image_shape,
+        max_html_mb=max_html_mb,
         max_points=max_points,
         max_dims=max_dims,
         sample=sample,
@@ -129,6 +137,7 @@ def inspect(
     data: DATA,
     format: FORMAT = None,
     encoding: ENCODING = None,
+    metadata: METADATA = None,
     embedding: EMBEDDING = None,
     columns: COLUMNS = None,
     color: COLOR = None,
@@ -136,25 +145,51 @@ def inspect(
     image: IMAGE = None,
     hover: HOVER = None,
     no_images: NO_IMAGES = False,
+    image_shape: IMAGE_SHAPE = None,
 ) -> None:
     """Show the columns, the role detected for each and why, and what `project` would do. Projects nothing.
 
     Example: embproj inspect fixtures/digits.parquet
     """
     opts = Options(
-        data=data, format=format, encoding=encoding, embedding=embedding, columns=_split(columns) or (),
-        color=color, label=label, image=image, hover=_split(hover), no_images=no_images,
+        data=data, format=format, encoding=encoding, metadata=metadata, embedding=embedding, columns=_split(columns) or (),
+        color=color, label=label, image=image, hover=_split(hover), no_images=no_images, image_shape=image_shape,
     )
     with _errors():
         from .pipeline import inspect as inspect_plan
 
         source, plan = inspect_plan(opts)
-        rows = f"{source.num_rows:,} rows" if source.num_rows is not None else "rows: counted when projecting"
-        typer.echo(f"{source.name}: {source.format}, {len(source.schema)} columns, {rows}")
-        for c in plan.info:
-            typer.echo(f"  {c.name}  {c.type}  [{c.kind}]")
-        for line in plan.explain():
-            typer.echo(line)
+        typer.echo(describe_inspection(source, plan, opts))
+
+
+def describe_inspection(source, plan, opts: Options) -> str:
+    """The text `embproj inspect` prints: the file, each column's role with its reason, and the plan."""
+    rows = f"{source.num_rows:,} rows" if source.num_rows is not None else "row count known after one pass"
+    lines = [f"{source.name}: {source.format}, {len(source.schema)} columns, {rows}", ""]
+    table = [(c.name, c.type, role, why) for c, role, why in plan.roles()]
+    dims = [i for i, row in enumerate(table) if row[2] == "dimension"]
+    if len(dims) > 6:  # 768 lines of "dimension" say nothing: show a few and count the rest
+        hidden = set(dims[3:-1])
+        table = [row for i, row in enumerate(table) if i not in hidden]
+        table.insert(dims[3], ("…", "", "dimension", f"{len(hidden):,} more numeric columns like these"))
+    widths = [max(len(str(r[i])) for r in [("column", "type", "role", ""), *table]) for i in range(3)]
+    lines.append(f"  {'column':<{widths[0]}}  {'type':<{widths[1]}}  {'role':<{widths[2]}}  why")
+    for name, type_, role, why in table:
+        lines.append(f"  {name:<{widths[0]}}  {type_:<{widths[1]}}  {role:<{widths[2]}}  {why}")
+    lines += ["", "project would use:", *(f"  {line}" for line in plan.explain()), ""]
+    n = source.num_rows
+    if n is not None and n > opts.max_points:
+        lines.append(f"  rows: a random sample of {opts.max_points:,} of {n:,} (--max-points, --seed {opts.seed})")
+    elif n is not None:
+        lines.append(f"  rows: all {n:,} (at most --max-points {opts.max_points:,})")
+    else:
+        lines.append(f"  rows: counted while sampling; at most --max-points {opts.max_points:,} are plotted")
+    dims = plan.embedding.dims or 0
+    if dims > opts.max_dims:
+        lines.append(f"  dimensions: {dims:,}, reduced with PCA to {opts.max_dims} before UMAP or t-SNE (--max-dims)")
+    else:
+        lines.append(f"  dimensions: {dims:,}")
+    return "\n".join(lines)
 
 
 class ConsoleReporter:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 
@@ -10,7 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.types as pt
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
-IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF", b"BM")
+IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")  # + RIFF….WEBP, see is_image_data
 LABEL_NAMES = re.compile(r"(^|_)(label|labels|target|class|category|cluster|species|genre|kind|type|tag|group|y)($|_)", re.I)
 ID_NAMES = re.compile(r"(^|_)(id|idx|index|key|uuid|row|rowid)$", re.I)
 EMBEDDING_NAMES = re.compile(r"emb|vec|feature|represent|latent|encoding", re.I)
@@ -18,6 +20,7 @@ IMAGE_NAMES = re.compile(r"image|img|picture|photo|thumb|pixel", re.I)
 TITLE_NAMES = re.compile(r"^(name|title|text|caption|sentence|word|token|filename|file|path)$", re.I)
 TEXT_VECTOR = re.compile(r"^\s*\[\s*[-+0-9.eE,\s naNinfINF]*\]\s*$")
 BASE64 = re.compile(r"^[A-Za-z0-9+/\s]+={0,2}$")
+MOSTLY = 0.8  # share of the head's cells that must look like images: a few broken cells do not hide the column
 MAX_CATEGORIES = 50
 
 
@@ -67,8 +70,10 @@ def describe_column(name: str, col: pa.ChunkedArray) -> ColumnInfo:
         return ColumnInfo(kind="other", **base)
     if pt.is_binary(t) or pt.is_large_binary(t) or pt.is_fixed_size_binary(t):
         sample = [v for v in values.slice(0, 20).to_pylist()]
-        is_image = bool(sample) and all(bytes(v[:4]).startswith(IMAGE_MAGIC) or v[:4] == IMAGE_MAGIC[0] for v in sample)
+        is_image = _mostly(sample, is_image_data)
         return ColumnInfo(kind="image-bytes" if is_image or IMAGE_NAMES.search(name) else "other", **base)
+    if pt.is_struct(t) and t.get_field_index("bytes") >= 0 and t.get_field_index("path") >= 0:
+        return ColumnInfo(kind="image-bytes", **base)  # Hugging Face datasets' Image feature: {bytes, path}
     if pt.is_dictionary(t) or pt.is_boolean(t):
         return ColumnInfo(kind="category", **base)
     if pt.is_floating(t) or pt.is_decimal(t):
@@ -87,11 +92,11 @@ def _describe_strings(name: str, values: pa.ChunkedArray, base: dict) -> ColumnI
         # "[0.1, 0.2]" cells; a few bad ones are dropped and counted later, not a reason to miss the column
         lengths = [v.count(",") + 1 for v in vectors]
         return ColumnInfo(kind="text-vector", dims=max(set(lengths), key=lengths.count), **base)
-    if sample and all(v.startswith("data:image/") for v in sample):
+    if _mostly(sample, lambda v: v.lstrip()[:11].lower() == "data:image/"):
         return ColumnInfo(kind="image-uri", **base)
-    if sample and all(v.lower().rstrip().endswith(IMAGE_SUFFIXES) for v in sample):
+    if _mostly(sample, lambda v: v.lower().rstrip().endswith(IMAGE_SUFFIXES)):
         return ColumnInfo(kind="image-path", **base)
-    if sample and all(len(v) >= 64 and BASE64.match(v[:256]) for v in sample):
+    if _mostly(sample, is_base64_image):
         return ColumnInfo(kind="image-base64", **base)
     n, distinct = base["nonnull"], base["distinct"]
     if distinct <= MAX_CATEGORIES and (distinct <= 0.5 * n or n < 20) and distinct < n:
@@ -101,6 +106,27 @@ def _describe_strings(name: str, values: pa.ChunkedArray, base: dict) -> ColumnI
     if distinct == n and sample and not any(" " in v for v in sample) and ID_NAMES.search(name):
         return ColumnInfo(kind="id", **base)
     return ColumnInfo(kind="text", **base)
+
+
+def is_image_data(data: bytes) -> bool:
+    """The first bytes are those of a PNG, JPEG, GIF, WebP, BMP or TIFF file."""
+    head = bytes(data[:12])
+    return head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+
+
+def is_base64_image(text: str) -> bool:
+    """Bare base64 text whose decoded first bytes are an image file's (so long words are not mistaken for it)."""
+    text = text.strip()
+    if len(text) < 64 or not BASE64.match(text[:256]):
+        return False
+    try:
+        return is_image_data(base64.b64decode("".join(text[:64].split())[:16]))
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _mostly(sample: list, test) -> bool:
+    return bool(sample) and sum(1 for v in sample if test(v)) >= MOSTLY * len(sample)
 
 
 def _type_name(t: pa.DataType) -> str:

@@ -13,6 +13,7 @@ DEFAULT_MAX_POINTS = 5_000
 DEFAULT_MAX_DIMS = 50
 DEFAULT_SEED = 0
 DEFAULT_THUMB_SIZE = 64
+DEFAULT_MAX_HTML_MB = 50.0  # room for 5,000 points with 64 px photos (~20 MB); still opens in seconds
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Options:
     output: Path | None = None
     format: str | None = None
     encoding: str | None = None
+    metadata: Path | None = None  # per-row fields joined to the vectors (TensorBoard's metadata.tsv)
     algo: str = "umap"
     embedding: str | None = None
     columns: tuple[str, ...] = ()
@@ -51,6 +53,8 @@ class Options:
     hover: tuple[str, ...] | None = None
     no_images: bool = False
     thumb_size: int = DEFAULT_THUMB_SIZE
+    image_shape: str | tuple[int, ...] | None = None  # flat pixel lists: "28x28", "32x32x3" or (28, 28)
+    max_html_mb: float = DEFAULT_MAX_HTML_MB  # smaller thumbnails, then fewer images, to keep the file within
     max_points: int = DEFAULT_MAX_POINTS
     max_dims: int = DEFAULT_MAX_DIMS
     sample: str = "random"

@@ -11,11 +11,12 @@ from pathlib import Path
 import pyarrow as pa
 
 from .coords import check_coords_path, coords_table, write_coords
+from .budget import check_limit
 from .errors import EmbprojError, OptionError
 from .options import Options
 from .plan import Plan, make_plan
 from .project import NAMES
-from .source import Source, open_source
+from .source import Source, open_source, with_metadata
 from .summary import describe_run, versions_used
 from .write import check_output, write_atomic
 
@@ -76,6 +77,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reporter | None =
         validate(algo, None)  # an unknown --algo fails before any work
     for algo in ("pca", "umap", "tsne"):  # so does a value out of range, used or not
         validate(algo, opts.params_for(algo))
+    check_limit(opts.max_html_mb, opts.thumb_size)
     if opts.output is not None:
         check_output(opts.output, (opts.data,) if opts.data else ())
     if opts.coords_out is not None:
@@ -89,6 +91,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reporter | None =
     with _timed(seconds, "sample", reporter, "Sampling rows"):
         sample = _located(source.name, sample_rows, source, plan.needed_columns, opts.max_points, opts.seed,
                           opts.sample, plan.color.column)
+        pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
     needs_reduction = any(a in ("umap", "tsne") for a in opts.algos)
     with _timed(seconds, "matrix", reporter, "Building the matrix"):
         matrix = _located(source.name, build_matrix, sample.table, plan.embedding,
@@ -122,36 +125,39 @@ def _with_metrics(projection, matrix, seed):
 
 
 def _render(opts, source, plan, sample, matrix, projections, seconds) -> Result:
-    from .images import encode_column
-    from .report import ReportData, render_html
+    from .budget import fit_report
+    from .images import encode_images, image_base_dir
+    from .render import ReportData, render_html
 
     shown = [c for c in dict.fromkeys([plan.color.column, plan.label.column, *plan.hover, plan.image.column]) if c]
     table = sample.table.select(shown).take(pa.array(matrix.keep))
     warnings = _drop_warnings(matrix, sample) + [n for p in projections for n in p.notes]
     images = None
     if plan.image.column:
-        base_dir = Path(source.name).parent if Path(source.name).exists() else None
-        images, failures = encode_column(
-            table.column(plan.image.column).to_pylist(), plan.image.kind or "", opts.thumb_size, base_dir
-        )
-        if failures:
-            reasons = ", ".join(f"{n:,} {why}" for why, n in failures.most_common())
-            warnings.append(f"{sum(failures.values()):,} of {len(images):,} images could not be read: {reasons}")
+        images = encode_images(table.column(plan.image.column), plan.image.kind, opts.thumb_size, plan.image.shape,
+                               image_base_dir(source.name))
+        warnings += [images.warning] if images.warning else []
     title = opts.title or f"{Path(source.name).name}: {' · '.join(p.name for p in projections)}"
     summary = describe_run(opts, source, plan, sample, matrix, projections, seconds, warnings)
-    data = ReportData(
-        title=title,
-        projections=projections,
-        table=table,
-        row_ids=sample.row_ids[matrix.keep],
-        color=plan.color.column,
-        color_kind=plan.color.kind,
-        label=plan.label.column,
-        hover=plan.hover,
-        images=images,
-        summary=summary,
-    )
-    return Result(render_html(data), plan, summary, warnings, projections)
+
+    def render(uris, facts) -> str:  # the budget renders, measures, and renders again with fewer image bytes
+        data = ReportData(
+            title=title,
+            projections=projections,
+            table=table,
+            row_ids=sample.row_ids[matrix.keep],
+            color=plan.color.column,
+            color_kind=plan.color.kind,
+            label=plan.label.column,
+            hover=plan.hover,
+            images=uris,
+            summary={**summary, **facts},
+        )
+        return render_html(data)
+
+    fitted = fit_report(render, images, opts.max_html_mb, opts.seed, plan.image.column, warnings)
+    summary.update(fitted.facts)
+    return Result(fitted.html, plan, summary, summary["warnings"], projections)
 
 
 def _drop_warnings(matrix, sample) -> list[str]:
@@ -164,7 +170,8 @@ def _drop_warnings(matrix, sample) -> list[str]:
 def _open(opts: Options) -> Source:
     if opts.data is None:
         raise OptionError("no data file given", "pass the path of a CSV, TSV, Parquet, JSON or JSON Lines file")
-    return open_source(opts.data, opts.format, opts.encoding)
+    source = open_source(opts.data, opts.format, opts.encoding)
+    return with_metadata(source, opts.metadata, opts.encoding) if opts.metadata else source
 
 
 def _located(where, fn: Callable, *args):

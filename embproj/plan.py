@@ -6,12 +6,14 @@ Each choice carries a one-line reason, printed by `project` and `inspect`. A use
 from __future__ import annotations
 
 import fnmatch
+import math
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from .columns import EMBEDDING_NAMES, LABEL_NAMES, TITLE_NAMES, ColumnInfo, describe
+from .columns import EMBEDDING_NAMES, IMAGE_NAMES, LABEL_NAMES, TITLE_NAMES, ColumnInfo, describe
 from .errors import InputError, OptionError
+from .images import check_shape, guess_shape, parse_image_shape, shape_text
 from .options import Options
 
 MAX_HOVER = 8
@@ -32,6 +34,7 @@ class Role:
     column: str | None
     reason: str
     kind: str | None = None  # colour: categorical | continuous; image: the column kind
+    shape: tuple[int, ...] | None = None  # image: --image-shape for flat pixel lists
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,36 @@ class Plan:
     def needed_columns(self) -> list[str]:
         wanted = [*self.embedding.columns, self.color.column, self.label.column, self.image.column, *self.hover]
         return list(dict.fromkeys(c for c in wanted if c))
+
+    def roles(self) -> list[tuple[ColumnInfo, str, str]]:
+        """(column, role, why) for every column, for `embproj inspect`."""
+        out = []
+        dims = set(self.embedding.columns) if self.embedding.kind == "columns" else set()
+        for c in self.info:
+            out.append((c, *self._role_of(c, dims)))
+        return out
+
+    def _role_of(self, c: ColumnInfo, dims: set) -> tuple[str, str]:
+        if self.embedding.kind == "list" and c.name == self.embedding.columns[0]:
+            return "embedding", self.embedding.reason
+        if c.name in dims:
+            return "dimension", "numeric, one of the embedding's columns"
+        named = [("colour", self.color), ("label", self.label), ("image", self.image)]
+        taken = [f"{name} ({role.reason})" for name, role in named if role.column == c.name]
+        if taken:
+            return " + ".join(n for n, r in named if r.column == c.name), "; ".join(taken)
+        if c.name in self.hover:
+            return "hover", "shown on hover"
+        if c.name in self.embedding.alternatives:
+            return "unused", "another vector column; choose it with --embedding"
+        why = {
+            "id": "id-like (a row number or key)",
+            "text": "free text, many distinct values",
+            "other": f"type {c.type} is not used",
+            "float": "numeric, not part of the embedding",
+            "int": "numeric, not part of the embedding",
+        }.get(c.kind, f"a {c.kind} column, not needed")
+        return "unused", why
 
     def explain(self) -> list[str]:
         e = self.embedding
@@ -92,6 +125,7 @@ def _choose_embedding(info, by_name, opts: Options, exclude: set, where: str) ->
     if opts.columns:
         return _columns_from_globs(info, opts.columns)
     vectors = [c for c in info if c.is_vector and c.name not in exclude]
+    vectors = vectors or [c for c in info if c.is_vector]  # flat pixel lists can be both the image and the embedding
     if vectors:
         best = sorted(vectors, key=lambda c: (not EMBEDDING_NAMES.search(c.name), -(c.dims or 0)))[0]
         others = tuple(c.name for c in vectors if c is not best)
@@ -177,13 +211,52 @@ def _choose_label(info, by_name, opts: Options, color: Role, exclude: set) -> Ro
 def _choose_image(info, by_name, opts: Options) -> Role:
     if opts.no_images or opts.image == "":
         return Role(None, "turned off")
+    shape = parse_image_shape(opts.image_shape)
     if opts.image:
-        col = by_name[opts.image]
-        return Role(col.name, "set by --image", col.kind)
+        return _image_role(by_name[opts.image], "set by --image", shape)
+    if shape:
+        fits = [c for c in info if c.kind in ("vector", "pixels") and _values_per_cell(c) == math.prod(shape)]
+        if not fits:
+            raise OptionError(
+                f"--image-shape {shape_text(shape)}: no column has {math.prod(shape):,} numbers per row",
+                "name the column of pixel lists with --image COL",
+            )
+        best = sorted(fits, key=lambda c: not IMAGE_NAMES.search(c.name))[0]
+        return _image_role(best, f"{math.prod(shape):,} numbers per row, shown as {shape_text(shape)} (--image-shape)", shape)
     for c in info:
         if c.is_image:
             return Role(c.name, _image_reason(c), c.kind)
+    for c in info:
+        if c.kind == "vector" and IMAGE_NAMES.search(c.name) and guess_shape(c.dims or 0):
+            return Role(None, f'"{c.name}" may be flat images: show them with --image-shape {guess_shape(c.dims or 0)}')
     return Role(None, "no column of pixel arrays, image bytes, paths or data URIs")
+
+
+def _image_role(col: ColumnInfo, reason: str, shape) -> Role:
+    """The image role for `col`, or an error saying why its cells cannot be images."""
+    if shape:
+        if col.kind not in ("vector", "pixels"):
+            raise OptionError(
+                f'--image-shape is for lists of pixel numbers, but "{col.name}" is {col.type}',
+                "leave --image-shape out for image files, paths and base64 text",
+            )
+        check_shape(col.name, _values_per_cell(col), shape)
+        return Role(col.name, reason, "pixels", shape)
+    if col.kind == "vector":
+        raise OptionError(
+            f'--image "{col.name}" holds flat lists of {col.dims} numbers',
+            f"give their shape with --image-shape {guess_shape(col.dims or 0) or 'HxW'}",
+        )
+    if col.numeric or col.kind == "text-vector" or (col.kind == "id" and "int" in col.type):
+        raise OptionError(
+            f'--image "{col.name}" holds {col.type} values, not images',
+            "choose a column of pixel arrays, image bytes, file paths, data URIs or base64 text",
+        )
+    return Role(col.name, reason, col.kind)
+
+
+def _values_per_cell(c: ColumnInfo) -> int | None:
+    return c.dims if c.kind == "vector" else math.prod(c.shape) if c.shape else None
 
 
 def _image_reason(c: ColumnInfo) -> str:

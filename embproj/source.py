@@ -18,8 +18,9 @@ import pyarrow as pa
 from .errors import InputError, OptionError
 from .options import FORMATS
 
-BATCH_ROWS = 65_536
+BATCH_ROWS = 16_384
 CSV_BLOCK_BYTES = 4 << 20
+PARQUET_BUFFER = 1 << 20
 
 SUFFIXES = {
     ".csv": "csv",
@@ -158,11 +159,15 @@ def _check_content_matches(path: Path, fmt: str, name: str) -> None:
 def _open_csv(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
     from pyarrow import csv
 
-    read = csv.ReadOptions(block_size=CSV_BLOCK_BYTES, encoding=encoding or "utf8")
-    parse = csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
+    delimiter = "\t" if fmt == "tsv" else ","
+    headerless = _numbers_only(_first_bytes(path), delimiter)  # TensorBoard's tensors.tsv has no header row
+    read = csv.ReadOptions(block_size=CSV_BLOCK_BYTES, encoding=encoding or "utf8", autogenerate_column_names=headerless)
+    parse = csv.ParseOptions(delimiter=delimiter)
 
-    def reader():
-        return csv.open_csv(pa.input_stream(str(path), compression="detect"), read_options=read, parse_options=parse)
+    def reader(columns=None):
+        convert = csv.ConvertOptions(include_columns=list(columns) if columns is not None else None)
+        stream = pa.input_stream(str(path), compression="detect")
+        return csv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
 
     schema = reader().schema  # reads the first block: a bad header fails here, once
     binary = [f.name for f in schema if pa.types.is_binary(f.type)]
@@ -172,9 +177,64 @@ def _open_csv(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
         )
 
     def batches(columns):
-        yield from reader()
+        yield from reader(columns)
 
     return Source(name, fmt, schema, None, batches)
+
+
+def _numbers_only(head: bytes, delimiter: str) -> bool:
+    first = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+    if not first:
+        return False
+    try:
+        [float(v) for v in first.split(delimiter)]
+    except ValueError:
+        return False
+    return True
+
+
+def with_metadata(source: Source, path: Path | str, encoding: str | None = None) -> Source:
+    """Join a per-row metadata table (TensorBoard's metadata.tsv: a header row unless it has one column) to
+    `source`, row by row. Row counts must match."""
+    from pyarrow import csv
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such metadata file", "check the --metadata path", where=str(path))
+    text = _read_text(path, encoding)
+    lines = [line for line in text.splitlines() if line.strip()]
+    single = bool(lines) and all("\t" not in line for line in lines)
+    body = ("label\n" + text) if single else text
+    try:
+        meta = csv.read_csv(
+            pa.BufferReader(body.encode()),
+            parse_options=csv.ParseOptions(delimiter="\t"),
+            convert_options=csv.ConvertOptions(strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid as err:
+        raise InputError(f"malformed metadata ({_first_line(err)})", "give one TSV row per vector", where=str(path)) from None
+    clash = set(meta.column_names) & set(source.schema.names)
+    if clash:
+        meta = meta.rename_columns([f"meta_{c}" if c in clash else c for c in meta.column_names])
+
+    def batches(columns):
+        want = None if columns is None else [c for c in columns if c in source.schema.names]
+        offset = 0
+        for batch in source._open(want):
+            part = meta.slice(offset, batch.num_rows)
+            if part.num_rows < batch.num_rows:
+                raise InputError(f"{path.name} has {meta.num_rows:,} rows, fewer than the vectors", "give one metadata row per vector")
+            offset += batch.num_rows
+            merged = pa.Table.from_batches([batch]).combine_chunks()
+            for name in part.column_names:
+                if columns is None or name in columns:
+                    merged = merged.append_column(name, part.column(name))
+            yield from merged.to_batches()
+        if offset != meta.num_rows:
+            raise InputError(f"{path.name} has {meta.num_rows:,} rows but there are {offset:,} vectors", "give one metadata row per vector")
+
+    schema = pa.schema(list(source.schema) + list(meta.schema))
+    return Source(source.name, source.format, schema, source.num_rows, batches)
 
 
 def _open_parquet(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
@@ -183,7 +243,9 @@ def _open_parquet(path: Path, name: str, fmt: str, encoding: str | None) -> Sour
     meta = pq.ParquetFile(str(path))
 
     def batches(columns):
-        yield from pq.ParquetFile(str(path)).iter_batches(
+        # pre_buffer (pyarrow's default) caches every column chunk read: ~the whole file in memory
+        reader = pq.ParquetFile(str(path), pre_buffer=False, buffer_size=PARQUET_BUFFER)
+        yield from reader.iter_batches(
             batch_size=BATCH_ROWS, columns=list(columns) if columns is not None else None
         )
 
@@ -205,7 +267,13 @@ def _open_parquet_dir(path: Path, name: str) -> Source:
         raise InputError(f"cannot read the Parquet files ({_first_line(err)})", "check that each part file is complete", where=name) from None
 
     def batches(columns):
-        yield from dataset.to_batches(columns=list(columns) if columns is not None else None, batch_size=BATCH_ROWS)
+        yield from dataset.to_batches(
+            columns=list(columns) if columns is not None else None,
+            batch_size=BATCH_ROWS,
+            batch_readahead=2,
+            fragment_readahead=1,
+            fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False, buffer_size=PARQUET_BUFFER),
+        )
 
     return Source(name, "parquet", dataset.schema, num_rows, batches)
 

@@ -122,6 +122,7 @@ def json_summary(summary: dict, output, bytes_written: int, coords_out=None) -> 
         "seed": summary["seed"],
         "seconds": summary["seconds"],
         "warnings": summary["warnings"],
+        "image_bytes": summary.get("image_bytes", 0),
         "output": str(output) if output else None,
         "bytes": bytes_written,
         "coords_out": str(coords_out) if coords_out else None,
@@ -143,6 +144,10 @@ def metrics_text(metrics: dict) -> str:
     return " · ".join(parts)
 
 
+def _shape(shape) -> str | None:
+    return shape if isinstance(shape, str) or shape is None else "x".join(map(str, shape))
+
+
 def _params_text(params: dict) -> str:
     return ", ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in params.items())
 
@@ -162,6 +167,7 @@ def reproduce_command(opts: Options, data: str) -> str:
     pairs = [
         ("--format", opts.format, default.format),
         ("--encoding", opts.encoding, default.encoding),
+        ("--metadata", opts.metadata, default.metadata),
         ("--embedding", opts.embedding, default.embedding),
         ("--columns", ",".join(opts.columns) or None, None),
         ("--color", opts.color, default.color),
@@ -172,6 +178,8 @@ def reproduce_command(opts: Options, data: str) -> str:
         ("--max-dims", opts.max_dims, default.max_dims),
         ("--sample", opts.sample, default.sample),
         ("--thumb-size", opts.thumb_size, default.thumb_size),
+        ("--image-shape", _shape(opts.image_shape), None),
+        ("--max-html-mb", f"{opts.max_html_mb:g}", f"{default.max_html_mb:g}"),
     ]
     for algo in opts.algos:
         if algo == "pca":

@@ -1,28 +1,53 @@
 """UMAP without its two slow paths on small data, computing the same thing.
 
-Below 4,096 rows umap-learn finds exact neighbours by calling a numba metric once per pair from Python; we hand it
-the same exact neighbours from scikit-learn as `precomputed_knn`, which umap-learn then uses unchanged.
+1. Neighbours. Below 4,096 rows umap-learn finds exact neighbours by calling a numba metric once per pair from
+   Python (~15 s on digits). We hand it the same exact neighbours as `precomputed_knn`: scikit-learn proposes
+   candidates, then each candidate's distance is recomputed the way umap-learn's metric computes it and ties go to
+   the lower row number, as umap's stable sort orders them. The recomputation matters: scikit-learn's fast
+   euclidean and cosine leave rounding noise (a point's distance to itself can come out as 1e-6 instead of 0), and
+   umap takes each point's first non-zero neighbour distance as its local scale.
+2. Compilation. umap-learn jit-compiles its hot kernels in every fresh process (~4 s on digits). We re-create them
+   from their Python source with `cache=True` and otherwise the same options, so a machine compiles them once. The
+   cache lives in NUMBA_CACHE_DIR when the user set it, else in ~/.cache/embproj/numba (XDG_CACHE_HOME respected).
+   It leans on private names of umap-learn (pinned below 0.6): when one is missing, the version is outside the
+   range, the folder is not writable, EMBPROJ_NO_NUMBA_CACHE=1 is set, or anything in the patch raises, umap-learn
+   simply runs unpatched, which gives the same coordinates, only slower.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
+import threading
+import types
 import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-
-def exact_knn(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's k nearest rows including itself, as umap-learn's own exact path orders them."""
-    from sklearn.neighbors import NearestNeighbors
-
-    nn = NearestNeighbors(n_neighbors=k, metric=metric, algorithm="brute", n_jobs=1).fit(X)
-    dists, idx = nn.kneighbors(X, n_neighbors=k)
-    return idx.astype(np.int32), dists.astype(np.float32)
+# Kernels umap-learn compiles in every process on embproj's path (spectral init, euclidean layout). The distance
+# functions are only reached when the graph has many components (centroid distances in the spectral init).
+KERNELS: tuple[tuple[str, str], ...] = (
+    ("umap.umap_", "smooth_knn_dist"),
+    ("umap.umap_", "compute_membership_strengths"),
+    ("umap.layouts", "_nb_optimize_layout_euclidean_single_epoch"),
+    ("umap.distances", "euclidean"),
+    ("umap.distances", "manhattan"),
+    ("umap.distances", "chebyshev"),
+    ("umap.distances", "minkowski"),
+    ("umap.distances", "cosine"),
+    ("umap.distances", "correlation"),
+)
+UMAP_VERSIONS = ((0, 5, 5), (0, 6, 0))  # [low, high): the range whose private names were checked
+OFF_SWITCH = "EMBPROJ_NO_NUMBA_CACHE"
+QUALNAME_SUFFIX = "__embproj_cached"  # own cache entries, never confused with one umap-learn may cache itself
 
 
 def fit_umap(X: np.ndarray, *, n_neighbors: int, min_dist: float, metric: str, seed: int) -> np.ndarray:
-    import umap
-
+    umap = load_umap()
+    X = np.ascontiguousarray(X, dtype=np.float32)  # what umap.UMAP.fit works on
     idx, dists = exact_knn(X, n_neighbors, metric)
     model = umap.UMAP(
         n_neighbors=n_neighbors,
@@ -36,3 +61,249 @@ def fit_umap(X: np.ndarray, *, n_neighbors: int, min_dist: float, metric: str, s
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return model.fit_transform(X)
+
+
+# -- exact neighbours, as umap-learn's own small-data path finds them ---------------------------------------------
+
+
+def exact_knn(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k nearest rows (int32) and distances (float32), equal to umap-learn's exact path."""
+    from sklearn.neighbors import NearestNeighbors
+
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    n = len(X)
+    k = min(k, n)
+    m = min(n, 2 * k + 8)  # candidates: a margin so that rounding in scikit-learn cannot push a true neighbour out
+    nn = NearestNeighbors(n_neighbors=m, metric=metric, algorithm="brute", n_jobs=1).fit(X)
+    rough, cand = nn.kneighbors(X)
+    dists = pair_distances(X, np.arange(n)[:, None], cand, metric)
+    order = np.lexsort((cand, dists))
+    idx, dists = np.take_along_axis(cand, order, 1)[:, :k], np.take_along_axis(dists, order, 1)[:, :k]
+    if m < n:
+        # A row is settled when its k-th exact distance is clearly below the distance of every non-candidate.
+        bound = rough[:, -1] - (1e-3 * np.abs(rough[:, -1]) + 1e-5)
+        unsettled = np.flatnonzero(~(dists[:, -1] < bound))
+        step = _chunk(n, X.shape[1])
+        for start in range(0, len(unsettled), step):
+            rows = unsettled[start : start + step]
+            full = pair_distances(X, rows[:, None], np.arange(n)[None, :], metric)
+            best = np.argsort(full, axis=1, kind="stable")[:, :k]
+            idx[rows], dists[rows] = best, np.take_along_axis(full, best, 1)
+    return idx.astype(np.int32), dists
+
+
+def pair_distances(X: np.ndarray, rows: np.ndarray, cols: np.ndarray, metric: str) -> np.ndarray:
+    """float32 distances between X[rows] and X[cols] (broadcast index arrays), with umap.distances' arithmetic:
+    float32 element terms summed left to right in float64, then rounded to float32 as umap's distance matrix is."""
+    shape = np.broadcast_shapes(rows.shape, cols.shape)
+    rows, cols = np.broadcast_to(rows, shape), np.broadcast_to(cols, shape)
+    out = np.empty(shape, dtype=np.float32)
+    step = max(1, _chunk(shape[1], X.shape[1]))
+    for start in range(0, shape[0], step):
+        block = slice(start, start + step)
+        out[block] = _METRICS[metric](X[rows[block]], X[cols[block]])
+    return out
+
+
+def _chunk(width: int, dims: int, budget: int = 4_000_000) -> int:
+    return max(1, budget // max(1, width * dims))
+
+
+def _seq_sum(terms: np.ndarray) -> np.ndarray:
+    """Sum the last axis left to right in float64, as a numba loop does (numpy's sum is pairwise)."""
+    return np.cumsum(terms, axis=-1, dtype=np.float64)[..., -1]
+
+
+def _euclidean(a, b):
+    diff = a - b
+    return np.sqrt(_seq_sum(diff * diff))
+
+
+def _manhattan(a, b):
+    return _seq_sum(np.abs(a - b))
+
+
+def _chebyshev(a, b):
+    return np.abs(a - b).max(axis=-1).astype(np.float64)
+
+
+def _minkowski(a, b, p: int = 2):
+    return np.power(_seq_sum(np.abs(a - b) ** p), 1.0 / p)
+
+
+def _cosine(a, b):
+    dot, na, nb = _seq_sum(a * b), _seq_sum(a * a), _seq_sum(b * b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = 1.0 - dot / np.sqrt(na * nb)
+    return np.where((na == 0) & (nb == 0), 0.0, np.where((na == 0) | (nb == 0), 1.0, d))
+
+
+def _correlation(a, b):
+    sa = a - (_seq_sum(a) / a.shape[-1])[..., None]  # float64 from here on, as in umap.distances.correlation
+    sb = b - (_seq_sum(b) / b.shape[-1])[..., None]
+    dot, na, nb = _seq_sum(sa * sb), _seq_sum(sa * sa), _seq_sum(sb * sb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = 1.0 - dot / np.sqrt(na * nb)
+    return np.where((na == 0) & (nb == 0), 0.0, np.where(dot == 0, 1.0, d))
+
+
+_METRICS = {
+    "euclidean": _euclidean,
+    "manhattan": _manhattan,
+    "chebyshev": _chebyshev,
+    "minkowski": _minkowski,
+    "cosine": _cosine,
+    "correlation": _correlation,
+}
+
+
+# -- umap-learn's kernels, compiled once per machine -------------------------------------------------------------
+
+
+def cache_dir(environ=os.environ) -> Path:
+    """Where compiled kernels go: the user's NUMBA_CACHE_DIR, else embproj/numba in the user cache folder."""
+    if environ.get("NUMBA_CACHE_DIR"):
+        return Path(environ["NUMBA_CACHE_DIR"]).expanduser()
+    if os.name == "nt" and environ.get("LOCALAPPDATA"):
+        base = Path(environ["LOCALAPPDATA"])
+    else:
+        base = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "embproj" / "numba"
+
+
+@dataclass
+class KernelPatch:
+    """Every place umap-learn holds a kernel (module attributes, registries such as `named_distances`), with the
+    original and the cached dispatcher, so the swap can be applied and undone as a whole."""
+
+    places: list[tuple[object, str, object, object]] = field(default_factory=list)  # (owner, key, old, new)
+    directory: Path | None = None
+
+    def apply(self) -> None:
+        for owner, key, _, new in self.places:
+            _put(owner, key, new)
+
+    def revert(self) -> None:
+        for owner, key, old, _ in self.places:
+            _put(owner, key, old)
+
+
+@dataclass
+class _State:
+    patch: KernelPatch | None = None
+    status: str = "umap-learn not loaded yet"
+    failed: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_STATE = _State()
+
+
+def load_umap():
+    """Import umap-learn with its kernels cached on disk, or unpatched when that cannot be done safely."""
+    import umap
+
+    state = _STATE
+    with state.lock:
+        if os.environ.get(OFF_SWITCH, "") not in ("", "0"):
+            if state.patch:
+                state.patch.revert()
+            state.status = f"off: {OFF_SWITCH} is set"
+            return umap
+        if state.patch is None and not state.failed:
+            try:
+                state.patch = build_patch(cache_dir())
+            except Exception as err:  # any surprise in private names: run umap-learn as shipped
+                state.failed = True
+                state.status = f"off: {err}"
+                return umap
+        if state.patch:
+            state.patch.apply()
+            state.status = f"cached in {state.patch.directory}"
+    return umap
+
+
+def kernel_cache_status() -> str:
+    """One line for a run summary: where the compiled kernels are cached, or why they are not."""
+    return _STATE.status
+
+
+def build_patch(directory: Path) -> KernelPatch:
+    """Cached twins of `KERNELS`, and where each original is held; raises when anything is not as expected."""
+    import importlib
+    import sys
+
+    import numba
+    from numba.core import config, dispatcher
+
+    _check_umap_version()
+    if not _writable(directory):
+        raise RuntimeError(f"{directory} is not writable")
+    patch = KernelPatch(directory=directory)
+    before = config.CACHE_DIR
+    config.CACHE_DIR = str(directory)  # read when a cached dispatcher is made, so only ours are redirected
+    try:
+        for module_name, name in KERNELS:
+            module = importlib.import_module(module_name)
+            old = getattr(module, name, None)
+            if not isinstance(old, dispatcher.Dispatcher):
+                raise RuntimeError(f"umap-learn has no numba kernel {module_name}.{name}")
+            new = _cached_twin(numba, old, name)
+            patch.places += [(owner, key, old, new) for owner, key in _holders(sys.modules, old)]
+    finally:
+        config.CACHE_DIR = before
+    return patch
+
+
+def _cached_twin(numba, old, name: str):
+    if not getattr(old, "_can_compile", True):  # compiled ahead for fixed signatures: not a plain lazy kernel
+        raise RuntimeError(f"umap-learn's {name} has fixed signatures")
+    options = {k: v for k, v in old.targetoptions.items() if k != "nopython"}
+    twin = types.FunctionType(
+        old.py_func.__code__, old.py_func.__globals__, old.py_func.__name__, old.py_func.__defaults__,
+        old.py_func.__closure__,
+    )
+    twin.__kwdefaults__ = old.py_func.__kwdefaults__
+    twin.__module__ = old.py_func.__module__
+    twin.__qualname__ = name + QUALNAME_SUFFIX
+    return numba.njit(cache=True, locals=dict(old.locals or {}), **options)(twin)
+
+
+def _holders(modules: dict, old) -> list[tuple[object, str]]:
+    """(owner, key) of every umap module attribute and module-level dict entry that is `old`."""
+    found = []
+    for module_name, module in list(modules.items()):
+        if module is None or not (module_name == "umap" or module_name.startswith("umap.")):
+            continue
+        for key, value in list(vars(module).items()):
+            if value is old:
+                found.append((module, key))
+            elif isinstance(value, dict):
+                found += [(value, k) for k, v in list(value.items()) if v is old]
+    return found
+
+
+def _put(owner, key: str, value) -> None:
+    if isinstance(owner, dict):
+        owner[key] = value
+    else:
+        setattr(owner, key, value)
+
+
+def _check_umap_version() -> None:
+    from importlib.metadata import version
+
+    found = version("umap-learn")
+    parts = tuple(int(p) for p in re.findall(r"\d+", found)[:3])
+    low, high = UMAP_VERSIONS
+    if not low <= parts < high:
+        raise RuntimeError(f"umap-learn {found} is outside the checked range {'.'.join(map(str, low))} to <0.6")
+
+
+def _writable(directory: Path) -> bool:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=directory).close()
+        return True
+    except OSError:
+        return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -75,9 +76,14 @@ def test_errors_are_one_line_exit_2_and_write_nothing(cli, vectors_parquet, tmp_
 def test_inspect_shows_roles_without_projecting(cli, digits_parquet):
     result = cli("inspect", digits_parquet)
     assert result.exit_code == 0
-    assert "parquet, 66 columns, 1,797 rows" in result.stdout
-    assert "  image  list<list<float>>  [pixels]" in result.stdout
-    assert 'colour: "target"' in result.stdout
+    out = result.stdout
+    assert "parquet, 66 columns, 1,797 rows" in out
+    assert re.search(r"  image +list<list<float>> +image +image \(8×8 arrays of numbers \(pixels\)\)", out)
+    assert re.search(r"  target +string +colour \+ label +colour \(10 distinct values", out)
+    assert re.search(r"  pixel_0_0 +float +dimension", out) and "60 more numeric columns like these" in out
+    assert "  rows: all 1,797 (at most --max-points 5,000)" in out
+    assert "  dimensions: 64, reduced with PCA to 50 before UMAP or t-SNE (--max-dims)" in out
+    assert "Wrote" not in result.output
 
 
 def test_failed_run_keeps_the_previous_report(cli, vectors_parquet, tmp_path, monkeypatch):
@@ -87,8 +93,8 @@ def test_failed_run_keeps_the_previous_report(cli, vectors_parquet, tmp_path, mo
     def crash(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("embproj.report.page.render_html", crash)
-    monkeypatch.setattr("embproj.report.render_html", crash)
+    monkeypatch.setattr("embproj.render.page.render_html", crash)
+    monkeypatch.setattr("embproj.render.render_html", crash)
     result = cli("project", vectors_parquet, "--algo", "pca", "-o", out)
     assert result.exit_code == 130
     assert out.read_text() == "previous report"
