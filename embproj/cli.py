@@ -14,7 +14,14 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import EmbprojError
-from .options import DEFAULT_MAX_DIMS, DEFAULT_MAX_HTML_MB, DEFAULT_MAX_POINTS, DEFAULT_SEED, DEFAULT_THUMB_SIZE, Options
+from .options import (
+    DEFAULT_MAX_DIMS,
+    DEFAULT_MAX_HTML_MB,
+    DEFAULT_MAX_POINTS,
+    DEFAULT_SEED,
+    DEFAULT_THUMB_SIZE,
+    Options,
+)
 
 app = typer.Typer(
     add_completion=False,

@@ -1,10 +1,10 @@
 """Any image cell → a small PNG/JPEG data URI, decoded and re-encoded by Pillow.
 
-Cells are pixel arrays (H×W grey, H×W×3/4 colour; ints 0..255 or floats 0..1, or flat lists with a given shape),
-image file bytes, file paths, data URIs or bare base64. Only freshly encoded pixels reach the report, never a
-cell's own bytes or text: metadata chunks, trailing bytes and colour profiles are left behind. A cell that cannot
-be read becomes `None` and a counted reason, never an exception. Pillow's decompression-bomb guard stays on, and
-only raster formats are parsed (no EPS/PDF, which would run Ghostscript).
+Cells are pixel arrays (H×W grey, H×W×3/4 colour; ints 0..255 or floats 0..1, or flat lists with a given
+shape), image file bytes, file paths, data URIs or bare base64. Only freshly encoded pixels reach the report,
+never a cell's own bytes or text: metadata chunks, trailing bytes and colour profiles are left behind. A cell
+that cannot be read becomes `None` and a counted reason, never an exception. Pillow's decompression-bomb guard
+stays on, and only raster formats are parsed (no EPS/PDF, which would run Ghostscript).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class ImageFailure(Exception):
         self.reason = reason
 
 
-# -- options --------------------------------------------------------------------------------------------------
+# -- options -------------------------------------------------------------------------------------------------
 
 
 def parse_image_shape(value) -> tuple[int, ...] | None:
@@ -87,7 +87,8 @@ def check_shape(column: str, values: int | None, shape: tuple[int, ...]) -> None
         hint = guess_shape(values)
         fix = f"use --image-shape {hint}" if hint else "give the height x width (x3 for colour) of the images"
         raise OptionError(
-            f'--image-shape {shape_text(shape)} needs {need:,} values per cell, but column "{column}" has {values:,}',
+            f"--image-shape {shape_text(shape)} needs {need:,} values per cell, "
+            f'but column "{column}" has {values:,}',
             fix,
         )
 
@@ -101,11 +102,11 @@ def guess_shape(values: int) -> str | None:
     return None
 
 
-# -- a column of cells ----------------------------------------------------------------------------------------
+# -- a column of cells ---------------------------------------------------------------------------------------
 
 
 class ImageCells:
-    """One column's plotted cells, ready to decode; `encode` runs again at a smaller size when the budget asks."""
+    """One column's plotted cells, ready to decode; `encode` runs again at a smaller size for the budget."""
 
     def __init__(self, column: pa.ChunkedArray, kind: str | None, shape=None, base_dir: Path | None = None):
         self.kind = kind or ""
@@ -119,7 +120,7 @@ class ImageCells:
         return len(self.cells)
 
     def encode(self, size: int, indices: Sequence[int] | None = None) -> tuple[list[str | None], Counter]:
-        """Data URIs for the cells at `indices` (all by default), None where one failed, and failures by reason."""
+        """Data URIs for the cells at `indices` (default all), None where one failed; failures by reason."""
         from PIL import Image
 
         failures: Counter = Counter()
@@ -182,7 +183,7 @@ def image_base_dir(source_name: str) -> Path | None:
     return path.parent if path.exists() else None
 
 
-# -- pixels ---------------------------------------------------------------------------------------------------
+# -- pixels --------------------------------------------------------------------------------------------------
 
 
 def _leaf_is_number(t: pa.DataType) -> bool:
@@ -284,7 +285,7 @@ def _to_bytes(arr: np.ndarray, value_range: tuple[float, float, bool]) -> np.nda
     return np.ascontiguousarray(np.clip(np.rint(x), 0, 255).astype(np.uint8))
 
 
-# -- files, bytes, base64 -------------------------------------------------------------------------------------
+# -- files, bytes, base64 ------------------------------------------------------------------------------------
 
 
 def _from_file(cell, kind: str, base_dir: Path | None, size: int):
@@ -365,7 +366,7 @@ def _b64(text: str) -> bytes:
         raise ImageFailure("base64") from None
 
 
-# -- thumbnail and encoding -----------------------------------------------------------------------------------
+# -- thumbnail and encoding ----------------------------------------------------------------------------------
 
 
 def _upright(image):
@@ -378,7 +379,7 @@ def _upright(image):
 
 
 def _thumbnail(image, size: int):
-    """Longest side `size`: photos shrink (Lanczos), tiny pixel art grows by a whole factor (nearest, crisp)."""
+    """Longest side `size`: photos shrink (Lanczos), tiny pixel art grows by a whole factor (nearest)."""
     from PIL import Image
 
     image = _plain_mode(image)
@@ -416,7 +417,7 @@ def _plain_mode(image):
 
 
 def _encode(image) -> str:
-    """JPEG for colourful photos (small), PNG for the rest: grey, flat colours, pixel art, transparency (exact)."""
+    """JPEG for colourful photos (small), PNG for the rest (exact): grey, flat colours, pixel art, alpha."""
     buf = io.BytesIO()
     if image.mode == "RGB" and _colours(image) > 256:
         image.save(buf, format="JPEG", quality=JPEG_QUALITY, optimize=True)

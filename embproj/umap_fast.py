@@ -1,17 +1,17 @@
 """UMAP without its two slow paths on small data, computing the same thing.
 
-1. Neighbours. Below 4,096 rows umap-learn finds exact neighbours by calling a numba metric once per pair from
-   Python (~15 s on digits). We hand it the same exact neighbours as `precomputed_knn`: scikit-learn proposes
-   candidates, then each candidate's distance is recomputed the way umap-learn's metric computes it and ties go to
-   the lower row number, as umap's stable sort orders them. The recomputation matters: scikit-learn's fast
-   euclidean and cosine leave rounding noise (a point's distance to itself can come out as 1e-6 instead of 0), and
-   umap takes each point's first non-zero neighbour distance as its local scale.
-2. Compilation. umap-learn jit-compiles its hot kernels in every fresh process (~4 s on digits). We re-create them
-   from their Python source with `cache=True` and otherwise the same options, so a machine compiles them once. The
-   cache lives in NUMBA_CACHE_DIR when the user set it, else in ~/.cache/embproj/numba (XDG_CACHE_HOME respected).
-   It leans on private names of umap-learn (pinned below 0.6): when one is missing, the version is outside the
-   range, the folder is not writable, EMBPROJ_NO_NUMBA_CACHE=1 is set, or anything in the patch raises, umap-learn
-   simply runs unpatched, which gives the same coordinates, only slower.
+1. Neighbours. Below 4,096 rows umap-learn finds exact neighbours by calling a numba metric once per pair
+   from Python (~15 s on digits). We hand it the same exact neighbours as `precomputed_knn`: scikit-learn
+   proposes candidates, each candidate's distance is recomputed the way umap-learn's metric computes it, and
+   ties go to the lower row number, as umap's stable sort orders them. The recomputation matters:
+   scikit-learn's fast euclidean and cosine leave rounding noise (a point's distance to itself can come out as
+   1e-6, not 0), and umap takes each point's first non-zero neighbour distance as its local scale.
+2. Compilation. umap-learn jit-compiles its hot kernels in every fresh process (~4 s on digits). We re-create
+   them from their Python source with `cache=True` and otherwise the same options, so that a machine compiles
+   them once. The cache lives in NUMBA_CACHE_DIR when the user set it, else in ~/.cache/embproj/numba
+   (XDG_CACHE_HOME respected). This leans on private names of umap-learn (pinned below 0.6): when a name is
+   missing, the version is outside the checked range, the folder is not writable, EMBPROJ_NO_NUMBA_CACHE=1 is
+   set, or anything in the patch raises, umap-learn runs as shipped: the same coordinates, only slower.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-# Kernels umap-learn compiles in every process on embproj's path (spectral init, euclidean layout). The distance
-# functions are only reached when the graph has many components (centroid distances in the spectral init).
+# Kernels umap-learn compiles in every process on embproj's path (graph, euclidean layout). The distance
+# functions are reached only when the graph has many components (centroid distances in the spectral init).
 KERNELS: tuple[tuple[str, str], ...] = (
     ("umap.umap_", "smooth_knn_dist"),
     ("umap.umap_", "compute_membership_strengths"),
@@ -63,7 +63,7 @@ def fit_umap(X: np.ndarray, *, n_neighbors: int, min_dist: float, metric: str, s
         return model.fit_transform(X)
 
 
-# -- exact neighbours, as umap-learn's own small-data path finds them ---------------------------------------------
+# -- exact neighbours, as umap-learn's own small-data path finds them ---------------------------------------
 
 
 def exact_knn(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
@@ -73,16 +73,18 @@ def exact_knn(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarra
     X = np.ascontiguousarray(X, dtype=np.float32)
     n = len(X)
     k = min(k, n)
-    m = min(n, 2 * k + 8)  # candidates: a margin so that rounding in scikit-learn cannot push a true neighbour out
+    m = min(n, 2 * k + 8)  # candidates, with a margin for scikit-learn's rounding
     nn = NearestNeighbors(n_neighbors=m, metric=metric, algorithm="brute", n_jobs=1).fit(X)
     rough, cand = nn.kneighbors(X)
-    dists = pair_distances(X, np.arange(n)[:, None], cand, metric)
-    order = np.lexsort((cand, dists))
-    idx, dists = np.take_along_axis(cand, order, 1)[:, :k], np.take_along_axis(dists, order, 1)[:, :k]
+    exact = pair_distances(X, np.arange(n)[:, None], cand, metric)
+    order = np.lexsort((cand, exact))
+    idx, dists = np.take_along_axis(cand, order, 1)[:, :k], np.take_along_axis(exact, order, 1)[:, :k]
     if m < n:
-        # A row is settled when its k-th exact distance is clearly below the distance of every non-candidate.
-        bound = rough[:, -1] - (1e-3 * np.abs(rough[:, -1]) + 1e-5)
-        unsettled = np.flatnonzero(~(dists[:, -1] < bound))
+        # A row is settled when its k-th exact distance is below every non-candidate's rough one by more than
+        # scikit-learn's rounding: a multiple of the error seen on this row's candidates, plus floors.
+        noise = np.abs(rough - exact).max(axis=1)
+        bound = rough[:, -1] - (8 * noise + 1e-3 * np.abs(rough[:, -1]) + 1e-5 * _scale(X, metric))
+        unsettled = np.flatnonzero(~(dists[:, -1] < bound))  # NaN (constant rows in correlation) too
         step = _chunk(n, X.shape[1])
         for start in range(0, len(unsettled), step):
             rows = unsettled[start : start + step]
@@ -93,8 +95,8 @@ def exact_knn(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarra
 
 
 def pair_distances(X: np.ndarray, rows: np.ndarray, cols: np.ndarray, metric: str) -> np.ndarray:
-    """float32 distances between X[rows] and X[cols] (broadcast index arrays), with umap.distances' arithmetic:
-    float32 element terms summed left to right in float64, then rounded to float32 as umap's distance matrix is."""
+    """float32 distances between X[rows] and X[cols] (index arrays, broadcast) in umap.distances' arithmetic:
+    float32 element terms summed left to right in float64, rounded to float32 as umap's distance matrix is."""
     shape = np.broadcast_shapes(rows.shape, cols.shape)
     rows, cols = np.broadcast_to(rows, shape), np.broadcast_to(cols, shape)
     out = np.empty(shape, dtype=np.float32)
@@ -103,6 +105,13 @@ def pair_distances(X: np.ndarray, rows: np.ndarray, cols: np.ndarray, metric: st
         block = slice(start, start + step)
         out[block] = _METRICS[metric](X[rows[block]], X[cols[block]])
     return out
+
+
+def _scale(X: np.ndarray, metric: str) -> float:
+    """The size of a distance on this data: 1 for the bounded metrics, else the largest vector norm."""
+    if metric in ("cosine", "correlation"):
+        return 1.0
+    return float(np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64).max()))
 
 
 def _chunk(width: int, dims: int, budget: int = 4_000_000) -> int:
@@ -157,7 +166,7 @@ _METRICS = {
 }
 
 
-# -- umap-learn's kernels, compiled once per machine -------------------------------------------------------------
+# -- umap-learn's kernels, compiled once per machine ---------------------------------------------------------
 
 
 def cache_dir(environ=os.environ) -> Path:
@@ -173,8 +182,8 @@ def cache_dir(environ=os.environ) -> Path:
 
 @dataclass
 class KernelPatch:
-    """Every place umap-learn holds a kernel (module attributes, registries such as `named_distances`), with the
-    original and the cached dispatcher, so the swap can be applied and undone as a whole."""
+    """Every place umap-learn holds a kernel (module attributes, registries such as `named_distances`), with
+    the original and the cached dispatcher, so that the swap is applied and undone as a whole."""
 
     places: list[tuple[object, str, object, object]] = field(default_factory=list)  # (owner, key, old, new)
     directory: Path | None = None
@@ -192,7 +201,7 @@ class KernelPatch:
 class _State:
     patch: KernelPatch | None = None
     status: str = "umap-learn not loaded yet"
-    failed: bool = False
+    failure: str | None = None  # why the patch could not be built; then it is not tried again
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -201,7 +210,7 @@ _STATE = _State()
 
 def load_umap():
     """Import umap-learn with its kernels cached on disk, or unpatched when that cannot be done safely."""
-    import umap
+    import umap  # noqa: TID251 (this is the lazy import)
 
     state = _STATE
     with state.lock:
@@ -210,16 +219,16 @@ def load_umap():
                 state.patch.revert()
             state.status = f"off: {OFF_SWITCH} is set"
             return umap
-        if state.patch is None and not state.failed:
+        if state.patch is None and state.failure is None:
             try:
                 state.patch = build_patch(cache_dir())
             except Exception as err:  # any surprise in private names: run umap-learn as shipped
-                state.failed = True
-                state.status = f"off: {err}"
-                return umap
+                state.failure = str(err) or type(err).__name__
         if state.patch:
             state.patch.apply()
             state.status = f"cached in {state.patch.directory}"
+        else:
+            state.status = f"off: {state.failure}"
     return umap
 
 
@@ -258,9 +267,14 @@ def build_patch(directory: Path) -> KernelPatch:
 def _cached_twin(numba, old, name: str):
     if not getattr(old, "_can_compile", True):  # compiled ahead for fixed signatures: not a plain lazy kernel
         raise RuntimeError(f"umap-learn's {name} has fixed signatures")
+    if old.py_func.__qualname__.endswith(QUALNAME_SUFFIX):
+        raise RuntimeError(f"umap-learn's {name} is patched already (embproj.umap_fast loaded twice?)")
     options = {k: v for k, v in old.targetoptions.items() if k != "nopython"}
     twin = types.FunctionType(
-        old.py_func.__code__, old.py_func.__globals__, old.py_func.__name__, old.py_func.__defaults__,
+        old.py_func.__code__,
+        old.py_func.__globals__,
+        old.py_func.__name__,
+        old.py_func.__defaults__,
         old.py_func.__closure__,
     )
     twin.__kwdefaults__ = old.py_func.__kwdefaults__
@@ -297,7 +311,8 @@ def _check_umap_version() -> None:
     parts = tuple(int(p) for p in re.findall(r"\d+", found)[:3])
     low, high = UMAP_VERSIONS
     if not low <= parts < high:
-        raise RuntimeError(f"umap-learn {found} is outside the checked range {'.'.join(map(str, low))} to <0.6")
+        checked = f"{'.'.join(map(str, low))} to <{'.'.join(map(str, high))}"
+        raise RuntimeError(f"umap-learn {found} is outside the checked range {checked}")
 
 
 def _writable(directory: Path) -> bool:

@@ -69,6 +69,5 @@ window.embproj = (function () {
     place();
   }
 
-  document.addEventListener("mouseleave", () => { const t = tip(); if (t) t.hidden = true; });
   return { hover: hover, nearest: nearest };
 })();

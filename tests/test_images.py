@@ -1,6 +1,6 @@
 """Images on hover: every kind of cell reaches the page as re-encoded pixels, within the --max-html-mb budget,
-and nothing of the cell's own bytes or text comes along. Pixels are checked as the browser gets them: decoded from
-the data URIs in the report's `points` source."""
+and nothing of the cell's own bytes or text comes along. Pixels are checked as the browser gets them: decoded
+from the data URIs in the report's `points` source."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import blobs
 from PIL import Image, PngImagePlugin
+from reportdata import points
 
 from embproj.columns import describe_column
 from embproj.errors import OptionError
@@ -22,17 +24,14 @@ from embproj.images import ImageCells, failure_warning, parse_image_shape
 from embproj.options import Options
 from embproj.pipeline import run
 
-from conftest import blobs
-from reportdata import points
-
 N = 24  # rows in the small tables: enough for PCA, fast to render
 
 
-# -- helpers --------------------------------------------------------------------------------------------------
+# -- helpers -------------------------------------------------------------------------------------------------
 
 
 def quadrants(size: int = 16) -> np.ndarray:
-    """A size×size RGB image of four flat colours: exact through PNG, GIF and lossless WebP, close through JPEG."""
+    """A size×size RGB image of four flat colours: exact through PNG, GIF and lossless WebP; close in JPEG."""
     img = np.zeros((size, size, 3), np.uint8)
     h = size // 2
     img[:h, :h] = (255, 0, 0)
@@ -80,7 +79,7 @@ def page_images(result) -> list[str]:
     return [u for u in points(result.html)["img"] if u]
 
 
-# -- every kind of source -------------------------------------------------------------------------------------
+# -- every kind of source ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -243,7 +242,7 @@ def test_no_images_leaves_them_out(tmp_path):
     assert imgs == {} and result.summary["image_bytes"] == 0
 
 
-# -- safety ---------------------------------------------------------------------------------------------------
+# -- safety --------------------------------------------------------------------------------------------------
 
 SCRIPT = "<script>window.__pwned=1</script>"
 
@@ -291,7 +290,7 @@ def test_decompression_bombs_are_refused(tmp_path, monkeypatch):
     result, imgs = report(tmp_path, table_with("photo", cells, pa.binary()))
     assert imgs[0] == "" and imgs[1]
     assert "1 of 24 images could not be read: 1 too large to decode safely" in result.warnings
-    # Pillow's warning level (above MAX_IMAGE_PIXELS, below twice that) is refused too; a real image made cheap
+    # Pillow's warning level (above MAX_IMAGE_PIXELS, below twice that) is refused too: a real image, cheaply
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 200)
     cells = [encoded(np.zeros((15, 20), np.uint8)), encoded(np.zeros((10, 10), np.uint8))]
     out, failures = ImageCells(pa.chunked_array([pa.array(cells, pa.binary())]), "image-bytes").encode(64)
@@ -321,8 +320,8 @@ def test_unreadable_cells_get_no_image_and_a_counted_warning(tmp_path):
         missing=2, **{"not-image": 1, "corrupt": 1, "unreadable": 1, "empty": 1, "url": 1}
     )
     assert failure_warning(failures, 8) == (
-        "7 of 8 images could not be read: 2 missing files, 1 not an image, 1 corrupt image, 1 unreadable file, "
-        "1 empty cell, 1 URL (not downloaded)"
+        "7 of 8 images could not be read: 2 missing files, 1 not an image, 1 corrupt image, "
+        "1 unreadable file, 1 empty cell, 1 URL (not downloaded)"
     )
     bad = [[[1, 2], [3]], [[[1, 2, 3, 4, 5]]], b"junk", b"\x89PNG\r\n\x1a\nbroken"]
     for cell, reason in zip(bad, ["array", "array", "not-image", "corrupt"], strict=True):
@@ -373,8 +372,8 @@ def test_budget_shrinks_then_thins_images_to_fit_the_file(cli, tmp_path):
     imgs = [u for u in points(out.read_text())["img"] if u]
     assert 100 < len(imgs) < 3_000
     assert (
-        f"Warning: images shrunk from 64 to 32 px and kept for {len(imgs):,} of 3,000 points to fit --max-html-mb 3"
-        in result.stderr
+        f"Warning: images shrunk from 64 to 32 px and kept for {len(imgs):,} of 3,000 points "
+        "to fit --max-html-mb 3" in result.stderr
     )
     assert all(max(Image.open(io.BytesIO(base64.b64decode(u.split(",")[1]))).size) == 32 for u in imgs[:50])
     assert out.stat().st_size > 2_800_000  # the room was used, not wasted

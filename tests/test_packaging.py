@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, blobs
 
-pytestmark = pytest.mark.slow  # builds and installs a wheel: a few seconds, no UMAP
+pytestmark = pytest.mark.packaging  # builds and installs a wheel: a few seconds, no UMAP
 
 # Runs inside the installed copy: fails unless embproj comes from EMBPROJ_SITE, then runs the CLI on sys.argv.
 RUN_INSTALLED = """
