@@ -21,6 +21,7 @@ from .options import FORMATS
 BATCH_ROWS = 16_384
 CSV_BLOCK_BYTES = 4 << 20
 PARQUET_BUFFER = 1 << 20
+JSONL_STREAM_BYTES = 64 << 20  # smaller JSON Lines files are read whole: more forgiving of types that vary
 
 SUFFIXES = {
     ".csv": "csv",
@@ -283,6 +284,8 @@ def _open_jsonl(path: Path, name: str, fmt: str, encoding: str | None) -> Source
 
     if encoding and encoding.lower().replace("-", "") not in ("utf8",):
         table = _table_from_records(_read_text(path, encoding).splitlines(), name, lines=True)
+    elif path.stat().st_size > JSONL_STREAM_BYTES and not path.suffix.lower() == ".gz":
+        return _stream_jsonl(path, name)
     else:
         try:
             table = pajson.read_json(pa.input_stream(str(path), compression="detect"))
@@ -290,6 +293,22 @@ def _open_jsonl(path: Path, name: str, fmt: str, encoding: str | None) -> Source
             # pyarrow does not say which line; parsing again in Python finds it (or reads what pyarrow would not)
             table = _table_from_records(_read_text(path, encoding).splitlines(), name, lines=True)
     return from_table(table, name, "jsonl")
+
+
+def _stream_jsonl(path: Path, name: str) -> Source:
+    """Large JSON Lines files stream in blocks; types come from the first block (pyarrow's rule), so a column
+    that changes type later is an error that names the fix."""
+    from pyarrow import json as pajson
+
+    def reader():
+        return pajson.open_json(str(path), read_options=pajson.ReadOptions(block_size=CSV_BLOCK_BYTES))
+
+    schema = reader().schema
+
+    def batches(columns):
+        yield from reader()
+
+    return Source(name, "jsonl", schema, None, batches)
 
 
 def _open_json(path: Path, name: str, fmt: str, encoding: str | None) -> Source:

@@ -426,3 +426,18 @@ def test_over_budget_even_without_images_still_writes_the_report(tmp_path):
 def test_budget_options_are_checked_first(cli, vectors_parquet, args, message):
     result = cli("project", vectors_parquet, "--algo", "pca", *args)
     assert result.exit_code == 2 and result.stderr.startswith(message)
+
+
+def test_over_budget_without_an_image_column_says_so(tmp_path):
+    result, imgs = report(tmp_path, table_with("note", [f"n{i}" for i in range(N)]), max_html_mb=0.5)
+    assert imgs == {} and result.summary["image_bytes"] == 0
+    assert result.warnings[-1].endswith("over --max-html-mb 0.5; lower --max-points to make it smaller")
+
+
+def test_flat_lists_named_like_images_get_a_hint():
+    from embproj.plan import make_plan
+
+    head = table_with("pixels", list(np.zeros((N, 784), np.uint8)), pa.list_(pa.uint8()))
+    plan = make_plan(head, Options())
+    assert plan.image.column is None
+    assert plan.image.reason == '"pixels" may be flat images: show them with --image-shape 28x28'
