@@ -103,6 +103,8 @@ def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
     image = _choose_image(info, by_name, opts)
     color = _choose_color(info, by_name, opts, exclude={image.column})
     embedding = _choose_embedding(info, by_name, opts, exclude={image.column, color.column}, where=where)
+    if color.column is None and opts.color is None:
+        color = _continuous_color(info, exclude={image.column, *embedding.columns}) or color
     label = _choose_label(info, by_name, opts, color, exclude={image.column, *embedding.columns})
     hover, hover_reason = _choose_hover(info, opts, used={image.column, *embedding.columns}, first=(label, color))
     return Plan(embedding, color, label, image, hover, hover_reason, tuple(info))
@@ -185,6 +187,14 @@ def _choose_color(info, by_name, opts: Options, exclude: set) -> Role:
         why = "its name says label" if LABEL_NAMES.search(best.name) else "few distinct values"
         return Role(best.name, f"{best.distinct} distinct values in the first rows, {why}", "categorical")
     return Role(None, "no label-like column (few distinct values); pick one with --color")
+
+
+def _continuous_color(info, exclude: set) -> Role | None:
+    """No label-like column: a numeric column outside the embedding (a score, a length) colours continuously."""
+    for c in info:
+        if c.name not in exclude and c.numeric and c.distinct > 1:
+            return Role(c.name, "no label-like column; numeric and not part of the embedding, so continuous", "continuous")
+    return None
 
 
 def _is_categorical(c: ColumnInfo) -> bool:

@@ -58,6 +58,34 @@ def _truncated_parquet(d):
     return path
 
 
+def _bad_images(d):
+    """24 rows whose `image` paths include a missing file, corrupt bytes, a text file and a decompression bomb."""
+    import io
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", 30_000, 30_000, 8, 0, 0, 0, 0)  # 900 megapixels claimed, under 1 kB stored
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 30_001)) + chunk(b"IEND", b"")
+    names = []
+    for i in range(24):
+        buf = io.BytesIO()
+        Image.fromarray(np.full((8, 8), i * 10, np.uint8)).save(buf, format="PNG")
+        (d / f"{i}.png").write_bytes(buf.getvalue())
+        names.append(f"{i}.png")
+    (d / "1.png").unlink()  # missing
+    (d / "2.png").write_bytes(buf.getvalue()[:40])  # corrupt (cut short)
+    (d / "3.png").write_text("just some text")  # a text file
+    (d / "4.png").write_bytes(bomb)
+    table = pa.table({"image": names, "a": np.arange(24.0), "b": np.arange(24.0) % 5})
+    pq.write_table(table, d / "data.parquet")
+    return d / "data.parquet"
+
+
 def _empty_dir(d):
     (d / "parts").mkdir()
     (d / "parts" / "notes.txt").write_text("nothing here")
@@ -149,6 +177,12 @@ WARNINGS = {
         [],
         "dropped 3 of 30 sampled rows: 3 vectors holding text that is not a number",
         27,
+    ),
+    "image cells: missing, corrupt, text, decompression bomb": (
+        _bad_images,
+        [],
+        "4 of 24 images could not be read: 1 missing file",
+        24,
     ),
     "all rows identical": (_csv("a,b\n" + "1,2\n" * 30), [], "all 30 vectors are identical, so every point sits at (0, 0)", 30),
 }
@@ -263,3 +297,25 @@ def test_random_tables_report_or_fail_cleanly(cli, tmp_path, rows):
                 assert not out.exists()
         elif args[0] == "project":
             assert np.isfinite(points(out.read_text())["x_pca"]).all()
+
+
+def test_killed_while_writing_leaves_the_old_report(tmp_path):
+    """SIGKILL in the middle of a large write: the old report is still whole (only a temp file may remain)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "r.html"
+    out.write_text("the previous report")
+    code = (
+        "import sys, embproj.write as w\n"
+        "w.write_atomic(__import__('pathlib').Path(sys.argv[1]), 'x' * 300_000_000)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(out)])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert out.read_text() == "the previous report"

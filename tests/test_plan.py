@@ -95,3 +95,10 @@ def test_free_text_and_ids_are_not_colours():
     assert plan.color.column is None
     assert "pick one with --color" in plan.color.reason
     assert plan.embedding.columns == ("a", "b")
+
+
+def test_a_numeric_column_outside_the_embedding_colours_continuously():
+    table = vector_table().drop_columns(["label"]).append_column("score", pa.array(np.linspace(0, 1, 120)))
+    plan = make_plan(table, Options())
+    assert plan.color.column == "score" and plan.color.kind == "continuous"
+    assert "numeric and not part of the embedding" in plan.color.reason
