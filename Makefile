@@ -33,5 +33,8 @@ lint: $(STAMP) ## ruff check and format check
 bench: $(STAMP) fixtures/digits.parquet ## measure speed and memory against the hand-written script
 	$(BIN)/python benchmarks/run.py
 
+screenshot: $(STAMP) fixtures/digits.parquet ## write docs/digits.png: the digits UMAP report in headless Chromium
+	$(BIN)/python docs/screenshot.py fixtures/digits.parquet docs/digits.png
+
 clean: ## remove the venv, caches and generated reports
 	rm -rf $(VENV) .pytest_cache report.html fixtures/digits.parquet

@@ -1,5 +1,5 @@
-"""The UMAP script a user writes by hand: pandas, umap-learn with its defaults, a Bokeh scatter with hover on the
-label, saved with INLINE resources so that the HTML works offline.
+"""The UMAP script a user writes by hand: pandas, umap-learn with its defaults, a Bokeh scatter with hover on
+the label, saved with INLINE resources so that the HTML works offline.
 
 Usage: python benchmarks/handwritten_umap.py DATA.parquet OUT.html
 Also writes OUT.npy (the coordinates, in file row order) for run.py to score the layout.
@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pandas as pd
-import umap
+import umap  # noqa: TID251 (a user's script imports it at the top)
 from bokeh.models import ColumnDataSource, HoverTool
 from bokeh.plotting import figure, save
 from bokeh.resources import INLINE

@@ -1,10 +1,10 @@
 """`make bench`: embproj against the scripts a user writes by hand, every run in a fresh process.
 
-For each run: wall time, peak RSS (os.wait4 on that one child), the HTML's size, and a quality number beside it,
-trustworthiness (k=10) of the 2-D coordinates against the input vectors. Runs of the two tools alternate, so the
-noise of a shared machine falls on both; the table shows the median. The UMAP rows use a numba cache folder made
-for this run: "cold" is the first run into the empty folder (what a user's very first run costs), "warm" the runs
-after it. The table is printed and replaces the results section of benchmarks/RESULTS.md.
+For each run: wall time, peak RSS (os.wait4 on that one child), the HTML's size, and a quality number beside
+it, trustworthiness (k=10) of the 2-D coordinates against the input vectors. Runs of the two tools alternate,
+so the noise of a shared machine falls on both; the table shows the median. The UMAP rows use a numba cache
+folder made for this run: "cold" is the first run into the empty folder (what a user's very first run costs),
+"warm" the runs after it. The table is printed and replaces the results section of benchmarks/RESULTS.md.
 
   python benchmarks/run.py              # digits (1,797 x 64): UMAP and t-SNE, 3 runs each
   python benchmarks/run.py --repeat 5   # more runs per row
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import statistics
@@ -32,7 +33,17 @@ HERE = ROOT / "benchmarks"
 DIGITS = ROOT / "fixtures" / "digits.parquet"
 RESULTS = HERE / "RESULTS.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-PACKAGES = ("umap-learn", "pynndescent", "numba", "openTSNE", "scikit-learn", "bokeh", "numpy", "pandas", "pyarrow")
+PACKAGES = (
+    "umap-learn",
+    "pynndescent",
+    "numba",
+    "openTSNE",
+    "scikit-learn",
+    "bokeh",
+    "numpy",
+    "pandas",
+    "pyarrow",
+)
 QUALITY_ROWS = 5_000  # trustworthiness is O(n^2) in memory: score a seeded sample of rows beyond this
 
 
@@ -45,6 +56,7 @@ class Row:
     html_bytes: int = 0
     quality: float | None = None
     baseline: Row | None = None  # the hand-written row this one is compared with
+    breakdown: dict[str, float] = field(default_factory=dict)  # seconds per stage, from the untimed API run
 
 
 def main(argv=None) -> None:
@@ -71,34 +83,38 @@ def main(argv=None) -> None:
         print(f"\nwrote the results section of {RESULTS.relative_to(ROOT)}")
 
 
-# -- the cases ------------------------------------------------------------------------------------------------
+# -- the cases -----------------------------------------------------------------------------------------------
 
 
 def umap_rows(data: Path, work: Path, env: dict, repeat: int) -> list[Row]:
     case = "digits UMAP"
     hand = Row(case, "hand-written umap-learn")
-    cold, warm = Row(case, "embproj, cold numba cache", baseline=hand), Row(case, "embproj, warm numba cache")
-    warm.baseline = hand
-    _measure(cold, _embproj_cmd(data, work / "cold.html", "umap"), env, work / "cold.html")
+    cold = Row(case, "embproj, cold numba cache", baseline=hand)
+    warm = Row(case, "embproj, warm numba cache", baseline=hand)
+    _measure(cold, _embproj_cmd(data, work / "cold.html", "umap"), env)
     for _ in range(repeat):
-        _measure(hand, _script_cmd("handwritten_umap.py", data, work / "hand-umap.html"), env, work / "hand-umap.html")
-        _measure(warm, _embproj_cmd(data, work / "warm.html", "umap"), env, work / "warm.html")
+        _measure(hand, _script_cmd("handwritten_umap.py", data, work / "hand-umap.html"), env)
+        _measure(warm, _embproj_cmd(data, work / "warm.html", "umap"), env)
     reference = _vectors(data)
     hand.quality = _trust(reference, np.load(work / "hand-umap.npy"))
-    warm.quality = cold.quality = _trust(reference, _embproj_coords(data, work / "coords-umap.html", "umap", env))
+    xy, warm.breakdown = _embproj_coords(data, work / "coords-umap.html", "umap", env)
+    warm.quality = cold.quality = _trust(reference, xy)
     return [hand, cold, warm]
 
 
-def tsne_rows(data: Path, work: Path, env: dict, repeat: int, case: str, max_points: int | None = None) -> list[Row]:
+def tsne_rows(
+    data: Path, work: Path, env: dict, repeat: int, case: str, max_points: int | None = None
+) -> list[Row]:
     hand = Row(case, "hand-written scikit-learn TSNE")
     ours = Row(case, "embproj (openTSNE)", baseline=hand)
     extra = ["--max-points", str(max_points)] if max_points else []
     for _ in range(repeat):
-        _measure(hand, _script_cmd("handwritten_tsne.py", data, work / "hand-tsne.html"), env, work / "hand-tsne.html")
-        _measure(ours, _embproj_cmd(data, work / "tsne.html", "tsne", extra), env, work / "tsne.html")
+        _measure(hand, _script_cmd("handwritten_tsne.py", data, work / "hand-tsne.html"), env)
+        _measure(ours, _embproj_cmd(data, work / "tsne.html", "tsne", extra), env)
     reference = _vectors(data)
     hand.quality = _trust(reference, np.load(work / "hand-tsne.npy"))
-    ours.quality = _trust(reference, _embproj_coords(data, work / "coords-tsne.html", "tsne", env, max_points))
+    xy, ours.breakdown = _embproj_coords(data, work / "coords-tsne.html", "tsne", env, max_points)
+    ours.quality = _trust(reference, xy)
     return [hand, ours]
 
 
@@ -116,19 +132,20 @@ def make_large(path: Path, n: int = 50_000, dims: int = 256, classes: int = 20, 
     return path
 
 
-# -- running one process ----------------------------------------------------------------------------------------
+# -- running one process -------------------------------------------------------------------------------------
 
 
-def _measure(row: Row, cmd: list[str], env: dict, html: Path) -> None:
+def _measure(row: Row, cmd: list[str], env: dict) -> None:
+    """One timed run; the HTML's path is the command's last path argument."""
     seconds, rss = run_child(cmd, env)
     row.seconds.append(seconds)
     row.rss.append(rss)
-    row.html_bytes = html.stat().st_size
+    row.html_bytes = Path(next(a for a in reversed(cmd) if a.endswith(".html"))).stat().st_size
     print(f"  {row.case:<20} {row.tool:<32} {seconds:7.2f} s {rss / 2**20:7.0f} MB", flush=True)
 
 
 def run_child(cmd: list[str], env: dict) -> tuple[float, int]:
-    """Wall seconds and peak RSS in bytes of one fresh process (its own rusage, not the sum of all children)."""
+    """Wall seconds and peak RSS in bytes of one fresh process (its own rusage, not all children's)."""
     import time
 
     with tempfile.TemporaryFile() as err:
@@ -161,14 +178,17 @@ def _script_cmd(script: str, data: Path, out: Path) -> list[str]:
     return [sys.executable, str(HERE / script), str(data), str(out)]
 
 
-def _embproj_coords(data: Path, out: Path, algo: str, env: dict, max_points: int | None = None) -> np.ndarray:
-    """The same pipeline through the Python API, untimed, for its coordinates (same seed: same layout)."""
+def _embproj_coords(data: Path, out: Path, algo: str, env: dict, max_points: int | None = None):
+    """The same pipeline through the Python API, for its coordinates (same seed: same layout) and the seconds
+    of each stage; what the process spends outside `run()` is interpreter start-up and exit."""
     cmd = [sys.executable, str(HERE / "embproj_coords.py"), str(data), str(out), algo]
-    run_child(cmd + ([str(max_points)] if max_points else []), env)
-    return np.load(out.with_suffix(".npy"))
+    wall, _ = run_child(cmd + ([str(max_points)] if max_points else []), env)
+    stages = json.loads(out.with_suffix(".json").read_text())
+    stages["interpreter start and exit"] = wall - stages.pop("in process")
+    return np.load(out.with_suffix(".npy")), stages
 
 
-# -- quality ----------------------------------------------------------------------------------------------------
+# -- quality -------------------------------------------------------------------------------------------------
 
 
 def _vectors(data: Path) -> np.ndarray:
@@ -191,17 +211,19 @@ def _trust(X: np.ndarray, Y: np.ndarray) -> float:
     return float(trustworthiness(X, Y, n_neighbors=10))
 
 
-# -- the report -------------------------------------------------------------------------------------------------
+# -- the report ----------------------------------------------------------------------------------------------
 
 
 def render(rows: list[Row], repeat: int, load_before: float) -> str:
+    versions = ", ".join(f"{p} {_version(p)}" for p in PACKAGES)
     lines = [
         f"Measured {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} by `make bench` "
         f"(`python benchmarks/run.py`, {repeat} runs per row unless the row says otherwise).",
         "",
         f"- Machine: {machine()}; load average {load_before:.2f} before the runs.",
-        "- Versions: " + ", ".join(f"{p} {_version(p)}" for p in PACKAGES) + f", Python {platform.python_version()}.",
-        "- Wall: median of the fresh-process runs (min to max in brackets). RSS: peak resident memory of the process.",
+        f"- Versions: {versions}, Python {platform.python_version()}.",
+        "- Wall: median of the fresh-process runs (min to max in brackets). The ratio divides medians; "
+        "in brackets, the fastest runs (less exposed to other load). RSS: the process's peak memory.",
         "- Trustworthiness (k=10, scikit-learn) of each layout against the input vectors (1 is best).",
         "",
         "| case | tool | runs | wall s | vs hand-written | peak RSS MB | HTML MB | trustworthiness |",
@@ -210,22 +232,42 @@ def render(rows: list[Row], repeat: int, load_before: float) -> str:
     for r in rows:
         med = statistics.median(r.seconds)
         spread = f" ({min(r.seconds):.1f} to {max(r.seconds):.1f})" if len(r.seconds) > 1 else ""
-        ratio = f"{med / statistics.median(r.baseline.seconds):.2f}x" if r.baseline else "1"
+        ratio = _ratio(r)
         quality = f"{r.quality:.3f}" if r.quality is not None else "n/a"
+        rss = max(r.rss) / 2**20
         lines.append(
-            f"| {r.case} | {r.tool} | {len(r.seconds)} | {med:.2f}{spread} | {ratio} | {max(r.rss) / 2**20:.0f} "
+            f"| {r.case} | {r.tool} | {len(r.seconds)} | {med:.2f}{spread} | {ratio} | {rss:.0f} "
             f"| {r.html_bytes / 1e6:.2f} | {quality} |"
         )
+    for r in rows:
+        if r.breakdown:
+            parts = " · ".join(f"{k} {v:.2f}" for k, v in r.breakdown.items() if v >= 0.005)
+            lines += [
+                "",
+                f"Where {r.case}, {r.tool}, spends its seconds (one more run, through the Python API; "
+                f"a stage includes the imports it triggers): {parts}; "
+                f"{sum(r.breakdown.values()):.2f} in all.",
+            ]
     return "\n".join(lines)
+
+
+def _ratio(r: Row) -> str:
+    if r.baseline is None:
+        return "1"
+    text = f"{statistics.median(r.seconds) / statistics.median(r.baseline.seconds):.2f}x"
+    if len(r.seconds) > 1 and len(r.baseline.seconds) > 1:
+        text += f" ({min(r.seconds) / min(r.baseline.seconds):.2f}x)"
+    return text
 
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     memory = ""
     try:
-        info = Path("/proc/cpuinfo").read_text()
-        cpu = next(line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name"))
-        kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line)
+        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+        meminfo = Path("/proc/meminfo").read_text().splitlines()
+        kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
         memory = f", {kb / 2**20:.0f} GB RAM"
     except (OSError, StopIteration, ValueError):
         pass

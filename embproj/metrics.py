@@ -12,6 +12,8 @@ import numpy as np
 
 K = 10
 MAX_ROWS = 3_000
+NEIGHBOUR_ROWS = 50_000  # the report's click-for-neighbours table: int32 n × k, ~35 bytes a point gzipped
+NEIGHBOUR_WORK = 1e11  # n² × dims: exact search beyond this takes more than a few seconds
 
 
 def neighbours(X: np.ndarray, k: int) -> np.ndarray:
@@ -23,6 +25,20 @@ def neighbours(X: np.ndarray, k: int) -> np.ndarray:
         return np.empty((len(X), 0), dtype=np.int32)
     idx = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X, return_distance=False)
     return _drop_self(idx, k).astype(np.int32)
+
+
+def report_neighbours(X: np.ndarray, k: int = K) -> tuple[np.ndarray | None, str]:
+    """Each plotted row's k nearest rows in the space it was read in, for the report (clicking a point),
+    or None and a note saying why not: too many rows to carry the table, or too much work to find them."""
+    n, dims = X.shape
+    if n < 2:
+        return None, "no neighbours: only one point"
+    if n > NEIGHBOUR_ROWS:
+        extra = n * k * 3.5 / 1e6
+        return None, f"no neighbour table: {n:,} points, over {NEIGHBOUR_ROWS:,} (would add {extra:.1f} MB)"
+    if float(n) * n * dims > NEIGHBOUR_WORK:
+        return None, f"no neighbour table: an exact search over {n:,} points × {dims:,} dims takes too long"
+    return neighbours(X, k), ""
 
 
 def _drop_self(idx: np.ndarray, k: int) -> np.ndarray:

@@ -16,7 +16,8 @@ from .errors import EmbprojError, OptionError
 from .options import Options
 from .plan import Plan, make_plan
 from .project import NAMES
-from .source import Source, open_source, with_metadata
+from .metadata import with_metadata
+from .source import Source, open_source
 from .summary import describe_run, versions_used
 from .write import check_output, write_atomic
 
@@ -127,9 +128,15 @@ def _with_metrics(projection, matrix, seed):
 def _render(opts, source, plan, sample, matrix, projections, seconds) -> Result:
     from .budget import fit_report
     from .images import encode_images, image_base_dir
+    from .metrics import report_neighbours
     from .render import ReportData, render_html
 
-    shown = [c for c in dict.fromkeys([plan.color.column, plan.label.column, *plan.hover, plan.image.column]) if c]
+    start = time.perf_counter()
+    near, near_note = report_neighbours(matrix.original)  # exact, in the space the vectors were read in
+    seconds["neighbours"] = time.perf_counter() - start
+    choices = [name for name, _ in plan.color_choices]
+    wanted = [plan.color.column, plan.label.column, *plan.hover, plan.image.column, *choices]
+    shown = [c for c in dict.fromkeys(wanted) if c]
     table = sample.table.select(shown).take(pa.array(matrix.keep))
     warnings = _drop_warnings(matrix, sample) + [n for p in projections for n in p.notes]
     images = None
@@ -152,6 +159,9 @@ def _render(opts, source, plan, sample, matrix, projections, seconds) -> Result:
             hover=plan.hover,
             images=uris,
             summary={**summary, **facts},
+            colors=plan.color_choices,
+            neighbours=near,
+            neighbours_note=near_note,
         )
         return render_html(data)
 

@@ -17,6 +17,7 @@ from .images import check_shape, guess_shape, parse_image_shape, shape_text
 from .options import Options
 
 MAX_HOVER = 8
+MAX_COLOR_CHOICES = 6
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,12 @@ class Plan:
     hover: tuple[str, ...]
     hover_reason: str
     info: tuple[ColumnInfo, ...] = field(default=())
+    color_choices: tuple[tuple[str, str], ...] = ()  # (column, kind) the report can switch its colour to
 
     @property
     def needed_columns(self) -> list[str]:
         wanted = [*self.embedding.columns, self.color.column, self.label.column, self.image.column, *self.hover]
+        wanted += [name for name, _ in self.color_choices]
         return list(dict.fromkeys(c for c in wanted if c))
 
     def roles(self) -> list[tuple[ColumnInfo, str, str]]:
@@ -107,7 +110,8 @@ def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
         color = _continuous_color(info, exclude={image.column, *embedding.columns}) or color
     label = _choose_label(info, by_name, opts, color, exclude={image.column, *embedding.columns})
     hover, hover_reason = _choose_hover(info, opts, used={image.column, *embedding.columns}, first=(label, color))
-    return Plan(embedding, color, label, image, hover, hover_reason, tuple(info))
+    choices = _color_choices(info, color, used={image.column, *embedding.columns})
+    return Plan(embedding, color, label, image, hover, hover_reason, tuple(info), choices)
 
 
 # -- embedding ------------------------------------------------------------------------------------------------
@@ -195,6 +199,24 @@ def _continuous_color(info, exclude: set) -> Role | None:
         if c.name not in exclude and c.numeric and c.distinct > 1:
             return Role(c.name, "no label-like column; numeric and not part of the embedding, so continuous", "continuous")
     return None
+
+
+def _color_choices(info, color: Role, used: set) -> tuple[tuple[str, str], ...]:
+    """The colour first, then other label-like and numeric scalar columns (never the embedding's own
+    dimensions), at most MAX_COLOR_CHOICES: the report's colour menu."""
+    choices = [(color.column, color.kind or "categorical")] if color.column else []
+    for c in info:
+        if len(choices) >= MAX_COLOR_CHOICES:
+            break
+        if c.name in used or c.name == color.column or c.distinct < 2:
+            continue
+        if c.kind == "category" or _is_categorical(c):
+            choices.append((c.name, "categorical"))
+        elif c.kind == "float" or (c.kind == "int" and c.distinct > 20):
+            choices.append((c.name, "continuous"))
+        elif c.kind == "int":
+            choices.append((c.name, "categorical"))
+    return tuple(choices)
 
 
 def _is_categorical(c: ColumnInfo) -> bool:

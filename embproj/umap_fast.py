@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -42,25 +43,30 @@ KERNELS: tuple[tuple[str, str], ...] = (
 )
 UMAP_VERSIONS = ((0, 5, 5), (0, 6, 0))  # [low, high): the range whose private names were checked
 OFF_SWITCH = "EMBPROJ_NO_NUMBA_CACHE"
-QUALNAME_SUFFIX = "__embproj_cached"  # own cache entries, never confused with one umap-learn may cache itself
+# Twins are named `<kernel>__embproj_<hash of options>`: numba's cache key holds neither the options nor the
+# dispatcher, so this keeps our entries apart from any umap-learn may cache, and from our own older ones.
+QUALNAME_MARK = "__embproj_"
+# Options added to the originals'. The layout epochs (~1 s on digits) touch no Python object: releasing the
+# GIL lets a caller overlap other work with them (importing the report's libraries, say). Same arithmetic.
+EXTRA_OPTIONS = {"_nb_optimize_layout_euclidean_single_epoch": {"nogil": True}}
 
 
 def fit_umap(X: np.ndarray, *, n_neighbors: int, min_dist: float, metric: str, seed: int) -> np.ndarray:
+    from numba.core.errors import NumbaError
+
     umap = load_umap()
     X = np.ascontiguousarray(X, dtype=np.float32)  # what umap.UMAP.fit works on
     idx, dists = exact_knn(X, n_neighbors, metric)
-    model = umap.UMAP(
-        n_neighbors=n_neighbors,
-        min_dist=min_dist,
-        metric=metric,
-        random_state=seed,
-        n_jobs=1,
-        init="spectral" if len(X) > n_neighbors + 2 else "random",
-        precomputed_knn=(idx, dists, None),
-    )
+    params = dict(n_neighbors=n_neighbors, min_dist=min_dist, metric=metric, random_state=seed, n_jobs=1)
+    params["init"] = "spectral" if len(X) > n_neighbors + 2 else "random"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return model.fit_transform(X)
+        try:
+            return umap.UMAP(**params, precomputed_knn=(idx, dists, None)).fit_transform(X)
+        except NumbaError as err:  # a cached twin that does not compile: once more, as umap-learn ships
+            if not _give_up_patch(f"a cached kernel failed to compile: {type(err).__name__}"):
+                raise
+            return umap.UMAP(**params, precomputed_knn=(idx, dists, None)).fit_transform(X)
 
 
 # -- exact neighbours, as umap-learn's own small-data path finds them ---------------------------------------
@@ -98,12 +104,13 @@ def pair_distances(X: np.ndarray, rows: np.ndarray, cols: np.ndarray, metric: st
     """float32 distances between X[rows] and X[cols] (index arrays, broadcast) in umap.distances' arithmetic:
     float32 element terms summed left to right in float64, rounded to float32 as umap's distance matrix is."""
     shape = np.broadcast_shapes(rows.shape, cols.shape)
-    rows, cols = np.broadcast_to(rows, shape), np.broadcast_to(cols, shape)
     out = np.empty(shape, dtype=np.float32)
-    step = max(1, _chunk(shape[1], X.shape[1]))
+    step = _chunk(shape[1], X.shape[1])
     for start in range(0, shape[0], step):
         block = slice(start, start + step)
-        out[block] = _METRICS[metric](X[rows[block]], X[cols[block]])
+        a = X[rows[block] if len(rows) > 1 else rows]  # gathered once per row, broadcast over columns
+        b = X[cols[block] if len(cols) > 1 else cols]
+        out[block] = _METRICS[metric](a, b)
     return out
 
 
@@ -120,7 +127,10 @@ def _chunk(width: int, dims: int, budget: int = 4_000_000) -> int:
 
 def _seq_sum(terms: np.ndarray) -> np.ndarray:
     """Sum the last axis left to right in float64, as a numba loop does (numpy's sum is pairwise)."""
-    return np.cumsum(terms, axis=-1, dtype=np.float64)[..., -1]
+    total = terms[..., 0].astype(np.float64)
+    for j in range(1, terms.shape[-1]):
+        total += terms[..., j]
+    return total
 
 
 def _euclidean(a, b):
@@ -232,6 +242,17 @@ def load_umap():
     return umap
 
 
+def _give_up_patch(reason: str) -> bool:
+    """Put umap-learn's own kernels back for good; False when they were in place already."""
+    state = _STATE
+    with state.lock:
+        if state.patch is None or os.environ.get(OFF_SWITCH, "") not in ("", "0"):
+            return False
+        state.patch.revert()
+        state.patch, state.failure, state.status = None, reason, f"off: {reason}"
+        return True
+
+
 def kernel_cache_status() -> str:
     """One line for a run summary: where the compiled kernels are cached, or why they are not."""
     return _STATE.status
@@ -267,9 +288,9 @@ def build_patch(directory: Path) -> KernelPatch:
 def _cached_twin(numba, old, name: str):
     if not getattr(old, "_can_compile", True):  # compiled ahead for fixed signatures: not a plain lazy kernel
         raise RuntimeError(f"umap-learn's {name} has fixed signatures")
-    if old.py_func.__qualname__.endswith(QUALNAME_SUFFIX):
+    if QUALNAME_MARK in old.py_func.__qualname__:
         raise RuntimeError(f"umap-learn's {name} is patched already (embproj.umap_fast loaded twice?)")
-    options = {k: v for k, v in old.targetoptions.items() if k != "nopython"}
+    options = {k: v for k, v in old.targetoptions.items() if k != "nopython"} | EXTRA_OPTIONS.get(name, {})
     twin = types.FunctionType(
         old.py_func.__code__,
         old.py_func.__globals__,
@@ -279,8 +300,10 @@ def _cached_twin(numba, old, name: str):
     )
     twin.__kwdefaults__ = old.py_func.__kwdefaults__
     twin.__module__ = old.py_func.__module__
-    twin.__qualname__ = name + QUALNAME_SUFFIX
-    return numba.njit(cache=True, locals=dict(old.locals or {}), **options)(twin)
+    locals_ = {k: v for k, v in (old.locals or {}).items() if k.isidentifier()}  # not SSA names ("lo.1")
+    tag = hashlib.sha256(repr((sorted(options.items()), sorted(locals_.items()))).encode()).hexdigest()[:10]
+    twin.__qualname__ = f"{name}{QUALNAME_MARK}{tag}"
+    return numba.njit(cache=True, locals=locals_, **options)(twin)
 
 
 def _holders(modules: dict, old) -> list[tuple[object, str]]:

@@ -10,8 +10,10 @@ import re
 
 import numpy as np
 
-DOC = re.compile(r'<script type="application/json" id="(?!ep-manifest)[^"]+">\s*(.*?)\s*</script>', re.S)
+OWN = '(?!ep-manifest"|ep-data")'  # the page's own JSON, not Bokeh's
+DOC = re.compile(r'<script type="application/json" id="' + OWN + r'[^"]+">\s*(.*?)\s*</script>', re.S)
 MANIFEST = re.compile(r'<script type="application/json" id="ep-manifest">(.*?)</script>', re.S)
+PAGE_DATA = re.compile(r'<script type="application/json" id="ep-data">(.*?)</script>', re.S)
 
 
 def document(page: str) -> dict:
@@ -25,6 +27,13 @@ def manifest(page: str) -> dict:
     """The report's own record of how it was made (plain JSON, "<" escaped as \\u003c)."""
     match = MANIFEST.search(page)
     assert match, "no manifest in the page"
+    return json.loads(match.group(1))
+
+
+def page_data(page: str) -> dict:
+    """The page's own JSON (#ep-data): hover fields and their word lists, colour choices, neighbours."""
+    match = PAGE_DATA.search(page)
+    assert match, "no ep-data in the page"
     return json.loads(match.group(1))
 
 
@@ -58,13 +67,34 @@ def decode(value):
     return value
 
 
+def source(page: str, name: str) -> dict:
+    """The ColumnDataSource named `name` as sent: {column: numpy array or list}."""
+    for model in models(page, "ColumnDataSource"):
+        if model["attributes"].get("name") == name:
+            return {key: decode(value) for key, value in model["attributes"]["data"]["entries"]}
+    raise AssertionError(f"no ColumnDataSource named {name}")
+
+
 def points(page: str) -> dict:
-    """The report's `points` ColumnDataSource as {column: numpy array or list}."""
-    for source in models(page, "ColumnDataSource"):
-        if source["attributes"].get("name") == "points":
-            entries = source["attributes"]["data"]["entries"]
-            return {key: decode(value) for key, value in entries}
-    raise AssertionError("no ColumnDataSource named points")
+    """The report's `points` ColumnDataSource as {column: numpy array or list}, with each hover field as
+    "f<j>" and the images as "img", decoded from their codes and word lists when sent that way."""
+    data = source(page, "points")
+    meta = page_data(page)
+    for j, field in enumerate(meta["fields"]):
+        data[f"f{j}"] = _words(data[field["key"]], field["words"])
+    if meta["images"]:
+        data["img"] = _words(data[meta["images"]["key"]], meta["images"]["words"])
+    return data
+
+
+def neighbours(page: str) -> np.ndarray | None:
+    """The report's neighbour table, n × k int32, or None when the report carries none."""
+    k = (page_data(page)["neighbours"] or {}).get("k")
+    return None if k is None else source(page, "neighbours")["nn"].reshape(-1, k)
+
+
+def _words(column, words):
+    return list(column) if words is None else [words[int(code)] for code in column]
 
 
 def legend_labels(page: str) -> list[str]:

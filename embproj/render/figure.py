@@ -1,61 +1,57 @@
-"""The Bokeh side of the report: one shared ColumnDataSource, one WebGL scatter per projection, the legend or
-colour bar, and a hover tool whose CustomJS shows the nearest point only (the page draws the tooltip itself)."""
+"""The Bokeh side of the report: one shared ColumnDataSource "points", one WebGL scatter per projection,
+rings for the search hits and for a clicked point's neighbours, the legend or colour bar, and the callbacks
+that hand each event to the page's script (templates/js/). The page draws tooltip, table and controls."""
 
 from __future__ import annotations
 
-import numpy as np
+from embproj.project import NAMES
 
-from ..project import NAMES
 from .data import ReportData
-from .values import categories, display_strings
+from .encode import Encoded, encode
+from .legend import add_keys, color_mappers, fill_color
 
-PALETTE_SIZE = 20
+ALPHA = 0.75
+SEARCH_RING = "#e4007c"
+NEIGHBOUR_RING = "#111111"
+MARKS = ("search_hits", "nn_hits", "nn_origin")
 
 
 def build_layout(data: ReportData):
+    """(the root layout, the page's JSON meta, the callback to run once the document is ready)."""
     from bokeh.layouts import row
+    from bokeh.models import BooleanFilter, ColumnDataSource, CustomJS, IndexFilter
 
-    source, meta = build_source(data)
-    last = len(data.projections) - 1
-    figures = [_scatter(data, proj, source, meta, legend=(i == last)) for i, proj in enumerate(data.projections)]
-    if len(figures) == 1:
-        return figures[0], meta
-    return row(*figures, sizing_mode="stretch_width", name="maps"), meta
-
-
-def build_source(data: ReportData):
-    from bokeh.models import ColumnDataSource
-
-    n = len(data.row_ids)
-    columns: dict = {"row": data.row_ids.astype(np.int32)}
-    for proj in data.projections:
-        columns[f"x_{proj.algo}"] = proj.xy[:, 0].astype(np.float32)
-        columns[f"y_{proj.algo}"] = proj.xy[:, 1].astype(np.float32)
-    fields = []
-    for i, name in enumerate(data.hover):
-        columns[f"f{i}"] = display_strings(data.table.column(name))
-        fields.append(name)
-    meta = {"fields": fields, "label": data.hover.index(data.label) if data.label in data.hover else -1}
-    if data.images is not None:
-        columns["img"] = [uri or "" for uri in data.images]
-    if data.color and data.color_kind == "categorical":
-        cats, factors, counts = categories(display_strings(data.table.column(data.color)))
-        columns["cat"] = cats
-        meta.update(factors=factors, counts=counts)
-    elif data.color and data.color_kind == "continuous":
-        values = data.table.column(data.color).to_numpy(zero_copy_only=False).astype(np.float32)
-        columns["val"] = values
-        finite = values[np.isfinite(values)]
-        meta.update(low=float(finite.min()) if finite.size else 0.0, high=float(finite.max()) if finite.size else 1.0)
-    meta["n"] = n
-    return ColumnDataSource(columns, name="points"), meta
+    encoded = encode(data)
+    source = ColumnDataSource(encoded.columns, name="points")
+    shown = BooleanFilter(name="shown")  # no booleans: every point; the legend hides classes through it
+    marks = {name: IndexFilter(indices=[], name=name) for name in MARKS}
+    mappers = color_mappers(encoded.colors)
+    size = point_size(len(data.row_ids))
+    figures = [_figure(proj, source, shown, marks, encoded, mappers, size) for proj in data.projections]
+    items = add_keys(figures[-1], encoded.colors, mappers, size, ALPHA)
+    source.selected.js_on_change("indices", CustomJS(code="window.embproj.selectionChanged();"))
+    nn = (
+        None
+        if encoded.neighbours is None
+        else ColumnDataSource({"nn": encoded.neighbours}, name="neighbours")
+    )
+    args = {"items": items, "mappers": mappers, "figures": figures, "neighbours": nn}
+    ready = CustomJS(args=args, code="window.embproj.ready(items, mappers, figures, neighbours);")
+    layout = figures[0] if len(figures) == 1 else row(*figures, sizing_mode="stretch_width", name="maps")
+    return layout, encoded.meta, ready
 
 
-def _scatter(data: ReportData, proj, source, meta, legend: bool = True):
-    from bokeh.models import CustomJS, HoverTool
+def point_size(n: int) -> int:
+    return 8 if n <= 2_000 else 5 if n <= 20_000 else 3
+
+
+def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, size: int):
+    from bokeh.models import BoxSelectTool, CDSView, CustomJS, HoverTool, LassoSelectTool
     from bokeh.plotting import figure
 
     fig = figure(
+        x_range=_fixed_range(proj.xy[:, 0]),  # fixed: hiding a class must not move the map
+        y_range=_fixed_range(proj.xy[:, 1]),
         title=f"{NAMES[proj.algo]}",
         output_backend="webgl",
         sizing_mode="stretch_width",
@@ -67,56 +63,51 @@ def _scatter(data: ReportData, proj, source, meta, legend: bool = True):
     )
     fig.xaxis.visible = fig.yaxis.visible = False
     fig.grid.visible = False
-    size = 8 if meta["n"] <= 2_000 else 5 if meta["n"] <= 20_000 else 3
-    color = _color_spec(data, meta)
-    renderer = fig.scatter(
-        f"x_{proj.algo}", f"y_{proj.algo}", source=source, size=size, fill_alpha=0.75, line_color=None, **color
+    x, y = f"x_{proj.algo}", f"y_{proj.algo}"
+    main = fig.scatter(
+        x, y, source=source, view=CDSView(filter=shown), size=size, fill_alpha=ALPHA, line_color=None,
+        name=f"points_{proj.algo}", **fill_color(encoded.colors, mappers),
+    )  # fmt: skip
+    _ring(fig, x, y, source, shown & marks["search_hits"], size + 6, SEARCH_RING, 1.5, "search")
+    _ring(fig, x, y, source, shown & marks["nn_hits"], size + 6, NEIGHBOUR_RING, 2.5, "neighbours")
+    _ring(fig, x, y, source, marks["nn_origin"], size + 12, NEIGHBOUR_RING, 3.0, "clicked", marker="cross")
+    for tool in fig.tools:
+        if isinstance(tool, (BoxSelectTool, LassoSelectTool)):
+            tool.renderers = [main]
+    axes = {"fig": fig, "xcol": x, "ycol": y}
+    fig.add_tools(
+        HoverTool(
+            renderers=[main],
+            tooltips=None,
+            callback=CustomJS(
+                args={"source": source, **axes},
+                code="window.embproj.hover(cb_data, source, fig, xcol, ycol);",
+            ),
+        )
     )
-    if legend and "factors" in meta:
-        _legend(fig, renderer, meta)
-    elif legend and "low" in meta:
-        _colorbar(fig, renderer, data.color)
-    hover = HoverTool(
-        renderers=[renderer],
-        tooltips=None,
-        callback=CustomJS(
-            args=dict(source=source, fig=fig, xcol=f"x_{proj.algo}", ycol=f"y_{proj.algo}", meta=meta),
-            code="window.embproj.hover(cb_data, source, fig, xcol, ycol, meta);",
-        ),
-    )
-    fig.add_tools(hover)
+    tap = CustomJS(args=axes, code="window.embproj.tap(cb_obj, fig, xcol, ycol);")
+    fig.js_on_event("tap", tap)
+    fig.js_on_event("doubletap", tap)  # a second click soon after the first, on another point
     return fig
 
 
-def _color_spec(data: ReportData, meta: dict) -> dict:
-    from bokeh.palettes import Category10, Category20, Viridis256
-    from bokeh.transform import factor_cmap, linear_cmap
+def _fixed_range(values):
+    import numpy as np
+    from bokeh.models import Range1d
 
-    if "factors" in meta:
-        factors = meta["factors"]
-        palette = Category10[10] if len(factors) <= 10 else Category20[20]
-        return {"fill_color": factor_cmap("cat", list(palette[: max(3, len(factors))]), factors)}
-    if "low" in meta:
-        return {"fill_color": linear_cmap("val", Viridis256, meta["low"], meta["high"], nan_color="#bbbbbb")}
-    return {"fill_color": "#1f77b4"}
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    pad = (high - low) * 0.04 or 1.0
+    return Range1d(low - pad, high + pad)
 
 
-def _legend(fig, renderer, meta: dict) -> None:
-    from bokeh.models import Legend, LegendItem
+def _ring(fig, x, y, source, view_filter, size, color, width, name, marker="circle"):
+    from bokeh.models import CDSView
 
-    cats = renderer.data_source.data["cat"]
-    first = {}
-    for i, c in enumerate(cats):
-        first.setdefault(c, i)
-    items = [
-        LegendItem(label=f"{f} ({meta['counts'][f]:,})", renderers=[renderer], index=first[f]) for f in meta["factors"]
-    ]
-    legend = Legend(items=items, location="top_left", title=None)
-    fig.add_layout(legend, "right")
-
-
-def _colorbar(fig, renderer, title: str) -> None:
-    from bokeh.models import ColorBar
-
-    bar = ColorBar(color_mapper=renderer.glyph.fill_color.transform, title=title, width=10)
-    fig.add_layout(bar, "right")
+    ring = fig.scatter(
+        x, y, source=source, view=CDSView(filter=view_filter), size=size, marker=marker, fill_color=None,
+        line_color=color, line_width=width, name=f"{name}_{fig.name[4:]}",
+    )  # fmt: skip
+    ring.nonselection_glyph = ring.glyph  # a ring stays as strong outside a selection
+    ring.selection_glyph = ring.glyph
+    return ring

@@ -16,7 +16,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
 def templates_dir() -> Path:
-    """Installed wheels carry the templates inside the package; a source checkout has them at the top level."""
+    """Installed wheels carry the templates inside the package; a source checkout has them at the top."""
     for candidate in (PACKAGE_DIR / "templates", PACKAGE_DIR.parent / "templates"):
         if (candidate / "report.html.j2").is_file():
             return candidate
@@ -40,31 +40,45 @@ def _environment():
 _IDS_LOCK = threading.Lock()
 
 
+SCRIPTS = ("core.js", "tooltip.js", "colour.js", "search.js", "selection.js", "neighbours.js")
+
+
 def render_html(data: ReportData) -> str:
+    from bokeh.document import Document
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
-    from ..summary import manifest
+    from embproj.summary import manifest
+
     from .figure import build_layout
 
     env = _environment()
-    assets = {name: (templates_dir() / name).read_text(encoding="utf-8") for name in ("report.js", "report.css")}
     with stable_ids(_fingerprint(data)):
-        layout, meta = build_layout(data)
+        layout, meta, ready = build_layout(data)
+        doc = Document()
+        doc.add_root(layout)
+        doc.js_on_event("document_ready", ready)
         return file_html(
-            layout,
+            doc,
             resources=INLINE,
             title=data.title,
             template=env.get_template("report.html.j2"),
             template_variables={
                 "report_title": data.title,
                 "summary": data.summary,
-                "legend": meta,
+                "meta": meta,
+                "page_data": _script_json(meta),
                 "manifest": _script_json(manifest(data.summary)),
-                "app_js": assets["report.js"],
-                "app_css": assets["report.css"],
+                "app_js": _assets(),
+                "app_css": (templates_dir() / "report.css").read_text(encoding="utf-8"),
             },
         )
+
+
+def _assets() -> str:
+    """The page's script, in load order; each file extends window.embproj (see js/core.js)."""
+    folder = templates_dir() / "js"
+    return "\n".join((folder / name).read_text(encoding="utf-8") for name in SCRIPTS)
 
 
 def _script_json(obj) -> str:
@@ -83,8 +97,8 @@ def _fingerprint(data: ReportData) -> str:
 
 @contextmanager
 def stable_ids(prefix: str):
-    """Bokeh names models with a process-wide counter and documents with random UUIDs; a report made twice from
-    the same input must be byte-identical, so ids restart and derive from the report's own content."""
+    """Bokeh names models with a process-wide counter and documents with random UUIDs; a report made twice
+    from the same input must be byte-identical, so ids restart and derive from the report's own content."""
     import bokeh.embed.elements as elements
     import bokeh.embed.util as util
     from bokeh.util import serialization
@@ -94,7 +108,11 @@ def stable_ids(prefix: str):
     def make(*_):
         return f"ep-{prefix}-{next(counter)}"
 
-    saved = (util.make_globally_unique_id, util.make_globally_unique_css_safe_id, elements.make_globally_unique_css_safe_id)
+    saved = (
+        util.make_globally_unique_id,
+        util.make_globally_unique_css_safe_id,
+        elements.make_globally_unique_css_safe_id,
+    )
     with _IDS_LOCK:
         start = serialization._simple_id
         serialization._simple_id = 999
@@ -103,5 +121,9 @@ def stable_ids(prefix: str):
         try:
             yield
         finally:
-            util.make_globally_unique_id, util.make_globally_unique_css_safe_id, elements.make_globally_unique_css_safe_id = saved
+            (
+                util.make_globally_unique_id,
+                util.make_globally_unique_css_safe_id,
+                elements.make_globally_unique_css_safe_id,
+            ) = saved
             serialization._simple_id = max(start, serialization._simple_id)

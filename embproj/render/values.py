@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pyarrow as pa
 
 MAX_TEXT = 200
@@ -48,6 +49,36 @@ def categories(values: list[str]) -> tuple[list[str], list[str], dict[str, int]]
     folded = {c: counts[c] for c in keep}
     folded[name] = sum(counts[c] for c in ordered[MAX_CATEGORIES - 1 :])
     return [c if c in kept else name for c in cats], [*keep, name], folded
+
+
+def code_dtype(count: int):
+    """The smallest signed integer type that numbers `count` things (Bokeh sends it as binary)."""
+    return np.int8 if count <= 127 else np.int16 if count <= 32_767 else np.int32
+
+
+def category_codes(values: list[str]) -> tuple[np.ndarray, list[str], dict[str, int]]:
+    """`categories` as integer codes: row i's class is factors[codes[i]]."""
+    cats, factors, counts = categories(values)
+    index = {f: k for k, f in enumerate(factors)}
+    return (
+        np.fromiter((index[c] for c in cats), dtype=code_dtype(len(factors)), count=len(cats)),
+        factors,
+        counts,
+    )
+
+
+def dictionary(values: list, min_rows: int = 8) -> tuple[np.ndarray, list] | None:
+    """Codes and words when a column repeats itself (at most half as many words as rows), else None."""
+    if len(values) < min_rows:
+        return None
+    index: dict = {}
+    for v in values:
+        if v not in index:
+            index[v] = len(index)
+            if 2 * len(index) > len(values):
+                return None
+    codes = np.fromiter((index[v] for v in values), dtype=code_dtype(len(index)), count=len(values))
+    return codes, list(index)
 
 
 def _natural(text: str):

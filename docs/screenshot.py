@@ -1,0 +1,102 @@
+"""Make docs/digits.png, the picture in the README: the digits report (UMAP) in headless Chromium, one point
+clicked (its neighbours ringed) and another hovered (its tooltip with the digit's image).
+
+    python docs/screenshot.py [DIGITS_PARQUET] [OUT_PNG]       # `make screenshot` runs this
+
+Needs Chromium (`chromium` on PATH or EMBPROJ_CHROMIUM) and Playwright's Python package (the test extra)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VIEWPORT = {"width": 1400, "height": 940}
+
+POSITIONS = """() => {
+  const roots = Bokeh.index instanceof Map ? [...Bokeh.index.values()] : Object.values(Bokeh.index);
+  const queue = [...roots];
+  let view = null;
+  while (queue.length && !view) {
+    const v = queue.shift();
+    if (v.model && v.model.name === "map_umap" && v.frame) view = v;
+    for (const c of v.child_views || []) queue.push(c);
+  }
+  const d = Bokeh.documents[0].get_model_by_name("points").data;
+  const box = view.canvas_view.el.getBoundingClientRect();
+  return Array.from(d.x_umap, (x, i) =>
+    [box.left + view.frame.x_scale.compute(x), box.top + view.frame.y_scale.compute(d.y_umap[i])]);
+}"""
+
+
+def make_report(data: Path, out: Path) -> None:
+    import embproj
+
+    embproj.report(data, algo="umap", reproducible=True).save(out)
+
+
+def shoot(report: Path, png: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    chromium = (
+        os.environ.get("EMBPROJ_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
+    if chromium is None:
+        raise SystemExit("no Chromium found: install chromium or set EMBPROJ_CHROMIUM")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium, headless=True, args=["--headless=new", "--no-sandbox"]
+        )
+        page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
+        page.goto(report.resolve().as_uri(), wait_until="load")
+        page.wait_for_function("() => document.documentElement.dataset.epReady === '1'", timeout=60_000)
+        positions = page.evaluate(POSITIONS)
+        clicked = _click_a_telling_point(page, positions)
+        hovered = _near(positions, positions[clicked][0] + 150, positions[clicked][1] + 60)
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no focus outline
+        page.mouse.move(*positions[hovered])
+        page.wait_for_function("() => !document.getElementById('ep-tooltip').hidden", timeout=10_000)
+        page.wait_for_timeout(300)
+        png.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(png))
+        browser.close()
+
+
+def _click_a_telling_point(page, positions) -> int:
+    """Click points from the middle of the map outwards until one keeps some, not all, of its neighbours
+    together on the map: the picture then shows both what the map keeps and what it tears apart."""
+    xs, ys = [p[0] for p in positions], [p[1] for p in positions]
+    order = sorted(
+        range(len(positions)),
+        key=lambda i: (xs[i] - sum(xs) / len(xs)) ** 2 + (ys[i] - sum(ys) / len(ys)) ** 2,
+    )
+    for i in order[:40]:
+        page.mouse.click(*positions[i])
+        page.wait_for_timeout(50)
+        kept = page.evaluate("() => document.getElementById('ep-neighbours').dataset.kept")
+        if kept and 5 <= int(kept) <= 8:
+            return i
+    return order[0]
+
+
+def _near(positions, x: float, y: float) -> int:
+    return min(range(len(positions)), key=lambda i: (positions[i][0] - x) ** 2 + (positions[i][1] - y) ** 2)
+
+
+def main(argv: list[str]) -> int:
+    data = Path(argv[0]) if argv else ROOT / "fixtures" / "digits.parquet"
+    png = Path(argv[1]) if len(argv) > 1 else ROOT / "docs" / "digits.png"
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "digits.html"
+        make_report(data, report)
+        shoot(report, png)
+    print(f"wrote {png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,129 @@
+"""The data the page gets, compact: float32 coordinates, int32 row numbers, integer codes plus a word list for
+categories and for repetitive text, float32 numbers for numeric colours, and the neighbour table as int32.
+Bokeh sends every numpy column as gzip + base64 binary; the word lists travel in the page's own JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from embproj.project import NAMES
+
+from .data import ReportData
+from .values import category_codes, dictionary, display_strings
+
+NAN_COLOR = "#bbbbbb"
+
+
+@dataclass
+class ColorChoice:
+    """One column the page can colour by: its data column in "points" and how it maps to colours."""
+
+    name: str
+    kind: str  # categorical | continuous
+    key: str
+    mapper: str  # the Bokeh colour mapper's name
+    factors: list[str] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+    palette: list[str] = field(default_factory=list)
+    low: float = 0.0
+    high: float = 1.0
+
+    def as_json(self) -> dict:
+        out = {"name": self.name, "kind": self.kind, "key": self.key, "mapper": self.mapper}
+        if self.kind == "categorical":
+            out.update(factors=self.factors, counts=self.counts, palette=self.palette)
+        else:
+            out.update(low=self.low, high=self.high)
+        return out
+
+
+@dataclass
+class Encoded:
+    columns: dict  # the "points" ColumnDataSource
+    colors: list[ColorChoice]
+    meta: dict  # the page's JSON: fields and their words, colour choices, neighbours
+    neighbours: np.ndarray | None  # int32, flattened row by row (n × k)
+
+
+def encode(data: ReportData) -> Encoded:
+    n = len(data.row_ids)
+    columns: dict = {"row": np.asarray(data.row_ids, dtype=np.int32)}
+    for proj in data.projections:
+        columns[f"x_{proj.algo}"] = np.ascontiguousarray(proj.xy[:, 0], dtype=np.float32)
+        columns[f"y_{proj.algo}"] = np.ascontiguousarray(proj.xy[:, 1], dtype=np.float32)
+    colors, shared = [], {}
+    for j, (name, kind) in enumerate(data.color_choices):
+        choice, values = _color(data, j, name, kind, columns)
+        colors.append(choice)
+        if values is not None:
+            shared[name] = (choice.key, choice.factors, values)
+    fields = [_field(data, j, name, columns, shared.get(name)) for j, name in enumerate(data.hover)]
+    images = None
+    if data.images is not None:
+        images = _text_column("img", [uri or "" for uri in data.images], columns)
+    nn = None
+    if data.neighbours is not None and data.neighbours.size:
+        nn = np.ascontiguousarray(data.neighbours, dtype=np.int32)
+    meta = {
+        "n": n,
+        "algos": [{"algo": p.algo, "name": NAMES[p.algo]} for p in data.projections],
+        "fields": fields,
+        "label": data.hover.index(data.label) if data.label in data.hover else -1,
+        "images": images,
+        "colors": [c.as_json() for c in colors],
+        "neighbours": {"k": int(nn.shape[1])} if nn is not None else None,
+        "neighbours_note": data.neighbours_note,
+    }
+    return Encoded(columns, colors, meta, nn.reshape(-1) if nn is not None else None)
+
+
+def _color(data: ReportData, j: int, name: str, kind: str, columns: dict):
+    """The colour choice for column `name`, its data added to `columns`; with the display strings when its
+    codes can stand for the hover field of the same name too (every value its own class)."""
+    suffix = "" if j == 0 else str(j)
+    col = data.table.column(name)
+    if kind == "continuous":
+        values = col.to_numpy(zero_copy_only=False).astype(np.float32)
+        finite = values[np.isfinite(values)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        columns[f"val{suffix}"] = values
+        return ColorChoice(name, kind, f"val{suffix}", f"color_{j}", low=low, high=high), None
+    strings = display_strings(col)
+    codes, factors, counts = category_codes(strings)
+    columns[f"cat{suffix}"] = codes
+    choice = ColorChoice(
+        name,
+        kind,
+        f"cat{suffix}",
+        f"color_{j}",
+        factors,
+        [counts[f] for f in factors],
+        _palette(len(factors)),
+    )
+    reusable = set(strings) == set(factors)  # nothing folded into "other", no "(missing)" standing for ""
+    return choice, strings if reusable else None
+
+
+def _palette(count: int) -> list[str]:
+    from bokeh.palettes import Category10, Category20
+
+    palette = Category10[10] if count <= 10 else Category20[20]
+    return list(palette[: max(3, count)])
+
+
+def _field(data: ReportData, j: int, name: str, columns: dict, shared) -> dict:
+    if shared is not None:
+        key, factors, _ = shared
+        return {"name": name, "key": key, "words": factors}
+    return {"name": name, **_text_column(f"f{j}", display_strings(data.table.column(name)), columns)}
+
+
+def _text_column(key: str, values: list[str], columns: dict) -> dict:
+    coded = dictionary(values)
+    if coded is None:
+        columns[key] = values
+        return {"key": key, "words": None}
+    columns[key], words = coded
+    return {"key": key, "words": words}

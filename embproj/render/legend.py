@@ -1,0 +1,86 @@
+"""Colour: one mapper per colour choice, one legend whose items are swapped when the colour changes, one
+colour bar whose mapper is swapped. A legend item's swatch is a one-point stand-in renderer of that class's
+colour (drawn off the map, at NaN), so that Bokeh's own "hide" click policy greys the item out; the page then
+hides the class's points through the shared BooleanFilter (templates/js/colour.js)."""
+
+from __future__ import annotations
+
+from .encode import NAN_COLOR, ColorChoice
+
+
+def color_mappers(colors: list[ColorChoice]) -> list:
+    from bokeh.models import LinearColorMapper
+    from bokeh.palettes import Viridis256
+
+    from .models import CodeColorMapper
+
+    mappers = []
+    for c in colors:
+        if c.kind == "categorical":
+            mappers.append(
+                CodeColorMapper(factors=c.factors, palette=c.palette, nan_color=NAN_COLOR, name=c.mapper)
+            )
+        else:
+            mappers.append(
+                LinearColorMapper(Viridis256, low=c.low, high=c.high, nan_color=NAN_COLOR, name=c.mapper)
+            )
+    return mappers
+
+
+def fill_color(colors: list[ColorChoice], mappers: list) -> dict:
+    if not colors:
+        return {"fill_color": "#1f77b4"}
+    return {"fill_color": {"field": colors[0].key, "transform": mappers[0]}}
+
+
+def add_keys(fig, colors: list[ColorChoice], mappers: list, size: int, alpha: float) -> list[list]:
+    """The legend and the colour bar on `fig`; returns each choice's legend items (empty for numeric ones)."""
+    from bokeh.models import ColorBar, ColumnDataSource, CustomJS, Legend
+
+    items: list[list] = [[] for _ in colors]
+    categorical = [j for j, c in enumerate(colors) if c.kind == "categorical"]
+    if categorical:
+        stand_in = ColumnDataSource({"x": [float("nan")], "y": [float("nan")]}, name="legend_swatches")
+        changed = CustomJS(code="window.embproj.legendChanged();")
+        swatches: dict[str, object] = {}
+        for j in categorical:
+            items[j] = [
+                _item(fig, stand_in, swatches, colors[j].palette[k], label, count, size, alpha, changed)
+                for k, (label, count) in enumerate(zip(colors[j].factors, colors[j].counts, strict=True))
+            ]
+        first = 0 if colors[0].kind == "categorical" else categorical[0]
+        legend = Legend(
+            items=items[first], location="top_left", title=None, click_policy="hide", name="legend",
+            visible=first == 0,
+        )  # fmt: skip
+        fig.add_layout(legend, "right")
+    numeric = [j for j, c in enumerate(colors) if c.kind == "continuous"]
+    if numeric:
+        first = 0 if colors[0].kind == "continuous" else numeric[0]
+        bar = ColorBar(
+            color_mapper=mappers[first],
+            title=colors[first].name,
+            width=10,
+            name="colorbar",
+            visible=first == 0,
+        )
+        fig.add_layout(bar, "right")
+    return items
+
+
+def _item(
+    fig, stand_in, swatches: dict, color: str, label: str, count: int, size: int, alpha: float, changed
+):
+    from bokeh.models import LegendItem
+
+    swatch = swatches.get(color)
+    if swatch is None:
+        # An ellipse, not a scatter marker: Bokeh has no WebGL ellipse, and every WebGL renderer costs a copy of
+        # the WebGL canvas on each repaint (slow where the GPU is software, as in headless Chromium).
+        swatch = fig.ellipse(
+            "x", "y", source=stand_in, width=max(size, 8), height=max(size, 8), width_units="screen",
+            height_units="screen", fill_color=color, fill_alpha=alpha, line_color=None, name="swatch",
+        )  # fmt: skip
+        swatch.js_on_change("visible", changed)
+        swatches[color] = swatch
+    return LegendItem(label=f"{label} ({count:,})", renderers=[swatch])

@@ -1,0 +1,107 @@
+// embproj report script. Every file in templates/js extends window.embproj; page.py inlines them in order
+// (core, tooltip, colour, search, selection, neighbours). Rules for all of them: a value from the table is only
+// ever set as text (textContent, never innerHTML); an image only as a data:image URI embproj itself encoded;
+// nothing is fetched: the data is in the page (the Bokeh document and the #ep-data JSON).
+window.embproj = (function () {
+  "use strict";
+  const ep = { state: { ready: false, items: [], mappers: [], figures: [], neighbours: null } };
+  const hooks = {};
+
+  // The BokehJS half of embproj.render.models.CodeColorMapper: integer code k → palette[k]. It must be
+  // registered before the document is deserialized, which is why this file runs in <head>, after BokehJS.
+  (function registerCodeColorMapper() {
+    if (!window.Bokeh || !Bokeh.Models || Bokeh.Models.get("embproj.CodeColorMapper")) return;
+    const Base = Bokeh.Models.get("CategoricalColorMapper");
+    class CodeColorMapper extends Base {
+      _v_compute(data, values, palette, { nan_color }) {
+        const n = palette.length;
+        for (let i = 0; i < data.length; i++) {
+          const k = data[i];
+          values[i] = k >= 0 && k < n ? palette[k] : nan_color;
+        }
+      }
+    }
+    CodeColorMapper.__name__ = "CodeColorMapper";
+    CodeColorMapper.__module__ = "embproj";
+    Bokeh.Models.register(CodeColorMapper);
+  })();
+
+  let meta = null;
+  ep.meta = function () {
+    if (meta === null) meta = JSON.parse(document.getElementById("ep-data").textContent);
+    return meta;
+  };
+  ep.doc = () => Bokeh.documents[0];
+  ep.model = (name) => ep.doc().get_model_by_name(name);
+  ep.points = () => ep.model("points");
+
+  // A hover field's value for point i, as text: dictionary-encoded columns hold codes into their word list.
+  ep.fieldValue = function (j, i, data) {
+    const f = ep.meta().fields[j], col = (data || ep.points().data)[f.key];
+    const v = f.words ? f.words[col[i]] : col[i];
+    return v === undefined || v === null ? "" : String(v);
+  };
+  ep.label = function (i, data) {
+    const m = ep.meta(), d = data || ep.points().data;
+    return m.label >= 0 ? ep.fieldValue(m.label, i, d) : "row " + d.row[i];
+  };
+  ep.title = function (i, data) {
+    const d = data || ep.points().data;
+    return ep.meta().label >= 0 ? `row ${d.row[i]} · ${ep.label(i, d)}` : `row ${d.row[i]}`;
+  };
+  ep.image = function (i, data) {
+    const img = ep.meta().images, d = data || ep.points().data;
+    if (!img || !d[img.key]) return "";
+    return img.words ? img.words[d[img.key][i]] : d[img.key][i];
+  };
+
+  // Which points are drawn: null for all, else one boolean per point (the legend hides classes through the
+  // BooleanFilter named "shown").
+  ep.shownMask = () => ep.model("shown").booleans || null;
+  ep.isShown = function (i) {
+    const b = ep.shownMask();
+    return !b || !!b[i];
+  };
+
+  ep.el = function (tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  };
+  ep.count = (n) => Number(n).toLocaleString("en-US");
+
+  ep.on = function (name, fn) { (hooks[name] = hooks[name] || []).push(fn); };
+  ep.emit = function (name, arg) { for (const fn of hooks[name] || []) fn(arg); };
+
+  // The Bokeh document's "document_ready" callback: the models the page drives, then each part's start-up.
+  ep.ready = function (items, mappers, figures, neighbours) {
+    Object.assign(ep.state, { items: items, mappers: mappers, figures: figures, neighbours: neighbours });
+    ep.state.ready = true;
+    ep.emit("ready");
+    document.documentElement.dataset.epReady = "1";
+  };
+
+  // The scatter of each map (not the rings drawn over it).
+  ep.mainRenderers = () =>
+    ep.state.figures.map((fig) => fig.renderers.find((r) => r.name === "points_" + fig.name.slice(4)));
+
+  // Nearest shown point to data position (x, y) on one map, in screen distance, among `candidates` (an
+  // iterable of indices) or all points; -1 when none is within `radius` pixels (no limit when omitted).
+  ep.nearest = function (x, y, fig, xcol, ycol, candidates, radius) {
+    const d = ep.points().data, xs = d[xcol], ys = d[ycol];
+    const kx = (fig.inner_width || 1) / ((fig.x_range.end - fig.x_range.start) || 1);
+    const ky = (fig.inner_height || 1) / ((fig.y_range.end - fig.y_range.start) || 1);
+    const limit = radius === undefined ? Infinity : radius * radius, shown = ep.shownMask();
+    let best = -1, bestD = Infinity;
+    const visit = (i) => {
+      const dx = (xs[i] - x) * kx, dy = (ys[i] - y) * ky, dd = dx * dx + dy * dy;
+      if (dd < bestD && dd <= limit && (!shown || shown[i])) { bestD = dd; best = i; }
+    };
+    if (candidates) for (const i of candidates) visit(i);
+    else for (let i = 0; i < xs.length; i++) visit(i);
+    return best;
+  };
+
+  return ep;
+})();

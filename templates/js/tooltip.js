@@ -1,0 +1,49 @@
+// The tooltip: the nearest hovered point only, its image and its fields, drawn as DOM text next to the mouse.
+(function (ep) {
+  "use strict";
+  const mouse = { x: 0, y: 0 };
+  const track = (e) => { mouse.x = e.clientX; mouse.y = e.clientY; };
+  document.addEventListener("pointermove", track, true);
+  document.addEventListener("mousemove", track, true);
+  const IMAGE_URI = /^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/=]+$/;
+
+  function tip() { return document.getElementById("ep-tooltip"); }
+
+  function render(i) {
+    const t = tip(), d = ep.points().data, m = ep.meta();
+    t.replaceChildren();
+    t.dataset.index = String(i);
+    const img = ep.image(i, d);
+    if (img && IMAGE_URI.test(img)) {
+      const node = document.createElement("img");
+      node.src = img;
+      node.alt = "row " + d.row[i];
+      t.appendChild(node);
+    }
+    t.appendChild(ep.el("div", ep.label(i, d), "ep-title"));
+    const table = ep.el("table");
+    const add = (k, v) => { const tr = ep.el("tr"); tr.append(ep.el("th", k), ep.el("td", v)); table.appendChild(tr); };
+    add("row", d.row[i]);
+    m.fields.forEach((f, j) => add(f.name, ep.fieldValue(j, i, d)));
+    t.appendChild(table);
+  }
+
+  function place() {
+    const t = tip(), pad = 14, w = t.offsetWidth, h = t.offsetHeight;
+    let x = mouse.x + pad, y = mouse.y + pad;
+    if (x + w > window.innerWidth) x = Math.max(0, mouse.x - pad - w);
+    if (y + h > window.innerHeight) y = Math.max(0, mouse.y - pad - h);
+    t.style.left = x + "px";
+    t.style.top = y + "px";
+  }
+
+  ep.hover = function (cb, source, fig, xcol, ycol) {
+    const indices = cb.index.indices;
+    const i = indices && indices.length ? ep.nearest(cb.geometry.x, cb.geometry.y, fig, xcol, ycol, indices) : -1;
+    const t = tip();
+    if (i < 0) { t.hidden = true; delete t.dataset.index; return; }
+    if (t.dataset.index !== String(i)) render(i);
+    t.hidden = false;
+    place();
+  };
+})(window.embproj);
