@@ -5,6 +5,7 @@ This is the only module that imports Typer or rich; heavy libraries load inside 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -255,7 +256,20 @@ def _errors():
 
 
 def main() -> None:
-    app()
+    """The console script. Exits with os._exit once the output is flushed: tearing down an interpreter that has
+    loaded numba, scikit-learn and bokeh costs most of a second and does nothing for the user."""
+    try:
+        app()
+        code = 0
+    except SystemExit as done:
+        code = done.code
+        if isinstance(code, str):
+            print(code, file=sys.stderr)
+            code = 1
+        code = code or 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ def _drop_self(idx: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(idx, order, axis=1)[:, :k]
 
 
-def quality(X: np.ndarray, xy: np.ndarray, seed: int, k: int = K) -> dict:
+def quality(X: np.ndarray, xy: np.ndarray, seed: int, k: int = K, high: np.ndarray | None = None) -> dict:
+    """`high`: each row's K nearest rows in X, when the caller has them already (the report's neighbour table)."""
     n = len(X)
     k = min(k, (n - 1) // 2 - 1)  # scikit-learn's trustworthiness needs k < n / 2
     if k < 1:
@@ -59,6 +60,7 @@ def quality(X: np.ndarray, xy: np.ndarray, seed: int, k: int = K) -> dict:
     from sklearn.manifold import trustworthiness
 
     trust = float(trustworthiness(Xs, Ys, n_neighbors=k))
-    high, low = neighbours(Xs, k), neighbours(Ys, k)
+    reuse = high is not None and len(subset) == n and k == high.shape[1]
+    high, low = (high if reuse else neighbours(Xs, k)), neighbours(Ys, k)
     recall = float(np.mean([len(np.intersect1d(a, b, assume_unique=True)) / k for a, b in zip(high, low)]))
     return {"trustworthiness": round(trust, 4), f"knn_recall@{k}": round(recall, 4), "measured_on_rows": len(subset)}

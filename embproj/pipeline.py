@@ -70,6 +70,7 @@ def inspect(opts: Options, source: Source | None = None) -> tuple[Source, Plan]:
 
 def run(opts: Options, source: Source | None = None, reporter: Reporter | None = None) -> Result:
     from .matrix import build_matrix
+    from .metrics import report_neighbours
     from .project import project, validate
     from .sample import sample_rows
 
@@ -101,11 +102,13 @@ def run(opts: Options, source: Source | None = None, reporter: Reporter | None =
     for algo in opts.algos:
         with _timed(seconds, algo, reporter, f"Projecting with {NAMES[algo]}"):
             projections.append(_located(source.name, project, matrix.X, algo, opts.params_for(algo), opts.seed))
+    with _timed(seconds, "neighbours", reporter, "Finding each point's neighbours"):
+        near = report_neighbours(matrix.original)  # exact, in the space the vectors were read in
     if opts.metrics:
         with _timed(seconds, "metrics", reporter, "Measuring quality"):
-            projections = [_with_metrics(p, matrix, opts.seed) for p in projections]
+            projections = [_with_metrics(p, matrix, opts.seed, near[0]) for p in projections]
     with _timed(seconds, "report", reporter, "Writing the report"):
-        result = _render(opts, source, plan, sample, matrix, tuple(projections), seconds)
+        result = _render(opts, source, plan, sample, matrix, tuple(projections), seconds, near)
     for message in result.warnings:
         reporter.warn(message)
     if opts.output is not None:
@@ -117,23 +120,21 @@ def run(opts: Options, source: Source | None = None, reporter: Reporter | None =
     return result
 
 
-def _with_metrics(projection, matrix, seed):
+def _with_metrics(projection, matrix, seed, near):
     from dataclasses import replace
 
     from .metrics import quality
 
-    return replace(projection, metrics={**projection.metrics, **quality(matrix.original, projection.xy, seed)})
+    measured = quality(matrix.original, projection.xy, seed, high=near)
+    return replace(projection, metrics={**projection.metrics, **measured})
 
 
-def _render(opts, source, plan, sample, matrix, projections, seconds) -> Result:
+def _render(opts, source, plan, sample, matrix, projections, seconds, neighbours) -> Result:
     from .budget import fit_report
     from .images import encode_images, image_base_dir
-    from .metrics import report_neighbours
     from .render import ReportData, render_html
 
-    start = time.perf_counter()
-    near, near_note = report_neighbours(matrix.original)  # exact, in the space the vectors were read in
-    seconds["neighbours"] = time.perf_counter() - start
+    near, near_note = neighbours
     choices = [name for name, _ in plan.color_choices]
     wanted = [plan.color.column, plan.label.column, *plan.hover, plan.image.column, *choices]
     shown = [c for c in dict.fromkeys(wanted) if c]

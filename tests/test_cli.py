@@ -121,3 +121,14 @@ def test_help_imports_no_heavy_library():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_console_script_exit_codes_and_flushed_output(vectors_parquet, tmp_path):
+    """`main()` ends with os._exit: the codes and every printed line must survive it."""
+    run = [sys.executable, "-m", "embproj", "project", str(vectors_parquet), "--algo", "pca", "--json"]
+    ok = subprocess.run([*run, "-o", str(tmp_path / "r.html")], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and ok.stdout.rstrip().endswith("}") and "Wrote" in ok.stderr
+    bad = subprocess.run([*run, "--perplexity", "-1"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("Error: --perplexity -1 is out of range")
+    usage = subprocess.run([sys.executable, "-m", "embproj", "project"], capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 2 and "Missing argument" in usage.stderr
