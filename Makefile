@@ -27,8 +27,8 @@ test: $(STAMP) ## set up, then run the whole test suite
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP) ## ruff check and format check
-	$(BIN)/ruff check embproj tests benchmarks fixtures
-	$(BIN)/ruff format --check embproj tests benchmarks fixtures
+	$(BIN)/ruff check embproj tests benchmarks fixtures docs
+	$(BIN)/ruff format --check embproj tests benchmarks fixtures docs
 
 bench: $(STAMP) fixtures/digits.parquet ## measure speed and memory against the hand-written script
 	$(BIN)/python benchmarks/run.py

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pandas as pd
-import umap  # noqa: TID251 (a user's script imports it at the top)
+import umap  # a user's script imports it at the top
 from bokeh.models import ColumnDataSource, HoverTool
 from bokeh.plotting import figure, save
 from bokeh.resources import INLINE

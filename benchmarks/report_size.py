@@ -39,11 +39,7 @@ def table(n: int, seed: int = 0, unique_labels: bool = False) -> pa.Table:
     centers = rng.normal(scale=6.0, size=(CLASSES, DIMS))
     X = (centers[classes] + rng.normal(size=(n, DIMS))).astype(np.float32)
     words = [f"w{k:04d}" for k in range(WORDS)]
-    names = (
-        [f"item-{i:06d}" for i in range(n)]
-        if unique_labels
-        else [words[k] for k in rng.integers(0, WORDS, n)]
-    )
+    names = [f"item-{i:06d}" for i in range(n)] if unique_labels else [words[k] for k in rng.integers(0, WORDS, n)]
     return pa.table(
         {
             "name": names,
@@ -124,17 +120,13 @@ def browser_times(path: Path, hovers: int = 5, opens: int = 3) -> dict:
     and (median of `hovers`) from a mouse move onto a point until the tooltip shows."""
     from playwright.sync_api import sync_playwright
 
-    chromium = (
-        os.environ.get("EMBPROJ_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    )
+    chromium = os.environ.get("EMBPROJ_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         return {}
     errors: list[str] = []
     readies, tips = [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium, headless=True, args=["--headless=new", "--no-sandbox"]
-        )
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--headless=new", "--no-sandbox"])
         for _ in range(opens):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.on("pageerror", lambda e: errors.append(str(e)))

@@ -102,9 +102,7 @@ def umap_rows(data: Path, work: Path, env: dict, repeat: int) -> list[Row]:
     return [hand, cold, warm]
 
 
-def tsne_rows(
-    data: Path, work: Path, env: dict, repeat: int, case: str, max_points: int | None = None
-) -> list[Row]:
+def tsne_rows(data: Path, work: Path, env: dict, repeat: int, case: str, max_points: int | None = None) -> list[Row]:
     hand = Row(case, "hand-written scikit-learn TSNE")
     ours = Row(case, "embproj (openTSNE)", baseline=hand)
     extra = ["--max-points", str(max_points)] if max_points else []

@@ -56,7 +56,9 @@ def make_file(path: Path, rows: int, dims: int) -> None:
             n = min(chunk, rows - start)
             labels = pa.array([f"c{k}" for k in rng.integers(0, 20, n)])
             values = pa.array(rng.standard_normal(n * dims, dtype=np.float32))
-            writer.write_table(pa.table({"label": labels, "embedding": pa.FixedSizeListArray.from_arrays(values, dims)}))
+            writer.write_table(
+                pa.table({"label": labels, "embedding": pa.FixedSizeListArray.from_arrays(values, dims)})
+            )
 
 
 def measure(cmd: list[str]) -> tuple[float, int, str]:
@@ -97,13 +99,14 @@ def main(argv=None) -> None:
     scan = results[0][1]
     lines = [
         START,
-        f"File: {args.rows:,} × {args.dims} float32 vectors + a label, {size / 2**30:.2f} GiB Parquet; sample 5,000 rows.",
+        f"File: {args.rows:,} × {args.dims} float32 vectors + a label, {size / 2**30:.2f} GiB Parquet; "
+        "sample 5,000 rows.",
         "",
         "| run | seconds | × scan | peak RSS |",
         "|---|---:|---:|---:|",
         *(f"| {n} | {s:.2f} | {s / scan:.2f} | {r / 2**20:.0f} MB |" for n, s, r in results),
         "",
-        "Targets: peak RSS ≤ 600 MB, wall time ≤ 2× one pyarrow scan. \"× scan\" divides by the tuned scan",
+        'Targets: peak RSS ≤ 600 MB, wall time ≤ 2× one pyarrow scan. "× scan" divides by the tuned scan',
         "(`pre_buffer=False`, 1 MB buffer, which embproj uses too); pyarrow's default `pre_buffer=True` keeps",
         "every column chunk it read, about the whole file, in memory. The page cache is warm after the first run.",
         END,

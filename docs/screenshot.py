@@ -41,15 +41,11 @@ def make_report(data: Path, out: Path) -> None:
 def shoot(report: Path, png: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    chromium = (
-        os.environ.get("EMBPROJ_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    )
+    chromium = os.environ.get("EMBPROJ_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         raise SystemExit("no Chromium found: install chromium or set EMBPROJ_CHROMIUM")
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium, headless=True, args=["--headless=new", "--no-sandbox"]
-        )
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--headless=new", "--no-sandbox"])
         page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
         page.goto(report.resolve().as_uri(), wait_until="load")
         page.wait_for_function("() => document.documentElement.dataset.epReady === '1'", timeout=60_000)

@@ -1,7 +1,7 @@
 """embproj: a table of embeddings → one self-contained HTML map (PCA, UMAP or t-SNE).
 
-    import embproj
-    embproj.report(df, algo="umap").save("report.html")
+import embproj
+embproj.report(df, algo="umap").save("report.html")
 """
 
 from __future__ import annotations

@@ -85,7 +85,9 @@ def _frame_to_arrow(frame):
     try:
         return pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-        raise OptionError(f"the table's columns cannot be typed ({err})", "give each column values of one type") from None
+        raise OptionError(
+            f"the table's columns cannot be typed ({err})", "give each column values of one type"
+        ) from None
 
 
 class Table:
@@ -125,7 +127,9 @@ class Table:
         if name in self.columns:
             raise OptionError(f'column "{name}" already exists', "choose another name")
         if self.rows and len(values) != len(self.rows):
-            raise OptionError(f'column "{name}" has {len(values)} values for {len(self.rows)} rows', "give one value per row")
+            raise OptionError(
+                f'column "{name}" has {len(values)} values for {len(self.rows)} rows', "give one value per row"
+            )
         if not self.rows:
             self.rows = [[] for _ in values]
         self.columns.append(name)

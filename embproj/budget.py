@@ -36,13 +36,9 @@ class Fitted:
 
 def check_limit(max_html_mb: float, thumb_size: int) -> None:
     if not max_html_mb > 0:
-        raise OptionError(
-            f"--max-html-mb {max_html_mb:g} is out of range", "give a size in MB above 0, for example 50"
-        )
+        raise OptionError(f"--max-html-mb {max_html_mb:g} is out of range", "give a size in MB above 0, for example 50")
     if not 8 <= thumb_size <= 1024:
-        raise OptionError(
-            f"--thumb-size {thumb_size} is out of range", "give a whole number of pixels from 8 to 1024"
-        )
+        raise OptionError(f"--thumb-size {thumb_size} is out of range", "give a whole number of pixels from 8 to 1024")
 
 
 def fit_report(render: Render, images, max_html_mb: float, seed: int, column=None, warnings=()) -> Fitted:
@@ -72,9 +68,7 @@ def fit_report(render: Render, images, max_html_mb: float, seed: int, column=Non
         if over <= 0 or not chosen:
             return fitted
         room -= over + MARGIN
-    return _with_note(
-        render, [None] * len(uris), size, column, _note(size, px, 0, 0, max_html_mb, base), warnings
-    )
+    return _with_note(render, [None] * len(uris), size, column, _note(size, px, 0, 0, max_html_mb, base), warnings)
 
 
 def image_facts(uris: list | None, size: int, column: str | None) -> dict:

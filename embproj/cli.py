@@ -10,7 +10,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -33,24 +33,41 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-DATA = Annotated[Path, typer.Argument(help="CSV, TSV, Parquet (file or folder), JSON or JSON Lines table.", show_default=False)]
-FORMAT = Annotated[Optional[str], typer.Option("--format", help="Read as csv|tsv|parquet|json|jsonl, whatever the suffix.")]
-METADATA = Annotated[Optional[Path], typer.Option("--metadata", help="TSV of per-row fields for a headerless vectors file (TensorBoard's metadata.tsv).")]
-ENCODING = Annotated[Optional[str], typer.Option("--encoding", help="Text encoding of CSV/TSV/JSON files (default UTF-8).")]
-EMBEDDING = Annotated[Optional[str], typer.Option("--embedding", "-e", help="Column of vectors (lists, arrays or \"[…]\" text).")]
-COLUMNS = Annotated[Optional[str], typer.Option("--columns", help="Numeric columns as dimensions, by globs: 'dim_*,f?'.")]
-COLOR = Annotated[Optional[str], typer.Option("--color", "-c", help="Column to colour by; '' for none.")]
-LABEL = Annotated[Optional[str], typer.Option("--label", help="Column shown as each point's title on hover.")]
-IMAGE = Annotated[Optional[str], typer.Option("--image", help="Column of images: pixel arrays, bytes, paths, base64.")]
-HOVER = Annotated[Optional[str], typer.Option("--hover", help="Columns shown on hover, comma-separated.")]
+DATA = Annotated[
+    Path, typer.Argument(help="CSV, TSV, Parquet (file or folder), JSON or JSON Lines table.", show_default=False)
+]
+FORMAT = Annotated[
+    str | None, typer.Option("--format", help="Read as csv|tsv|parquet|json|jsonl, whatever the suffix.")
+]
+METADATA = Annotated[
+    Path | None,
+    typer.Option(
+        "--metadata", help="TSV of per-row fields for a headerless vectors file (TensorBoard's metadata.tsv)."
+    ),
+]
+ENCODING = Annotated[
+    str | None, typer.Option("--encoding", help="Text encoding of CSV/TSV/JSON files (default UTF-8).")
+]
+EMBEDDING = Annotated[
+    str | None, typer.Option("--embedding", "-e", help='Column of vectors (lists, arrays or "[…]" text).')
+]
+COLUMNS = Annotated[str | None, typer.Option("--columns", help="Numeric columns as dimensions, by globs: 'dim_*,f?'.")]
+COLOR = Annotated[str | None, typer.Option("--color", "-c", help="Column to colour by; '' for none.")]
+LABEL = Annotated[str | None, typer.Option("--label", help="Column shown as each point's title on hover.")]
+IMAGE = Annotated[str | None, typer.Option("--image", help="Column of images: pixel arrays, bytes, paths, base64.")]
+HOVER = Annotated[str | None, typer.Option("--hover", help="Columns shown on hover, comma-separated.")]
 NO_IMAGES = Annotated[bool, typer.Option("--no-images", help="Leave images out of the report.")]
-IMAGE_SHAPE = Annotated[Optional[str], typer.Option("--image-shape", help="Shape of flat pixel lists: HxW or HxWxC, e.g. 28x28 or 32x32x3.")]
+IMAGE_SHAPE = Annotated[
+    str | None, typer.Option("--image-shape", help="Shape of flat pixel lists: HxW or HxWxC, e.g. 28x28 or 32x32x3.")
+]
 
 
 @app.command()
 def project(
     data: DATA,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Report path [default: DATA-STEM.ALGO.html here].")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Report path [default: DATA-STEM.ALGO.html here].")
+    ] = None,
     algo: Annotated[str, typer.Option("--algo", "-a", help="pca | umap | tsne | all (side by side).")] = "umap",
     format: FORMAT = None,
     encoding: ENCODING = None,
@@ -62,25 +79,59 @@ def project(
     image: IMAGE = None,
     hover: HOVER = None,
     no_images: NO_IMAGES = False,
-    thumb_size: Annotated[int, typer.Option("--thumb-size", help="Longest side of hover images, in pixels.")] = DEFAULT_THUMB_SIZE,
+    thumb_size: Annotated[
+        int, typer.Option("--thumb-size", help="Longest side of hover images, in pixels.")
+    ] = DEFAULT_THUMB_SIZE,
     image_shape: IMAGE_SHAPE = None,
-    max_html_mb: Annotated[float, typer.Option("--max-html-mb", help="Keep the report within this many MB (10^6 bytes): smaller images first (down to 32 px), then images for a seeded subset of points. Over even without images: written anyway, with a warning.")] = DEFAULT_MAX_HTML_MB,
-    max_points: Annotated[int, typer.Option("--max-points", "-n", help="Rows to plot at most (a seeded sample beyond).")] = DEFAULT_MAX_POINTS,
-    max_dims: Annotated[int, typer.Option("--max-dims", help="PCA pre-reduction before UMAP and t-SNE.")] = DEFAULT_MAX_DIMS,
+    max_html_mb: Annotated[
+        float,
+        typer.Option(
+            "--max-html-mb",
+            help=(
+                "Keep the report within this many MB (10^6 bytes): smaller images first (down to 32 px), then "
+                "images for a seeded subset of points. Over even without images: written anyway, with a warning."
+            ),
+        ),
+    ] = DEFAULT_MAX_HTML_MB,
+    max_points: Annotated[
+        int, typer.Option("--max-points", "-n", help="Rows to plot at most (a seeded sample beyond).")
+    ] = DEFAULT_MAX_POINTS,
+    max_dims: Annotated[
+        int, typer.Option("--max-dims", help="PCA pre-reduction before UMAP and t-SNE.")
+    ] = DEFAULT_MAX_DIMS,
     sample: Annotated[str, typer.Option("--sample", help="random | stratified (every colour class kept).")] = "random",
     seed: Annotated[int, typer.Option("--seed", help="Seed for sampling and projection.")] = DEFAULT_SEED,
-    title: Annotated[Optional[str], typer.Option("--title", help="Report title [default: file name and algorithm].")] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="Report title [default: file name and algorithm].")
+    ] = None,
     n_neighbors: Annotated[int, typer.Option("--n-neighbors", help="UMAP: neighbourhood size, 2 to 1000.")] = 15,
     min_dist: Annotated[float, typer.Option("--min-dist", help="UMAP: how tightly points pack, 0 to 1.")] = 0.1,
-    metric: Annotated[str, typer.Option("--metric", help="UMAP and t-SNE: euclidean | cosine | manhattan | correlation.")] = "euclidean",
+    metric: Annotated[
+        str, typer.Option("--metric", help="UMAP and t-SNE: euclidean | cosine | manhattan | correlation.")
+    ] = "euclidean",
     perplexity: Annotated[float, typer.Option("--perplexity", help="t-SNE: effective neighbours, above 0.")] = 30.0,
-    learning_rate: Annotated[Optional[float], typer.Option("--learning-rate", help="t-SNE: step size [default: auto, n/12].")] = None,
-    iterations: Annotated[int, typer.Option("--iterations", help="t-SNE: optimisation steps after early exaggeration.")] = 500,
-    early_exaggeration: Annotated[float, typer.Option("--early-exaggeration", help="t-SNE: early exaggeration factor.")] = 12.0,
+    learning_rate: Annotated[
+        float | None, typer.Option("--learning-rate", help="t-SNE: step size [default: auto, n/12].")
+    ] = None,
+    iterations: Annotated[
+        int, typer.Option("--iterations", help="t-SNE: optimisation steps after early exaggeration.")
+    ] = 500,
+    early_exaggeration: Annotated[
+        float, typer.Option("--early-exaggeration", help="t-SNE: early exaggeration factor.")
+    ] = 12.0,
     whiten: Annotated[bool, typer.Option("--whiten", help="PCA: scale components to unit variance.")] = False,
-    coords_out: Annotated[Optional[Path], typer.Option("--coords-out", help="Also write row, x, y per algorithm and the label (.parquet or .csv).")] = None,
+    coords_out: Annotated[
+        Path | None,
+        typer.Option("--coords-out", help="Also write row, x, y per algorithm and the label (.parquet or .csv)."),
+    ] = None,
     no_metrics: Annotated[bool, typer.Option("--no-metrics", help="Skip trustworthiness and kNN recall.")] = False,
-    reproducible: Annotated[bool, typer.Option("--reproducible", help="Byte-identical output: pin the time (or set SOURCE_DATE_EPOCH), no timings in the page.")] = False,
+    reproducible: Annotated[
+        bool,
+        typer.Option(
+            "--reproducible",
+            help="Byte-identical output: pin the time (or set SOURCE_DATE_EPOCH), no timings in the page.",
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
 ) -> None:
@@ -160,8 +211,18 @@ def inspect(
     Example: embproj inspect fixtures/digits.parquet
     """
     opts = Options(
-        data=data, format=format, encoding=encoding, metadata=metadata, embedding=embedding, columns=_split(columns) or (),
-        color=color, label=label, image=image, hover=_split(hover), no_images=no_images, image_shape=image_shape,
+        data=data,
+        format=format,
+        encoding=encoding,
+        metadata=metadata,
+        embedding=embedding,
+        columns=_split(columns) or (),
+        color=color,
+        label=label,
+        image=image,
+        hover=_split(hover),
+        no_images=no_images,
+        image_shape=image_shape,
     )
     with _errors():
         from .pipeline import inspect as inspect_plan

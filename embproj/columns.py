@@ -13,7 +13,9 @@ import pyarrow.types as pt
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")  # + RIFF….WEBP, see is_image_data
-LABEL_NAMES = re.compile(r"(^|_)(label|labels|target|class|category|cluster|species|genre|kind|type|tag|group|y)($|_)", re.I)
+LABEL_NAMES = re.compile(
+    r"(^|_)(label|labels|target|class|category|cluster|species|genre|kind|type|tag|group|y)($|_)", re.I
+)
 ID_NAMES = re.compile(r"(^|_)(id|idx|index|key|uuid|row|rowid)$", re.I)
 EMBEDDING_NAMES = re.compile(r"emb|vec|feature|represent|latent|encoding", re.I)
 IMAGE_NAMES = re.compile(r"image|img|picture|photo|thumb|pixel", re.I)

@@ -87,8 +87,7 @@ def check_shape(column: str, values: int | None, shape: tuple[int, ...]) -> None
         hint = guess_shape(values)
         fix = f"use --image-shape {hint}" if hint else "give the height x width (x3 for colour) of the images"
         raise OptionError(
-            f"--image-shape {shape_text(shape)} needs {need:,} values per cell, "
-            f'but column "{column}" has {values:,}',
+            f'--image-shape {shape_text(shape)} needs {need:,} values per cell, but column "{column}" has {values:,}',
             fix,
         )
 
@@ -155,9 +154,7 @@ class EncodedImages:
         return failure_warning(self.failures, len(self.uris), self.cells.base_dir)
 
 
-def encode_images(
-    column: pa.ChunkedArray, kind: str | None, size: int, shape=None, base_dir=None
-) -> EncodedImages:
+def encode_images(column: pa.ChunkedArray, kind: str | None, size: int, shape=None, base_dir=None) -> EncodedImages:
     cells = ImageCells(column, kind, shape, base_dir)
     uris, failures = cells.encode(size)
     return EncodedImages(cells, uris, failures, size)
@@ -408,9 +405,7 @@ def _plain_mode(image):
     elif mode == "P" or mode == "PA":
         image = image.convert("RGBA" if "transparency" in image.info or mode == "PA" else "RGB")
     elif mode not in ("L", "LA", "RGB", "RGBA"):
-        image = image.convert(
-            "RGBA" if "A" in image.getbands() or "a" in mode else ("L" if mode == "1" else "RGB")
-        )
+        image = image.convert("RGBA" if "A" in image.getbands() or "a" in mode else ("L" if mode == "1" else "RGB"))
     if image.mode in ("LA", "RGBA") and image.getchannel("A").getextrema() == (255, 255):
         image = image.convert(image.mode[:-1])
     return image

@@ -30,7 +30,9 @@ def with_metadata(source: Source, path: Path | str, encoding: str | None = None)
             convert_options=csv.ConvertOptions(strings_can_be_null=False),
         )
     except pa.ArrowInvalid as err:
-        raise InputError(f"malformed metadata ({_first_line(err)})", "give one TSV row per vector", where=str(path)) from None
+        raise InputError(
+            f"malformed metadata ({_first_line(err)})", "give one TSV row per vector", where=str(path)
+        ) from None
     clash = set(meta.column_names) & set(source.schema.names)
     if clash:
         meta = meta.rename_columns([f"meta_{c}" if c in clash else c for c in meta.column_names])
@@ -41,7 +43,10 @@ def with_metadata(source: Source, path: Path | str, encoding: str | None = None)
         for batch in source._open(want):
             part = meta.slice(offset, batch.num_rows)
             if part.num_rows < batch.num_rows:
-                raise InputError(f"{path.name} has {meta.num_rows:,} rows, fewer than the vectors", "give one metadata row per vector")
+                raise InputError(
+                    f"{path.name} has {meta.num_rows:,} rows, fewer than the vectors",
+                    "give one metadata row per vector",
+                )
             offset += batch.num_rows
             merged = pa.Table.from_batches([batch]).combine_chunks()
             for name in part.column_names:
@@ -49,7 +54,10 @@ def with_metadata(source: Source, path: Path | str, encoding: str | None = None)
                     merged = merged.append_column(name, part.column(name))
             yield from merged.to_batches()
         if offset != meta.num_rows:
-            raise InputError(f"{path.name} has {meta.num_rows:,} rows but there are {offset:,} vectors", "give one metadata row per vector")
+            raise InputError(
+                f"{path.name} has {meta.num_rows:,} rows but there are {offset:,} vectors",
+                "give one metadata row per vector",
+            )
 
     schema = pa.schema(list(source.schema) + list(meta.schema))
     return Source(source.name, source.format, schema, source.num_rows, batches)

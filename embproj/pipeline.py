@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .coords import check_coords_path, coords_table, write_coords
 from .budget import check_limit
+from .coords import check_coords_path, coords_table, write_coords
 from .errors import EmbprojError, OptionError
+from .metadata import with_metadata
 from .options import Options
 from .plan import Plan, make_plan
 from .project import NAMES
-from .metadata import with_metadata
 from .source import Source, open_source
 from .summary import describe_run, versions_used
 from .write import check_output, write_atomic
@@ -64,7 +64,9 @@ def inspect(opts: Options, source: Source | None = None) -> tuple[Source, Plan]:
     source = source or _open(opts)
     head = source.head(HEAD_ROWS)
     if head.num_rows == 0:
-        raise EmbprojError("the table has a header but no rows", "give a file with at least one data row", where=source.name)
+        raise EmbprojError(
+            "the table has a header but no rows", "give a file with at least one data row", where=source.name
+        )
     return source, _located(source.name, make_plan, head, opts, source.name)
 
 
@@ -91,13 +93,28 @@ def run(opts: Options, source: Source | None = None, reporter: Reporter | None =
     for line in plan.explain():
         reporter.info(line)
     with _timed(seconds, "sample", reporter, "Sampling rows"):
-        sample = _located(source.name, sample_rows, source, plan.needed_columns, opts.max_points, opts.seed,
-                          opts.sample, plan.color.column)
+        sample = _located(
+            source.name,
+            sample_rows,
+            source,
+            plan.needed_columns,
+            opts.max_points,
+            opts.seed,
+            opts.sample,
+            plan.color.column,
+        )
         pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
     needs_reduction = any(a in ("umap", "tsne") for a in opts.algos)
     with _timed(seconds, "matrix", reporter, "Building the matrix"):
-        matrix = _located(source.name, build_matrix, sample.table, plan.embedding,
-                          opts.max_dims if needs_reduction else None, opts.seed, source.name)
+        matrix = _located(
+            source.name,
+            build_matrix,
+            sample.table,
+            plan.embedding,
+            opts.max_dims if needs_reduction else None,
+            opts.seed,
+            source.name,
+        )
     projections = []
     for algo in opts.algos:
         with _timed(seconds, algo, reporter, f"Projecting with {NAMES[algo]}"):
@@ -142,8 +159,13 @@ def _render(opts, source, plan, sample, matrix, projections, seconds, neighbours
     warnings = _drop_warnings(matrix, sample) + [n for p in projections for n in p.notes]
     images = None
     if plan.image.column:
-        images = encode_images(table.column(plan.image.column), plan.image.kind, opts.thumb_size, plan.image.shape,
-                               image_base_dir(source.name))
+        images = encode_images(
+            table.column(plan.image.column),
+            plan.image.kind,
+            opts.thumb_size,
+            plan.image.shape,
+            image_base_dir(source.name),
+        )
         warnings += [images.warning] if images.warning else []
     title = opts.title or f"{Path(source.name).name}: {' · '.join(p.name for p in projections)}"
     summary = describe_run(opts, source, plan, sample, matrix, projections, seconds, warnings)

@@ -97,7 +97,12 @@ class Plan:
 def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
     info = describe(head)
     by_name = {c.name: c for c in info}
-    for flag, name in (("--embedding", opts.embedding), ("--color", opts.color), ("--label", opts.label), ("--image", opts.image)):
+    for flag, name in (
+        ("--embedding", opts.embedding),
+        ("--color", opts.color),
+        ("--label", opts.label),
+        ("--image", opts.image),
+    ):
         if name is not None and name not in by_name and not (flag != "--embedding" and name == ""):
             raise _unknown_column(flag, name, info)
     for name in opts.hover or ():
@@ -127,7 +132,9 @@ def _choose_embedding(info, by_name, opts: Options, exclude: set, where: str) ->
                 f'--embedding "{col.name}" holds one number per row, not a vector',
                 f"to use numeric columns as dimensions, pass --columns '{col.name}*' or a list of globs",
             )
-        raise OptionError(f'--embedding "{col.name}" is {col.type}, not a list of numbers', "choose a column of vectors")
+        raise OptionError(
+            f'--embedding "{col.name}" is {col.type}, not a list of numbers', "choose a column of vectors"
+        )
     if opts.columns:
         return _columns_from_globs(info, opts.columns)
     vectors = [c for c in info if c.is_vector and c.name not in exclude]
@@ -197,7 +204,9 @@ def _continuous_color(info, exclude: set) -> Role | None:
     """No label-like column: a numeric column outside the embedding (a score, a length) colours continuously."""
     for c in info:
         if c.name not in exclude and c.numeric and c.distinct > 1:
-            return Role(c.name, "no label-like column; numeric and not part of the embedding, so continuous", "continuous")
+            return Role(
+                c.name, "no label-like column; numeric and not part of the embedding, so continuous", "continuous"
+            )
     return None
 
 
@@ -254,7 +263,9 @@ def _choose_image(info, by_name, opts: Options) -> Role:
                 "name the column of pixel lists with --image COL",
             )
         best = sorted(fits, key=lambda c: not IMAGE_NAMES.search(c.name))[0]
-        return _image_role(best, f"{math.prod(shape):,} numbers per row, shown as {shape_text(shape)} (--image-shape)", shape)
+        return _image_role(
+            best, f"{math.prod(shape):,} numbers per row, shown as {shape_text(shape)} (--image-shape)", shape
+        )
     for c in info:
         if c.is_image:
             return Role(c.name, _image_reason(c), c.kind)

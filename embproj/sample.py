@@ -90,7 +90,11 @@ def sample_rows(
     if offset == 0:
         raise InputError("the table has no rows", "give a file with at least one data row")
     if len(res.keys) > max_points:
-        pick = _smallest(res.keys, max_points) if method == "random" else _stratified(res.keys, res.codes, totals, max_points)
+        pick = (
+            _smallest(res.keys, max_points)
+            if method == "random"
+            else _stratified(res.keys, res.codes, totals, max_points)
+        )
         res.keep(pick)
     else:
         res.keep(np.arange(len(res.keys)))

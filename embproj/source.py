@@ -162,7 +162,9 @@ def _open_csv(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
 
     delimiter = "\t" if fmt == "tsv" else ","
     headerless = _numbers_only(_first_bytes(path), delimiter)  # TensorBoard's tensors.tsv has no header row
-    read = csv.ReadOptions(block_size=CSV_BLOCK_BYTES, encoding=encoding or "utf8", autogenerate_column_names=headerless)
+    read = csv.ReadOptions(
+        block_size=CSV_BLOCK_BYTES, encoding=encoding or "utf8", autogenerate_column_names=headerless
+    )
     parse = csv.ParseOptions(delimiter=delimiter)
 
     def reader(columns=None):
@@ -194,7 +196,6 @@ def _numbers_only(head: bytes, delimiter: str) -> bool:
     return True
 
 
-
 def _open_parquet(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
     import pyarrow.parquet as pq
 
@@ -203,9 +204,7 @@ def _open_parquet(path: Path, name: str, fmt: str, encoding: str | None) -> Sour
     def batches(columns):
         # pre_buffer (pyarrow's default) caches every column chunk read: ~the whole file in memory
         reader = pq.ParquetFile(str(path), pre_buffer=False, buffer_size=PARQUET_BUFFER)
-        yield from reader.iter_batches(
-            batch_size=BATCH_ROWS, columns=list(columns) if columns is not None else None
-        )
+        yield from reader.iter_batches(batch_size=BATCH_ROWS, columns=list(columns) if columns is not None else None)
 
     return Source(name, "parquet", meta.schema_arrow, meta.metadata.num_rows, batches)
 
@@ -216,13 +215,17 @@ def _open_parquet_dir(path: Path, name: str) -> Source:
     files = sorted(p for p in path.rglob("*") if p.is_file() and _format_from_suffix(p) == "parquet")
     if not files:
         raise InputError(
-            "the directory holds no .parquet files", "give a data file, or a directory of Parquet part files", where=name
+            "the directory holds no .parquet files",
+            "give a data file, or a directory of Parquet part files",
+            where=name,
         )
     try:
         dataset = ds.dataset([str(f) for f in files], format="parquet")
         num_rows = dataset.count_rows()
     except (pa.ArrowException, OSError) as err:
-        raise InputError(f"cannot read the Parquet files ({_first_line(err)})", "check that each part file is complete", where=name) from None
+        raise InputError(
+            f"cannot read the Parquet files ({_first_line(err)})", "check that each part file is complete", where=name
+        ) from None
 
     def batches(columns):
         yield from dataset.to_batches(
@@ -277,7 +280,9 @@ def _open_json(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
         records = json.loads(text)
     except json.JSONDecodeError as err:
         raise InputError(
-            f"invalid JSON at line {err.lineno}, column {err.colno} ({err.msg})", "fix the file or export it again", where=name
+            f"invalid JSON at line {err.lineno}, column {err.colno} ({err.msg})",
+            "fix the file or export it again",
+            where=name,
         ) from None
     if isinstance(records, dict):
         records = _records_from_columns(records, name)
@@ -308,13 +313,17 @@ def _table_from_records(records: list, name: str, lines: bool = False) -> pa.Tab
                 try:
                     parsed.append(json.loads(line))
                 except json.JSONDecodeError as err:
-                    raise InputError(f"invalid JSON on line {i} ({err.msg})", "fix or remove that line", where=name) from None
+                    raise InputError(
+                        f"invalid JSON on line {i} ({err.msg})", "fix or remove that line", where=name
+                    ) from None
         records = parsed
     try:
         return pa.Table.from_pylist(records)
     except (pa.ArrowException, TypeError, ValueError) as err:
         raise InputError(
-            f"the rows do not form a table ({_first_line(err)})", "give every row the same fields with consistent types", where=name
+            f"the rows do not form a table ({_first_line(err)})",
+            "give every row the same fields with consistent types",
+            where=name,
         ) from None
 
 
@@ -323,7 +332,9 @@ def _read_text(path: Path, encoding: str | None) -> str:
     try:
         return raw.decode(encoding or "utf-8")
     except LookupError:
-        raise OptionError(f'unknown --encoding "{encoding}"', "use a Python codec name such as latin-1 or cp1252") from None
+        raise OptionError(
+            f'unknown --encoding "{encoding}"', "use a Python codec name such as latin-1 or cp1252"
+        ) from None
     except UnicodeDecodeError as err:
         raise InputError(
             f"not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})",
@@ -345,14 +356,20 @@ def _read_error(source: Source, err: BaseException) -> InputError:
     low = text.lower()
     fmt = FORMAT_NAMES.get(source.format, source.format)
     if isinstance(err, UnicodeDecodeError) or "utf8" in low or "utf-8" in low:
-        return InputError("not UTF-8 text", "pass the file's encoding, for example --encoding latin-1", where=source.name)
+        return InputError(
+            "not UTF-8 text", "pass the file's encoding, for example --encoding latin-1", where=source.name
+        )
     if "expected" in low and "columns" in low:
-        return InputError(f"malformed {fmt} ({text})", "make every row have as many fields as the header", where=source.name)
+        return InputError(
+            f"malformed {fmt} ({text})", "make every row have as many fields as the header", where=source.name
+        )
     if "empty" in low and source.format in ("csv", "tsv"):
         return InputError("the file is empty", "give a file with a header row and at least one row", where=source.name)
     if source.format == "parquet":
         return InputError(
-            f"cannot read the Parquet file ({text})", "the file may be truncated or corrupt: write it again", where=source.name
+            f"cannot read the Parquet file ({text})",
+            "the file may be truncated or corrupt: write it again",
+            where=source.name,
         )
     if "conversion" in low or "convert" in low:
         return InputError(

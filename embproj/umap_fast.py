@@ -220,7 +220,7 @@ _STATE = _State()
 
 def load_umap():
     """Import umap-learn with its kernels cached on disk, or unpatched when that cannot be done safely."""
-    import umap  # noqa: TID251 (this is the lazy import)
+    import umap  # the lazy import: only when a fit needs it
 
     state = _STATE
     with state.lock:

@@ -13,7 +13,9 @@ def check_output(output: Path, inputs: tuple[Path, ...] = ()) -> None:
     """Fail before any work when the report could not be written, or would overwrite an input."""
     output = Path(output)
     if output.is_dir():
-        raise OptionError(f"the output {output} is a directory", "give a file name such as report.html", where=str(output))
+        raise OptionError(
+            f"the output {output} is a directory", "give a file name such as report.html", where=str(output)
+        )
     parent = output.parent if str(output.parent) else Path(".")
     if not parent.is_dir():
         raise OptionError(
@@ -22,7 +24,9 @@ def check_output(output: Path, inputs: tuple[Path, ...] = ()) -> None:
     for source in inputs:
         if source is not None and _same_file(output, Path(source)):
             raise OptionError(
-                "the output path is the input file", "choose another -o path; embproj never overwrites its input", where=str(output)
+                "the output path is the input file",
+                "choose another -o path; embproj never overwrites its input",
+                where=str(output),
             )
     if output.exists() and not os.access(output, os.W_OK):
         raise OptionError("the output is not writable", "choose a file you can write to with -o", where=str(output))
@@ -32,7 +36,9 @@ def check_output(output: Path, inputs: tuple[Path, ...] = ()) -> None:
         os.unlink(probe)
     except OSError as err:
         raise OptionError(
-            f"the output folder is not writable ({err.strerror})", "choose a folder you can write to with -o", where=str(output)
+            f"the output folder is not writable ({err.strerror})",
+            "choose a folder you can write to with -o",
+            where=str(output),
         ) from None
 
 
@@ -41,7 +47,9 @@ def write_atomic(output: Path, text: str) -> int:
     output = Path(output)
     data = text.encode("utf-8")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent if str(output.parent) else ".")
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{output.name}.", suffix=".tmp", dir=output.parent if str(output.parent) else "."
+        )
     except OSError as err:
         raise OptionError(f"cannot write the report ({err.strerror})", "check the -o path", where=str(output)) from None
     try:
@@ -53,7 +61,9 @@ def write_atomic(output: Path, text: str) -> int:
         os.replace(tmp, output)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
-        raise OptionError(f"cannot write the report ({err.strerror or err})", "check the disk and -o path", where=str(output)) from None
+        raise OptionError(
+            f"cannot write the report ({err.strerror or err})", "check the disk and -o path", where=str(output)
+        ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from conftest import chromium_path
 
 # Playwright adds --headless, --user-data-dir=<a fresh temporary profile, removed on close> and
@@ -132,9 +133,7 @@ def launch_chromium():
 
     playwright = sync_playwright().start()
     try:
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=list(CHROMIUM_ARGS)
-        )
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=list(CHROMIUM_ARGS))
     except Exception:
         playwright.stop()
         raise
@@ -289,9 +288,7 @@ class ReportPage:
 
     def column(self, name: str) -> list:
         """One column of the "points" ColumnDataSource, as the page holds it."""
-        return self.js(
-            "([name]) => Array.from(Bokeh.documents[0].get_model_by_name('points').data[name])", [name]
-        )
+        return self.js("([name]) => Array.from(Bokeh.documents[0].get_model_by_name('points').data[name])", [name])
 
     def on_figure(self, algo: str, body: str, *args):
         """Run JS `body` with `view` bound to the view of `algo`'s figure (the model named "map_<algo>"),

@@ -8,9 +8,8 @@ import pyarrow as pa
 import pytest
 
 import embproj
-from embproj.errors import EmbprojError
-
 from conftest import blobs
+from embproj.errors import EmbprojError
 from reportdata import points
 
 X, LABELS = blobs(n=40, dims=5, classes=2)
@@ -63,7 +62,9 @@ def test_adding_an_embedding_column_and_a_computed_one():
 
 
 def test_result_saves_and_shows_in_jupyter(tmp_path):
-    result = embproj.report(pa.table({"label": LABELS, "e": pa.array(list(X), type=pa.list_(pa.float32()))}), algo="pca")
+    result = embproj.report(
+        pa.table({"label": LABELS, "e": pa.array(list(X), type=pa.list_(pa.float32()))}), algo="pca"
+    )
     path = result.save(tmp_path / "map.html")
     assert path.read_text(encoding="utf-8") == result.html
     frame = result._repr_html_()

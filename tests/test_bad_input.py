@@ -70,7 +70,12 @@ def _bad_images(d):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", 30_000, 30_000, 8, 0, 0, 0, 0)  # 900 megapixels claimed, under 1 kB stored
-    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 30_001)) + chunk(b"IEND", b"")
+    bomb = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 30_001))
+        + chunk(b"IEND", b"")
+    )
     names = []
     for i in range(24):
         buf = io.BytesIO()
@@ -112,7 +117,7 @@ ERRORS = {
     "non-numeric strings in embedding column": (
         _csv('v\n"[a, b]"\n"[c, d]"\n"[e, f]"\n'),
         ["--embedding", "v"],
-        "--embedding \"v\" is string, not a list of numbers, choose a column of vectors",
+        '--embedding "v" is string, not a list of numbers, choose a column of vectors',
     ),
     "no embedding found": (
         _csv("name,city\nann,paris\nbob,rome\n"),
@@ -136,21 +141,49 @@ ERRORS = {
         [],
         "invalid JSON on line 2",
     ),
-    "truncated Parquet": (_truncated_parquet, [], "cannot read the Parquet file (Parquet magic bytes not found in footer"),
+    "truncated Parquet": (
+        _truncated_parquet,
+        [],
+        "cannot read the Parquet file (Parquet magic bytes not found in footer",
+    ),
     "non-UTF-8 text": (
         _csv("name,a,b\nJosé,1,2\nZoë,3,4\n", encoding="latin-1"),
         [],
         'not UTF-8 text (column "name"), pass the file\'s encoding, for example --encoding latin-1',
     ),
     "unknown --algo": (_parquet(_vectors(_blob_rows(9))), ["--algo", "lda"], 'unknown --algo "lda"'),
-    "unknown column in --color": (_parquet(_vectors(_blob_rows(9))), ["--color", "nope"], '--color "nope": no such column, columns are: "v"'),
-    "unknown column in --hover": (_parquet(_vectors(_blob_rows(9))), ["--hover", "v,zz"], '--hover "zz": no such column'),
-    "parameter out of range": (_parquet(_vectors(_blob_rows(9))), ["--perplexity", "-3"], "--perplexity -3 is out of range"),
+    "unknown column in --color": (
+        _parquet(_vectors(_blob_rows(9))),
+        ["--color", "nope"],
+        '--color "nope": no such column, columns are: "v"',
+    ),
+    "unknown column in --hover": (
+        _parquet(_vectors(_blob_rows(9))),
+        ["--hover", "v,zz"],
+        '--hover "zz": no such column',
+    ),
+    "parameter out of range": (
+        _parquet(_vectors(_blob_rows(9))),
+        ["--perplexity", "-3"],
+        "--perplexity -3 is out of range",
+    ),
     "unknown --format": (_csv("a,b\n1,2\n"), ["--format", "xlsx"], 'unknown --format "xlsx", use one of csv, tsv'),
     "unknown --encoding": (_csv("a,b\n1,2\n", "d.json"), ["--encoding", "klingon"], 'unknown --encoding "klingon"'),
-    "output folder does not exist": (_parquet(_vectors(_blob_rows(9))), ["-o", "no/dir/r.html"], "the output folder no/dir does not exist"),
-    "output is the input": (_parquet(_vectors(_blob_rows(9))), ["-o", "data.parquet"], "the output path is the input file"),
-    "output folder not writable": (_parquet(_vectors(_blob_rows(9))), ["-o", "/proc/r.html"], "the output folder is not writable"),
+    "output folder does not exist": (
+        _parquet(_vectors(_blob_rows(9))),
+        ["-o", "no/dir/r.html"],
+        "the output folder no/dir does not exist",
+    ),
+    "output is the input": (
+        _parquet(_vectors(_blob_rows(9))),
+        ["-o", "data.parquet"],
+        "the output path is the input file",
+    ),
+    "output folder not writable": (
+        _parquet(_vectors(_blob_rows(9))),
+        ["-o", "/proc/r.html"],
+        "the output folder is not writable",
+    ),
 }
 
 WARNINGS = {
@@ -184,11 +217,20 @@ WARNINGS = {
         "4 of 24 images could not be read: 1 missing file",
         24,
     ),
-    "all rows identical": (_csv("a,b\n" + "1,2\n" * 30), [], "all 30 vectors are identical, so every point sits at (0, 0)", 30),
+    "all rows identical": (
+        _csv("a,b\n" + "1,2\n" * 30),
+        [],
+        "all 30 vectors are identical, so every point sits at (0, 0)",
+        30,
+    ),
 }
 
 OK = {
-    "many duplicate rows": (_csv("a,b,c\n" + "1,2,3\n" * 200 + "".join(f"{i},{i % 7},{i % 3}\n" for i in range(40))), [], 240),
+    "many duplicate rows": (
+        _csv("a,b,c\n" + "1,2,3\n" * 200 + "".join(f"{i},{i % 7},{i % 3}\n" for i in range(40))),
+        [],
+        240,
+    ),
     "a constant column": (_csv("a,b,c\n" + "".join(f"{i},{i * 3 % 11},5\n" for i in range(40))), [], 40),
     "very wide vectors": (_parquet(_vectors(_blob_rows(60, dims=10_000))), [], 60),
     "100,000 distinct colour values": (
@@ -253,7 +295,9 @@ def test_tiny_tables_for_each_algorithm(cli, tmp_path, algo, n):
     result, _ = _run(cli, tmp_path, _parquet(_vectors(_blob_rows(n))), [], algo=algo)
     if algo != "pca" and n < 4:
         assert result.exit_code == 2
-        assert f"needs at least 4 rows with a usable vector, got {n}, give more rows, or use --algo pca" in result.stderr
+        assert (
+            f"needs at least 4 rows with a usable vector, got {n}, give more rows, or use --algo pca" in result.stderr
+        )
         assert not (tmp_path / "report.html").exists()
     else:
         assert result.exit_code == 0, result.output
@@ -309,8 +353,7 @@ def test_killed_while_writing_leaves_the_old_report(tmp_path):
     out = tmp_path / "r.html"
     out.write_text("the previous report")
     code = (
-        "import sys, embproj.write as w\n"
-        "w.write_atomic(__import__('pathlib').Path(sys.argv[1]), 'x' * 300_000_000)\n"
+        "import sys, embproj.write as w\nw.write_atomic(__import__('pathlib').Path(sys.argv[1]), 'x' * 300_000_000)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code, str(out)])
     deadline = time.monotonic() + 60

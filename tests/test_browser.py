@@ -70,9 +70,7 @@ def test_map_is_drawn_with_a_legend_of_the_ten_digits(open_report, digits_report
     page.assert_quiet()
 
 
-def test_hover_shows_the_nearest_point_with_its_digit_and_image(
-    open_report, digits_report, digits_table, digit_of_row
-):
+def test_hover_shows_the_nearest_point_with_its_digit_and_image(open_report, digits_report, digits_table, digit_of_row):
     page = open_report(digits_report)
     positions = np.array(page.point_positions(ALGO))
     rows = page.column("row")

@@ -28,7 +28,7 @@ def test_project_explains_its_choices_and_writes_the_report(digits_run):
     err = result.stderr
     assert 'embedding: 64 columns "pixel_0_0"' in err
     assert 'colour: "target" (10 distinct values in the first rows, its name says label)' in err
-    assert "image: \"image\" (8×8 arrays of numbers (pixels))" in err
+    assert 'image: "image" (8×8 arrays of numbers (pixels))' in err
     assert f"Wrote {out}" in err and "1,797 points of 1,797 rows" in err
     assert result.stdout == ""  # stdout stays free for machine-readable output
     page = out.read_text()
@@ -54,10 +54,19 @@ def test_default_output_name(cli, vectors_parquet, tmp_path):
     [
         (["project", "missing.csv", "--algo", "pca"], "Error: missing.csv: no such file or directory, check the path"),
         (["project", "{data}", "--algo", "nope"], 'Error: unknown --algo "nope", use one of pca, umap, tsne, all'),
-        (["project", "{data}", "--algo", "pca", "-o", "no/such/dir/r.html"], "Error: no/such/dir/r.html: the output folder no/such/dir does not exist"),
-        (["project", "{data}", "--algo", "pca", "-o", "{data}"], "the output path is the input file, choose another -o path"),
+        (
+            ["project", "{data}", "--algo", "pca", "-o", "no/such/dir/r.html"],
+            "Error: no/such/dir/r.html: the output folder no/such/dir does not exist",
+        ),
+        (
+            ["project", "{data}", "--algo", "pca", "-o", "{data}"],
+            "the output path is the input file, choose another -o path",
+        ),
         (["project", "{data}", "--algo", "pca", "--color", "nope"], 'Error: {data}: --color "nope": no such column'),
-        (["project", "{data}", "--n-neighbors", "0"], "Error: --n-neighbors 0 is out of range, give a whole number from 2 to 1000"),
+        (
+            ["project", "{data}", "--n-neighbors", "0"],
+            "Error: --n-neighbors 0 is out of range, give a whole number from 2 to 1000",
+        ),
     ],
 )
 def test_errors_are_one_line_exit_2_and_write_nothing(cli, vectors_parquet, tmp_path, args, message):

@@ -117,7 +117,9 @@ def test_columns_glob_picks_dimensions(cli, tmp_path):
 
 def test_tensorboard_projector_files(cli, tmp_path):
     (tmp_path / "tensors.tsv").write_text("\n".join("\t".join(f"{v:.3f}" for v in vec) for vec in X) + "\n")
-    (tmp_path / "metadata.tsv").write_text("word\tclass\n" + "\n".join(f"w{i}\t{c}" for i, c in enumerate(LABELS)) + "\n")
+    (tmp_path / "metadata.tsv").write_text(
+        "word\tclass\n" + "\n".join(f"w{i}\t{c}" for i, c in enumerate(LABELS)) + "\n"
+    )
     result, data = _map(cli, tmp_path / "tensors.tsv", "--metadata", tmp_path / "metadata.tsv")
     assert 'label: "word" (its name says title)' in result.stderr
     assert 'colour: "class"' in result.stderr

@@ -14,15 +14,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import blobs
 from PIL import Image, PngImagePlugin
-from reportdata import points
 
+from conftest import blobs
 from embproj.columns import describe_column
 from embproj.errors import OptionError
 from embproj.images import ImageCells, failure_warning, parse_image_shape
 from embproj.options import Options
 from embproj.pipeline import run
+from reportdata import points
 
 N = 24  # rows in the small tables: enough for PCA, fast to render
 
@@ -105,9 +105,7 @@ def test_pixel_arrays_show_their_pixels(tmp_path, make, dtype, expected):
         assert got.shape[:2] == (64, 64)  # 8×8 pixel art enlarged 8 times, nearest neighbour
         want = expected(np.asarray(cells[row], dtype=np.float64))
         if want.ndim == 3 and want.shape[2] == 4:
-            got = np.asarray(
-                Image.open(io.BytesIO(base64.b64decode(imgs[row].split(",")[1]))).convert("RGBA")
-            )
+            got = np.asarray(Image.open(io.BytesIO(base64.b64decode(imgs[row].split(",")[1]))).convert("RGBA"))
         np.testing.assert_allclose(got[::8, ::8], want, atol=1)
 
 
@@ -131,9 +129,7 @@ def test_flat_pixel_lists_with_image_shape(tmp_path):
 def test_flat_pixel_lists_can_be_image_and_embedding(tmp_path):
     rng = np.random.default_rng(3)
     flat = rng.random((N, 8 * 8 * 3)).astype(np.float32)
-    table = pa.table(
-        {"label": [f"c{i % 3}" for i in range(N)], "pixels": pa.array(list(flat), pa.list_(pa.float32()))}
-    )
+    table = pa.table({"label": [f"c{i % 3}" for i in range(N)], "pixels": pa.array(list(flat), pa.list_(pa.float32()))})
     result, imgs = report(tmp_path, table, image_shape=(8, 8, 3))
     assert result.plan.image.column == "pixels" and result.plan.embedding.columns == ("pixels",)
     got = pixels_of(imgs[5])
@@ -143,9 +139,7 @@ def test_flat_pixel_lists_can_be_image_and_embedding(tmp_path):
 def test_image_shape_that_does_not_match_is_an_error(cli, tmp_path):
     flat = np.zeros((N, 784), np.uint8)
     pq.write_table(table_with("pixels", list(flat), pa.list_(pa.uint8())), tmp_path / "d.parquet")
-    result = cli(
-        "project", tmp_path / "d.parquet", "--algo", "pca", "--image", "pixels", "--image-shape", "8x8"
-    )
+    result = cli("project", tmp_path / "d.parquet", "--algo", "pca", "--image", "pixels", "--image-shape", "8x8")
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         'Error: d.parquet: --image-shape 8x8 needs 64 values per cell, but column "pixels" has 784, '
@@ -202,9 +196,7 @@ def test_relative_paths_resolve_against_the_data_folder(tmp_path, monkeypatch):
 def test_data_uris_and_bare_base64(tmp_path):
     pngs = [encoded(np.full((16, 16), 5 * i, np.uint8)) for i in range(N)]
     b64 = [base64.b64encode(p).decode() for p in pngs]
-    table = table_with("uri", [f"data:image/png;base64,{t}" for t in b64]).append_column(
-        "thumb_b64", pa.array(b64)
-    )
+    table = table_with("uri", [f"data:image/png;base64,{t}" for t in b64]).append_column("thumb_b64", pa.array(b64))
     result, imgs = report(tmp_path, table)
     assert result.plan.image.column == "uri" and result.plan.image.kind == "image-uri"
     assert (pixels_of(imgs[6]) == 30).all()
@@ -312,13 +304,9 @@ def test_unreadable_cells_get_no_image_and_a_counted_warning(tmp_path):
         "https://example.com/a.png",
         "gone2.png",
     ]
-    out, failures = ImageCells(pa.chunked_array([pa.array(cells)]), "image-path", base_dir=tmp_path).encode(
-        64
-    )
+    out, failures = ImageCells(pa.chunked_array([pa.array(cells)]), "image-path", base_dir=tmp_path).encode(64)
     assert out[0] and out[1:] == [None] * 7
-    assert failures == Counter(
-        missing=2, **{"not-image": 1, "corrupt": 1, "unreadable": 1, "empty": 1, "url": 1}
-    )
+    assert failures == Counter(missing=2, **{"not-image": 1, "corrupt": 1, "unreadable": 1, "empty": 1, "url": 1})
     assert failure_warning(failures, 8) == (
         "7 of 8 images could not be read: 2 missing files, 1 not an image, 1 corrupt image, "
         "1 unreadable file, 1 empty cell, 1 URL (not downloaded)"
@@ -358,9 +346,7 @@ def noise_table(n: int, side: int, seed: int = 0) -> pa.Table:
         pa.FixedSizeListArray.from_arrays(pa.FixedSizeListArray.from_arrays(flat, 3), side), side
     )
     X, labels = blobs(n, dims=8, classes=4, seed=seed)
-    return pa.table(
-        {"label": labels, "embedding": pa.array(list(X), pa.list_(pa.float32())), "image": images}
-    )
+    return pa.table({"label": labels, "embedding": pa.array(list(X), pa.list_(pa.float32())), "image": images})
 
 
 def test_budget_shrinks_then_thins_images_to_fit_the_file(cli, tmp_path):
@@ -407,10 +393,7 @@ def test_over_budget_even_without_images_still_writes_the_report(tmp_path):
     result, imgs = report(tmp_path, noise_table(50, 16), max_html_mb=0.5)
     assert not any(imgs.values())
     (warning,) = [w for w in result.warnings if "max-html-mb" in w]
-    assert (
-        warning.startswith("images left out, and the report is still ")
-        and "over --max-html-mb 0.5" in warning
-    )
+    assert warning.startswith("images left out, and the report is still ") and "over --max-html-mb 0.5" in warning
 
 
 @pytest.mark.parametrize(

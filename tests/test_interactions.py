@@ -14,8 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from reportdata import neighbours, page_data, source
 from typer.testing import CliRunner
+
+from reportdata import neighbours, page_data, source
 
 pytest_plugins = ["pagetools"]
 
@@ -173,10 +174,7 @@ def test_colour_switch_recolours_the_map_and_swaps_legend_and_colour_bar(open_re
     viridis = page.fill_colors(ALGO)["palette"]
     assert len(viridis) == 256 and viridis[0].lower() == "#440154"
     low, high = table.column("score").to_numpy().min(), table.column("score").to_numpy().max()
-    assert (
-        _near(after, viridis[0], colors["alpha"]) + _near(after, viridis[-1], colors["alpha"]) > 0
-        or low == high
-    )
+    assert _near(after, viridis[0], colors["alpha"]) + _near(after, viridis[-1], colors["alpha"]) > 0 or low == high
 
     page.page.select_option("#ep-color", label="group (classes)")
     _frames(page)
@@ -274,10 +272,7 @@ def test_box_selection_fills_the_table_and_downloads_quoted_safe_csv(open_report
     cluster = np.array([i for i, r in enumerate(rows) if records[r]["label"] == "class 1"])
     (left, top), (right, bottom) = positions[cluster].min(axis=0) - 8, positions[cluster].max(axis=0) + 8
     inside = (
-        (positions[:, 0] >= left)
-        & (positions[:, 0] <= right)
-        & (positions[:, 1] >= top)
-        & (positions[:, 1] <= bottom)
+        (positions[:, 0] >= left) & (positions[:, 0] <= right) & (positions[:, 1] >= top) & (positions[:, 1] <= bottom)
     )
     assert set(np.flatnonzero(inside)) == set(cluster), "the clusters overlap on screen; choose another seed"
 
@@ -306,13 +301,9 @@ def test_box_selection_fills_the_table_and_downloads_quoted_safe_csv(open_report
         assert line[1:5] == [record["name"], record["label"], _num(record["score"]), record["group"]]
         assert line[5] == ("'" + record["note"] if record["note"] in FORMULAS else record["note"])
         i = by_row[int(line[0])]
-        assert float(line[6]) == pytest.approx(xs[i], rel=1e-6) and float(line[7]) == pytest.approx(
-            ys[i], rel=1e-6
-        )
+        assert float(line[6]) == pytest.approx(xs[i], rel=1e-6) and float(line[7]) == pytest.approx(ys[i], rel=1e-6)
     notes = {line[5] for line in parsed[1:]}
-    assert {"'" + f for f in FORMULAS} <= notes and set(AWKWARD) <= notes, (
-        "every kind of note should be selected"
-    )
+    assert {"'" + f for f in FORMULAS} <= notes and set(AWKWARD) <= notes, "every kind of note should be selected"
     assert '"a,b ""quoted"""' in text and '"two\nlines"' in text and '" padded "' in text
     assert ",-1.5," in text, "a number is not a formula"
 
@@ -334,8 +325,7 @@ def test_lasso_selection_fills_the_table(open_report, blobs):
     others = [i for i in range(len(rows)) if i not in set(cluster)]
     assert np.hypot(*(positions[others] - center).T).min() > radius + 5
     ring = [
-        (center[0] + radius * math.cos(a), center[1] + radius * math.sin(a))
-        for a in np.linspace(0, 2 * math.pi, 13)
+        (center[0] + radius * math.cos(a), center[1] + radius * math.sin(a)) for a in np.linspace(0, 2 * math.pi, 13)
     ]
 
     _use_tool(page, "LassoSelectTool")
@@ -357,17 +347,13 @@ def _num(value: float) -> str:
 
 
 @pytest.mark.browser
-def test_clicking_a_point_rings_its_nearest_neighbours_in_the_original_space(
-    open_report, digits_report, digits_table
-):
+def test_clicking_a_point_rings_its_nearest_neighbours_in_the_original_space(open_report, digits_report, digits_table):
     page = open_ready(open_report, digits_report)
     rows = rows_of(page)
     assert rows == list(range(digits_table.num_rows))
     order, d = _exact_knn(_digit_pixels(digits_table))
     positions = np.array(page.point_positions(ALGO))
-    screen = np.hypot(
-        positions[:, None, 0] - positions[None, :, 0], positions[:, None, 1] - positions[None, :, 1]
-    )
+    screen = np.hypot(positions[:, None, 0] - positions[None, :, 0], positions[:, None, 1] - positions[None, :, 1])
     np.fill_diagonal(screen, np.inf)
     xy = np.column_stack([page.column("x_pca"), page.column("y_pca")]).astype(np.float64)
     clickable = np.flatnonzero((screen.min(axis=1) > 4) & (d[:, K] - d[:, K - 1] > 1e-6))
@@ -394,9 +380,7 @@ def test_clicking_a_point_rings_its_nearest_neighbours_in_the_original_space(
         assert state["listed"] == [
             f"row {rows[j]} · {digits_table.column('target')[rows[j]].as_py()}" for j in state["ringed"]
         ]
-        on_map = np.argsort(
-            np.hypot(*(xy - xy[i]).T) + np.where(np.arange(len(xy)) == i, np.inf, 0), kind="stable"
-        )[:K]
+        on_map = np.argsort(np.hypot(*(xy - xy[i]).T) + np.where(np.arange(len(xy)) == i, np.inf, 0), kind="stable")[:K]
         kept = len(set(on_map.tolist()) & set(true_nn.tolist()))
         assert state["kept"] == str(kept)
         assert state["text"].endswith(f"on the map: PCA {kept} of {K}" + "".join(state["listed"]))
@@ -406,10 +390,7 @@ def test_clicking_a_point_rings_its_nearest_neighbours_in_the_original_space(
     spot = _emptiest(positions, (left, top, width, height))
     page.page.mouse.click(*spot)
     _frames(page)
-    assert (
-        page.js("() => embproj.model('nn_hits').indices.length + embproj.model('nn_origin').indices.length")
-        == 0
-    )
+    assert page.js("() => embproj.model('nn_hits').indices.length + embproj.model('nn_origin').indices.length") == 0
     assert page.js("() => document.getElementById('ep-neighbours').textContent").startswith("Click a point")
     page.assert_quiet()
 

@@ -59,7 +59,10 @@ def test_all_side_by_side_shares_one_source(all_run):
     page = (folder / "r.html").read_text()
     data = points(page)
     assert {"x_pca", "y_pca", "x_umap", "y_umap", "x_tsne", "y_tsne"} <= set(data)
-    assert page.count('"name":"ColumnDataSource"') + page.count('"name": "ColumnDataSource"') <= 1 or len(data["row"]) == 1797
+    assert (
+        page.count('"name":"ColumnDataSource"') + page.count('"name": "ColumnDataSource"') <= 1
+        or len(data["row"]) == 1797
+    )
     assert "trustworthiness" in page and "kNN recall@10" in page
 
 

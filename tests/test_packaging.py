@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT, blobs
 
 pytestmark = pytest.mark.packaging  # builds and installs a wheel: a few seconds, no UMAP
@@ -42,8 +43,9 @@ def installed(tmp_path_factory) -> Path:
     install = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site)]
     _run([*install, str(wheels[0])], cwd=work)
     templates = site / "embproj" / "templates"
-    found = sorted(p.name for p in templates.iterdir()) if templates.is_dir() else []
-    assert {"report.html.j2", "report.js", "report.css"} <= set(found), f"templates in the wheel: {found}"
+    found = sorted(str(p.relative_to(templates)) for p in templates.rglob("*")) if templates.is_dir() else []
+    expected = {"report.html.j2", "report.css"} | {f"js/{p.name}" for p in (ROOT / "templates" / "js").glob("*.js")}
+    assert expected <= set(found), f"templates in the wheel: {found}"
     return site
 
 
@@ -58,7 +60,7 @@ def test_installed_wheel_writes_a_report(installed, tmp_path):
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     html = (tmp_path / "out.html").read_text(encoding="utf-8")
     assert 'id="ep-tooltip"' in html  # report.html.j2
-    assert "window.embproj" in html  # report.js
+    assert "window.embproj" in html  # templates/js
     assert ".ep-tooltip {" in html  # report.css
     assert "Bokeh" in html and "cdn.bokeh.org" not in html  # BokehJS inlined
 
@@ -86,9 +88,7 @@ def _env(site: Path) -> dict:
 
 def _python(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
     """The test's Python (for the dependencies) with only the installed copy of embproj on its path."""
-    return subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=_env(site), capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=_env(site), capture_output=True, text=True, timeout=120)
 
 
 def _run(cmd: list[str], cwd: Path, timeout: int = 120) -> None:

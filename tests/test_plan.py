@@ -6,11 +6,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from conftest import vector_table
 from embproj.errors import EmbprojError
 from embproj.options import Options
 from embproj.plan import make_plan
-
-from conftest import vector_table
 
 
 def test_digits_defaults(digits_table):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import blobs
 from embproj.errors import EmbprojError
 from embproj.options import PcaParams, TsneParams, UmapParams
 from embproj.project import project
-
-from conftest import blobs
 
 PARAMS = {"pca": PcaParams(), "umap": UmapParams(), "tsne": TsneParams()}
 
@@ -54,7 +53,10 @@ def test_params_are_reported(fits):
 @pytest.mark.parametrize("algo", ["pca", "umap", "tsne"])
 def test_tiny_inputs_are_caught_before_the_libraries(X, fits, algo, n):
     if algo != "pca" and n < 4:
-        with pytest.raises(EmbprojError, match=f"needs at least 4 rows with a usable vector, got {n}, give more rows, or use --algo pca"):
+        with pytest.raises(
+            EmbprojError,
+            match=f"needs at least 4 rows with a usable vector, got {n}, give more rows, or use --algo pca",
+        ):
             project(X[:n], algo, PARAMS[algo], seed=0)
         return
     result = project(X[:n], algo, PARAMS[algo], seed=0)

@@ -15,7 +15,6 @@ from PIL import Image
 from embproj.options import Options
 from embproj.pipeline import run
 from embproj.source import from_table
-
 from reportdata import legend_labels, points
 
 

@@ -48,7 +48,9 @@ def test_stratified_keeps_rare_classes():
     rng = np.random.default_rng(0)
     rng.shuffle(labels)
     random = sample_rows(_source(10_000, 1000, labels), ["i", "label"], 20, seed=1)
-    strat = sample_rows(_source(10_000, 1000, labels), ["i", "label"], 20, seed=1, method="stratified", stratify_by="label")
+    strat = sample_rows(
+        _source(10_000, 1000, labels), ["i", "label"], 20, seed=1, method="stratified", stratify_by="label"
+    )
     assert strat.table.num_rows == 20
     assert "rare" in strat.table.column("label").to_pylist()
     assert set(random.table.column("label").to_pylist()) <= {"big", "rare"}

@@ -84,8 +84,8 @@ def fitted(numba_cache, data) -> np.ndarray:
 
 def own_exact_path(X: np.ndarray, k: int, metric: str):
     """What umap-learn does below 4,096 rows: every distance by its numba metric, then a stable sort."""
-    import umap.distances  # noqa: TID251
-    import umap.umap_  # noqa: TID251
+    import umap.distances
+    import umap.umap_
     from sklearn.metrics import pairwise_distances
 
     dmat = pairwise_distances(X, metric=umap.distances.named_distances[metric])
@@ -99,7 +99,7 @@ def own_exact_path(X: np.ndarray, k: int, metric: str):
 @pytest.mark.parametrize("metric", METRICS)
 @pytest.mark.parametrize("kind", ["ties", "float"])
 def test_neighbours_and_graph_equal_umaps_own_exact_path(numba_cache, kind, metric):
-    import umap.umap_  # noqa: TID251
+    import umap.umap_
 
     X = small_data(kind)
     dmat, own_idx, own_dists = own_exact_path(X, 10, metric)
@@ -129,7 +129,7 @@ def test_same_seed_same_coordinates(fitted, data):
 
 
 def test_unpatched_umap_gives_the_same_coordinates(fitted, data, monkeypatch):
-    import umap.umap_  # noqa: TID251
+    import umap.umap_
 
     monkeypatch.setenv(uf.OFF_SWITCH, "1")
     np.testing.assert_array_equal(fit(data), fitted)
@@ -141,7 +141,7 @@ def test_unpatched_umap_gives_the_same_coordinates(fitted, data, monkeypatch):
 
 
 def test_a_missing_kernel_name_falls_back_to_plain_umap(fitted, data, monkeypatch):
-    import umap.umap_  # noqa: TID251
+    import umap.umap_
 
     uf._STATE.patch.revert()
     monkeypatch.setattr(uf, "_STATE", uf._State())
@@ -153,15 +153,13 @@ def test_a_missing_kernel_name_falls_back_to_plain_umap(fitted, data, monkeypatc
 
 def test_a_twin_that_does_not_compile_falls_back_to_plain_umap(fitted, data, monkeypatch):
     import numba
-    import umap.umap_  # noqa: TID251
+    import umap.umap_
 
     def broken(distances, k, n_iter=64, local_connectivity=1.0, bandwidth=1.0):
         return no_such_name  # noqa: F821 (a typing error, raised when numba compiles it)
 
     patch = uf._STATE.patch
-    places = [
-        (o, k, old, numba.njit(broken) if k == "smooth_knn_dist" else new) for o, k, old, new in patch.places
-    ]
+    places = [(o, k, old, numba.njit(broken) if k == "smooth_knn_dist" else new) for o, k, old, new in patch.places]
     monkeypatch.setattr(uf, "_STATE", uf._State(patch=uf.KernelPatch(places, patch.directory)))
     np.testing.assert_array_equal(fit(data), fitted)
     assert uf.kernel_cache_status() == "off: a cached kernel failed to compile: TypingError"
@@ -169,7 +167,7 @@ def test_a_twin_that_does_not_compile_falls_back_to_plain_umap(fitted, data, mon
 
 
 def test_an_unwritable_cache_folder_falls_back(fitted, tmp_path, monkeypatch):
-    import umap.umap_  # noqa: TID251
+    import umap.umap_
 
     uf._STATE.patch.revert()
     blocker = tmp_path / "a-file"
@@ -251,9 +249,7 @@ def test_a_users_numba_cache_dir_is_respected(fitted, tmp_path, monkeypatch):
 
 
 def test_importing_the_module_loads_no_heavy_library():
-    code = (
-        "import sys, embproj.umap_fast; print([m for m in ('umap', 'numba', 'sklearn') if m in sys.modules])"
-    )
+    code = "import sys, embproj.umap_fast; print([m for m in ('umap', 'numba', 'sklearn') if m in sys.modules])"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 

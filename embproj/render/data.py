@@ -19,9 +19,7 @@ class ReportData:
     label: str | None
     hover: tuple[str, ...]
     images: list | None  # data URI or None per plotted row
-    summary: dict = field(
-        default_factory=dict
-    )  # header/footer facts: source, counts, dims, timings, versions
+    summary: dict = field(default_factory=dict)  # header/footer facts: source, counts, dims, timings, versions
     colors: tuple[tuple[str, str], ...] = ()  # (column, kind) the page can colour by; the first is `color`
     neighbours: np.ndarray | None = None  # int32 n × k: each row's nearest rows in the original space
     neighbours_note: str = ""  # why there are none, when there are none

@@ -30,11 +30,7 @@ def build_layout(data: ReportData):
     figures = [_figure(proj, source, shown, marks, encoded, mappers, size) for proj in data.projections]
     items = add_keys(figures[-1], encoded.colors, mappers, size, ALPHA)
     source.selected.js_on_change("indices", CustomJS(code="window.embproj.selectionChanged();"))
-    nn = (
-        None
-        if encoded.neighbours is None
-        else ColumnDataSource({"nn": encoded.neighbours}, name="neighbours")
-    )
+    nn = None if encoded.neighbours is None else ColumnDataSource({"nn": encoded.neighbours}, name="neighbours")
     args = {"items": items, "mappers": mappers, "figures": figures, "neighbours": nn}
     ready = CustomJS(args=args, code="window.embproj.ready(items, mappers, figures, neighbours);")
     layout = figures[0] if len(figures) == 1 else row(*figures, sizing_mode="stretch_width", name="maps")

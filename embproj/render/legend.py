@@ -17,13 +17,9 @@ def color_mappers(colors: list[ColorChoice]) -> list:
     mappers = []
     for c in colors:
         if c.kind == "categorical":
-            mappers.append(
-                CodeColorMapper(factors=c.factors, palette=c.palette, nan_color=NAN_COLOR, name=c.mapper)
-            )
+            mappers.append(CodeColorMapper(factors=c.factors, palette=c.palette, nan_color=NAN_COLOR, name=c.mapper))
         else:
-            mappers.append(
-                LinearColorMapper(Viridis256, low=c.low, high=c.high, nan_color=NAN_COLOR, name=c.mapper)
-            )
+            mappers.append(LinearColorMapper(Viridis256, low=c.low, high=c.high, nan_color=NAN_COLOR, name=c.mapper))
     return mappers
 
 
@@ -68,9 +64,7 @@ def add_keys(fig, colors: list[ColorChoice], mappers: list, size: int, alpha: fl
     return items
 
 
-def _item(
-    fig, stand_in, swatches: dict, color: str, label: str, count: int, size: int, alpha: float, changed
-):
+def _item(fig, stand_in, swatches: dict, color: str, label: str, count: int, size: int, alpha: float, changed):
     from bokeh.models import LegendItem
 
     swatch = swatches.get(color)
