@@ -157,6 +157,7 @@ def _render(opts, source, plan, sample, matrix, projections, seconds, neighbours
     shown = [c for c in dict.fromkeys(wanted) if c]
     table = sample.table.select(shown).take(pa.array(matrix.keep))
     warnings = _drop_warnings(matrix, sample) + [n for p in projections for n in p.notes]
+    warnings += _fold_warning(table, plan.color)
     images = None
     if plan.image.column:
         images = encode_images(
@@ -191,6 +192,22 @@ def _render(opts, source, plan, sample, matrix, projections, seconds, neighbours
     fitted = fit_report(render, images, opts.max_html_mb, opts.seed, plan.image.column, warnings)
     summary.update(fitted.facts)
     return Result(fitted.html, plan, summary, summary["warnings"], projections)
+
+
+def _fold_warning(table: pa.Table, color) -> list[str]:
+    import pyarrow.compute as pc
+
+    from .render.values import MAX_CATEGORIES
+
+    if not color.column or color.kind != "categorical":
+        return []
+    classes = pc.count_distinct(table.column(color.column), mode="all").as_py()
+    if classes <= MAX_CATEGORIES:
+        return []
+    return [
+        f'colour "{color.column}" has {classes:,} classes among the plotted rows: the legend shows the '
+        f'{MAX_CATEGORIES - 1} largest and folds the rest into "other"'
+    ]
 
 
 def _drop_warnings(matrix, sample) -> list[str]:
