@@ -107,20 +107,24 @@ def _tsne(X: np.ndarray, p: TsneParams, seed: int, notes: list[str]):
         notes.append(f"--perplexity {p.perplexity:g} is above (n-1)/3 for {n} rows, lowered to {perplexity:g}")
     from openTSNE import TSNE
 
+    metric = p.metric
+    if metric == "correlation" and n >= EXACT_TSNE_ROWS:
+        # openTSNE's Annoy search has no correlation distance; it is the cosine distance of mean-centred rows
+        X, metric = X - X.mean(axis=1, keepdims=True), "cosine"
     tsne = TSNE(
         perplexity=perplexity,
         learning_rate="auto" if p.learning_rate is None else p.learning_rate,
         n_iter=p.iterations,
         early_exaggeration=p.early_exaggeration,
-        metric=p.metric,
+        metric=metric,
         n_jobs=-1,
         random_state=seed,
-        neighbors="exact" if n < EXACT_TSNE_ROWS else "auto",
         verbose=False,
     )
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        Y = np.asarray(tsne.fit(X))
+        affinities = _exact_affinities(X, perplexity, p.metric, seed) if n < EXACT_TSNE_ROWS else None
+        Y = np.asarray(tsne.fit(X, affinities=affinities))
     used = {
         "perplexity": perplexity,
         "learning_rate": "auto" if p.learning_rate is None else p.learning_rate,
@@ -129,6 +133,19 @@ def _tsne(X: np.ndarray, p: TsneParams, seed: int, notes: list[str]):
         "metric": p.metric,
     }
     return Y, used
+
+
+def _exact_affinities(X: np.ndarray, perplexity: float, metric: str, seed: int):
+    """openTSNE's exact neighbours come from a ball tree, slow in 50 dimensions; the same neighbours by brute
+    force (scikit-learn) give the same affinities and the same map, half a second sooner on the digits."""
+    from openTSNE import affinity
+    from openTSNE.nearest_neighbors import PrecomputedNeighbors
+    from sklearn.neighbors import NearestNeighbors
+
+    k = min(len(X) - 1, int(3 * perplexity))  # openTSNE's own rule
+    dists, idx = NearestNeighbors(n_neighbors=k + 1, algorithm="brute", metric=metric).fit(X).kneighbors(X)
+    knn = PrecomputedNeighbors(idx[:, 1:], dists[:, 1:])
+    return affinity.PerplexityBasedNN(knn_index=knn, perplexity=perplexity, n_jobs=-1, random_state=seed)
 
 
 PROJECTORS: dict[str, Callable] = {"pca": _pca, "umap": _umap, "tsne": _tsne}

@@ -90,3 +90,31 @@ def test_bad_parameters_name_the_valid_range(X, algo, params, message):
     with pytest.raises(EmbprojError) as err:
         project(X, algo, params, seed=0)
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "manhattan", "correlation"])
+def test_tsne_metrics(X, fits, metric):
+    a = project(X, "tsne", TsneParams(metric=metric, iterations=100), seed=0)
+    b = project(X, "tsne", TsneParams(metric=metric, iterations=100), seed=0)
+    assert np.isfinite(a.xy).all() and a.params["metric"] == metric
+    np.testing.assert_array_equal(a.xy, b.xy)
+
+
+def test_tsne_exact_neighbours_match_opentsne(X):
+    """Brute-force neighbours (ours, faster) give openTSNE's own exact-neighbour affinities (to rounding)."""
+    from openTSNE import affinity
+
+    from embproj.project import _exact_affinities
+
+    ours = _exact_affinities(X, 30, "euclidean", seed=3)
+    theirs = affinity.PerplexityBasedNN(X, perplexity=30, method="exact", n_jobs=-1, random_state=3)
+    assert ours.P.nnz == theirs.P.nnz
+    assert abs(ours.P - theirs.P).max() < 1e-8
+
+
+def test_tsne_correlation_on_many_rows(monkeypatch):
+    """Above the exact-neighbour limit, correlation runs as cosine on centred rows (Annoy has no correlation)."""
+    monkeypatch.setattr("embproj.project.EXACT_TSNE_ROWS", 100)
+    Xb, _ = blobs(n=300, dims=10, classes=3)
+    result = project(Xb, "tsne", TsneParams(metric="correlation", iterations=50), seed=0)
+    assert np.isfinite(result.xy).all() and result.params["metric"] == "correlation"
