@@ -13,8 +13,8 @@ import pyarrow as pa
 
 from .columns import EMBEDDING_NAMES, IMAGE_NAMES, LABEL_NAMES, TITLE_NAMES, ColumnInfo, describe
 from .errors import InputError, OptionError
-from .images import check_shape, guess_shape, parse_image_shape, shape_text
 from .options import Options
+from .pixels import check_shape, guess_shape, parse_image_shape, shape_text
 
 MAX_HOVER = 8
 MAX_COLOR_CHOICES = 6

@@ -19,9 +19,10 @@ from PIL import Image, PngImagePlugin
 from conftest import blobs
 from embproj.columns import describe_column
 from embproj.errors import OptionError
-from embproj.images import ImageCells, failure_warning, parse_image_shape
+from embproj.images import ImageCells, failure_warning
 from embproj.options import Options
 from embproj.pipeline import run
+from embproj.pixels import parse_image_shape
 from reportdata import points
 
 N = 24  # rows in the small tables: enough for PCA, fast to render
