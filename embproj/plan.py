@@ -91,6 +91,9 @@ class Plan:
         for name, role in (("colour", self.color), ("label", self.label), ("image", self.image)):
             lines.append(f"{name}: {_quote(role.column) if role.column else 'none'} ({role.reason})")
         lines.append(f"hover: {', '.join(map(_quote, self.hover)) or 'none'} ({self.hover_reason})")
+        others = [f"{_quote(name)} ({kind})" for name, kind in self.color_choices if name != self.color.column]
+        if others:
+            lines.append(f"colour choices in the page: {', '.join(others)}")
         return lines
 
 

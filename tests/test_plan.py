@@ -101,3 +101,10 @@ def test_a_numeric_column_outside_the_embedding_colours_continuously():
     plan = make_plan(table, Options())
     assert plan.color.column == "score" and plan.color.kind == "continuous"
     assert "numeric and not part of the embedding" in plan.color.reason
+
+
+def test_colour_choices_for_the_page_are_explained():
+    table = vector_table().append_column("score", pa.array(np.linspace(0, 1, 120)))
+    table = table.append_column("group", pa.array(["a", "b", "c", "d"] * 30))
+    plan = make_plan(table, Options())
+    assert 'colour choices in the page: "score" (continuous), "group" (categorical)' in plan.explain()
