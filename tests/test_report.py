@@ -95,3 +95,10 @@ def test_many_classes_fold_into_other():
     result = run(Options(algo="pca", color="k"), source=from_table(table))
     labels = legend_labels(result.html)
     assert len(labels) == 20 and labels[-1] == "other (210)"
+
+
+def test_legend_sorts_numbers_inside_labels_naturally():
+    from embproj.render.values import categories
+
+    _, factors, _ = categories(["t10", "t2", "t1", "10", "2", "b", "a10", "a9"])
+    assert factors == ["2", "10", "a9", "a10", "b", "t1", "t2", "t10"]

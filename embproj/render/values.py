@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import math
 
 import numpy as np
@@ -82,8 +84,9 @@ def dictionary(values: list, min_rows: int = 8) -> tuple[np.ndarray, list] | Non
 
 
 def _natural(text: str):
-    """Sort "2" before "10", numbers before words."""
+    """Sort "2" before "10" and "t2" before "t10"; plain numbers (also negative or decimal) before words."""
     try:
-        return (0, float(text), "")
+        return (0, float(text), ())
     except ValueError:
-        return (1, 0.0, text)
+        parts = re.split(r"(\d+)", text)
+        return (1, 0.0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p))
