@@ -117,3 +117,12 @@ def test_without_pinning_the_page_holds_timings(cli, vectors_parquet, tmp_path, 
     assert cli("project", vectors_parquet, "--algo", "pca", "-o", "r.html", "-q").exit_code == 0
     m = manifest((tmp_path / "r.html").read_text())
     assert m["created"].startswith("20") and "pca" in m["seconds"]
+
+
+def test_umap_report_is_byte_identical_across_processes_and_caches(vectors_parquet, tmp_path):
+    """The numba kernels cached by one process give the next the same coordinates, to the byte."""
+    env = {"SOURCE_DATE_EPOCH": "1700000000", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    cold = _project_in_fresh_process(vectors_parquet, tmp_path / "a.html", env, "--algo", "umap")
+    warm = _project_in_fresh_process(vectors_parquet, tmp_path / "b.html", env, "--algo", "umap")
+    assert cold == warm
+    assert any((tmp_path / "cache").rglob("*.nbi")), "the first run should have cached numba kernels"
