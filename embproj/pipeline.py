@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -77,10 +77,15 @@ def run(opts: Options, source: Source | None = None, reporter: Reporter | None =
     from .sample import sample_rows
 
     reporter = reporter or Reporter()
+    if not 0 <= opts.seed < 2**32:
+        raise OptionError(f"--seed {opts.seed} is out of range", "give a whole number from 0 to 4294967295")
     for algo in opts.algos:
         validate(algo, None)  # an unknown --algo fails before any work
-    for algo in ("pca", "umap", "tsne"):  # so does a value out of range, used or not
-        validate(algo, opts.params_for(algo))
+    for algo in ("pca", "umap", "tsne"):  # so does a value out of range, used or not (--metric: where used)
+        params = opts.params_for(algo)
+        if algo not in opts.algos and hasattr(params, "metric"):
+            params = replace(params, metric="euclidean")  # --metric is shared; chebyshev is UMAP's alone
+        validate(algo, params)
     check_limit(opts.max_html_mb, opts.thumb_size)
     if opts.output is not None:
         check_output(opts.output, (opts.data,) if opts.data else ())
@@ -138,8 +143,6 @@ def run(opts: Options, source: Source | None = None, reporter: Reporter | None =
 
 
 def _with_metrics(projection, matrix, seed, near):
-    from dataclasses import replace
-
     from .metrics import quality
 
     measured = quality(matrix.original, projection.xy, seed, high=near)

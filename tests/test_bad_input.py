@@ -168,6 +168,8 @@ ERRORS = {
         ["--perplexity", "-3"],
         "--perplexity -3 is out of range",
     ),
+    "negative seed": (_parquet(_vectors(_blob_rows(9))), ["--seed", "-3"], "--seed -3 is out of range, give a whole"),
+    "seed too large": (_parquet(_vectors(_blob_rows(9))), ["--seed", str(2**32)], "--seed 4294967296 is out of range"),
     "unknown --format": (_csv("a,b\n1,2\n"), ["--format", "xlsx"], 'unknown --format "xlsx", use one of csv, tsv'),
     "unknown --encoding": (_csv("a,b\n1,2\n", "d.json"), ["--encoding", "klingon"], 'unknown --encoding "klingon"'),
     "output folder does not exist": (

@@ -141,3 +141,10 @@ def test_console_script_exit_codes_and_flushed_output(vectors_parquet, tmp_path)
     assert bad.returncode == 2 and bad.stderr.strip().startswith("Error: --perplexity -1 is out of range")
     usage = subprocess.run([sys.executable, "-m", "embproj", "project"], capture_output=True, text=True, timeout=60)
     assert usage.returncode == 2 and "Missing argument" in usage.stderr
+
+
+def test_a_metric_only_umap_has_is_fine_for_umap(cli, vectors_parquet, tmp_path):
+    ok = cli("project", vectors_parquet, "--algo", "umap", "--metric", "chebyshev", "-o", "r.html", "-q")
+    assert ok.exit_code == 0, ok.output
+    bad = cli("project", vectors_parquet, "--algo", "tsne", "--metric", "chebyshev")
+    assert bad.exit_code == 2 and '--metric "chebyshev" is not supported, use one of euclidean' in bad.stderr
