@@ -31,7 +31,7 @@ class ColumnInfo:
     name: str
     type: str
     kind: str  # vector | text-vector | pixels | image-bytes | image-uri | image-path | image-base64 |
-    #            float | int | category | id | text | other
+    #            float | int | category | id | text | time | other
     distinct: int  # in the head rows
     nonnull: int  # in the head rows
     dims: int | None = None  # vector length or image shape size
@@ -84,6 +84,8 @@ def describe_column(name: str, col: pa.ChunkedArray) -> ColumnInfo:
         return ColumnInfo(kind="id" if _looks_like_id(name, values) else "int", **base)
     if pt.is_string(t) or pt.is_large_string(t):
         return _describe_strings(name, values, base)
+    if pt.is_temporal(t):
+        return ColumnInfo(kind="time", **base)  # dates and times: shown on hover, never a dimension
     return ColumnInfo(kind="other", **base)
 
 

@@ -102,3 +102,14 @@ def test_legend_sorts_numbers_inside_labels_naturally():
 
     _, factors, _ = categories(["t10", "t2", "t1", "10", "2", "b", "a10", "a9"])
     assert factors == ["2", "10", "a9", "a10", "b", "t1", "t2", "t10"]
+
+
+def test_dates_are_shown_on_hover_not_used_as_dimensions():
+    import datetime
+
+    days = [datetime.datetime(2024, 1, 1) + datetime.timedelta(days=i) for i in range(30)]
+    table = pa.table({"when": days, "a": np.arange(30.0), "b": np.arange(30.0) ** 2, "k": ["x", "y", "z"] * 10})
+    result = run(Options(algo="pca"), source=from_table(table))
+    assert result.plan.embedding.columns == ("a", "b")
+    assert result.plan.hover == ("k", "when")
+    assert points(result.html)["f1"][:2] == ["2024-01-01 00:00:00", "2024-01-02 00:00:00"]
