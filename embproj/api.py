@@ -26,6 +26,7 @@ def _options(options: dict) -> Options:
     nested = {algo: {} for algo in PARAMS}
     flat = {}
     for key, value in options.items():
+        _check_type(key, value)
         owner = next((a for a, cls in PARAMS.items() if key in {f.name for f in fields(cls)}), None)
         if key in names:
             flat[key] = tuple(value) if key in ("columns", "hover") and value is not None else value
@@ -38,9 +39,48 @@ def _options(options: dict) -> Options:
     for algo, cls in PARAMS.items():
         if nested[algo]:
             flat[algo] = cls(**nested[algo])
-    if "output" in flat and flat["output"] is not None:
-        flat["output"] = Path(flat["output"])
+    for key in ("output", "coords_out", "metadata", "data"):
+        if flat.get(key) is not None:
+            flat[key] = Path(flat[key])
     return Options(**flat)
+
+
+def _expected_types() -> dict[str, tuple[type, ...]]:
+    """Each option's accepted Python types, from the dataclasses' annotations (None always allowed)."""
+    import typing
+
+    expected = {}
+    for cls in (Options, *PARAMS.values()):
+        for name, hint in typing.get_type_hints(cls).items():
+            args = typing.get_args(hint) or (hint,)
+            kinds = tuple(typing.get_origin(a) or a for a in args if a is not type(None))
+            if Path in kinds:
+                kinds += (str,)
+            if float in kinds:
+                kinds += (int,)
+            if tuple in kinds:
+                kinds += (list,)
+            expected[name] = kinds
+    return expected
+
+
+def _check_type(key: str, value) -> None:
+    import numbers
+
+    kinds = _expected_types().get(key)
+    if value is None or kinds is None or any(k in (PcaParams, UmapParams, TsneParams) for k in kinds):
+        return
+    if isinstance(value, bool) and bool not in kinds:
+        ok = False
+    elif isinstance(value, numbers.Integral) and int in kinds:
+        ok = True
+    elif isinstance(value, numbers.Real) and float in kinds and not isinstance(value, bool):
+        ok = True
+    else:
+        ok = isinstance(value, kinds)
+    if not ok:
+        wanted = " or ".join(sorted({k.__name__ for k in kinds}))
+        raise OptionError(f"option {key}={value!r} is a {type(value).__name__}", f"give a {wanted}")
 
 
 def _to_arrow(data, columns):
