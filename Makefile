@@ -26,9 +26,10 @@ demo: $(STAMP) fixtures/digits.parquet ## set up, then write report.html from th
 test: $(STAMP) ## set up, then run the whole test suite
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP) ## ruff check and format check
+lint: $(STAMP) ## ruff check, format check and mypy type check
 	$(BIN)/ruff check embproj tests benchmarks fixtures docs
 	$(BIN)/ruff format --check embproj tests benchmarks fixtures docs
+	$(BIN)/mypy embproj
 
 bench: $(STAMP) fixtures/digits.parquet ## measure speed and memory against the hand-written script
 	$(BIN)/python benchmarks/run.py

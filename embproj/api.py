@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 from .errors import OptionError
 from .options import Options, PcaParams, TsneParams, UmapParams
@@ -23,8 +24,8 @@ def report(data, *, columns=None, **options):
 
 def _options(options: dict) -> Options:
     names = {f.name for f in fields(Options)}
-    nested = {algo: {} for algo in PARAMS}
-    flat = {}
+    nested: dict[str, dict[str, Any]] = {algo: {} for algo in PARAMS}
+    flat: dict[str, Any] = {}
     for key, value in options.items():
         _check_type(key, value)
         owner = next((a for a, cls in PARAMS.items() if key in {f.name for f in fields(cls)}), None)
@@ -140,7 +141,7 @@ class Table:
         t.report(algo="pca").save("map.html")
     """
 
-    def __init__(self, columns=None, data=None):
+    def __init__(self, columns=None, data=None) -> None:
         self.columns: list[str] = list(columns or [])
         self.rows: list[list] = []
         for row in data or ():

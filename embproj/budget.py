@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -56,6 +57,7 @@ def fit_report(render: Render, images, max_html_mb: float, seed: int, column=Non
     if not shown:
         note = f"the report is {total / MB:.1f} MB, over --max-html-mb {max_html_mb:g}; {SMALLER}"
         return _with_note(render, uris, size, column, note, warnings)
+    uris = cast(list, uris)  # some are shown, so there are images
     base = total - sum(len(uris[i]) for i in shown)
     room = limit - base - MARGIN
     order = _seeded_order(shown, seed)

@@ -10,7 +10,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -253,11 +253,11 @@ def describe_inspection(source, plan, opts: Options) -> str:
         lines.append(f"  rows: all {n:,} (at most --max-points {opts.max_points:,})")
     else:
         lines.append(f"  rows: counted while sampling; at most --max-points {opts.max_points:,} are plotted")
-    dims = plan.embedding.dims or 0
-    if dims > opts.max_dims:
-        lines.append(f"  dimensions: {dims:,}, reduced with PCA to {opts.max_dims} before UMAP or t-SNE (--max-dims)")
+    n_dims = plan.embedding.dims or 0
+    if n_dims > opts.max_dims:
+        lines.append(f"  dimensions: {n_dims:,}, reduced with PCA to {opts.max_dims} before UMAP or t-SNE (--max-dims)")
     else:
-        lines.append(f"  dimensions: {dims:,}")
+        lines.append(f"  dimensions: {n_dims:,}")
     return "\n".join(lines)
 
 
@@ -316,9 +316,10 @@ def _errors():
         raise typer.Exit(130) from None
 
 
-def main() -> None:
+def main() -> NoReturn:
     """The console script. Exits with os._exit once the output is flushed: tearing down an interpreter that has
     loaded numba, scikit-learn and bokeh costs most of a second and does nothing for the user."""
+    code: str | int | None
     try:
         app()
         code = 0

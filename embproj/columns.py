@@ -6,6 +6,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -62,7 +63,7 @@ def describe_column(name: str, col: pa.ChunkedArray) -> ColumnInfo:
     t = col.type
     values = col.drop_null()
     nonnull = len(values)
-    base = dict(name=name, type=_type_name(t), nonnull=nonnull, distinct=_distinct(values))
+    base: dict[str, Any] = dict(name=name, type=_type_name(t), nonnull=nonnull, distinct=_distinct(values))
     depth, leaf = _list_depth(t)
     if depth == 1 and _is_number(leaf):
         return ColumnInfo(kind="vector", dims=_typical_length(values), **base)
@@ -164,10 +165,10 @@ def _typical_length(values: pa.ChunkedArray) -> int | None:
     if not len(values):
         return None
     lengths = pc.list_value_length(values).to_numpy(zero_copy_only=False)
-    counts = {}
+    counts: dict[int, int] = {}
     for n in lengths[:1000].tolist():
         counts[n] = counts.get(n, 0) + 1
-    return max(counts, key=counts.get)
+    return max(counts, key=counts.get)  # type: ignore[arg-type]  # every key is in counts: never None
 
 
 def _array_shape(values: pa.ChunkedArray) -> tuple[int, ...] | None:

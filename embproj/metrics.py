@@ -8,6 +8,8 @@ Both are O(n²) somewhere, so they use a seeded subset of at most `MAX_ROWS` row
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 K = 10
@@ -61,6 +63,6 @@ def quality(X: np.ndarray, xy: np.ndarray, seed: int, k: int = K, high: np.ndarr
 
     trust = float(trustworthiness(Xs, Ys, n_neighbors=k))
     reuse = high is not None and len(subset) == n and k == high.shape[1]
-    high, low = (high if reuse else neighbours(Xs, k)), neighbours(Ys, k)
+    high, low = (cast(np.ndarray, high) if reuse else neighbours(Xs, k)), neighbours(Ys, k)  # reuse: high is set
     recall = float(np.mean([len(np.intersect1d(a, b, assume_unique=True)) / k for a, b in zip(high, low)]))
     return {"trustworthiness": round(trust, 4), f"knn_recall@{k}": round(recall, 4), "measured_on_rows": len(subset)}

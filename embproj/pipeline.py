@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -22,6 +23,16 @@ from .summary import describe_run, versions_used
 from .write import check_output, write_atomic
 
 HEAD_ROWS = 1_000
+
+
+class Reports(Protocol):
+    """Any reporter the pipeline accepts: `Reporter` (silent) or the CLI's ConsoleReporter."""
+
+    def stage(self, name: str) -> AbstractContextManager[Any]: ...
+
+    def info(self, message: str) -> None: ...
+
+    def warn(self, message: str) -> None: ...
 
 
 class Reporter:
@@ -70,7 +81,7 @@ def inspect(opts: Options, source: Source | None = None) -> tuple[Source, Plan]:
     return source, _located(source.name, make_plan, head, opts, source.name)
 
 
-def run(opts: Options, source: Source | None = None, reporter: Reporter | None = None) -> Result:
+def run(opts: Options, source: Source | None = None, reporter: Reports | None = None) -> Result:
     from .matrix import build_matrix
     from .metrics import report_neighbours
     from .project import project, validate
@@ -236,7 +247,7 @@ def _located(where, fn: Callable, *args):
 
 
 @contextmanager
-def _timed(seconds: dict, key: str, reporter: Reporter, label: str):
+def _timed(seconds: dict, key: str, reporter: Reports, label: str):
     start = time.perf_counter()
     with reporter.stage(label):
         yield

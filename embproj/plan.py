@@ -168,6 +168,8 @@ def _choose_embedding(info, by_name, opts: Options, exclude: set, where: str) ->
 
 
 def _columns_from_globs(info, globs) -> Embedding:
+    chosen: list[str]
+    wrong: list[str]
     chosen, wrong = [], []
     for c in info:
         if any(fnmatch.fnmatchcase(c.name, g) for g in globs):

@@ -31,7 +31,7 @@ class ColorChoice:
     high: float = 1.0
 
     def as_json(self) -> dict:
-        out = {"name": self.name, "kind": self.kind, "key": self.key, "mapper": self.mapper}
+        out: dict[str, object] = {"name": self.name, "kind": self.kind, "key": self.key, "mapper": self.mapper}
         if self.kind == "categorical":
             out.update(factors=self.factors, counts=self.counts, palette=self.palette)
         else:
