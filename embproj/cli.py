@@ -56,6 +56,8 @@ COLOR = Annotated[str | None, typer.Option("--color", "-c", help="Column to colo
 LABEL = Annotated[str | None, typer.Option("--label", help="Column shown as each point's title on hover.")]
 IMAGE = Annotated[str | None, typer.Option("--image", help="Column of images: pixel arrays, bytes, paths, base64.")]
 HOVER = Annotated[str | None, typer.Option("--hover", help="Columns shown on hover, comma-separated.")]
+MAX_POINTS = Annotated[int, typer.Option("--max-points", "-n", help="Rows to plot at most (a seeded sample beyond).")]
+MAX_DIMS = Annotated[int, typer.Option("--max-dims", help="PCA pre-reduction before UMAP and t-SNE.")]
 NO_IMAGES = Annotated[bool, typer.Option("--no-images", help="Leave images out of the report.")]
 IMAGE_SHAPE = Annotated[
     str | None, typer.Option("--image-shape", help="Shape of flat pixel lists: HxW or HxWxC, e.g. 28x28 or 32x32x3.")
@@ -93,12 +95,8 @@ def project(
             ),
         ),
     ] = DEFAULT_MAX_HTML_MB,
-    max_points: Annotated[
-        int, typer.Option("--max-points", "-n", help="Rows to plot at most (a seeded sample beyond).")
-    ] = DEFAULT_MAX_POINTS,
-    max_dims: Annotated[
-        int, typer.Option("--max-dims", help="PCA pre-reduction before UMAP and t-SNE.")
-    ] = DEFAULT_MAX_DIMS,
+    max_points: MAX_POINTS = DEFAULT_MAX_POINTS,
+    max_dims: MAX_DIMS = DEFAULT_MAX_DIMS,
     sample: Annotated[str, typer.Option("--sample", help="random | stratified (every colour class kept).")] = "random",
     seed: Annotated[int, typer.Option("--seed", help="Seed for sampling and projection.")] = DEFAULT_SEED,
     title: Annotated[
@@ -205,6 +203,8 @@ def inspect(
     hover: HOVER = None,
     no_images: NO_IMAGES = False,
     image_shape: IMAGE_SHAPE = None,
+    max_points: MAX_POINTS = DEFAULT_MAX_POINTS,
+    max_dims: MAX_DIMS = DEFAULT_MAX_DIMS,
 ) -> None:
     """Show the columns, the role detected for each and why, and what `project` would do. Projects nothing.
 
@@ -223,6 +223,8 @@ def inspect(
         hover=_split(hover),
         no_images=no_images,
         image_shape=image_shape,
+        max_points=max_points,
+        max_dims=max_dims,
     )
     with _errors():
         from .pipeline import inspect as inspect_plan

@@ -148,3 +148,9 @@ def test_a_metric_only_umap_has_is_fine_for_umap(cli, vectors_parquet, tmp_path)
     assert ok.exit_code == 0, ok.output
     bad = cli("project", vectors_parquet, "--algo", "tsne", "--metric", "chebyshev")
     assert bad.exit_code == 2 and '--metric "chebyshev" is not supported, use one of euclidean' in bad.stderr
+
+
+def test_inspect_follows_the_sampling_options(cli, digits_parquet):
+    out = cli("inspect", digits_parquet, "--max-points", "500", "--max-dims", "100").stdout
+    assert "  rows: a random sample of 500 of 1,797 (--max-points, --seed 0)" in out
+    assert "  dimensions: 64\n" in out + "\n"
