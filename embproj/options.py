@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ALGOS = ("pca", "umap", "tsne")
@@ -76,7 +76,3 @@ class Options:
 
     def params_for(self, algo: str):
         return getattr(self, algo)
-
-
-def option_names() -> list[str]:
-    return [f.name for f in fields(Options)]

@@ -129,7 +129,17 @@ def json_summary(summary: dict, output, bytes_written: int, coords_out=None) -> 
         "versions": summary["versions"],
         "command": summary["command"],
         "created": summary["created"],
+        **_umap_cache(summary),
     }
+
+
+def _umap_cache(summary: dict) -> dict:
+    """Where UMAP's compiled kernels are cached, or why not: the first thing to check when UMAP is slow."""
+    if not any(p["algo"] == "umap" for p in summary["projections"]):
+        return {}
+    from .umap_fast import kernel_cache_status
+
+    return {"umap_kernel_cache": kernel_cache_status()}
 
 
 def metrics_text(metrics: dict) -> str:

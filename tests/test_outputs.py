@@ -41,6 +41,7 @@ def test_json_summary_on_stdout(all_run):
     assert summary["seed"] == 0 and set(summary["seconds"]) >= {"read", "sample", "matrix", "pca", "umap", "tsne"}
     assert summary["output"].endswith("r.html") and summary["bytes"] == (folder / "r.html").stat().st_size
     assert summary["created"] == "1970-01-01T00:00:00Z"
+    assert summary["umap_kernel_cache"].startswith(("cached in ", "off: "))
 
 
 def test_quality_metrics_rank_the_algorithms(all_run):
