@@ -13,9 +13,7 @@ benchmarks/RESULTS.md between the report-size markers.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -25,6 +23,10 @@ import numpy as np
 import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browserjs import POSITIONS_JS, find_chromium  # noqa: E402 (the shared browser helpers live with the tests)
+
 SMALL = 100
 WORDS = 1_000
 CLASSES = 10
@@ -99,20 +101,6 @@ def per_point(big: str, small: str, n: int) -> float:
 # -- the browser ---------------------------------------------------------------------------------------------
 
 READY = "() => window.Bokeh && Bokeh.documents.length > 0 && Bokeh.documents[0].is_idle"
-POSITION = """(i) => {
-  const roots = Bokeh.index instanceof Map ? [...Bokeh.index.values()] : Object.values(Bokeh.index);
-  const queue = [...roots];
-  let view = null;
-  while (queue.length && !view) {
-    const v = queue.shift();
-    if (v.model && v.model.name === "map_pca" && v.frame) view = v;
-    for (const c of v.child_views || []) queue.push(c);
-  }
-  const d = Bokeh.documents[0].get_model_by_name("points").data;
-  const box = view.canvas_view.el.getBoundingClientRect();
-  const f = view.frame;
-  return [box.left + f.x_scale.compute(d.x_pca[i]), box.top + f.y_scale.compute(d.y_pca[i])];
-}"""
 
 
 def browser_times(path: Path, hovers: int = 5, opens: int = 3) -> dict:
@@ -120,7 +108,7 @@ def browser_times(path: Path, hovers: int = 5, opens: int = 3) -> dict:
     and (median of `hovers`) from a mouse move onto a point until the tooltip shows."""
     from playwright.sync_api import sync_playwright
 
-    chromium = os.environ.get("EMBPROJ_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = find_chromium()
     if chromium is None:
         return {}
     errors: list[str] = []
@@ -135,10 +123,11 @@ def browser_times(path: Path, hovers: int = 5, opens: int = 3) -> dict:
             page.wait_for_function(READY, timeout=120_000, polling=20)
             readies.append(time.perf_counter() - start)
         n = page.evaluate("() => embproj.meta().n") if hovers else 0
+        positions = page.evaluate(POSITIONS_JS, ["pca"]) if hovers else []
         for i in np.random.default_rng(0).choice(n, hovers, replace=False).tolist() if hovers else []:
             page.mouse.move(2, 2)
             page.wait_for_function("() => document.getElementById('ep-tooltip').hidden")
-            x, y = page.evaluate(POSITION, i)
+            x, y = positions[i]
             start = time.perf_counter()
             page.mouse.move(x, y)
             page.wait_for_function("() => !document.getElementById('ep-tooltip').hidden", timeout=30_000)

@@ -7,29 +7,16 @@ Needs Chromium (`chromium` on PATH or EMBPROJ_CHROMIUM) and Playwright's Python 
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VIEWPORT = {"width": 1400, "height": 940}
+sys.path.insert(0, str(ROOT / "tests"))
 
-POSITIONS = """() => {
-  const roots = Bokeh.index instanceof Map ? [...Bokeh.index.values()] : Object.values(Bokeh.index);
-  const queue = [...roots];
-  let view = null;
-  while (queue.length && !view) {
-    const v = queue.shift();
-    if (v.model && v.model.name === "map_umap" && v.frame) view = v;
-    for (const c of v.child_views || []) queue.push(c);
-  }
-  const d = Bokeh.documents[0].get_model_by_name("points").data;
-  const box = view.canvas_view.el.getBoundingClientRect();
-  return Array.from(d.x_umap, (x, i) =>
-    [box.left + view.frame.x_scale.compute(x), box.top + view.frame.y_scale.compute(d.y_umap[i])]);
-}"""
+from browserjs import POSITIONS_JS, find_chromium  # noqa: E402 (the shared browser helpers live with the tests)
+
+VIEWPORT = {"width": 1400, "height": 940}
 
 
 def make_report(data: Path, out: Path) -> None:
@@ -41,7 +28,7 @@ def make_report(data: Path, out: Path) -> None:
 def shoot(report: Path, png: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    chromium = os.environ.get("EMBPROJ_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = find_chromium()
     if chromium is None:
         raise SystemExit("no Chromium found: install chromium or set EMBPROJ_CHROMIUM")
     with sync_playwright() as p:
@@ -49,7 +36,7 @@ def shoot(report: Path, png: Path) -> None:
         page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
         page.goto(report.resolve().as_uri(), wait_until="load")
         page.wait_for_function("() => document.documentElement.dataset.epReady === '1'", timeout=60_000)
-        positions = page.evaluate(POSITIONS)
+        positions = page.evaluate(POSITIONS_JS, ["umap"])
         clicked = _click_a_telling_point(page, positions)
         hovered = _near(positions, positions[clicked][0] + 150, positions[clicked][1] + 60)
         page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no focus outline

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +80,9 @@ def cli(tmp_path, monkeypatch):
 
 def chromium_path() -> str | None:
     """The system Chromium for browser tests; under CI (CI=true) its absence is a failure, not a skip."""
-    found = os.environ.get("EMBPROJ_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    from browserjs import find_chromium
+
+    found = find_chromium()
     if found is None and os.environ.get("CI", "").lower() == "true":
         pytest.fail("CI=true but no chromium was found: .ci/run must apt-get install chromium")
     return found

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from browserjs import FIGURE_VIEW_JS
 
 from conftest import chromium_path
 
@@ -44,33 +45,6 @@ VIEWPORT = {"width": 1400, "height": 1000}  # the 640 px map fits below the head
 WAIT_MS = 10_000
 OWN_URL_SCHEMES = ("data:", "blob:")
 
-# Finds a figure's view by its model name ("map_pca"), walking from the root views through child views, so it
-# works for one figure and for a row of them.
-_FIGURE_VIEW = """
-const figureView = (name) => {
-  const roots = Bokeh.index instanceof Map ? [...Bokeh.index.values()] : Object.values(Bokeh.index);
-  const queue = [...roots];
-  while (queue.length) {
-    const view = queue.shift();
-    if (view.model && view.model.name === name && view.frame && view.canvas_view) return view;
-    for (const child of (view.child_views || [])) queue.push(child);
-  }
-  throw new Error("no figure view named " + name);
-};
-const points = () => {
-  const source = Bokeh.documents[0].get_model_by_name("points");
-  if (!source) throw new Error("no ColumnDataSource named points");
-  return source;
-};
-const clientXY = (view, xs, ys) => {
-  const box = view.canvas_view.el.getBoundingClientRect();
-  const out = new Array(xs.length);
-  for (let i = 0; i < xs.length; i++) {
-    out[i] = [box.left + view.frame.x_scale.compute(xs[i]), box.top + view.frame.y_scale.compute(ys[i])];
-  }
-  return out;
-};
-"""
 
 _TOOLTIP = """
 () => {
@@ -294,7 +268,7 @@ class ReportPage:
         """Run JS `body` with `view` bound to the view of `algo`'s figure (the model named "map_<algo>"),
         `points()` giving the "points" ColumnDataSource, `clientXY(view, xs, ys)` and `args`; returns its
         result."""
-        script = f"([name, args]) => {{ {_FIGURE_VIEW}\nconst view = figureView(name);\n{body}\n}}"
+        script = f"([name, args]) => {{ {FIGURE_VIEW_JS}\nconst view = figureView(name);\n{body}\n}}"
         return self.js(script, [f"map_{algo}", list(args)])
 
     def point_positions(self, algo: str) -> list[tuple[float, float]]:
