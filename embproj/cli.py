@@ -173,7 +173,7 @@ def project(
 
         console = _console(quiet)
         start = time.perf_counter()
-        result = run(opts, reporter=ConsoleReporter(console))
+        result = run(opts, reporter=ConsoleReporter(console), worker=_FORK_WORKER)
         if json_out:
             import json
 
@@ -318,10 +318,15 @@ def _errors():
         raise typer.Exit(130) from None
 
 
+_FORK_WORKER = False  # set by the console script: only a fresh process may fork the numeric worker
+
+
 def main() -> NoReturn:
     """The console script. Exits with os._exit once the output is flushed: tearing down an interpreter that has
     loaded numba, scikit-learn and bokeh costs most of a second and does nothing for the user."""
+    global _FORK_WORKER
     code: str | int | None
+    _FORK_WORKER = True
     try:
         app()
         code = 0

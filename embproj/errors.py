@@ -32,6 +32,13 @@ class EmbprojError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self):  # pickled whole (what, fix, where), as the forked worker sends it back
+        return (_rebuild, (type(self), self.what, self.fix, self.where))
+
+
+def _rebuild(cls: type[EmbprojError], what: str, fix: str | None, where: str | None) -> EmbprojError:
+    return cls(what, fix, where=where)
+
 
 class InputError(EmbprojError):
     """The data file cannot be read or holds nothing usable."""

@@ -16,6 +16,9 @@ import pyarrow.compute as pc
 from .errors import InputError, OptionError
 from .plan import Embedding
 
+EIGH_DIMS = 2048  # widest matrix pre-reduced through its covariance (d² floats); wider goes to scikit-learn
+BLOCK_VALUES = 4_000_000  # float64 values per row block while pre-reducing
+
 
 @dataclass(frozen=True)
 class Matrix:
@@ -56,7 +59,7 @@ def build_matrix(table: pa.Table, embedding: Embedding, max_dims: int | None, se
     if max_dims is not None:
         if max_dims < 2:
             raise OptionError(f"--max-dims {max_dims} is too small", "give 2 or more")
-        X, reduced_to, variance = _pre_reduce(X, max_dims, seed)
+        X, reduced_to, variance = pre_reduce(X, max_dims, seed)
     return Matrix(X, original, valid, dims, dropped, reduced_to, variance, time.perf_counter() - start)
 
 
@@ -127,13 +130,33 @@ def _from_columns(table: pa.Table, columns) -> tuple[np.ndarray, np.ndarray, dic
     return X, np.arange(table.num_rows), {}, len(columns)
 
 
-def _pre_reduce(X: np.ndarray, max_dims: int, seed: int) -> tuple[np.ndarray, int | None, float | None]:
+def pre_reduce(X: np.ndarray, max_dims: int, seed: int) -> tuple[np.ndarray, int | None, float | None]:
+    """PCA to `max_dims` (fewer when there are fewer rows): the eigenvectors of the d×d covariance, built in float64
+    over row blocks (so no n×d float64 copy), signs fixed as scikit-learn's `svd_flip` fixes them. Wider than
+    `EIGH_DIMS`, scikit-learn's randomized PCA. Needs no scikit-learn below that: UMAP's fast path imports none."""
     n, d = X.shape
     target = min(max_dims, n - 1)
     if d <= max_dims or target < 2:
         return X, None, None
-    from sklearn.decomposition import PCA
+    if d > EIGH_DIMS:
+        from sklearn.decomposition import PCA
 
-    pca = PCA(n_components=target, random_state=seed)
-    Y = pca.fit_transform(X).astype(np.float32)
-    return Y, target, float(pca.explained_variance_ratio_.sum())
+        pca = PCA(n_components=target, random_state=seed)
+        Y = pca.fit_transform(X).astype(np.float32)
+        return Y, target, float(pca.explained_variance_ratio_.sum())
+    mean = X.mean(axis=0, dtype=np.float64)
+    step = max(1, BLOCK_VALUES // d)
+    cov = np.zeros((d, d))
+    for start in range(0, n, step):
+        block = X[start : start + step] - mean
+        cov += block.T @ block
+    values, vectors = np.linalg.eigh(cov)  # ascending
+    top = np.argsort(values, kind="stable")[::-1][:target]
+    V = vectors[:, top]
+    signs = np.sign(V[np.abs(V).argmax(axis=0), np.arange(target)])
+    V *= np.where(signs == 0, 1.0, signs)
+    Y = np.empty((n, target), dtype=np.float32)
+    for start in range(0, n, step):
+        Y[start : start + step] = (X[start : start + step] - mean) @ V
+    total = float(np.clip(values, 0, None).sum())
+    return Y, target, float(values[top].sum() / total) if total > 0 else 1.0

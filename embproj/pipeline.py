@@ -17,7 +17,6 @@ from .errors import EmbprojError, OptionError
 from .metadata import with_metadata
 from .options import Options
 from .plan import Plan, make_plan
-from .project import NAMES
 from .source import Source, open_source
 from .summary import describe_run, versions_used
 from .write import check_output, write_atomic
@@ -81,10 +80,13 @@ def inspect(opts: Options, source: Source | None = None) -> tuple[Source, Plan]:
     return source, _located(source.name, make_plan, head, opts, source.name)
 
 
-def run(opts: Options, source: Source | None = None, reporter: Reports | None = None) -> Result:
+def run(
+    opts: Options, source: Source | None = None, reporter: Reports | None = None, *, worker: bool = False
+) -> Result:
+    """`worker=True` (the console script) lets the numeric stages run in a forked process (`compute.Worker`)."""
+    from .compute import Job, compute, maybe_worker, measure, neighbours
     from .matrix import build_matrix
-    from .metrics import report_neighbours
-    from .project import project, validate
+    from .project import validate
     from .sample import sample_rows
 
     reporter = reporter or Reporter()
@@ -97,6 +99,9 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         if algo not in opts.algos and hasattr(params, "metric"):
             params = replace(params, metric="euclidean")  # --metric is shared; chebyshev is UMAP's alone
         validate(algo, params)
+    needs_reduction = any(a in ("umap", "tsne") for a in opts.algos)
+    if needs_reduction and opts.max_dims < 2:
+        raise OptionError(f"--max-dims {opts.max_dims} is too small", "give 2 or more")
     check_limit(opts.max_html_mb, opts.thumb_size)
     if opts.output is not None:
         check_output(opts.output, (opts.data,) if opts.data else ())
@@ -104,44 +109,53 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         check_coords_path(opts.coords_out)
         check_output(opts.coords_out, (opts.data,) if opts.data else ())
     seconds: dict[str, float] = {}
-    with _timed(seconds, "read", reporter, "Reading and detecting columns"):
-        source, plan = inspect(opts, source)
-    for line in plan.explain():
-        reporter.info(line)
-    with _timed(seconds, "sample", reporter, "Sampling rows"):
-        sample = _located(
-            source.name,
-            sample_rows,
-            source,
-            plan.needed_columns,
-            opts.max_points,
-            opts.seed,
-            opts.sample,
-            plan.color.column,
+
+    def stage(key: str, label: str):
+        return _timed(seconds, key, reporter, label)
+
+    with maybe_worker(worker, opts.algos) as forked:
+        with stage("read", "Reading and detecting columns"):
+            source, plan = inspect(opts, source)
+        for line in plan.explain():
+            reporter.info(line)
+        with stage("sample", "Sampling rows"):
+            sample = _located(
+                source.name,
+                sample_rows,
+                source,
+                plan.needed_columns,
+                opts.max_points,
+                opts.seed,
+                opts.sample,
+                plan.color.column,
+            )
+            pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
+        with stage("matrix", "Building the matrix"):
+            matrix = _located(source.name, build_matrix, sample.table, plan.embedding, None, opts.seed, source.name)
+        job = Job(
+            algos=opts.algos,
+            params={algo: opts.params_for(algo) for algo in opts.algos},
+            seed=opts.seed,
+            max_dims=opts.max_dims if needs_reduction else None,
+            metrics=opts.metrics,
+            where=source.name,
         )
-        pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
-    needs_reduction = any(a in ("umap", "tsne") for a in opts.algos)
-    with _timed(seconds, "matrix", reporter, "Building the matrix"):
-        matrix = _located(
-            source.name,
-            build_matrix,
-            sample.table,
-            plan.embedding,
-            opts.max_dims if needs_reduction else None,
-            opts.seed,
-            source.name,
-        )
-    projections = []
-    for algo in opts.algos:
-        with _timed(seconds, algo, reporter, f"Projecting with {NAMES[algo]}"):
-            projections.append(_located(source.name, project, matrix.X, algo, opts.params_for(algo), opts.seed))
-    with _timed(seconds, "neighbours", reporter, "Finding each point's neighbours"):
-        near = report_neighbours(matrix.original)  # exact, in the space the vectors were read in
-    if opts.metrics:
-        with _timed(seconds, "metrics", reporter, "Measuring quality"):
-            projections = [_with_metrics(p, matrix, opts.seed, near[0]) for p in projections]
-    with _timed(seconds, "report", reporter, "Writing the report"):
-        result = _render(opts, source, plan, sample, matrix, tuple(projections), seconds, near)
+        if forked is not None:  # this process loads the report's libraries and finds neighbours meanwhile
+
+            def meanwhile():
+                _load_report_libraries()
+                return neighbours(matrix.original, stage)
+
+            numbers, near = forked.compute(matrix.original, job, stage, meanwhile)
+            numbers = measure(matrix.original, numbers, job, stage, near)
+        else:
+            numbers = measure(matrix.original, compute(matrix.original, job, stage), job, stage)
+    matrix = replace(matrix, X=numbers.X, reduced_to=numbers.reduced_to, reduced_variance=numbers.reduced_variance)
+    projections = numbers.projections
+    with stage("report", "Writing the report"):
+        result = _render(opts, source, plan, sample, matrix, projections, seconds, numbers.neighbours)
+    if numbers.umap_kernel_cache is not None:
+        result.summary["umap_kernel_cache"] = numbers.umap_kernel_cache
     for message in result.warnings:
         reporter.warn(message)
     if opts.output is not None:
@@ -153,11 +167,16 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     return result
 
 
-def _with_metrics(projection, matrix, seed, near):
-    from .metrics import quality
+def _load_report_libraries() -> None:
+    """What the report and quality stages import (Bokeh, scikit-learn), loaded while the worker projects."""
+    import sklearn.manifold  # noqa: F401 - trustworthiness
+    import sklearn.neighbors  # noqa: F401
 
-    measured = quality(matrix.original, projection.xy, seed, high=near)
-    return replace(projection, metrics={**projection.metrics, **measured})
+    from .budget import fit_report  # noqa: F401
+    from .images import encode_images  # noqa: F401
+    from .render.page import warm
+
+    warm()
 
 
 def _render(opts, source, plan, sample, matrix, projections, seconds, neighbours) -> Result:

@@ -12,6 +12,9 @@
    (XDG_CACHE_HOME respected). This leans on private names of umap-learn (pinned below 0.6): when a name is
    missing, the version is outside the checked range, the folder is not writable, EMBPROJ_NO_NUMBA_CACHE=1 is
    set, or anything in the patch raises, umap-learn runs as shipped: the same coordinates, only slower.
+3. Imports. `import umap` also loads scikit-learn and pynndescent (~1.5 s). `umap_direct` runs the same fit from
+   umap-learn's own functions, loaded from its source files without the package import; where the data takes a
+   path it has not loaded (a graph in several pieces, say), the UMAP class of (1) and (2) runs instead.
 """
 
 from __future__ import annotations
@@ -52,15 +55,27 @@ EXTRA_OPTIONS = {"_nb_optimize_layout_euclidean_single_epoch": {"nogil": True}}
 
 
 def fit_umap(X: np.ndarray, *, n_neighbors: int, min_dist: float, metric: str, seed: int) -> np.ndarray:
+    """umap-learn's UMAP of X with exact neighbours: through umap-learn's functions loaded directly
+    (`umap_direct`) where the data takes that path, else through umap-learn's UMAP class."""
     from numba.core.errors import NumbaError
 
-    umap = load_umap()
+    from . import umap_direct
+
     X = np.ascontiguousarray(X, dtype=np.float32)  # what umap.UMAP.fit works on
     idx, dists = exact_knn(X, n_neighbors, metric)
-    params = dict(n_neighbors=n_neighbors, min_dist=min_dist, metric=metric, random_state=seed, n_jobs=1)
-    params["init"] = "spectral" if len(X) > n_neighbors + 2 else "random"
+    init = "spectral" if len(X) > n_neighbors + 2 else "random"
+    params = dict(n_neighbors=n_neighbors, min_dist=min_dist, metric=metric, random_state=seed, n_jobs=1, init=init)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        try:
+            Y = umap_direct.fit(
+                X, idx, dists, n_neighbors=n_neighbors, min_dist=min_dist, metric=metric, seed=seed, init=init
+            )
+            _STATE.status = f"cached in {cache_dir()} (umap-learn's functions, loaded without the umap package)"
+            return Y
+        except (umap_direct.Unsupported, NumbaError):
+            pass
+        umap = load_umap()
         try:
             return umap.UMAP(**params, precomputed_knn=(idx, dists, None)).fit_transform(X)
         except NumbaError as err:  # a cached twin that does not compile: once more, as umap-learn ships
@@ -74,14 +89,11 @@ def fit_umap(X: np.ndarray, *, n_neighbors: int, min_dist: float, metric: str, s
 
 def exact_knn(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """Each row's k nearest rows (int32) and distances (float32), equal to umap-learn's exact path."""
-    from sklearn.neighbors import NearestNeighbors
-
     X = np.ascontiguousarray(X, dtype=np.float32)
     n = len(X)
     k = min(k, n)
-    m = min(n, 2 * k + 8)  # candidates, with a margin for scikit-learn's rounding
-    nn = NearestNeighbors(n_neighbors=m, metric=metric, algorithm="brute", n_jobs=1).fit(X)
-    rough, cand = nn.kneighbors(X)
+    m = min(n, 2 * k + 8)  # candidates, with a margin for the rounding of the fast search
+    rough, cand = _candidates(X, m, metric)
     exact = pair_distances(X, np.arange(n)[:, None], cand, metric)
     order = np.lexsort((cand, exact))
     idx, dists = np.take_along_axis(cand, order, 1)[:, :k], np.take_along_axis(exact, order, 1)[:, :k]
@@ -98,6 +110,37 @@ def exact_knn(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarra
             best = np.argsort(full, axis=1, kind="stable")[:, :k]
             idx[rows], dists[rows] = best, np.take_along_axis(full, best, 1)
     return idx.astype(np.int32), dists
+
+
+def _candidates(X: np.ndarray, m: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's m nearest rows by a fast search, nearest first: (distances, indices). Euclidean, cosine and
+    correlation by matrix products in float64 (no scikit-learn import on the fast path), the rest by scikit-learn."""
+    if metric not in ("euclidean", "cosine", "correlation"):
+        from sklearn.neighbors import NearestNeighbors
+
+        nn = NearestNeighbors(n_neighbors=m, metric=metric, algorithm="brute", n_jobs=1).fit(X)
+        return nn.kneighbors(X)
+    Z = X.astype(np.float64)
+    if metric == "correlation":
+        Z -= Z.mean(axis=1, keepdims=True)
+    if metric != "euclidean":
+        norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
+        Z /= np.where(norms > 0, norms, 1.0)[:, None]
+    squares = np.einsum("ij,ij->i", Z, Z)
+    n = len(Z)
+    dists, idx = np.empty((n, m)), np.empty((n, m), dtype=np.int64)
+    step = _chunk(n, 8)
+    for start in range(0, n, step):
+        rows = slice(start, start + step)
+        products = Z[rows] @ Z.T
+        d = squares[rows, None] + squares[None, :] - 2.0 * products if metric == "euclidean" else 1.0 - products
+        near = np.argpartition(d, m - 1, axis=1)[:, :m] if m < n else np.broadcast_to(np.arange(n), d.shape)
+        part = np.take_along_axis(d, near, 1)
+        order = np.argsort(part, axis=1, kind="stable")
+        idx[rows] = np.take_along_axis(near, order, 1)
+        sorted_d = np.take_along_axis(part, order, 1)
+        dists[rows] = np.sqrt(np.maximum(sorted_d, 0.0)) if metric == "euclidean" else sorted_d
+    return dists, idx
 
 
 def pair_distances(X: np.ndarray, rows: np.ndarray, cols: np.ndarray, metric: str) -> np.ndarray:
@@ -266,8 +309,8 @@ def build_patch(directory: Path) -> KernelPatch:
     import numba
     from numba.core import config, dispatcher
 
-    _check_umap_version()
-    if not _writable(directory):
+    check_umap_version()
+    if not writable(directory):
         raise RuntimeError(f"{directory} is not writable")
     patch = KernelPatch(directory=directory)
     before = config.CACHE_DIR
@@ -327,7 +370,7 @@ def _put(owner, key: str, value) -> None:
         setattr(owner, key, value)
 
 
-def _check_umap_version() -> None:
+def check_umap_version() -> None:
     from importlib.metadata import version
 
     found = version("umap-learn")
@@ -338,7 +381,7 @@ def _check_umap_version() -> None:
         raise RuntimeError(f"umap-learn {found} is outside the checked range {checked}")
 
 
-def _writable(directory: Path) -> bool:
+def writable(directory: Path) -> bool:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=directory).close()

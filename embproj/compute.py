@@ -1,0 +1,278 @@
+"""The numeric stages (pre-reduce → project → neighbours → metrics) as one call, run here or in a forked worker.
+
+A fresh `embproj project` on a small table spends most of its time importing: scikit-learn, numba and
+umap-learn or openTSNE for the numbers, Bokeh for the page. The console script therefore forks a worker before
+it reads the table (`Worker.start`). The worker imports the numeric libraries while this process reads, samples
+and builds the matrix, and then imports Bokeh; the matrix goes to the worker, which runs `compute` (the same
+function, with the same arguments, as the in-process path, so the coordinates are the same) and streams its
+stage timings back, which this process replays to the reporter as they come.
+
+The worker is used only where it is safe and pays: the console script (not the Python API, whose host process
+may hold threads or OpenMP pools that a fork would copy half-way), a POSIX system other than macOS, at least two
+CPUs, no other thread running, and none of the numeric libraries loaded yet. `EMBPROJ_NO_WORKER=1` turns it off.
+A worker that dies (a signal, out of memory) is not fatal: the numbers are computed in this process instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from .errors import EmbprojError
+
+OFF_SWITCH = "EMBPROJ_NO_WORKER"
+# Modules whose presence means a fork would copy live thread pools (OpenMP, numba), and would gain nothing.
+NUMERIC_MODULES = ("sklearn", "numba", "umap", "openTSNE", "scipy.sparse.linalg", "threadpoolctl")
+# What the worker imports as soon as it is forked, per algorithm ("umap_direct": umap-learn's functions, loaded).
+PRELOAD = {
+    "pca": ("sklearn.decomposition",),
+    "umap": ("numba", "scipy.sparse.linalg", "scipy.sparse.csgraph", "scipy.optimize", "umap_direct"),
+    "tsne": ("openTSNE", "openTSNE.affinity", "sklearn.neighbors"),
+}
+
+Stage = Callable[[str, str], AbstractContextManager[Any]]  # (key, label) -> a context timing that stage
+
+
+@dataclass(frozen=True)
+class Job:
+    algos: tuple[str, ...]
+    params: dict[str, Any]  # algo -> its parameters
+    seed: int
+    max_dims: int | None  # PCA pre-reduction target, None for none
+    metrics: bool
+    where: str  # the input's name, for errors that do not say where they happened
+
+
+@dataclass(frozen=True)
+class Numbers:
+    X: np.ndarray  # the matrix the projections saw (after any pre-reduction)
+    reduced_to: int | None
+    reduced_variance: float | None
+    projections: tuple
+    neighbours: tuple[np.ndarray | None, str] = (None, "")
+    umap_kernel_cache: str | None = None
+    worker: bool = False  # projected in the forked worker
+
+
+def compute(X: np.ndarray, job: Job, stage: Stage) -> Numbers:
+    """Pre-reduction and projections, from the matrix as read (float32, n × dims): the worker's part."""
+    from .matrix import pre_reduce
+    from .project import NAMES, project
+
+    reduced, reduced_to, variance = X, None, None
+    if job.max_dims is not None and X.shape[1] > job.max_dims:
+        with stage("reduce", f"Reducing {X.shape[1]:,} dimensions with PCA"):
+            reduced, reduced_to, variance = pre_reduce(X, job.max_dims, job.seed)
+    projections = []
+    for algo in job.algos:
+        with stage(algo, f"Projecting with {NAMES[algo]}"):
+            projections.append(_located(job.where, project, reduced, algo, job.params[algo], job.seed))
+    kernels = None
+    if "umap" in job.algos:
+        from .umap_fast import kernel_cache_status
+
+        kernels = kernel_cache_status()
+    return Numbers(reduced, reduced_to, variance, tuple(projections), umap_kernel_cache=kernels)
+
+
+def neighbours(X: np.ndarray, stage: Stage) -> tuple[np.ndarray | None, str]:
+    """The report's click-for-neighbours table, exact, in the space the vectors were read in."""
+    from .metrics import report_neighbours
+
+    with stage("neighbours", "Finding each point's neighbours"):
+        return report_neighbours(X)
+
+
+def measure(X: np.ndarray, numbers: Numbers, job: Job, stage: Stage, near=None) -> Numbers:
+    """The neighbour table (unless given) and each projection's quality numbers."""
+    from .metrics import quality
+
+    near = near if near is not None else neighbours(X, stage)
+    projections = numbers.projections
+    if job.metrics:
+        with stage("metrics", "Measuring quality"):
+            projections = tuple(
+                replace(p, metrics={**p.metrics, **quality(X, p.xy, job.seed, high=near[0])}) for p in projections
+            )
+    return replace(numbers, projections=projections, neighbours=near)
+
+
+def _located(where: str, fn: Callable, *args):
+    try:
+        return fn(*args)
+    except EmbprojError as err:
+        raise err.at(where) if where else err from None
+
+
+# -- the worker -----------------------------------------------------------------------------------------------
+
+
+def worker_wanted(environ=os.environ) -> bool:
+    """Fork only where it is safe and gains something (see the module docstring)."""
+    return (
+        hasattr(os, "fork")
+        and sys.platform != "darwin"
+        and environ.get(OFF_SWITCH, "") in ("", "0")
+        and (os.cpu_count() or 1) >= 2
+        and threading.active_count() == 1
+        and not any(name in sys.modules for name in NUMERIC_MODULES)
+    )
+
+
+class Worker:
+    """A forked process that imports the numeric libraries at once, then runs `compute` on the matrix it is sent.
+
+    Protocol over a socket pair, one pickled tuple per message: this process sends `(X, job)` once (or nothing,
+    closing the pair, when the run fails before the matrix); the worker answers `("start", key, label)` and
+    `("end", key, seconds)` per stage, then `("done", Numbers)` or `("error", exception)`, and exits.
+    """
+
+    def __init__(self, pid: int, conn) -> None:
+        self.pid = pid
+        self.conn = conn
+
+    @classmethod
+    def start(cls, modules: tuple[str, ...], serve: Callable | None = None) -> Worker:
+        from multiprocessing import Pipe
+
+        mine, theirs = Pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns
+            mine.close()
+            code = 1
+            try:
+                (serve or _serve)(theirs, modules)
+                code = 0
+            finally:
+                os._exit(code)
+        theirs.close()
+        return cls(pid, mine)
+
+    def compute(self, X: np.ndarray, job: Job, stage: Stage, meanwhile: Callable[[], Any]) -> tuple[Numbers, Any]:
+        """Send the matrix, run `meanwhile` here, then replay the worker's stages as they come: (the worker's
+        numbers, what `meanwhile` returned). Computes here instead when the worker is gone."""
+        sent: list[bool] = []
+
+        def send() -> None:  # in a thread: a send blocks until the worker, still importing, reads it
+            try:
+                self.conn.send((X, job))
+                sent.append(True)
+            except OSError:
+                pass
+
+        sender = threading.Thread(target=send, name="embproj-send", daemon=True)
+        sender.start()
+        got = meanwhile()
+        sender.join()
+        if not sent:
+            return compute(X, job, stage), got
+        open_stage: AbstractContextManager[Any] | None = None
+        try:
+            while True:
+                try:
+                    kind, *body = self.conn.recv()
+                except (EOFError, OSError):  # the worker died: a signal, the OOM killer
+                    if open_stage is not None:
+                        open_stage.__exit__(None, None, None)
+                        open_stage = None
+                    return compute(X, job, stage), got
+                if kind == "start":
+                    open_stage = stage(body[0], body[1])
+                    open_stage.__enter__()
+                elif kind == "end" and open_stage is not None:
+                    open_stage.__exit__(None, None, None)
+                    open_stage = None
+                elif kind == "done":
+                    return replace(body[0], worker=True), got
+                elif kind == "error":
+                    raise body[0]
+        finally:
+            if open_stage is not None:
+                open_stage.__exit__(*sys.exc_info())
+
+    def close(self) -> None:
+        """Stop the worker (it may still be importing) and reap it."""
+        self.conn.close()
+        try:
+            os.kill(self.pid, 9)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+@contextmanager
+def maybe_worker(wanted: bool, algos: tuple[str, ...]) -> Iterator[Worker | None]:
+    worker = None
+    if wanted and worker_wanted():
+        worker = Worker.start(tuple(dict.fromkeys(m for algo in algos for m in PRELOAD.get(algo, ()))))
+    try:
+        yield worker
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def _serve(conn, modules: tuple[str, ...]) -> None:
+    """The worker's life: quiet its output, import, wait for the matrix, compute, answer."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # library chatter (numba, OpenMP) must not reach the user's terminal twice
+    os.dup2(devnull, 2)
+    _preload(modules)
+    try:
+        message = conn.recv()
+    except (EOFError, OSError):  # the run ended before it had a matrix
+        return
+    X, job = message
+
+    @contextmanager
+    def stage(key: str, label: str):
+        conn.send(("start", key, label))
+        start = time.perf_counter()
+        yield
+        conn.send(("end", key, time.perf_counter() - start))
+
+    try:
+        numbers = compute(X, job, stage)
+    except BaseException as err:  # noqa: BLE001 - every failure goes back to be raised there
+        conn.send(("error", _portable(err)))
+        return
+    conn.send(("done", numbers))
+
+
+def _preload(modules: tuple[str, ...]) -> None:
+    import importlib
+
+    for name in modules:
+        try:
+            if name == "umap_direct":
+                from .umap_direct import namespace
+
+                namespace()
+            else:
+                importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a library that does not load fails later, where it is used
+            pass
+
+
+def _portable(err: BaseException) -> BaseException:
+    """The exception itself when it survives pickling, else a RuntimeError that says what it was."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(err))
+        return err
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{type(err).__name__}: {err}")
