@@ -168,12 +168,12 @@ def project(
         umap=UmapParams(n_neighbors=n_neighbors, min_dist=min_dist, metric=metric),
         tsne=TsneParams(perplexity, learning_rate, iterations, early_exaggeration, metric),
     )
-    with _errors():
+    with _errors(), _worker(opts) as worker:
         from .pipeline import run
 
         console = _console(quiet)
         start = time.perf_counter()
-        result = run(opts, reporter=ConsoleReporter(console), worker=_FORK_WORKER)
+        result = run(opts, reporter=ConsoleReporter(console), worker=worker)
         if json_out:
             import json
 
@@ -284,6 +284,15 @@ class ConsoleReporter:
     def warn(self, message: str) -> None:
         if self.console is not None:
             self.console.print(f"[yellow]Warning:[/yellow] {_escape(message)}", highlight=False)
+
+
+@contextmanager
+def _worker(opts: Options):
+    """The console script forks the numeric worker first thing, before even pyarrow loads (see compute.py)."""
+    from .compute import maybe_worker
+
+    with maybe_worker(_FORK_WORKER and opts.algo in ("pca", "umap", "tsne", "all"), opts.algos) as worker:
+        yield worker
 
 
 def _console(quiet: bool):

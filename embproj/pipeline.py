@@ -80,11 +80,10 @@ def inspect(opts: Options, source: Source | None = None) -> tuple[Source, Plan]:
     return source, _located(source.name, make_plan, head, opts, source.name)
 
 
-def run(
-    opts: Options, source: Source | None = None, reporter: Reports | None = None, *, worker: bool = False
-) -> Result:
-    """`worker=True` (the console script) lets the numeric stages run in a forked process (`compute.Worker`)."""
-    from .compute import Job, compute, maybe_worker, measure, neighbours
+def run(opts: Options, source: Source | None = None, reporter: Reports | None = None, *, worker=None) -> Result:
+    """`worker`: a `compute.Worker` that the console script forked at start-up, to project in while this process
+    reads the table and loads the report's libraries; None computes everything in this process."""
+    from .compute import Job, compute, measure, neighbours
     from .matrix import build_matrix
     from .project import validate
     from .sample import sample_rows
@@ -113,47 +112,49 @@ def run(
     def stage(key: str, label: str):
         return _timed(seconds, key, reporter, label)
 
-    with maybe_worker(worker, opts.algos) as forked:
-        with stage("read", "Reading and detecting columns"):
-            source, plan = inspect(opts, source)
-        for line in plan.explain():
-            reporter.info(line)
-        with stage("sample", "Sampling rows"):
-            sample = _located(
-                source.name,
-                sample_rows,
-                source,
-                plan.needed_columns,
-                opts.max_points,
-                opts.seed,
-                opts.sample,
-                plan.color.column,
-            )
-            pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
-        with stage("matrix", "Building the matrix"):
-            matrix = _located(source.name, build_matrix, sample.table, plan.embedding, None, opts.seed, source.name)
-        job = Job(
-            algos=opts.algos,
-            params={algo: opts.params_for(algo) for algo in opts.algos},
-            seed=opts.seed,
-            max_dims=opts.max_dims if needs_reduction else None,
-            metrics=opts.metrics,
-            where=source.name,
+    with stage("read", "Reading and detecting columns"):
+        source, plan = inspect(opts, source)
+    for line in plan.explain():
+        reporter.info(line)
+    with stage("sample", "Sampling rows"):
+        sample = _located(
+            source.name,
+            sample_rows,
+            source,
+            plan.needed_columns,
+            opts.max_points,
+            opts.seed,
+            opts.sample,
+            plan.color.column,
         )
-        if forked is not None:  # this process loads the report's libraries and finds neighbours meanwhile
+        pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
+    with stage("matrix", "Building the matrix"):
+        matrix = _located(source.name, build_matrix, sample.table, plan.embedding, None, opts.seed, source.name)
+    job = Job(
+        algos=opts.algos,
+        params={algo: opts.params_for(algo) for algo in opts.algos},
+        seed=opts.seed,
+        max_dims=opts.max_dims if needs_reduction else None,
+        metrics=opts.metrics,
+        where=source.name,
+    )
+    if worker is not None:  # this process loads the report's libraries and finds neighbours meanwhile
 
-            def meanwhile():
-                _load_report_libraries()
-                return neighbours(matrix.original, stage)
+        def meanwhile():
+            _load_report_libraries()
+            return neighbours(matrix.original, stage), _rows_shown(opts, source, plan, sample, matrix)
 
-            numbers, near = forked.compute(matrix.original, job, stage, meanwhile)
-            numbers = measure(matrix.original, numbers, job, stage, near)
-        else:
-            numbers = measure(matrix.original, compute(matrix.original, job, stage), job, stage)
+        numbers, (near, shown) = worker.compute(matrix.original, job, stage, meanwhile)
+        numbers = measure(matrix.original, numbers, job, stage, near)
+    else:
+        numbers = measure(matrix.original, compute(matrix.original, job, stage), job, stage)
+        shown = None
     matrix = replace(matrix, X=numbers.X, reduced_to=numbers.reduced_to, reduced_variance=numbers.reduced_variance)
     projections = numbers.projections
     with stage("report", "Writing the report"):
-        result = _render(opts, source, plan, sample, matrix, projections, seconds, numbers.neighbours)
+        shown = shown or _rows_shown(opts, source, plan, sample, matrix)
+        result = _render(opts, source, plan, sample, matrix, projections, seconds, numbers.neighbours, shown)
+    result.summary["worker"] = numbers.worker  # not in the page: it is the same either way
     if numbers.umap_kernel_cache is not None:
         result.summary["umap_kernel_cache"] = numbers.umap_kernel_cache
     for message in result.warnings:
@@ -179,18 +180,22 @@ def _load_report_libraries() -> None:
     warm()
 
 
-def _render(opts, source, plan, sample, matrix, projections, seconds, neighbours) -> Result:
-    from .budget import fit_report
-    from .images import encode_images, image_base_dir
-    from .render import ReportData, render_html
+@dataclass(frozen=True)
+class Shown:
+    """What the page shows of the plotted rows, whatever the coordinates: their columns and image thumbnails."""
 
-    near, near_note = neighbours
+    table: pa.Table
+    images: Any  # images.EncodedImages | None
+    warnings: tuple[str, ...]
+
+
+def _rows_shown(opts: Options, source: Source, plan: Plan, sample, matrix) -> Shown:
+    from .images import encode_images, image_base_dir
+
     choices = [name for name, _ in plan.color_choices]
     wanted = [plan.color.column, plan.label.column, *plan.hover, plan.image.column, *choices]
-    shown = [c for c in dict.fromkeys(wanted) if c]
-    table = sample.table.select(shown).take(pa.array(matrix.keep))
-    warnings = _drop_warnings(matrix, sample) + [n for p in projections for n in p.notes]
-    warnings += _fold_warning(table, plan.color)
+    columns = [c for c in dict.fromkeys(wanted) if c]
+    table = sample.table.select(columns).take(pa.array(matrix.keep))
     images = None
     if plan.image.column:
         images = encode_images(
@@ -200,7 +205,18 @@ def _render(opts, source, plan, sample, matrix, projections, seconds, neighbours
             plan.image.shape,
             image_base_dir(source.name),
         )
-        warnings += [images.warning] if images.warning else []
+    return Shown(table, images, (images.warning,) if images and images.warning else ())
+
+
+def _render(opts, source, plan, sample, matrix, projections, seconds, neighbours, shown: Shown) -> Result:
+    from .budget import fit_report
+    from .render import ReportData, render_html
+
+    near, near_note = neighbours
+    table, images = shown.table, shown.images
+    warnings = _drop_warnings(matrix, sample) + [n for p in projections for n in p.notes]
+    warnings += _fold_warning(table, plan.color)
+    warnings += shown.warnings
     title = opts.title or f"{Path(source.name).name}: {' · '.join(p.name for p in projections)}"
     summary = describe_run(opts, source, plan, sample, matrix, projections, seconds, warnings)
 

@@ -121,6 +121,7 @@ def json_summary(summary: dict, output, bytes_written: int, coords_out=None) -> 
         ],
         "seed": summary["seed"],
         "seconds": summary["seconds"],
+        "worker": summary.get("worker", False),  # projected in the forked worker (compute.py)
         "warnings": summary["warnings"],
         "image_bytes": summary.get("image_bytes", 0),
         "output": str(output) if output else None,
@@ -137,6 +138,8 @@ def _umap_cache(summary: dict) -> dict:
     """Where UMAP's compiled kernels are cached, or why not: the first thing to check when UMAP is slow."""
     if not any(p["algo"] == "umap" for p in summary["projections"]):
         return {}
+    if "umap_kernel_cache" in summary:  # the run's own word: the worker that projected knows
+        return {"umap_kernel_cache": summary["umap_kernel_cache"]}
     from .umap_fast import kernel_cache_status
 
     return {"umap_kernel_cache": kernel_cache_status()}

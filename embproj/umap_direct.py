@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 import sys
 import threading
 import types
@@ -98,6 +99,11 @@ def fit(
     ns = namespace()
     import numba
 
+    from .umap_fast import OFF_SWITCH
+
+    if os.environ.get(OFF_SWITCH, "") not in ("", "0"):
+        raise Unsupported(f"{OFF_SWITCH} is set")
+
     X = np.ascontiguousarray(X, dtype=np.float32)  # check_array(X, dtype=np.float32, order="C")
     a, b = ns["find_ab_params"](1.0, min_dist)  # spread=1.0
     random_state = np.random.RandomState(seed)  # check_random_state(seed)
@@ -172,7 +178,6 @@ def namespace() -> dict:
 
 def _load() -> dict:
     import importlib.util
-    import os
     import warnings
 
     import scipy.optimize

@@ -79,3 +79,30 @@ def test_pca_pre_reduction_is_seeded():
     assert 0 < a.reduced_variance < 1
     np.testing.assert_array_equal(a.X, b.X)
     assert build_matrix(table, LIST, 100, seed=3).X.shape == (300, 80)
+
+
+@pytest.mark.parametrize("rows", [300, 9_000])  # one block, and several (the covariance is summed per block)
+def test_pre_reduction_is_the_pca_scikit_learn_computes(rows):
+    from sklearn.decomposition import PCA
+
+    from embproj.matrix import pre_reduce
+
+    rng = np.random.default_rng(1)
+    X = (rng.normal(size=(rows, 80)) * np.linspace(1, 6, 80) + 3.0).astype(np.float32)
+    Y, k, kept = pre_reduce(X, 50, seed=0)
+    pca = PCA(n_components=50, svd_solver="full").fit(X.astype(np.float64))
+    expected = pca.transform(X.astype(np.float64))
+    assert Y.dtype == np.float32 and Y.shape == (rows, 50) and k == 50
+    np.testing.assert_allclose(Y, expected, rtol=0, atol=1e-3 * np.abs(expected).max())  # signs included
+    assert kept == pytest.approx(pca.explained_variance_ratio_.sum(), rel=1e-6)
+
+
+def test_pre_reduction_leaves_narrow_or_short_matrices_alone():
+    from embproj.matrix import pre_reduce
+
+    X = np.ones((10, 8), dtype=np.float32)
+    assert pre_reduce(X, 50, 0) == (X, None, None)  # already narrow
+    two = np.random.default_rng(0).normal(size=(2, 60)).astype(np.float32)
+    assert pre_reduce(two, 50, 0)[1:] == (None, None)  # two rows hold one component: nothing to reduce to
+    three = np.random.default_rng(0).normal(size=(3, 60)).astype(np.float32)
+    assert pre_reduce(three, 50, 0)[0].shape == (3, 2)  # n - 1 components at most

@@ -260,3 +260,112 @@ def _declared(locals_: dict) -> dict:
 
 def _is_twin(kernel) -> bool:
     return uf.QUALNAME_MARK in kernel.py_func.__qualname__
+
+
+# -- umap-learn's functions, loaded without the umap package -------------------------------------------------
+
+
+def one_piece(n: int, dims: int = 8, seed: int = 2) -> np.ndarray:
+    """One Gaussian cloud (its neighbour graph is connected: the path umap_direct loads), with a duplicate row."""
+    X = np.random.default_rng(seed).normal(size=(n, dims)).astype(np.float32)
+    X[1] = X[0]
+    return X
+
+
+def umap_learn(X: np.ndarray, idx, dists, **params) -> np.ndarray:
+    """umap.UMAP itself, with the same exact neighbours handed in."""
+    import umap
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = umap.UMAP(**params, random_state=0, n_jobs=1, precomputed_knn=(idx.copy(), dists.copy(), None))
+        return model.fit_transform(X)
+
+
+@pytest.mark.parametrize(
+    ("n", "metric", "k", "min_dist"),
+    [
+        (300, "euclidean", 15, 0.1),
+        (300, "cosine", 15, 0.1),
+        (300, "correlation", 15, 0.1),
+        (300, "manhattan", 10, 0.5),
+        (12, "euclidean", 11, 0.1),  # fewer rows than n_neighbors + 3: random start
+        (4_200, "euclidean", 15, 0.1),  # above umap-learn's 4,096-row small-data line
+    ],
+)
+def test_direct_fit_is_bit_identical_to_umap_learn(numba_cache, n, metric, k, min_dist):
+    from embproj import umap_direct
+
+    X = one_piece(n, dims=4 if n > 1000 else 8)
+    idx, dists = uf.exact_knn(X, k, metric)
+    init = "spectral" if n > k + 2 else "random"
+    ours = umap_direct.fit(X, idx, dists, n_neighbors=k, min_dist=min_dist, metric=metric, seed=0, init=init)
+    theirs = umap_learn(X, idx, dists, n_neighbors=k, min_dist=min_dist, metric=metric, init=init)
+    assert ours.dtype == theirs.dtype == np.float32
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_graph_in_pieces_is_left_to_umap_learn(fitted, data):
+    from embproj import umap_direct
+
+    idx, dists = uf.exact_knn(data, 15, "euclidean")
+    with pytest.raises(umap_direct.Unsupported, match="multi_component_layout"):
+        umap_direct.fit(data, idx, dists, n_neighbors=15, min_dist=0.1, metric="euclidean", seed=0, init="spectral")
+    np.testing.assert_array_equal(fitted, umap_learn(data, idx, dists, n_neighbors=15, min_dist=0.1))
+    assert "loaded without" not in uf.kernel_cache_status()  # the UMAP class ran: see the tests above
+
+
+DIRECT = """
+import json, sys
+import numpy as np
+from embproj import umap_fast as uf
+xy = uf.fit_umap(np.load(sys.argv[1]), n_neighbors=15, min_dist=0.1, metric=sys.argv[3], seed=0)
+np.save(sys.argv[2], xy)
+print(json.dumps({"loaded": [m for m in ("umap", "sklearn", "pynndescent") if m in sys.modules],
+                  "status": uf.kernel_cache_status()}))
+"""
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_a_fresh_process_runs_umap_without_importing_umap_or_sklearn(numba_cache, tmp_path, metric):
+    X = one_piece(300)
+    np.save(tmp_path / "X.npy", X)
+    env = {k: v for k, v in os.environ.items() if k not in (uf.OFF_SWITCH, "NUMBA_CACHE_DIR")}
+    env["XDG_CACHE_HOME"] = str(numba_cache.parent.parent)
+    args = [sys.executable, "-c", DIRECT, str(tmp_path / "X.npy"), str(tmp_path / "xy.npy"), metric]
+    done = subprocess.run(args, capture_output=True, text=True, env=env, check=True)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["loaded"] == []
+    assert report["status"] == f"cached in {numba_cache} (umap-learn's functions, loaded without the umap package)"
+    idx, dists = uf.exact_knn(X, 15, metric)
+    expected = umap_learn(X, idx, dists, n_neighbors=15, min_dist=0.1, metric=metric, init="spectral")
+    np.testing.assert_array_equal(np.load(tmp_path / "xy.npy"), expected)
+    kernels = {p.name.split("-")[0] for p in numba_cache.rglob("*.nbi") if "__embproj_direct_" in p.name}
+    assert {k.split("__embproj_direct_")[0].split(".")[-1] for k in kernels} >= {
+        "smooth_knn_dist",
+        "compute_membership_strengths",
+        "_optimize_layout_euclidean_single_epoch",
+    }
+
+
+def test_the_off_switch_also_turns_the_direct_path_off(numba_cache, monkeypatch):
+    from embproj import umap_direct
+
+    X = one_piece(60)
+    idx, dists = uf.exact_knn(X, 15, "euclidean")
+    monkeypatch.setenv(uf.OFF_SWITCH, "1")
+    with pytest.raises(umap_direct.Unsupported, match=uf.OFF_SWITCH):
+        umap_direct.fit(X, idx, dists, n_neighbors=15, min_dist=0.1, metric="euclidean", seed=0, init="spectral")
+
+
+def test_a_function_missing_from_umap_learn_leaves_the_work_to_umap_learn(monkeypatch):
+    from embproj import umap_direct
+
+    monkeypatch.setattr(
+        umap_direct,
+        "_Loaded",
+        type("_Loaded", (), {"lock": umap_direct._Loaded.lock, "namespace": None, "failure": None}),
+    )
+    monkeypatch.setattr(umap_direct, "FUNCTIONS", (("layouts.py", ("no_such_function",)),))
+    with pytest.raises(umap_direct.Unsupported, match="layouts.py has no no_such_function"):
+        umap_direct.namespace()
