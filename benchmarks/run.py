@@ -56,7 +56,7 @@ class Row:
     html_bytes: int = 0
     quality: float | None = None
     baseline: Row | None = None  # the hand-written row this one is compared with
-    breakdown: dict[str, float] = field(default_factory=dict)  # seconds per stage, from the untimed API run
+    breakdown: dict[str, float] = field(default_factory=dict)  # seconds per stage, from the last run's --json
 
 
 def main(argv=None) -> None:
@@ -97,7 +97,7 @@ def umap_rows(data: Path, work: Path, env: dict, repeat: int) -> list[Row]:
         _measure(warm, _embproj_cmd(data, work / "warm.html", "umap"), env)
     reference = _vectors(data)
     hand.quality = _trust(reference, np.load(work / "hand-umap.npy"))
-    xy, warm.breakdown = _embproj_coords(data, work / "coords-umap.html", "umap", env)
+    xy = _embproj_coords(data, work / "coords-umap.html", "umap", env)
     warm.quality = cold.quality = _trust(reference, xy)
     return [hand, cold, warm]
 
@@ -111,7 +111,7 @@ def tsne_rows(data: Path, work: Path, env: dict, repeat: int, case: str, max_poi
         _measure(ours, _embproj_cmd(data, work / "tsne.html", "tsne", extra), env)
     reference = _vectors(data)
     hand.quality = _trust(reference, np.load(work / "hand-tsne.npy"))
-    xy, ours.breakdown = _embproj_coords(data, work / "coords-tsne.html", "tsne", env, max_points)
+    xy = _embproj_coords(data, work / "coords-tsne.html", "tsne", env, max_points)
     ours.quality = _trust(reference, xy)
     return [hand, ours]
 
@@ -134,28 +134,38 @@ def make_large(path: Path, n: int = 50_000, dims: int = 256, classes: int = 20, 
 
 
 def _measure(row: Row, cmd: list[str], env: dict) -> None:
-    """One timed run; the HTML's path is the command's last path argument."""
-    seconds, rss = run_child(cmd, env)
+    """One timed run; the HTML's path is the command's last path argument. embproj runs print their `--json`
+    summary: its stage seconds make the row's breakdown, and its peak memory counts the forked worker too
+    (the process's own rusage holds only the larger of the two)."""
+    seconds, rss, out = run_child(cmd, env)
+    if "--json" in cmd:
+        summary = json.loads(out)
+        peaks = summary.get("peak_rss_mb", {})
+        rss = sum(v for v in peaks.values() if v) * 2**20 or rss
+        row.breakdown = {**summary["seconds"], "wall": seconds}
     row.seconds.append(seconds)
     row.rss.append(rss)
     row.html_bytes = Path(next(a for a in reversed(cmd) if a.endswith(".html"))).stat().st_size
     print(f"  {row.case:<20} {row.tool:<32} {seconds:7.2f} s {rss / 2**20:7.0f} MB", flush=True)
 
 
-def run_child(cmd: list[str], env: dict) -> tuple[float, int]:
-    """Wall seconds and peak RSS in bytes of one fresh process (its own rusage, not all children's)."""
+def run_child(cmd: list[str], env: dict) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS in bytes (the largest of the process and the children it waited for) and the
+    stdout of one fresh process."""
     import time
 
-    with tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
             err.seek(0)
             sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err.read().decode(errors='replace')}")
-    return seconds, usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+        out.seek(0)
+        printed = out.read().decode(errors="replace")
+    return seconds, usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024), printed
 
 
 def _env(cache_home: Path) -> dict:
@@ -169,21 +179,18 @@ def _env(cache_home: Path) -> dict:
 def _embproj_cmd(data: Path, out: Path, algo: str, extra: list[str] = ()) -> list[str]:
     script = Path(sys.executable).with_name("embproj")
     head = [str(script)] if script.exists() else [sys.executable, "-m", "embproj"]
-    return [*head, "project", str(data), "--algo", algo, "-o", str(out), "-q", *extra]
+    return [*head, "project", str(data), "--algo", algo, "-o", str(out), "-q", "--json", *extra]
 
 
 def _script_cmd(script: str, data: Path, out: Path) -> list[str]:
     return [sys.executable, str(HERE / script), str(data), str(out)]
 
 
-def _embproj_coords(data: Path, out: Path, algo: str, env: dict, max_points: int | None = None):
-    """The same pipeline through the Python API, for its coordinates (same seed: same layout) and the seconds
-    of each stage; what the process spends outside `run()` is interpreter start-up and exit."""
+def _embproj_coords(data: Path, out: Path, algo: str, env: dict, max_points: int | None = None) -> np.ndarray:
+    """The same pipeline through the Python API, for its coordinates (same seed: the same layout, tested)."""
     cmd = [sys.executable, str(HERE / "embproj_coords.py"), str(data), str(out), algo]
-    wall, _ = run_child(cmd + ([str(max_points)] if max_points else []), env)
-    stages = json.loads(out.with_suffix(".json").read_text())
-    stages["interpreter start and exit"] = wall - stages.pop("in process")
-    return np.load(out.with_suffix(".npy")), stages
+    run_child(cmd + ([str(max_points)] if max_points else []), env)
+    return np.load(out.with_suffix(".npy"))
 
 
 # -- quality -------------------------------------------------------------------------------------------------
@@ -221,7 +228,8 @@ def render(rows: list[Row], repeat: int, load_before: float) -> str:
         f"- Machine: {machine()}; load average {load_before:.2f} before the runs.",
         f"- Versions: {versions}, Python {platform.python_version()}.",
         "- Wall: median of the fresh-process runs (min to max in brackets). The ratio divides medians; "
-        "in brackets, the fastest runs (less exposed to other load). RSS: the process's peak memory.",
+        "in brackets, the fastest runs (less exposed to other load). RSS: peak memory; for embproj the sum of "
+        "its two processes' peaks (`--json` peak_rss_mb: main and forked worker), an upper bound.",
         "- Trustworthiness (k=10, scikit-learn) of each layout against the input vectors (1 is best).",
         "",
         "| case | tool | runs | wall s | vs hand-written | peak RSS MB | HTML MB | trustworthiness |",
@@ -239,12 +247,13 @@ def render(rows: list[Row], repeat: int, load_before: float) -> str:
         )
     for r in rows:
         if r.breakdown:
-            parts = " · ".join(f"{k} {v:.2f}" for k, v in r.breakdown.items() if v >= 0.005)
+            wall = r.breakdown.get("wall", 0.0)
+            parts = " · ".join(f"{k} {v:.2f}" for k, v in r.breakdown.items() if v >= 0.005 and k != "wall")
             lines += [
                 "",
-                f"Where {r.case}, {r.tool}, spends its seconds (one more run, through the Python API; "
-                f"a stage includes the imports it triggers): {parts}; "
-                f"{sum(r.breakdown.values()):.2f} in all.",
+                f"Stages of {r.case}, {r.tool} (its last run's `--json`; a stage includes the imports it "
+                f"triggers; the worker's stages, reduce and the projection, overlap the main process's "
+                f"neighbours and report imports): {parts}; wall {wall:.2f}.",
             ]
     return "\n".join(lines)
 

@@ -49,6 +49,7 @@ class Job:
     max_dims: int | None  # PCA pre-reduction target, None for none
     metrics: bool
     where: str  # the input's name, for errors that do not say where they happened
+    measure: bool = False  # `compute` also finds neighbours and measures (a worker that has scikit-learn loaded)
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,12 @@ class Numbers:
     neighbours: tuple[np.ndarray | None, str] = (None, "")
     umap_kernel_cache: str | None = None
     worker: bool = False  # projected in the forked worker
+    worker_peak_rss: int | None = None  # bytes, the worker's own peak memory
 
 
 def compute(X: np.ndarray, job: Job, stage: Stage) -> Numbers:
-    """Pre-reduction and projections, from the matrix as read (float32, n × dims): the worker's part."""
+    """Pre-reduction and projections, from the matrix as read (float32, n × dims): the worker's part (with
+    `measure` when `job.measure`)."""
     from .matrix import pre_reduce
     from .project import NAMES, project
 
@@ -80,7 +83,8 @@ def compute(X: np.ndarray, job: Job, stage: Stage) -> Numbers:
         from .umap_fast import kernel_cache_status
 
         kernels = kernel_cache_status()
-    return Numbers(reduced, reduced_to, variance, tuple(projections), umap_kernel_cache=kernels)
+    numbers = Numbers(reduced, reduced_to, variance, tuple(projections), umap_kernel_cache=kernels)
+    return measure(X, numbers, job, stage) if job.measure else numbers
 
 
 def neighbours(X: np.ndarray, stage: Stage) -> tuple[np.ndarray | None, str]:
@@ -249,7 +253,17 @@ def _serve(conn, modules: tuple[str, ...]) -> None:
     except BaseException as err:  # noqa: BLE001 - every failure goes back to be raised there
         conn.send(("error", _portable(err)))
         return
-    conn.send(("done", numbers))
+    conn.send(("done", replace(numbers, worker_peak_rss=peak_rss())))
+
+
+def peak_rss() -> int | None:
+    """This process's peak resident memory in bytes (None where the platform does not say)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def _preload(modules: tuple[str, ...]) -> None:

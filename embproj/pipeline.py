@@ -137,15 +137,20 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         max_dims=opts.max_dims if needs_reduction else None,
         metrics=opts.metrics,
         where=source.name,
+        # A worker that loads scikit-learn anyway (PCA, t-SNE) measures too; UMAP's worker loads none, so the
+        # neighbours and metrics are found here, while it projects.
+        measure=worker is not None and any(algo != "umap" for algo in opts.algos),
     )
-    if worker is not None:  # this process loads the report's libraries and finds neighbours meanwhile
+    if worker is not None:  # this process loads the report's libraries (and finds neighbours) meanwhile
 
         def meanwhile():
-            _load_report_libraries()
-            return neighbours(matrix.original, stage), _rows_shown(opts, source, plan, sample, matrix)
+            _load_report_libraries(scikit_learn=not job.measure)
+            near = None if job.measure else neighbours(matrix.original, stage)
+            return near, _rows_shown(opts, source, plan, sample, matrix)
 
         numbers, (near, shown) = worker.compute(matrix.original, job, stage, meanwhile)
-        numbers = measure(matrix.original, numbers, job, stage, near)
+        if not job.measure:
+            numbers = measure(matrix.original, numbers, job, stage, near)
     else:
         numbers = measure(matrix.original, compute(matrix.original, job, stage), job, stage)
         shown = None
@@ -155,6 +160,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         shown = shown or _rows_shown(opts, source, plan, sample, matrix)
         result = _render(opts, source, plan, sample, matrix, projections, seconds, numbers.neighbours, shown)
     result.summary["worker"] = numbers.worker  # not in the page: it is the same either way
+    result.summary["worker_peak_rss"] = numbers.worker_peak_rss
     if numbers.umap_kernel_cache is not None:
         result.summary["umap_kernel_cache"] = numbers.umap_kernel_cache
     for message in result.warnings:
@@ -168,10 +174,11 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     return result
 
 
-def _load_report_libraries() -> None:
-    """What the report and quality stages import (Bokeh, scikit-learn), loaded while the worker projects."""
-    import sklearn.manifold  # noqa: F401 - trustworthiness
-    import sklearn.neighbors  # noqa: F401
+def _load_report_libraries(scikit_learn: bool) -> None:
+    """What the report and quality stages import (Bokeh; scikit-learn), loaded while the worker projects."""
+    if scikit_learn:
+        import sklearn.manifold  # noqa: F401 - trustworthiness
+        import sklearn.neighbors  # noqa: F401
 
     from .budget import fit_report  # noqa: F401
     from .images import encode_images  # noqa: F401

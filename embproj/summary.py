@@ -122,6 +122,7 @@ def json_summary(summary: dict, output, bytes_written: int, coords_out=None) -> 
         "seed": summary["seed"],
         "seconds": summary["seconds"],
         "worker": summary.get("worker", False),  # projected in the forked worker (compute.py)
+        "peak_rss_mb": _peak_rss(summary.get("worker_peak_rss")),
         "warnings": summary["warnings"],
         "image_bytes": summary.get("image_bytes", 0),
         "output": str(output) if output else None,
@@ -132,6 +133,16 @@ def json_summary(summary: dict, output, bytes_written: int, coords_out=None) -> 
         "created": summary["created"],
         **_umap_cache(summary),
     }
+
+
+def _peak_rss(worker: int | None) -> dict:
+    """Peak memory of this process and of the worker (MB, 2^20 bytes); they run at once, so a machine needs
+    up to their sum."""
+    from .compute import peak_rss
+
+    main = peak_rss()
+    mb = lambda b: round(b / 2**20) if b else None  # noqa: E731
+    return {"main": mb(main), "worker": mb(worker)}
 
 
 def _umap_cache(summary: dict) -> dict:
