@@ -245,16 +245,19 @@ def render(rows: list[Row], repeat: int, load_before: float) -> str:
             f"| {r.case} | {r.tool} | {len(r.seconds)} | {med:.2f}{spread} | {ratio} | {rss:.0f} "
             f"| {r.html_bytes / 1e6:.2f} | {quality} |"
         )
+    lines += [
+        "",
+        "Seconds per stage of embproj's last run of each row, from its `--json` (a stage includes the imports it "
+        "triggers). The forked worker's stages (reduce, the projection; for t-SNE also neighbours and metrics) "
+        "run while the main process loads Bokeh, encodes the thumbnails and, for UMAP, finds the neighbours, so "
+        "the stages add up to more or less than the wall time:",
+        "",
+    ]
     for r in rows:
         if r.breakdown:
             wall = r.breakdown.get("wall", 0.0)
             parts = " · ".join(f"{k} {v:.2f}" for k, v in r.breakdown.items() if v >= 0.005 and k != "wall")
-            lines += [
-                "",
-                f"Stages of {r.case}, {r.tool} (its last run's `--json`; a stage includes the imports it "
-                f"triggers; the worker's stages, reduce and the projection, overlap the main process's "
-                f"neighbours and report imports): {parts}; wall {wall:.2f}.",
-            ]
+            lines.append(f"- {r.case}, {r.tool}: {parts}; wall {wall:.2f}.")
     return "\n".join(lines)
 
 

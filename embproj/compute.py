@@ -162,9 +162,12 @@ class Worker:
         theirs.close()
         return cls(pid, mine)
 
-    def compute(self, X: np.ndarray, job: Job, stage: Stage, meanwhile: Callable[[], Any]) -> tuple[Numbers, Any]:
+    def compute(
+        self, X: np.ndarray, job: Job, stage: Stage, meanwhile: Callable[[], Any], seconds: dict[str, float]
+    ) -> tuple[Numbers, Any]:
         """Send the matrix, run `meanwhile` here, then replay the worker's stages as they come: (the worker's
-        numbers, what `meanwhile` returned). Computes here instead when the worker is gone."""
+        numbers, what `meanwhile` returned). `seconds` gets each stage's time as the worker measured it (the
+        replay may start late). Computes here instead when the worker is gone."""
         sent: list[bool] = []
 
         def send() -> None:  # in a thread: a send blocks until the worker, still importing, reads it
@@ -196,6 +199,7 @@ class Worker:
                 elif kind == "end" and open_stage is not None:
                     open_stage.__exit__(None, None, None)
                     open_stage = None
+                    seconds[body[0]] = body[1]
                 elif kind == "done":
                     return replace(body[0], worker=True), got
                 elif kind == "error":

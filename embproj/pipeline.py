@@ -148,7 +148,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
             near = None if job.measure else neighbours(matrix.original, stage)
             return near, _rows_shown(opts, source, plan, sample, matrix)
 
-        numbers, (near, shown) = worker.compute(matrix.original, job, stage, meanwhile)
+        numbers, (near, shown) = worker.compute(matrix.original, job, stage, meanwhile, seconds)
         if not job.measure:
             numbers = measure(matrix.original, numbers, job, stage, near)
     else:
@@ -165,12 +165,14 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         result.summary["umap_kernel_cache"] = numbers.umap_kernel_cache
     for message in result.warnings:
         reporter.warn(message)
-    if opts.output is not None:
-        result.save(opts.output)
-    if opts.coords_out is not None:
-        label = plan.color.column or plan.label.column
-        labels = sample.table.column(label).take(pa.array(matrix.keep)) if label else None
-        write_coords(opts.coords_out, coords_table(sample.row_ids[matrix.keep], projections, label, labels))
+    with _timed(seconds, "write", Reporter(), ""):
+        if opts.output is not None:
+            result.save(opts.output)
+        if opts.coords_out is not None:
+            label = plan.color.column or plan.label.column
+            labels = sample.table.column(label).take(pa.array(matrix.keep)) if label else None
+            write_coords(opts.coords_out, coords_table(sample.row_ids[matrix.keep], projections, label, labels))
+    result.summary["seconds"] = {k: round(v, 3) for k, v in seconds.items()}  # the page's copy ends before these
     return result
 
 

@@ -125,7 +125,7 @@ def test_a_worker_that_dies_is_replaced_by_this_process():
     calls = []
     worker = compute.Worker.start((), serve=_die_at_once)
     try:
-        numbers, got = worker.compute(X, JOB, _stage(calls), meanwhile=lambda: "meanwhile ran")
+        numbers, got = worker.compute(X, JOB, _stage(calls), lambda: "meanwhile ran", {})
     finally:
         worker.close()
     expected = compute.compute(X, JOB, _stage([]))
