@@ -38,6 +38,10 @@ PRELOAD = {
     "tsne": ("openTSNE", "openTSNE.affinity", "sklearn.neighbors"),
 }
 
+# Larger matrices stay in this process: piping them costs a copy on each side, while the worker gains a fixed
+# second or so of imports, small beside projecting that many values.
+WORKER_MAX_BYTES = 256 * 2**20
+
 Stage = Callable[[str, str], AbstractContextManager[Any]]  # (key, label) -> a context timing that stage
 
 

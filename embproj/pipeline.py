@@ -83,7 +83,7 @@ def inspect(opts: Options, source: Source | None = None) -> tuple[Source, Plan]:
 def run(opts: Options, source: Source | None = None, reporter: Reports | None = None, *, worker=None) -> Result:
     """`worker`: a `compute.Worker` that the console script forked at start-up, to project in while this process
     reads the table and loads the report's libraries; None computes everything in this process."""
-    from .compute import Job, compute, measure, neighbours
+    from .compute import WORKER_MAX_BYTES, Job, compute, measure, neighbours
     from .matrix import build_matrix
     from .project import validate
     from .sample import sample_rows
@@ -130,6 +130,8 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
     with stage("matrix", "Building the matrix"):
         matrix = _located(source.name, build_matrix, sample.table, plan.embedding, None, opts.seed, source.name)
+    if worker is not None and matrix.original.nbytes > WORKER_MAX_BYTES:
+        worker = None  # closed by the caller; see WORKER_MAX_BYTES
     job = Job(
         algos=opts.algos,
         params={algo: opts.params_for(algo) for algo in opts.algos},

@@ -186,3 +186,16 @@ def _stage(calls: list):
         return nullcontext()
 
     return stage
+
+
+def test_a_matrix_too_large_to_pipe_is_projected_here(vectors_parquet, tmp_path, monkeypatch):
+    from embproj.options import Options
+    from embproj.pipeline import run
+
+    class Unused:
+        def compute(self, *args):
+            pytest.fail("the matrix went to the worker")
+
+    monkeypatch.setattr(compute, "WORKER_MAX_BYTES", 0)
+    result = run(Options(data=vectors_parquet, output=tmp_path / "r.html", algo="pca"), worker=Unused())
+    assert result.summary["worker"] is False and (tmp_path / "r.html").exists()
