@@ -327,6 +327,18 @@ def _errors():
         raise typer.Exit(130) from None
 
 
+def usage_error(err: Exception) -> str:
+    """Click's usage error as one line, `Error: <what>, <fix>`, like embproj's own; with no arguments at all,
+    Click's answer is the help text, which stays whole."""
+    format_message = getattr(err, "format_message", None)
+    message = (format_message() if format_message else str(err)).strip()
+    if "\n" in message:
+        return message
+    ctx = getattr(err, "ctx", None)
+    where = getattr(ctx, "command_path", None) or "embproj"
+    return f"Error: {message.rstrip('.')}, see {where} --help"
+
+
 _FORK_WORKER = False  # set by the console script: only a fresh process may fork the numeric worker
 
 
@@ -337,8 +349,14 @@ def main() -> NoReturn:
     code: str | int | None
     _FORK_WORKER = True
     try:
-        app()
-        code = 0
+        outcome = app(standalone_mode=False)  # Click's usage errors come here, to be said in one line
+        code = outcome if isinstance(outcome, int) else 0
+    except typer.Abort:
+        print("Aborted!", file=sys.stderr)
+        code = 1
+    except typer.TyperException as err:  # the public base of Click's exceptions (usage errors, bad values)
+        print(usage_error(err), file=sys.stderr)
+        code = getattr(err, "exit_code", 2)
     except SystemExit as done:
         code = done.code
         if isinstance(code, str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -154,3 +155,28 @@ def test_inspect_follows_the_sampling_options(cli, digits_parquet):
     out = cli("inspect", digits_parquet, "--max-points", "500", "--max-dims", "100").stdout
     assert "  rows: a random sample of 500 of 1,797 (--max-points, --seed 0)" in out
     assert "  dimensions: 64\n" in out + "\n"
+
+
+EMBPROJ = str(Path(sys.executable).with_name("embproj"))  # the console script, as a user types it
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["project"], "Error: Missing argument 'data', see embproj project --help"),
+        (["project", "x.parquet", "--colour", "a"], "Error: No such option: --colour (Possible options: --color"),
+        (["project", "x.parquet", "--max-points", "many"], "Error: Invalid value for '--max-points' / '-n'"),
+        (["plot"], "Error: No such command 'plot', see embproj --help"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(args, expected):
+    done = subprocess.run([EMBPROJ, *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), done.stderr
+
+
+def test_no_arguments_at_all_show_the_help():
+    done = subprocess.run([EMBPROJ], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "Usage: embproj [OPTIONS] COMMAND" in done.stderr and "project" in done.stderr
