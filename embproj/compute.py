@@ -42,6 +42,8 @@ PRELOAD = {
 # second or so of imports, small beside projecting that many values.
 WORKER_MAX_BYTES = 256 * 2**20
 
+_PARENT = [0]  # the main process's pid, for the worker to check it is still there
+
 Stage = Callable[[str, str], AbstractContextManager[Any]]  # (key, label) -> a context timing that stage
 
 
@@ -152,6 +154,7 @@ class Worker:
         from multiprocessing import Pipe
 
         mine, theirs = Pipe()
+        _PARENT[0] = os.getpid()
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
@@ -239,6 +242,7 @@ def maybe_worker(wanted: bool, algos: tuple[str, ...]) -> Iterator[Worker | None
 
 def _serve(conn, modules: tuple[str, ...]) -> None:
     """The worker's life: quiet its output, import, wait for the matrix, compute, answer."""
+    _die_with_parent()
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # library chatter (numba, OpenMP) must not reach the user's terminal twice
     os.dup2(devnull, 2)
@@ -272,6 +276,22 @@ def peak_rss() -> int | None:
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
+
+
+def _die_with_parent() -> None:
+    """On Linux, ask the kernel to end the worker when the main process ends, however it ends (SIGKILL too):
+    no orphan goes on projecting for nobody. Elsewhere the worker ends at its next send."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != _PARENT[0]:  # the main process ended before the request was made
+        os._exit(1)
 
 
 def _preload(modules: tuple[str, ...]) -> None:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import types
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -199,3 +200,35 @@ def test_a_matrix_too_large_to_pipe_is_projected_here(vectors_parquet, tmp_path,
     monkeypatch.setattr(compute, "WORKER_MAX_BYTES", 0)
     result = run(Options(data=vectors_parquet, output=tmp_path / "r.html", algo="pca"), worker=Unused())
     assert result.summary["worker"] is False and (tmp_path / "r.html").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_worker_ends_when_the_main_process_is_killed(wide_table, tmp_path):
+    import signal
+    import time
+
+    script = str(Path(sys.executable).with_name("embproj"))
+    proc = subprocess.Popen([script, "project", wide_table, "--algo", "tsne", "-o", tmp_path / "r.html", "-q"])
+    worker = None
+    for _ in range(200):
+        found = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True)
+        if found.stdout.split():
+            worker = int(found.stdout.split()[0])
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert worker is not None, "no worker was forked"
+    for _ in range(200):
+        if _gone(worker):
+            break
+        time.sleep(0.02)
+    assert _gone(worker)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in ("Z", "X")  # ended; a zombie only waits for its new parent to reap it
