@@ -1,16 +1,20 @@
-"""The numeric stages (pre-reduce → project → neighbours → metrics) as one call, run here or in a forked worker.
+"""The numeric stages as two calls, run here or in a forked worker: `compute` (pre-reduce, project) and
+`measure` (the neighbour table, quality metrics).
 
 A fresh `embproj project` on a small table spends most of its time importing: scikit-learn, numba and
-umap-learn or openTSNE for the numbers, Bokeh for the page. The console script therefore forks a worker before
-it reads the table (`Worker.start`). The worker imports the numeric libraries while this process reads, samples
-and builds the matrix, and then imports Bokeh; the matrix goes to the worker, which runs `compute` (the same
-function, with the same arguments, as the in-process path, so the coordinates are the same) and streams its
-stage timings back, which this process replays to the reporter as they come.
+umap-learn or openTSNE for the numbers, Bokeh for the page. The console script therefore forks a worker first
+thing (`Worker.start`, from cli.py). The worker imports the numeric libraries while this process reads, samples
+and builds the matrix; the matrix goes to the worker, which runs `compute` (the same function, with the same
+arguments, as the in-process path, so the same coordinates) and streams its stage timings back, which this
+process replays to the reporter as they come. Meanwhile this process loads Bokeh and encodes the thumbnails. A
+PCA or t-SNE worker has scikit-learn loaded anyway and measures too; a UMAP worker loads none (umap_direct.py),
+so this process loads it and finds the neighbours while UMAP runs, and measures when the coordinates arrive.
 
 The worker is used only where it is safe and pays: the console script (not the Python API, whose host process
 may hold threads or OpenMP pools that a fork would copy half-way), a POSIX system other than macOS, at least two
-CPUs, no other thread running, and none of the numeric libraries loaded yet. `EMBPROJ_NO_WORKER=1` turns it off.
-A worker that dies (a signal, out of memory) is not fatal: the numbers are computed in this process instead.
+CPUs, no other thread running, none of the numeric libraries loaded yet, and a matrix of at most
+`WORKER_MAX_BYTES`. `EMBPROJ_NO_WORKER=1` turns it off. A worker that dies (a signal, out of memory) is not
+fatal: the numbers are computed in this process instead; a main process that dies takes the worker with it.
 """
 
 from __future__ import annotations
