@@ -60,6 +60,7 @@ class Job:
     metrics: bool
     where: str  # the input's name, for errors that do not say where they happened
     measure: bool = False  # `compute` also finds neighbours and measures (a worker that has scikit-learn loaded)
+    metric: str = "euclidean"  # distance in the original space, for the neighbour table and the metrics (--metric)
 
 
 @dataclass(frozen=True)
@@ -97,24 +98,25 @@ def compute(X: np.ndarray, job: Job, stage: Stage) -> Numbers:
     return measure(X, numbers, job, stage) if job.measure else numbers
 
 
-def neighbours(X: np.ndarray, stage: Stage) -> tuple[np.ndarray | None, str]:
+def neighbours(X: np.ndarray, job: Job, stage: Stage) -> tuple[np.ndarray | None, str]:
     """The report's click-for-neighbours table, exact, in the space the vectors were read in."""
-    from .metrics import report_neighbours
+    from .metrics import K, report_neighbours
 
     with stage("neighbours", "Finding each point's neighbours"):
-        return report_neighbours(X)
+        return report_neighbours(X, K, job.metric)
 
 
 def measure(X: np.ndarray, numbers: Numbers, job: Job, stage: Stage, near=None) -> Numbers:
     """The neighbour table (unless given) and each projection's quality numbers."""
     from .metrics import quality
 
-    near = near if near is not None else neighbours(X, stage)
+    near = near if near is not None else neighbours(X, job, stage)
     projections = numbers.projections
     if job.metrics:
         with stage("metrics", "Measuring quality"):
             projections = tuple(
-                replace(p, metrics={**p.metrics, **quality(X, p.xy, job.seed, high=near[0])}) for p in projections
+                replace(p, metrics={**p.metrics, **quality(X, p.xy, job.seed, high=near[0], metric=job.metric)})
+                for p in projections
             )
     return replace(numbers, projections=projections, neighbours=near)
 

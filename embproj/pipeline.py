@@ -142,12 +142,13 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         # A worker that loads scikit-learn anyway (PCA, t-SNE) measures too; UMAP's worker loads none, so the
         # neighbours and metrics are found here, while it projects.
         measure=worker is not None and any(algo != "umap" for algo in opts.algos),
+        metric=_distance(opts),
     )
     if worker is not None:  # this process loads the report's libraries (and finds neighbours) meanwhile
 
         def meanwhile():
             _load_report_libraries(scikit_learn=not job.measure)
-            near = None if job.measure else neighbours(matrix.original, stage)
+            near = None if job.measure else neighbours(matrix.original, job, stage)
             return near, _rows_shown(opts, source, plan, sample, matrix)
 
         numbers, (near, shown) = worker.compute(matrix.original, job, stage, meanwhile, seconds)
@@ -176,6 +177,15 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
             write_coords(opts.coords_out, coords_table(sample.row_ids[matrix.keep], projections, label, labels))
     result.summary["seconds"] = {k: round(v, 3) for k, v in seconds.items()}  # the page's copy ends before these
     return result
+
+
+def _distance(opts: Options) -> str:
+    """The distance of the original space: --metric (UMAP's or t-SNE's, whichever runs first), else Euclidean."""
+    for algo in opts.algos:
+        metric = getattr(opts.params_for(algo), "metric", None)
+        if metric:
+            return metric
+    return opts.umap.metric
 
 
 def _load_report_libraries(scikit_learn: bool) -> None:
@@ -246,6 +256,7 @@ def _render(opts, source, plan, sample, matrix, projections, seconds, neighbours
             colors=plan.color_choices,
             neighbours=near,
             neighbours_note=near_note,
+            neighbours_metric=_distance(opts),
         )
         return render_html(data)
 

@@ -129,6 +129,37 @@ def test_neighbour_table_is_the_exact_knn_of_the_input(digits_report, digits_tab
         assert set(table[i]) == set(order[i, :K]), f"row {i}"
 
 
+def test_with_metric_cosine_neighbours_and_quality_are_by_cosine_distance(digits_parquet, digits_table, tmp_path):
+    """`--metric cosine` (text embeddings, say): the neighbour table and the metrics use the chosen distance."""
+    import json
+
+    from sklearn.manifold import trustworthiness
+
+    from embproj.cli import app
+
+    out = tmp_path / "cosine.html"
+    args = ["project", str(digits_parquet), "--algo", "umap", "--metric", "cosine", "-o", str(out), "-q", "--json"]
+    done = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    html = out.read_text(encoding="utf-8")
+    assert "in the original 64-dim space (cosine distance)" in html
+    X = _digit_pixels(digits_table)
+    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+    order, d = _exact_knn(unit)  # Euclidean order of unit vectors is cosine order
+    table = neighbours(html)
+    clear = d[:, K] - d[:, K - 1] > 1e-6
+    assert clear.sum() > 1000
+    assert all(set(table[i]) == set(order[i, :K]) for i in np.flatnonzero(clear))
+    euclidean, _ = _exact_knn(X)
+    assert sum(set(table[i]) != set(euclidean[i, :K]) for i in range(len(X))) > 100  # a different table
+    metrics = json.loads(done.stdout)["algorithms"][0]["metrics"]
+    xy = source(html, "points")
+    Y = np.column_stack([xy["x_umap"], xy["y_umap"]]).astype(np.float64)
+    rows = xy["row"]
+    expected = trustworthiness(X[rows], Y, n_neighbors=K, metric="cosine")
+    assert metrics["trustworthiness"] == pytest.approx(expected, abs=1e-4)
+
+
 # -- hover ---------------------------------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ class ReportData:
     colors: tuple[tuple[str, str], ...] = ()  # (column, kind) the page can colour by; the first is `color`
     neighbours: np.ndarray | None = None  # int32 n × k: each row's nearest rows in the original space
     neighbours_note: str = ""  # why there are none, when there are none
+    neighbours_metric: str = "euclidean"  # the distance they are nearest by
 
     @property
     def color_choices(self) -> tuple[tuple[str, str], ...]:

@@ -73,7 +73,7 @@ def encode(data: ReportData) -> Encoded:
         "label": data.hover.index(data.label) if data.label in data.hover else -1,
         "images": images,
         "colors": [c.as_json() for c in colors],
-        "neighbours": {"k": int(nn.shape[1])} if nn is not None else None,
+        "neighbours": {"k": int(nn.shape[1]), "metric": data.neighbours_metric} if nn is not None else None,
         "neighbours_note": data.neighbours_note,
     }
     return Encoded(columns, colors, meta, nn.reshape(-1) if nn is not None else None)
