@@ -19,6 +19,7 @@ from .options import (
     DEFAULT_MAX_DIMS,
     DEFAULT_MAX_HTML_MB,
     DEFAULT_MAX_POINTS,
+    DEFAULT_NEIGHBOURS,
     DEFAULT_SEED,
     DEFAULT_THUMB_SIZE,
     Options,
@@ -123,6 +124,10 @@ def project(
         typer.Option("--coords-out", help="Also write row, x, y per algorithm and the label (.parquet or .csv)."),
     ] = None,
     no_metrics: Annotated[bool, typer.Option("--no-metrics", help="Skip trustworthiness and kNN recall.")] = False,
+    neighbours: Annotated[
+        int,
+        typer.Option("--neighbours", help="Nearest rows a click on a point rings (exact, by --metric), 0 to 100."),
+    ] = DEFAULT_NEIGHBOURS,
     reproducible: Annotated[
         bool,
         typer.Option(
@@ -163,6 +168,7 @@ def project(
         title=title,
         coords_out=coords_out,
         metrics=not no_metrics,
+        neighbours=neighbours,
         reproducible=reproducible,
         pca=PcaParams(whiten=whiten),
         umap=UmapParams(n_neighbors=n_neighbors, min_dist=min_dist, metric=metric),

@@ -61,6 +61,7 @@ class Job:
     where: str  # the input's name, for errors that do not say where they happened
     measure: bool = False  # `compute` also finds neighbours and measures (a worker that has scikit-learn loaded)
     metric: str = "euclidean"  # distance in the original space, for the neighbour table and the metrics (--metric)
+    neighbours: int = 10  # the neighbour table's k (--neighbours); 0 for none
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,12 @@ def compute(X: np.ndarray, job: Job, stage: Stage) -> Numbers:
 
 def neighbours(X: np.ndarray, job: Job, stage: Stage) -> tuple[np.ndarray | None, str]:
     """The report's click-for-neighbours table, exact, in the space the vectors were read in."""
-    from .metrics import K, report_neighbours
+    from .metrics import report_neighbours
 
+    if job.neighbours == 0:
+        return None, "no neighbour table: --neighbours 0"
     with stage("neighbours", "Finding each point's neighbours"):
-        return report_neighbours(X, K, job.metric)
+        return report_neighbours(X, job.neighbours, job.metric)
 
 
 def measure(X: np.ndarray, numbers: Numbers, job: Job, stage: Stage, near=None) -> Numbers:

@@ -13,6 +13,7 @@ DEFAULT_MAX_POINTS = 5_000
 DEFAULT_MAX_DIMS = 50
 DEFAULT_SEED = 0
 DEFAULT_THUMB_SIZE = 64
+DEFAULT_NEIGHBOURS = 10  # nearest rows a click on a point rings
 DEFAULT_MAX_HTML_MB = 50.0  # room for 5,000 points with 64 px photos (~20 MB); still opens in seconds
 
 
@@ -62,6 +63,7 @@ class Options:
     title: str | None = None
     coords_out: Path | None = None
     metrics: bool = True
+    neighbours: int = DEFAULT_NEIGHBOURS  # 0: no neighbour table
     reproducible: bool = False  # pin the manifest's time (as SOURCE_DATE_EPOCH does) and leave timings out of the page
     pca: PcaParams = field(default_factory=PcaParams)
     umap: UmapParams = field(default_factory=UmapParams)

@@ -22,6 +22,7 @@ from .summary import describe_run, versions_used
 from .write import check_output, write_atomic
 
 HEAD_ROWS = 1_000
+MAX_NEIGHBOURS = 100  # a click rings at most this many; the page carries n × k int32
 
 
 class Reports(Protocol):
@@ -98,6 +99,10 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         if algo not in opts.algos and hasattr(params, "metric"):
             params = replace(params, metric="euclidean")  # --metric is shared; chebyshev is UMAP's alone
         validate(algo, params)
+    if not (isinstance(opts.neighbours, int) and 0 <= opts.neighbours <= MAX_NEIGHBOURS):
+        raise OptionError(
+            f"--neighbours {opts.neighbours} is out of range", f"give a whole number from 0 to {MAX_NEIGHBOURS}"
+        )
     needs_reduction = any(a in ("umap", "tsne") for a in opts.algos)
     if needs_reduction and opts.max_dims < 2:
         raise OptionError(f"--max-dims {opts.max_dims} is too small", "give 2 or more")
@@ -143,6 +148,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         # neighbours and metrics are found here, while it projects.
         measure=worker is not None and any(algo != "umap" for algo in opts.algos),
         metric=_distance(opts),
+        neighbours=opts.neighbours,
     )
     if worker is not None:  # this process loads the report's libraries (and finds neighbours) meanwhile
 

@@ -204,6 +204,7 @@ def reproduce_command(opts: Options, data: str) -> str:
         ("--thumb-size", opts.thumb_size, default.thumb_size),
         ("--image-shape", _shape(opts.image_shape), None),
         ("--max-html-mb", f"{opts.max_html_mb:g}", f"{default.max_html_mb:g}"),
+        ("--neighbours", opts.neighbours, default.neighbours),
     ]
     for algo in opts.algos:
         if algo == "pca":

@@ -129,6 +129,30 @@ def test_neighbour_table_is_the_exact_knn_of_the_input(digits_report, digits_tab
         assert set(table[i]) == set(order[i, :K]), f"row {i}"
 
 
+def test_neighbours_option_sets_how_many_a_click_rings(digits_parquet, digits_table, tmp_path):
+    from embproj.cli import app
+
+    X = _digit_pixels(digits_table)
+    order, d = _exact_knn(X)
+    three = tmp_path / "three.html"
+    make_report(digits_parquet, three, "--neighbours", "3")
+    html = three.read_text(encoding="utf-8")
+    table = neighbours(html)
+    assert table.shape == (len(X), 3) and "click a point: its 3 nearest" in html
+    clear = d[:, 3] - d[:, 2] > 1e-6
+    assert all(set(table[i]) == set(order[i, :3]) for i in np.flatnonzero(clear))
+    none = tmp_path / "none.html"
+    make_report(digits_parquet, none, "--neighbours", "0")
+    html = none.read_text(encoding="utf-8")
+    assert neighbours(html) is None and page_data(html)["neighbours_note"] == "no neighbour table: --neighbours 0"
+    bad = CliRunner().invoke(
+        app, ["project", str(digits_parquet), "--neighbours", "101", "-o", str(tmp_path / "b.html")]
+    )
+    assert bad.exit_code == 2
+    assert bad.stderr.strip() == "Error: --neighbours 101 is out of range, give a whole number from 0 to 100"
+    assert not (tmp_path / "b.html").exists()
+
+
 def test_with_metric_cosine_neighbours_and_quality_are_by_cosine_distance(digits_parquet, digits_table, tmp_path):
     """`--metric cosine` (text embeddings, say): the neighbour table and the metrics use the chosen distance."""
     import json
