@@ -3,7 +3,8 @@
 - trustworthiness (scikit-learn): are the map's neighbours true neighbours? 1.0 is perfect.
 - kNN recall@k: the share of each point's k nearest neighbours in the original space that stay among its k nearest
   on the map, averaged.
-Both are O(n²) somewhere, so they use a seeded subset of at most `MAX_ROWS` rows.
+Both are O(n²) somewhere, so they use a seeded subset of at most `MAX_ROWS` rows. Distances in the original space
+are by the run's --metric (Euclidean unless chosen), on the map Euclidean.
 """
 
 from __future__ import annotations

@@ -123,7 +123,7 @@ def fit(
         #     negative_sample_rate, n_epochs, init, random_state, metric, metric_kwds, densmap, densmap_kwds,
         #     output_dens, output_metric, output_metric_kwds, euclidean_output, parallel, verbose, tqdm_kwds)
         embedding, _ = ns["simplicial_set_embedding"](
-            X[list(range(len(X)))],
+            X[list(range(len(X)))],  # self._raw_data[index], index = every row (unique=False)
             graph,
             2,
             1.0,
