@@ -23,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+# The umap-learn releases whose UMAP.fit this module replays, read and tested (bit-identical coordinates): another
+# release may take other steps, so it runs as umap-learn's UMAP class instead until checked and added here.
+DIRECT_VERSIONS = ((0, 5, 12), (0, 5, 13))
 MODULE = "embproj._umap_functions"  # where the loaded functions live (sys.modules)
 MARK = "__embproj_direct_"  # in each kernel's qualname: our cache entries never meet umap-learn's or umap_fast's
 # (file in the umap package, names of its top-level functions and assignments), in load order: callees first.
@@ -189,7 +192,10 @@ def _load() -> dict:
 
     if os.environ.get(umap_fast.OFF_SWITCH, "") not in ("", "0"):
         raise Unsupported(f"{umap_fast.OFF_SWITCH} is set")
-    umap_fast.check_umap_version()
+    try:
+        umap_fast.check_umap_version(DIRECT_VERSIONS)
+    except RuntimeError as err:
+        raise Unsupported(str(err)) from None
     spec = importlib.util.find_spec("umap")  # finds the package without running its __init__
     if spec is None or not spec.submodule_search_locations:
         raise Unsupported("umap-learn is not installed")

@@ -370,12 +370,13 @@ def _put(owner, key: str, value) -> None:
         setattr(owner, key, value)
 
 
-def check_umap_version() -> None:
+def check_umap_version(versions: tuple[tuple[int, ...], tuple[int, ...]] = UMAP_VERSIONS) -> None:
+    """Raise RuntimeError unless the installed umap-learn is within [low, high) of `versions`."""
     from importlib.metadata import version
 
     found = version("umap-learn")
     parts = tuple(int(p) for p in re.findall(r"\d+", found)[:3])
-    low, high = UMAP_VERSIONS
+    low, high = versions
     if not low <= parts < high:
         checked = f"{'.'.join(map(str, low))} to <{'.'.join(map(str, high))}"
         raise RuntimeError(f"umap-learn {found} is outside the checked range {checked}")

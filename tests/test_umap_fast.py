@@ -265,6 +265,19 @@ def _is_twin(kernel) -> bool:
 # -- umap-learn's functions, loaded without the umap package -------------------------------------------------
 
 
+def _direct_version() -> bool:
+    from embproj import umap_direct
+
+    try:
+        uf.check_umap_version(umap_direct.DIRECT_VERSIONS)
+        return True
+    except RuntimeError:
+        return False
+
+
+direct = pytest.mark.skipif(not _direct_version(), reason="umap_direct is checked against other umap-learn releases")
+
+
 def one_piece(n: int, dims: int = 8, seed: int = 2) -> np.ndarray:
     """One Gaussian cloud (its neighbour graph is connected: the path umap_direct loads), with a duplicate row."""
     X = np.random.default_rng(seed).normal(size=(n, dims)).astype(np.float32)
@@ -282,6 +295,7 @@ def umap_learn(X: np.ndarray, idx, dists, **params) -> np.ndarray:
         return model.fit_transform(X)
 
 
+@direct
 @pytest.mark.parametrize(
     ("n", "metric", "k", "min_dist"),
     [
@@ -305,6 +319,7 @@ def test_direct_fit_is_bit_identical_to_umap_learn(numba_cache, n, metric, k, mi
     np.testing.assert_array_equal(ours, theirs)
 
 
+@direct
 def test_a_graph_in_pieces_is_left_to_umap_learn(fitted, data):
     from embproj import umap_direct
 
@@ -326,6 +341,7 @@ print(json.dumps({"loaded": [m for m in ("umap", "sklearn", "pynndescent") if m 
 """
 
 
+@direct
 @pytest.mark.parametrize("metric", ["euclidean", "cosine"])
 def test_a_fresh_process_runs_umap_without_importing_umap_or_sklearn(numba_cache, tmp_path, metric):
     X = one_piece(300)
@@ -348,6 +364,7 @@ def test_a_fresh_process_runs_umap_without_importing_umap_or_sklearn(numba_cache
     }
 
 
+@direct
 def test_the_off_switch_also_turns_the_direct_path_off(numba_cache, monkeypatch):
     from embproj import umap_direct
 
@@ -358,6 +375,7 @@ def test_the_off_switch_also_turns_the_direct_path_off(numba_cache, monkeypatch)
         umap_direct.fit(X, idx, dists, n_neighbors=15, min_dist=0.1, metric="euclidean", seed=0, init="spectral")
 
 
+@direct
 def test_a_function_missing_from_umap_learn_leaves_the_work_to_umap_learn(monkeypatch):
     from embproj import umap_direct
 
@@ -368,4 +386,14 @@ def test_a_function_missing_from_umap_learn_leaves_the_work_to_umap_learn(monkey
     )
     monkeypatch.setattr(umap_direct, "FUNCTIONS", (("layouts.py", ("no_such_function",)),))
     with pytest.raises(umap_direct.Unsupported, match="layouts.py has no no_such_function"):
+        umap_direct.namespace()
+
+
+def test_another_umap_learn_release_runs_as_the_umap_class(monkeypatch):
+    from embproj import umap_direct
+
+    fresh = type("_Loaded", (), {"lock": umap_direct._Loaded.lock, "namespace": None, "failure": None})
+    monkeypatch.setattr(umap_direct, "_Loaded", fresh)
+    monkeypatch.setattr(umap_direct, "DIRECT_VERSIONS", ((0, 0, 1), (0, 0, 2)))
+    with pytest.raises(umap_direct.Unsupported, match="outside the checked range 0.0.1 to <0.0.2"):
         umap_direct.namespace()
