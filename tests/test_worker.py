@@ -61,6 +61,11 @@ def both_ways(wide_table, tmp_path_factory):
     return runs
 
 
+FORKS = hasattr(os, "fork") and sys.platform != "darwin" and (os.cpu_count() or 1) >= 2
+forks = pytest.mark.skipif(not FORKS, reason="the worker is used only with fork and two CPUs")
+
+
+@forks
 def test_worker_and_in_process_runs_write_the_same_report(both_ways):
     (html_w, summary_w, _), (html_i, summary_i, _) = both_ways["worker"], both_ways["in-process"]
     assert summary_w["worker"] is True and summary_i["worker"] is False
@@ -72,6 +77,7 @@ def test_worker_and_in_process_runs_write_the_same_report(both_ways):
             assert summary_w[key] == summary_i[key]
 
 
+@forks
 def test_worker_run_prints_the_same_stages(both_ways):
     def stages(stderr: str) -> set[str]:
         return {
@@ -202,6 +208,7 @@ def test_a_matrix_too_large_to_pipe_is_projected_here(vectors_parquet, tmp_path,
     assert result.summary["worker"] is False and (tmp_path / "r.html").exists()
 
 
+@forks
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_the_worker_ends_when_the_main_process_is_killed(wide_table, tmp_path):
     import signal
