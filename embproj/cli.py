@@ -295,9 +295,10 @@ class ConsoleReporter:
 @contextmanager
 def _worker(opts: Options):
     """The console script forks the numeric worker first thing, before even pyarrow loads (see compute.py)."""
-    from .compute import maybe_worker
+    from .compute import maybe_worker, small_input
 
-    with maybe_worker(_FORK_WORKER and opts.algo in ("pca", "umap", "tsne", "all"), opts.algos) as worker:
+    wanted = _FORK_WORKER and opts.algo in ("pca", "umap", "tsne", "all") and small_input(opts.data)
+    with maybe_worker(wanted, opts.algos) as worker:
         yield worker
 
 

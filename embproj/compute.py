@@ -45,6 +45,9 @@ PRELOAD = {
 # Larger matrices stay in this process: piping them costs a copy on each side, while the worker gains a fixed
 # second or so of imports, small beside projecting that many values.
 WORKER_MAX_BYTES = 256 * 2**20
+# Inputs larger than this on disk are read for seconds, so the imports a worker overlaps matter less, and the
+# memory it adds (~250 MB) more: such runs keep one process (benchmarks/RESULTS.md, streaming).
+WORKER_MAX_INPUT_BYTES = 256 * 2**20
 
 _PARENT = [0]  # the main process's pid, for the worker to check it is still there
 
@@ -235,6 +238,18 @@ class Worker:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
             pass
+
+
+def small_input(path) -> bool:
+    """Whether the input (a file, or a folder of Parquet parts) is at most `WORKER_MAX_INPUT_BYTES` on disk."""
+    from pathlib import Path
+
+    try:
+        path = Path(path)
+        files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
+        return sum(p.stat().st_size for p in files) <= WORKER_MAX_INPUT_BYTES
+    except (OSError, TypeError):
+        return True  # a path that does not say: the run reports what is wrong with it
 
 
 @contextmanager

@@ -239,3 +239,20 @@ def _gone(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return True
     return state in ("Z", "X")  # ended; a zombie only waits for its new parent to reap it
+
+
+def test_a_large_input_keeps_one_process(tmp_path):
+    """Reading a large file takes seconds: the imports a worker overlaps matter less than the memory it adds."""
+    big = tmp_path / "big.parquet"
+    with open(big, "wb") as f:
+        f.truncate(compute.WORKER_MAX_INPUT_BYTES + 1)  # sparse: no disk used
+    assert not compute.small_input(big)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i in range(3):
+        with open(parts / f"part-{i}.parquet", "wb") as f:
+            f.truncate(compute.WORKER_MAX_INPUT_BYTES // 2)
+    assert not compute.small_input(parts)
+    small = tmp_path / "small.parquet"
+    pq.write_table(vector_table(n=10), small)
+    assert compute.small_input(small) and compute.small_input(tmp_path / "missing.parquet")
