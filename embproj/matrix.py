@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import InputError, OptionError
+from .errors import InputError
 from .plan import Embedding
 
 EIGH_DIMS = 2048  # widest matrix pre-reduced through its covariance (d² floats); wider goes to scikit-learn
@@ -36,8 +36,8 @@ class Matrix:
         return sum(self.dropped.values())
 
 
-def build_matrix(table: pa.Table, embedding: Embedding, max_dims: int | None, seed: int, where: str = "") -> Matrix:
-    """`max_dims=None` skips the pre-reduction (PCA needs none)."""
+def build_matrix(table: pa.Table, embedding: Embedding, where: str = "") -> Matrix:
+    """The vectors as read; `pre_reduce` (in compute.py's stages) narrows them for UMAP and t-SNE."""
     start = time.perf_counter()
     if embedding.kind == "list":
         X, valid, dropped, dims = _from_list(table.column(embedding.columns[0]), embedding.text)
@@ -54,13 +54,8 @@ def build_matrix(table: pa.Table, embedding: Embedding, max_dims: int | None, se
             "check the embedding column, or choose another with --embedding/--columns",
             where=where or None,
         )
-    original = X = np.ascontiguousarray(X, dtype=np.float32)
-    reduced_to = variance = None
-    if max_dims is not None:
-        if max_dims < 2:
-            raise OptionError(f"--max-dims {max_dims} is too small", "give 2 or more")
-        X, reduced_to, variance = pre_reduce(X, max_dims, seed)
-    return Matrix(X, original, valid, dims, dropped, reduced_to, variance, time.perf_counter() - start)
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    return Matrix(X, X, valid, dims, dropped, seconds=time.perf_counter() - start)
 
 
 def _from_list(col: pa.ChunkedArray, text: bool) -> tuple[np.ndarray, np.ndarray, dict, int]:

@@ -134,7 +134,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         )
         pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
     with stage("matrix", "Building the matrix"):
-        matrix = _located(source.name, build_matrix, sample.table, plan.embedding, None, opts.seed, source.name)
+        matrix = _located(source.name, build_matrix, sample.table, plan.embedding, source.name)
     if worker is not None and matrix.original.nbytes > WORKER_MAX_BYTES:
         worker = None  # closed by the caller; see WORKER_MAX_BYTES
     job = Job(

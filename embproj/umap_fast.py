@@ -49,9 +49,6 @@ OFF_SWITCH = "EMBPROJ_NO_NUMBA_CACHE"
 # Twins are named `<kernel>__embproj_<hash of options>`: numba's cache key holds neither the options nor the
 # dispatcher, so this keeps our entries apart from any umap-learn may cache, and from our own older ones.
 QUALNAME_MARK = "__embproj_"
-# Options added to the originals'. The layout epochs (~1 s on digits) touch no Python object: releasing the
-# GIL lets a caller overlap other work with them (importing the report's libraries, say). Same arithmetic.
-EXTRA_OPTIONS = {"_nb_optimize_layout_euclidean_single_epoch": {"nogil": True}}
 
 
 def fit_umap(X: np.ndarray, *, n_neighbors: int, min_dist: float, metric: str, seed: int) -> np.ndarray:
@@ -333,7 +330,7 @@ def _cached_twin(numba, old, name: str):
         raise RuntimeError(f"umap-learn's {name} has fixed signatures")
     if QUALNAME_MARK in old.py_func.__qualname__:
         raise RuntimeError(f"umap-learn's {name} is patched already (embproj.umap_fast loaded twice?)")
-    options = {k: v for k, v in old.targetoptions.items() if k != "nopython"} | EXTRA_OPTIONS.get(name, {})
+    options = {k: v for k, v in old.targetoptions.items() if k != "nopython"}
     twin = types.FunctionType(
         old.py_func.__code__,
         old.py_func.__globals__,

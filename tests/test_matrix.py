@@ -16,7 +16,7 @@ TEXT = Embedding("list", ("v",), None, "", text=True)
 
 def test_list_column_to_float32():
     table = pa.table({"v": pa.array([[1, 2, 3], [4, 5, 6]], type=pa.list_(pa.int64()))})
-    m = build_matrix(table, LIST, None, 0)
+    m = build_matrix(table, LIST)
     assert m.X.dtype == np.float32 and m.X.tolist() == [[1, 2, 3], [4, 5, 6]]
 
 
@@ -24,18 +24,18 @@ def test_list_column_to_float32():
 def test_fixed_size_and_large_lists(value_type):
     values = pa.array([1, 2, 3, 4], type=value_type)
     for arr in (pa.FixedSizeListArray.from_arrays(values, 2), pa.LargeListArray.from_arrays([0, 2, 4], values)):
-        m = build_matrix(pa.table({"v": arr}), LIST, None, 0)
+        m = build_matrix(pa.table({"v": arr}), LIST)
         assert m.X.tolist() == [[1, 2], [3, 4]]
 
 
 def test_sliced_list_arrays_keep_their_offsets():
     arr = pa.array([[9, 9], [1, 2], [3, 4]], type=pa.list_(pa.float32())).slice(1)
-    assert build_matrix(pa.table({"v": arr}), LIST, None, 0).X.tolist() == [[1, 2], [3, 4]]
+    assert build_matrix(pa.table({"v": arr}), LIST).X.tolist() == [[1, 2], [3, 4]]
 
 
 def test_bad_rows_are_dropped_and_counted():
     rows = [[1.0, 2.0], None, [], [1.0, 2.0, 3.0], [float("nan"), 1.0], [float("inf"), 0.0], [5.0, 6.0]]
-    m = build_matrix(pa.table({"v": pa.array(rows, type=pa.list_(pa.float64()))}), LIST, None, 0)
+    m = build_matrix(pa.table({"v": pa.array(rows, type=pa.list_(pa.float64()))}), LIST)
     assert m.X.tolist() == [[1, 2], [5, 6]]
     assert m.keep.tolist() == [0, 6]
     assert m.dropped == {
@@ -48,7 +48,7 @@ def test_bad_rows_are_dropped_and_counted():
 
 def test_text_vectors_parse_and_flag_non_numbers():
     cells = ["[0.5, 1]", " [2,3e1] ", "[a, 1]", "[]", None, "[1, 2, 3]"]
-    m = build_matrix(pa.table({"v": cells}), TEXT, None, 0)
+    m = build_matrix(pa.table({"v": cells}), TEXT)
     assert m.X.tolist() == [[0.5, 1.0], [2.0, 30.0]]
     assert m.dropped == {
         "missing vectors": 1,
@@ -60,25 +60,25 @@ def test_text_vectors_parse_and_flag_non_numbers():
 
 def test_columns_with_nulls_drop_the_row():
     table = pa.table({"a": [1.0, None, 3.0], "b": [1, 2, 3]})
-    m = build_matrix(table, Embedding("columns", ("a", "b"), 2, ""), None, 0)
+    m = build_matrix(table, Embedding("columns", ("a", "b"), 2, ""))
     assert m.X.tolist() == [[1, 1], [3, 3]] and m.dropped == {"NaN or infinite values": 1}
 
 
 def test_all_rows_bad_is_an_error():
     table = pa.table({"v": pa.array([[float("nan")], [float("nan")]])})
     with pytest.raises(EmbprojError, match=r"no usable rows: every vector was dropped \(2 NaN or infinite values\)"):
-        build_matrix(table, LIST, None, 0)
+        build_matrix(table, LIST)
 
 
 def test_pca_pre_reduction_is_seeded():
-    rng = np.random.default_rng(0)
-    table = pa.table({"v": pa.array(list(rng.normal(size=(300, 80)).astype(np.float32)), type=pa.list_(pa.float32()))})
-    a = build_matrix(table, LIST, 50, seed=3)
-    b = build_matrix(table, LIST, 50, seed=3)
-    assert a.X.shape == (300, 50) and a.dims == 80 and a.reduced_to == 50
-    assert 0 < a.reduced_variance < 1
-    np.testing.assert_array_equal(a.X, b.X)
-    assert build_matrix(table, LIST, 100, seed=3).X.shape == (300, 80)
+    from embproj.matrix import pre_reduce
+
+    X = np.random.default_rng(0).normal(size=(300, 80)).astype(np.float32)
+    a, k, kept = pre_reduce(X, 50, seed=3)
+    assert a.shape == (300, 50) and k == 50
+    assert 0 < kept < 1
+    np.testing.assert_array_equal(a, pre_reduce(X, 50, seed=3)[0])
+    assert pre_reduce(X, 100, seed=3)[0].shape == (300, 80)
 
 
 @pytest.mark.parametrize("rows", [300, 9_000])  # one block, and several (the covariance is summed per block)

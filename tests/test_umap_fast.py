@@ -189,7 +189,7 @@ def test_patched_kernels_are_cached_twins_with_the_original_options(fitted, numb
         module = sys.modules[module_name]
         twin, old = getattr(module, name), originals[name]
         assert _is_twin(twin)
-        assert twin.targetoptions == old.targetoptions | uf.EXTRA_OPTIONS.get(name, {})
+        assert twin.targetoptions == old.targetoptions
         assert _declared(twin.locals) == _declared(old.locals)
         assert Path(twin._cache.cache_path).is_relative_to(numba_cache)
     assert uf.kernel_cache_status() == f"cached in {numba_cache}"
