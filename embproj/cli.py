@@ -278,10 +278,12 @@ class ConsoleReporter:
         if self.console is None:
             yield
             return
-        start = time.perf_counter()
         with self.console.status(name + " …"):
             yield
-        self.console.print(f"[dim]{name}: {time.perf_counter() - start:.1f} s[/dim]", highlight=False)
+
+    def timed(self, name: str, seconds: float) -> None:
+        if self.console is not None:
+            self.console.print(f"[dim]{name}: {seconds:.1f} s[/dim]", highlight=False)
 
     def info(self, message: str) -> None:
         if self.console is not None:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EmbprojError
+from .errors import located
 
 OFF_SWITCH = "EMBPROJ_NO_WORKER"
 # Modules whose presence means a fork would copy live thread pools (OpenMP, numba), and would gain nothing.
@@ -51,7 +51,7 @@ WORKER_MAX_INPUT_BYTES = 256 * 2**20
 
 _PARENT = [0]  # the main process's pid, for the worker to check it is still there
 
-Stage = Callable[[str, str], AbstractContextManager[Any]]  # (key, label) -> a context timing that stage
+Stage = Callable[[str, str], AbstractContextManager[Any]]  # (key, label) -> a timing context; may yield a clock
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def compute(X: np.ndarray, job: Job, stage: Stage) -> Numbers:
     projections = []
     for algo in job.algos:
         with stage(algo, f"Projecting with {NAMES[algo]}"):
-            projections.append(_located(job.where, project, reduced, algo, job.params[algo], job.seed))
+            projections.append(located(job.where, project, reduced, algo, job.params[algo], job.seed))
     kernels = None
     if "umap" in job.algos:
         from .umap_fast import kernel_cache_status
@@ -125,13 +125,6 @@ def measure(X: np.ndarray, numbers: Numbers, job: Job, stage: Stage, near=None) 
                 for p in projections
             )
     return replace(numbers, projections=projections, neighbours=near)
-
-
-def _located(where: str, fn: Callable, *args):
-    try:
-        return fn(*args)
-    except EmbprojError as err:
-        raise err.at(where) if where else err from None
 
 
 # -- the worker -----------------------------------------------------------------------------------------------
@@ -181,12 +174,10 @@ class Worker:
         theirs.close()
         return cls(pid, mine)
 
-    def compute(
-        self, X: np.ndarray, job: Job, stage: Stage, meanwhile: Callable[[], Any], seconds: dict[str, float]
-    ) -> tuple[Numbers, Any]:
+    def compute(self, X: np.ndarray, job: Job, stage: Stage, meanwhile: Callable[[], Any]) -> tuple[Numbers, Any]:
         """Send the matrix, run `meanwhile` here, then replay the worker's stages as they come: (the worker's
-        numbers, what `meanwhile` returned). `seconds` gets each stage's time as the worker measured it (the
-        replay may start late). Computes here instead when the worker is gone."""
+        numbers, what `meanwhile` returned). Each stage takes the seconds the worker measured (the replay may
+        start late), through the clock its context yields. Computes here instead when the worker is gone."""
         sent: list[bool] = []
 
         def send() -> None:  # in a thread: a send blocks until the worker, still importing, reads it
@@ -203,6 +194,7 @@ class Worker:
         if not sent:
             return compute(X, job, stage), got
         open_stage: AbstractContextManager[Any] | None = None
+        clock = None
         try:
             while True:
                 try:
@@ -214,11 +206,12 @@ class Worker:
                     return compute(X, job, stage), got
                 if kind == "start":
                     open_stage = stage(body[0], body[1])
-                    open_stage.__enter__()
+                    clock = open_stage.__enter__()
                 elif kind == "end" and open_stage is not None:
+                    if clock is not None:
+                        clock.seconds = body[1]
                     open_stage.__exit__(None, None, None)
                     open_stage = None
-                    seconds[body[0]] = body[1]
                 elif kind == "done":
                     return replace(body[0], worker=True), got
                 elif kind == "error":

@@ -40,6 +40,14 @@ def _rebuild(cls: type[EmbprojError], what: str, fix: str | None, where: str | N
     return cls(what, fix, where=where)
 
 
+def located(where, fn, *args):
+    """Run `fn(*args)`; an error that does not say where it happened is located at `where` (the input file)."""
+    try:
+        return fn(*args)
+    except EmbprojError as err:
+        raise err.at(str(where)) if where else err from None
+
+
 class InputError(EmbprojError):
     """The data file cannot be read or holds nothing usable."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -13,7 +12,7 @@ import pyarrow as pa
 
 from .budget import check_limit
 from .coords import check_coords_path, coords_table, write_coords
-from .errors import EmbprojError, OptionError
+from .errors import EmbprojError, OptionError, located
 from .metadata import with_metadata
 from .options import Options
 from .plan import Plan, make_plan
@@ -28,7 +27,9 @@ MAX_NEIGHBOURS = 100  # a click rings at most this many; the page carries n × k
 class Reports(Protocol):
     """Any reporter the pipeline accepts: `Reporter` (silent) or the CLI's ConsoleReporter."""
 
-    def stage(self, name: str) -> AbstractContextManager[Any]: ...
+    def stage(self, name: str) -> AbstractContextManager[Any]: ...  # while the stage runs
+
+    def timed(self, name: str, seconds: float) -> None: ...  # once it is done: how long it took
 
     def info(self, message: str) -> None: ...
 
@@ -40,6 +41,9 @@ class Reporter:
 
     def stage(self, name: str):
         return nullcontext()
+
+    def timed(self, name: str, seconds: float) -> None:
+        pass
 
     def info(self, message: str) -> None:
         pass
@@ -78,7 +82,7 @@ def inspect(opts: Options, source: Source | None = None) -> tuple[Source, Plan]:
         raise EmbprojError(
             "the table has a header but no rows", "give a file with at least one data row", where=source.name
         )
-    return source, _located(source.name, make_plan, head, opts, source.name)
+    return source, located(source.name, make_plan, head, opts, source.name)
 
 
 def run(opts: Options, source: Source | None = None, reporter: Reports | None = None, *, worker=None) -> Result:
@@ -122,7 +126,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     for line in plan.explain():
         reporter.info(line)
     with stage("sample", "Sampling rows"):
-        sample = _located(
+        sample = located(
             source.name,
             sample_rows,
             source,
@@ -134,7 +138,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         )
         pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
     with stage("matrix", "Building the matrix"):
-        matrix = _located(source.name, build_matrix, sample.table, plan.embedding, source.name)
+        matrix = located(source.name, build_matrix, sample.table, plan.embedding, source.name)
     if worker is not None and matrix.original.nbytes > WORKER_MAX_BYTES:
         worker = None  # closed by the caller; see WORKER_MAX_BYTES
     job = Job(
@@ -157,7 +161,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
             near = None if job.measure else neighbours(matrix.original, job, stage)
             return near, _rows_shown(opts, source, plan, sample, matrix)
 
-        numbers, (near, shown) = worker.compute(matrix.original, job, stage, meanwhile, seconds)
+        numbers, (near, shown) = worker.compute(matrix.original, job, stage, meanwhile)
         if not job.measure:
             numbers = measure(matrix.original, numbers, job, stage, near)
     else:
@@ -301,20 +305,20 @@ def _open(opts: Options) -> Source:
     return with_metadata(source, opts.metadata, opts.encoding) if opts.metadata else source
 
 
-def _located(where, fn: Callable, *args):
-    """Run one stage; an error that does not say where it happened is located at the input file."""
-    try:
-        return fn(*args)
-    except EmbprojError as err:
-        raise err.at(str(where)) if where else err from None
-
-
 @contextmanager
 def _timed(seconds: dict, key: str, reporter: Reports, label: str):
+    """Time one stage; a stage run elsewhere (the forked worker) sets `clock.seconds` to its own measure."""
     start = time.perf_counter()
+    clock = Clock()
     with reporter.stage(label):
-        yield
-    seconds[key] = time.perf_counter() - start
+        yield clock
+    seconds[key] = clock.seconds if clock.seconds is not None else time.perf_counter() - start
+    reporter.timed(label, seconds[key])
+
+
+@dataclass
+class Clock:
+    seconds: float | None = None
 
 
 __all__ = ["Reporter", "Result", "inspect", "run", "versions_used"]

@@ -88,6 +88,10 @@ def test_worker_run_prints_the_same_stages(both_ways):
     assert worker == in_process
     assert {"Reducing 64 dimensions with PCA", "Projecting with UMAP", "Projecting with t-SNE"} <= worker
     assert set(both_ways["worker"][1]["seconds"]) == set(both_ways["in-process"][1]["seconds"])
+    # the times printed are the worker's own, not when its messages happened to be read here
+    printed = dict(line.rsplit(": ", 1) for line in both_ways["worker"][2].splitlines() if line.endswith(" s"))
+    for key, label in (("umap", "Projecting with UMAP"), ("tsne", "Projecting with t-SNE")):
+        assert float(printed[label][:-2]) == pytest.approx(both_ways["worker"][1]["seconds"][key], abs=0.051)
 
 
 def test_an_error_raised_in_the_worker_is_one_line_and_exit_2(tmp_path):
@@ -132,7 +136,7 @@ def test_a_worker_that_dies_is_replaced_by_this_process():
     calls = []
     worker = compute.Worker.start((), serve=_die_at_once)
     try:
-        numbers, got = worker.compute(X, JOB, _stage(calls), lambda: "meanwhile ran", {})
+        numbers, got = worker.compute(X, JOB, _stage(calls), lambda: "meanwhile ran")
     finally:
         worker.close()
     expected = compute.compute(X, JOB, _stage([]))
