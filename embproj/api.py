@@ -2,86 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
-from typing import Any
 
 from .errors import OptionError
-from .options import Options, PcaParams, TsneParams, UmapParams
-
-PARAMS = {"pca": PcaParams, "umap": UmapParams, "tsne": TsneParams}
+from .options import from_keywords
 
 
 def report(data, *, columns=None, **options):
+    """A report of `data` (a path, a pandas DataFrame, an Arrow table, rows with `columns=`, a list of dicts, or
+    a `Table`), with the CLI's options as keywords (`algo="umap"`, `max_points=10_000`). Writes nothing unless
+    `output=` is given; `.save(path)` writes it later."""
     from .pipeline import run
     from .source import from_table
 
-    opts = _options(options)
+    opts = from_keywords(**options)
     if isinstance(data, (str, Path)):
         return run(opts.with_(data=Path(data)))
     return run(opts, source=from_table(_to_arrow(data, columns), name=opts.title or "<table>"))
-
-
-def _options(options: dict) -> Options:
-    names = {f.name for f in fields(Options)}
-    nested: dict[str, dict[str, Any]] = {algo: {} for algo in PARAMS}
-    flat: dict[str, Any] = {}
-    for key, value in options.items():
-        _check_type(key, value)
-        owner = next((a for a, cls in PARAMS.items() if key in {f.name for f in fields(cls)}), None)
-        if key in names:
-            flat[key] = tuple(value) if key in ("columns", "hover") and value is not None else value
-        elif owner:
-            for algo, cls in PARAMS.items():  # metric is shared by UMAP and t-SNE
-                if key in {f.name for f in fields(cls)}:
-                    nested[algo][key] = value
-        else:
-            raise OptionError(f'unknown option "{key}"', f"use one of {', '.join(sorted(names))}")
-    for algo, cls in PARAMS.items():
-        if nested[algo]:
-            flat[algo] = cls(**nested[algo])
-    for key in ("output", "coords_out", "metadata", "data"):
-        if flat.get(key) is not None:
-            flat[key] = Path(flat[key])
-    return Options(**flat)
-
-
-def _expected_types() -> dict[str, tuple[type, ...]]:
-    """Each option's accepted Python types, from the dataclasses' annotations (None always allowed)."""
-    import typing
-
-    expected = {}
-    for cls in (Options, *PARAMS.values()):
-        for name, hint in typing.get_type_hints(cls).items():
-            args = typing.get_args(hint) or (hint,)
-            kinds = tuple(typing.get_origin(a) or a for a in args if a is not type(None))
-            if Path in kinds:
-                kinds += (str,)
-            if float in kinds:
-                kinds += (int,)
-            if tuple in kinds:
-                kinds += (list,)
-            expected[name] = kinds
-    return expected
-
-
-def _check_type(key: str, value) -> None:
-    import numbers
-
-    kinds = _expected_types().get(key)
-    if value is None or kinds is None or any(k in (PcaParams, UmapParams, TsneParams) for k in kinds):
-        return
-    if isinstance(value, bool) and bool not in kinds:
-        ok = False
-    elif isinstance(value, numbers.Integral) and int in kinds:
-        ok = True
-    elif isinstance(value, numbers.Real) and float in kinds and not isinstance(value, bool):
-        ok = True
-    else:
-        ok = isinstance(value, kinds)
-    if not ok:
-        wanted = " or ".join(sorted({k.__name__ for k in kinds}))
-        raise OptionError(f"option {key}={value!r} is a {type(value).__name__}", f"give a {wanted}")
 
 
 def _to_arrow(data, columns):

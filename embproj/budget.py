@@ -16,7 +16,7 @@ from typing import cast
 
 import numpy as np
 
-from .errors import OptionError
+from .summary import ImageFacts
 
 MB = 1_000_000  # --max-html-mb counts decimal megabytes, as file browsers show sizes
 STEPS = (256, 192, 128, 96, 64, 48, 32)
@@ -25,38 +25,32 @@ MARGIN = 4_096  # bytes for header text (image counts, the warning) that change 
 SAMPLE = 200  # cells re-encoded to estimate the bytes at a smaller size
 SMALLER = "lower --max-points to make it smaller"
 
-Render = Callable[[list | None, dict], str]  # (image data URIs or None, summary additions) → HTML
+# (image data URIs or None, what they are, the budget's note) → HTML
+Render = Callable[[list | None, ImageFacts | None, str | None], str]
 
 
 @dataclass(frozen=True)
 class Fitted:
     html: str
-    facts: dict  # summary additions: image_bytes, images (shown, points, size, bytes, text), warnings
-    warning: str | None
+    images: ImageFacts | None
+    note: str | None  # what the budget gave up, for the run's warnings
 
 
-def check_limit(max_html_mb: float, thumb_size: int) -> None:
-    if not max_html_mb > 0:
-        raise OptionError(f"--max-html-mb {max_html_mb:g} is out of range", "give a size in MB above 0, for example 50")
-    if not 8 <= thumb_size <= 1024:
-        raise OptionError(f"--thumb-size {thumb_size} is out of range", "give a whole number of pixels from 8 to 1024")
-
-
-def fit_report(render: Render, images, max_html_mb: float, seed: int, column=None, warnings=()) -> Fitted:
+def fit_report(render: Render, images, max_html_mb: float, seed: int, column=None) -> Fitted:
     """Render the page within the limit. `images` is None (no image column) or an images.EncodedImages, as the
-    pipeline encoded them at --thumb-size; `warnings` are the run's so far (the budget's own is added)."""
+    pipeline encoded them at --thumb-size."""
     limit = int(max_html_mb * MB)
     uris = None if images is None else list(images.uris)
     size = images.size if images is not None else 0
     facts = image_facts(uris, size, column)
-    html = render(uris, facts)
+    html = render(uris, facts, None)
     total = _bytes(html)
     if total <= limit:
         return Fitted(html, facts, None)
     shown = [i for i, u in enumerate(uris or ()) if u]
     if not shown:
         note = f"the report is {total / MB:.1f} MB, over --max-html-mb {max_html_mb:g}; {SMALLER}"
-        return _with_note(render, uris, size, column, note, warnings)
+        return _with_note(render, uris, size, column, note)
     uris = cast(list, uris)  # some are shown, so there are images
     base = total - sum(len(uris[i]) for i in shown)
     room = limit - base - MARGIN
@@ -65,38 +59,24 @@ def fit_report(render: Render, images, max_html_mb: float, seed: int, column=Non
     for _ in range(4):  # the header text may grow a little with the warning: trim again until the file fits
         chosen = _prefix(encoded, order, room)
         note = _note(size, px, len(chosen), len(shown), max_html_mb, base)
-        fitted = _with_note(render, [chosen.get(i) for i in range(len(uris))], px, column, note, warnings)
+        fitted = _with_note(render, [chosen.get(i) for i in range(len(uris))], px, column, note)
         over = _bytes(fitted.html) - limit
         if over <= 0 or not chosen:
             return fitted
         room -= over + MARGIN
-    return _with_note(render, [None] * len(uris), size, column, _note(size, px, 0, 0, max_html_mb, base), warnings)
+    return _with_note(render, [None] * len(uris), size, column, _note(size, px, 0, 0, max_html_mb, base))
 
 
-def image_facts(uris: list | None, size: int, column: str | None) -> dict:
+def image_facts(uris: list | None, size: int, column: str | None) -> ImageFacts | None:
     if uris is None:
-        return {"image_bytes": 0, "images": None}
+        return None
     shown = [u for u in uris if u]
-    spent = sum(len(u) for u in shown)
-    text = f"{len(shown):,} of {len(uris):,} points, {size} px, {spent / MB:.2f} MB"
-    if column:
-        text = f'"{column}": {text}'
-    return {
-        "image_bytes": spent,
-        "images": {
-            "column": column,
-            "shown": len(shown),
-            "points": len(uris),
-            "size": size,
-            "bytes": spent,
-            "text": text,
-        },
-    }
+    return ImageFacts(column, len(shown), len(uris), size, sum(len(u) for u in shown))
 
 
-def _with_note(render: Render, uris, size: int, column, note: str, warnings) -> Fitted:
-    facts = {**image_facts(uris, size, column), "warnings": [*warnings, note]}
-    return Fitted(render(uris, facts), facts, note)
+def _with_note(render: Render, uris, size: int, column, note: str) -> Fitted:
+    facts = image_facts(uris, size, column)
+    return Fitted(render(uris, facts, note), facts, note)
 
 
 def _choose(images, uris: list, order: list[int], room: int) -> tuple[int, dict[int, str]]:

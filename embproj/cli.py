@@ -5,25 +5,19 @@ This is the only module that imports Typer or rich; heavy libraries load inside 
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import time
+import typing
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import NoReturn
 
 import typer
 
 from .errors import EmbprojError
-from .options import (
-    DEFAULT_MAX_DIMS,
-    DEFAULT_MAX_HTML_MB,
-    DEFAULT_MAX_POINTS,
-    DEFAULT_NEIGHBOURS,
-    DEFAULT_SEED,
-    DEFAULT_THUMB_SIZE,
-    Options,
-)
+from .options import Options, declared, parse_listed
 
 app = typer.Typer(
     add_completion=False,
@@ -34,204 +28,90 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-DATA = Annotated[
-    Path, typer.Argument(help="CSV, TSV, Parquet (file or folder), JSON or JSON Lines table.", show_default=False)
-]
-FORMAT = Annotated[
-    str | None, typer.Option("--format", help="Read as csv|tsv|parquet|json|jsonl, whatever the suffix.")
-]
-METADATA = Annotated[
-    Path | None,
-    typer.Option(
-        "--metadata", help="TSV of per-row fields for a headerless vectors file (TensorBoard's metadata.tsv)."
-    ),
-]
-ENCODING = Annotated[
-    str | None, typer.Option("--encoding", help="Text encoding of CSV/TSV/JSON files (default UTF-8).")
-]
-EMBEDDING = Annotated[
-    str | None, typer.Option("--embedding", "-e", help='Column of vectors (lists, arrays or "[…]" text).')
-]
-COLUMNS = Annotated[str | None, typer.Option("--columns", help="Numeric columns as dimensions, by globs: 'dim_*,f?'.")]
-COLOR = Annotated[str | None, typer.Option("--color", "-c", help="Column to colour by; '' for none.")]
-LABEL = Annotated[str | None, typer.Option("--label", help="Column shown as each point's title on hover.")]
-IMAGE = Annotated[str | None, typer.Option("--image", help="Column of images: pixel arrays, bytes, paths, base64.")]
-HOVER = Annotated[str | None, typer.Option("--hover", help="Columns shown on hover, comma-separated.")]
-MAX_POINTS = Annotated[int, typer.Option("--max-points", "-n", help="Rows to plot at most (a seeded sample beyond).")]
-MAX_DIMS = Annotated[int, typer.Option("--max-dims", help="PCA pre-reduction before UMAP and t-SNE.")]
-NO_IMAGES = Annotated[bool, typer.Option("--no-images", help="Leave images out of the report.")]
-IMAGE_SHAPE = Annotated[
-    str | None, typer.Option("--image-shape", help="Shape of flat pixel lists: HxW or HxWxC, e.g. 28x28 or 32x32x3.")
-]
+# The terminal's own switches: how the run is shown, not what it makes (so not part of `Options`).
+PRESENTATION = {
+    "json_out": (bool, typer.Option(False, "--json", help="Print a machine-readable summary on stdout.")),
+    "quiet": (bool, typer.Option(False, "--quiet", "-q", help="Print errors only.")),
+}
 
 
-@app.command()
-def project(
-    data: DATA,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Report path [default: DATA-STEM.ALGO.html here].")
-    ] = None,
-    algo: Annotated[str, typer.Option("--algo", "-a", help="pca | umap | tsne | all (side by side).")] = "umap",
-    format: FORMAT = None,
-    encoding: ENCODING = None,
-    metadata: METADATA = None,
-    embedding: EMBEDDING = None,
-    columns: COLUMNS = None,
-    color: COLOR = None,
-    label: LABEL = None,
-    image: IMAGE = None,
-    hover: HOVER = None,
-    no_images: NO_IMAGES = False,
-    thumb_size: Annotated[
-        int, typer.Option("--thumb-size", help="Longest side of hover images, in pixels.")
-    ] = DEFAULT_THUMB_SIZE,
-    image_shape: IMAGE_SHAPE = None,
-    max_html_mb: Annotated[
-        float,
-        typer.Option(
-            "--max-html-mb",
-            help=(
-                "Keep the report within this many MB (10^6 bytes): smaller images first (down to 32 px), then "
-                "images for a seeded subset of points. Over even without images: written anyway, with a warning."
-            ),
-        ),
-    ] = DEFAULT_MAX_HTML_MB,
-    max_points: MAX_POINTS = DEFAULT_MAX_POINTS,
-    max_dims: MAX_DIMS = DEFAULT_MAX_DIMS,
-    sample: Annotated[str, typer.Option("--sample", help="random | stratified (every colour class kept).")] = "random",
-    seed: Annotated[int, typer.Option("--seed", help="Seed for sampling and projection.")] = DEFAULT_SEED,
-    title: Annotated[
-        str | None, typer.Option("--title", help="Report title [default: file name and algorithm].")
-    ] = None,
-    n_neighbors: Annotated[int, typer.Option("--n-neighbors", help="UMAP: neighbourhood size, 2 to 1000.")] = 15,
-    min_dist: Annotated[float, typer.Option("--min-dist", help="UMAP: how tightly points pack, 0 to 1.")] = 0.1,
-    metric: Annotated[
-        str, typer.Option("--metric", help="UMAP and t-SNE: euclidean | cosine | manhattan | correlation.")
-    ] = "euclidean",
-    perplexity: Annotated[float, typer.Option("--perplexity", help="t-SNE: effective neighbours, above 0.")] = 30.0,
-    learning_rate: Annotated[
-        float | None, typer.Option("--learning-rate", help="t-SNE: step size [default: auto, n/12].")
-    ] = None,
-    iterations: Annotated[
-        int, typer.Option("--iterations", help="t-SNE: optimisation steps after early exaggeration.")
-    ] = 500,
-    early_exaggeration: Annotated[
-        float, typer.Option("--early-exaggeration", help="t-SNE: early exaggeration factor.")
-    ] = 12.0,
-    whiten: Annotated[bool, typer.Option("--whiten", help="PCA: scale components to unit variance.")] = False,
-    coords_out: Annotated[
-        Path | None,
-        typer.Option("--coords-out", help="Also write row, x, y per algorithm and the label (.parquet or .csv)."),
-    ] = None,
-    no_metrics: Annotated[bool, typer.Option("--no-metrics", help="Skip trustworthiness and kNN recall.")] = False,
-    neighbours: Annotated[
-        int,
-        typer.Option("--neighbours", help="Nearest rows a click on a point rings (exact, by --metric), 0 to 100."),
-    ] = DEFAULT_NEIGHBOURS,
-    reproducible: Annotated[
-        bool,
-        typer.Option(
-            "--reproducible",
-            help="Byte-identical output: pin the time (or set SOURCE_DATE_EPOCH), no timings in the page.",
-        ),
-    ] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
-) -> None:
-    """Project DATA to 2D and write one self-contained HTML report.
+def command(name: str, doc: str, extra: dict | None = None):
+    """A Typer command whose parameters are `name`'s declared options (options.py), plus `extra`; the decorated
+    function receives the `Options` and the extra values."""
 
-    Example: embproj project fixtures/digits.parquet --algo umap -o report.html
-    """
-    from .options import PcaParams, TsneParams, UmapParams
+    def decorate(body):
+        params = [_parameter(f, d) for f, d in declared(name)]
+        for key, (kind, info) in (extra or {}).items():
+            params.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=kind))
 
-    opts = Options(
-        data=data,
-        output=output or Path(f"{data.name.split('.')[0] or 'report'}.{algo}.html"),
-        format=format,
-        encoding=encoding,
-        metadata=metadata,
-        algo=algo,
-        embedding=embedding,
-        columns=_split(columns) or (),
-        color=color,
-        label=label,
-        image=image,
-        hover=_split(hover),
-        no_images=no_images,
-        thumb_size=thumb_size,
-        image_shape=image_shape,
-        max_html_mb=max_html_mb,
-        max_points=max_points,
-        max_dims=max_dims,
-        sample=sample,
-        seed=seed,
-        title=title,
-        coords_out=coords_out,
-        metrics=not no_metrics,
-        neighbours=neighbours,
-        reproducible=reproducible,
-        pca=PcaParams(whiten=whiten),
-        umap=UmapParams(n_neighbors=n_neighbors, min_dist=min_dist, metric=metric),
-        tsne=TsneParams(perplexity, learning_rate, iterations, early_exaggeration, metric),
-    )
-    with _errors(), _worker(opts) as worker:
+        def run(**values):
+            extras = {key: values.pop(key) for key in extra or ()}
+            body(_options(values), **extras)
+
+        run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in params}
+        run.__doc__ = doc
+        run.__name__ = name
+        return app.command(name)(run)
+
+    return decorate
+
+
+def _parameter(f, d) -> inspect.Parameter:
+    hints = typing.get_type_hints(Options)
+    kinds = [a for a in typing.get_args(hints[f.name]) or (hints[f.name],) if a is not type(None)]
+    if d.listed or tuple in [typing.get_origin(k) or k for k in kinds]:
+        kind: object = str | None  # comma-separated, or an image shape as text
+    else:
+        kind = kinds[0] | None if len(kinds) == 1 and f.default is None else kinds[0]
+    if not d.flags:
+        info = typer.Argument(..., help=d.help_text(), show_default=False, metavar="DATA")
+        return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=Path)
+    default = None if isinstance(f.default, tuple) else f.default
+    info = typer.Option(default, *d.flags, help=d.help_text())
+    return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=kind)
+
+
+def _options(values: dict) -> Options:
+    for f, d in declared():
+        if d.listed and f.name in values:
+            parsed = parse_listed(values[f.name])
+            values[f.name] = parsed if parsed is not None or f.default is None else f.default
+    return Options(**values)
+
+
+@command("project", "Project DATA to 2D and write one self-contained HTML report.\n\n"
+         "Example: embproj project fixtures/digits.parquet --algo umap -o report.html", PRESENTATION)  # fmt: skip
+def project(opts: Options, json_out: bool, quiet: bool) -> None:
+    if opts.output is None:
+        stem = Path(opts.data or "report").name.split(".")[0] or "report"
+        opts = opts.with_(output=Path(f"{stem}.{opts.algo}.html"))
+    with _errors():
         from .pipeline import run
 
         console = _console(quiet)
         start = time.perf_counter()
-        result = run(opts, reporter=ConsoleReporter(console), worker=worker)
+        result = run(opts, reporter=ConsoleReporter(console))
         if json_out:
             import json
 
             from .summary import json_summary
 
-            summary = json_summary(result.summary, result.output, result.bytes_written, opts.coords_out)
-            typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
+            typer.echo(json.dumps(json_summary(result), indent=2, ensure_ascii=False, default=str))
         if console:
-            s = result.summary
+            report = result.written[0]
+            rows = result.summary.rows
             console.print(
-                f"Wrote {result.output} ({result.bytes_written / 1e6:.1f} MB): {s['rows_plotted']:,} points "
-                f"of {s['rows_read']:,} rows in {time.perf_counter() - start:.1f} s"
+                f"Wrote {report.path} ({report.bytes / 1e6:.1f} MB): {rows.plotted:,} points "
+                f"of {rows.read:,} rows in {time.perf_counter() - start:.1f} s",
+                markup=False,
+                highlight=False,
             )
 
 
-@app.command()
-def inspect(
-    data: DATA,
-    format: FORMAT = None,
-    encoding: ENCODING = None,
-    metadata: METADATA = None,
-    embedding: EMBEDDING = None,
-    columns: COLUMNS = None,
-    color: COLOR = None,
-    label: LABEL = None,
-    image: IMAGE = None,
-    hover: HOVER = None,
-    no_images: NO_IMAGES = False,
-    image_shape: IMAGE_SHAPE = None,
-    max_points: MAX_POINTS = DEFAULT_MAX_POINTS,
-    max_dims: MAX_DIMS = DEFAULT_MAX_DIMS,
-) -> None:
-    """Show the columns, the role detected for each and why, and what `project` would do. Projects nothing.
-
-    Example: embproj inspect fixtures/digits.parquet
-    """
-    opts = Options(
-        data=data,
-        format=format,
-        encoding=encoding,
-        metadata=metadata,
-        embedding=embedding,
-        columns=_split(columns) or (),
-        color=color,
-        label=label,
-        image=image,
-        hover=_split(hover),
-        no_images=no_images,
-        image_shape=image_shape,
-        max_points=max_points,
-        max_dims=max_dims,
-    )
+@command("inspect", "Show the columns, the role detected for each and why, and what `project` would do. Projects "
+         "nothing.\n\nExample: embproj inspect fixtures/digits.parquet")  # fmt: skip
+def inspect_command(opts: Options) -> None:
     with _errors():
         from .pipeline import inspect as inspect_plan
 
@@ -294,16 +174,6 @@ class ConsoleReporter:
             self.console.print(f"[yellow]Warning:[/yellow] {_escape(message)}", highlight=False)
 
 
-@contextmanager
-def _worker(opts: Options):
-    """The console script forks the numeric worker first thing, before even pyarrow loads (see compute.py)."""
-    from .compute import maybe_worker, small_input
-
-    wanted = _FORK_WORKER and opts.algo in ("pca", "umap", "tsne", "all") and small_input(opts.data)
-    with maybe_worker(wanted, opts.algos) as worker:
-        yield worker
-
-
 def _console(quiet: bool):
     if quiet:
         return None
@@ -316,12 +186,6 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
-
-
-def _split(value: str | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 @contextmanager
@@ -348,15 +212,10 @@ def usage_error(err: Exception) -> str:
     return f"Error: {message.rstrip('.')}, see {where} --help"
 
 
-_FORK_WORKER = False  # set by the console script: only a fresh process may fork the numeric worker
-
-
 def main() -> NoReturn:
     """The console script. Exits with os._exit once the output is flushed: tearing down an interpreter that has
     loaded numba, scikit-learn and bokeh costs most of a second and does nothing for the user."""
-    global _FORK_WORKER
     code: str | int | None
-    _FORK_WORKER = True
     try:
         outcome = app(standalone_mode=False)  # Click's usage errors come here, to be said in one line
         code = outcome if isinstance(outcome, int) else 0

@@ -24,7 +24,9 @@ TITLE_NAMES = re.compile(r"^(name|title|text|caption|sentence|word|token|filenam
 TEXT_VECTOR = re.compile(r"^\s*\[\s*[-+0-9.eE,\s naNinfINF]*\]\s*$")
 BASE64 = re.compile(r"^[A-Za-z0-9+/\s]+={0,2}$")
 MOSTLY = 0.8  # share of the head's cells that must look like images: a few broken cells do not hide the column
-MAX_CATEGORIES = 50
+# The most classes the map tells apart (its palette): a column with more distinct values is not taken for a label,
+# and a colour column chosen with more has its smallest classes folded into "other" in the legend.
+MAX_CATEGORIES = 20
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,13 @@
-"""`--coords-out`: the map as a table (row id, x and y per algorithm, the label), Parquet or CSV, written atomically."""
+"""`--coords-out`: the map as a table (row id, x and y per algorithm, the label), Parquet or CSV."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from .errors import OptionError
-
-SUFFIXES = (".parquet", ".csv")
-
-
-def check_coords_path(path: Path) -> None:
-    if Path(path).suffix.lower() not in SUFFIXES:
-        raise OptionError(f"--coords-out {path}: unknown suffix", "end the name in .parquet or .csv")
+from .write import Output
 
 
 def coords_table(row_ids: np.ndarray, projections, label: str | None, labels: pa.ChunkedArray | None) -> pa.Table:
@@ -29,20 +20,17 @@ def coords_table(row_ids: np.ndarray, projections, label: str | None, labels: pa
     return pa.table(columns)
 
 
-def write_coords(path: Path, table: pa.Table) -> None:
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
+def coords_output(path: Path, table: pa.Table) -> Output:
+    """The table as Parquet or CSV, by the path's suffix (checked by the option's declaration)."""
 
-    path = Path(path)
-    check_coords_path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
-    try:
-        if path.suffix.lower() == ".parquet":
-            pq.write_table(table, tmp)
+    def write(f) -> None:
+        if Path(path).suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, f)
         else:
-            pacsv.write_csv(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            import pyarrow.csv as pacsv
+
+            pacsv.write_csv(table, f)
+
+    return Output("coords", Path(path), write)

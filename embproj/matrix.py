@@ -7,7 +7,7 @@ a number, or holds NaN/±inf. Wide matrices are pre-reduced with PCA to `max_dim
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyarrow as pa
@@ -37,7 +37,7 @@ class Matrix:
 
 
 def build_matrix(table: pa.Table, embedding: Embedding, where: str = "") -> Matrix:
-    """The vectors as read; `pre_reduce` (in compute.py's stages) narrows them for UMAP and t-SNE."""
+    """The vectors as read; `reduce` narrows them for UMAP and t-SNE."""
     start = time.perf_counter()
     if embedding.kind == "list":
         X, valid, dropped, dims = _from_list(table.column(embedding.columns[0]), embedding.text)
@@ -125,10 +125,21 @@ def _from_columns(table: pa.Table, columns) -> tuple[np.ndarray, np.ndarray, dic
     return X, np.arange(table.num_rows), {}, len(columns)
 
 
+def needs_reduction(matrix: Matrix, algos, max_dims: int) -> bool:
+    """UMAP and t-SNE see at most `max_dims` dimensions (PCA first); PCA alone sees the vectors as read."""
+    return any(a in ("umap", "tsne") for a in algos) and matrix.dims > max_dims
+
+
+def reduce(matrix: Matrix, max_dims: int, seed: int) -> Matrix:
+    """The matrix with X narrowed by PCA to `max_dims` (the vectors as read stay in `original`)."""
+    X, reduced_to, variance = pre_reduce(matrix.original, max_dims, seed)
+    return replace(matrix, X=X, reduced_to=reduced_to, reduced_variance=variance)
+
+
 def pre_reduce(X: np.ndarray, max_dims: int, seed: int) -> tuple[np.ndarray, int | None, float | None]:
     """PCA to `max_dims` (fewer when there are fewer rows): the eigenvectors of the d×d covariance, built in float64
     over row blocks (so no n×d float64 copy), signs fixed as scikit-learn's `svd_flip` fixes them. Wider than
-    `EIGH_DIMS`, scikit-learn's randomized PCA. Needs no scikit-learn below that: UMAP's fast path imports none."""
+    `EIGH_DIMS`, scikit-learn's randomized PCA. Blocked, so that a large matrix is never copied whole."""
     n, d = X.shape
     target = min(max_dims, n - 1)
     if d <= max_dims or target < 2:

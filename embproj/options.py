@@ -1,73 +1,156 @@
-"""Options: every choice a user can make, in one frozen dataclass shared by the CLI and the Python API."""
+"""Every option, declared once: a field of `Options` whose metadata says its flags, help, range or choices, which
+algorithms it applies to and which commands take it. The Typer commands (cli.py), the Python API's keyword check
+(`from_keywords`), the checks (`validate`), the parameters in `--json` (`params_for`) and the page's "to make it
+again" command (`command_line`) are all derived from these declarations. Adding an option is one field here plus
+its use.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import math
+import shlex
+import typing
+from collections.abc import Iterator
+from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
+
+from .errors import OptionError
 
 ALGOS = ("pca", "umap", "tsne")
+ALGO_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 FORMATS = ("csv", "tsv", "parquet", "json", "jsonl")
 SAMPLE_METHODS = ("random", "stratified")
-
-DEFAULT_MAX_POINTS = 5_000
-DEFAULT_MAX_DIMS = 50
-DEFAULT_SEED = 0
-DEFAULT_THUMB_SIZE = 64
-DEFAULT_NEIGHBOURS = 10  # nearest rows a click on a point rings
-DEFAULT_MAX_HTML_MB = 50.0  # room for 5,000 points with 64 px photos (~20 MB); still opens in seconds
+UMAP_METRICS = ("euclidean", "cosine", "manhattan", "correlation", "chebyshev", "minkowski")
+TSNE_METRICS = ("euclidean", "cosine", "manhattan", "correlation")
+COORDS_SUFFIXES = (".parquet", ".csv")
+MAX_NEIGHBOURS = 100  # a click rings at most this many; the page carries n × k int32
+BOTH = ("project", "inspect")
 
 
 @dataclass(frozen=True)
-class UmapParams:
-    n_neighbors: int = 15
-    min_dist: float = 0.1
-    metric: str = "euclidean"
+class Declared:
+    """What an option is, beside its name, type and default (the dataclass field's own)."""
+
+    flags: tuple[str, ...]  # empty for the positional DATA argument
+    help: str
+    commands: tuple[str, ...] = ("project",)
+    algos: tuple[str, ...] = ()  # the algorithms it applies to; () for every run
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # the range excludes `low`
+    integer: bool = False
+    choices: tuple[str, ...] = ()
+    algo_choices: dict[str, tuple[str, ...]] = field(default_factory=dict)  # narrower choices per algorithm
+    suffixes: tuple[str, ...] = ()  # a path option: the name must end so
+    listed: bool = False  # comma-separated on the command line, a tuple here
+    in_command: bool = True  # part of "to make it again"
+    param: bool = True  # with `algos`: a parameter of those algorithms' projectors (not only a step before them)
+
+    @property
+    def flag(self) -> str:
+        """The option's name as the user types it: `--max-points`, `--no-metrics`'s `--metrics`."""
+        return self.flags[0].split("/")[0] if self.flags else "DATA"
+
+    def help_text(self) -> str:
+        """Help as `--help` shows it: which algorithm, what it does, and its range or choices."""
+        text = self.help
+        if self.algos and set(self.algos) != set(ALGOS):
+            text = f"{' and '.join(ALGO_NAMES[a] for a in self.algos)}: {text}"
+        limits = self.range_text() or (" | ".join(self.choices) if self.choices else "")
+        return f"{text} ({limits})." if limits else f"{text}."
+
+    def range_text(self) -> str:
+        """`from 2 to 1000`, `above 0 to 1000`, `1 or more`, `above 0`."""
+        if self.low is None and self.high is None:
+            return ""
+        low = "" if self.low is None else f"above {_number(self.low)}" if self.low_open else _number(self.low)
+        if self.high is None:
+            return low if self.low_open else f"{low} or more"
+        return f"{low if self.low_open else 'from ' + low} to {_number(self.high)}"
 
 
-@dataclass(frozen=True)
-class TsneParams:
-    perplexity: float = 30.0
-    learning_rate: float | None = None  # None: openTSNE's "auto" (n / exaggeration)
-    iterations: int = 500
-    early_exaggeration: float = 12.0
-    metric: str = "euclidean"
+def _number(value: float) -> str:
+    return f"{int(value):d}" if float(value).is_integer() else f"{value:g}"
 
 
-@dataclass(frozen=True)
-class PcaParams:
-    whiten: bool = False
+def option(default: Any, *flags: str, help: str, **declared: Any) -> Any:
+    """A field of `Options`: its default and its declaration (typed as Any so that a field reads as its value)."""
+    return field(default=default, metadata={"declared": Declared(flags, help, **declared)})
 
 
 @dataclass(frozen=True)
 class Options:
-    data: Path | None = None
-    output: Path | None = None
-    format: str | None = None
-    encoding: str | None = None
-    metadata: Path | None = None  # per-row fields joined to the vectors (TensorBoard's metadata.tsv)
-    algo: str = "umap"
-    embedding: str | None = None
-    columns: tuple[str, ...] = ()
-    color: str | None = None
-    label: str | None = None
-    image: str | None = None
-    hover: tuple[str, ...] | None = None
-    no_images: bool = False
-    thumb_size: int = DEFAULT_THUMB_SIZE
-    image_shape: str | tuple[int, ...] | None = None  # flat pixel lists: "28x28", "32x32x3" or (28, 28)
-    max_html_mb: float = DEFAULT_MAX_HTML_MB  # smaller thumbnails, then fewer images, to keep the file within
-    max_points: int = DEFAULT_MAX_POINTS
-    max_dims: int = DEFAULT_MAX_DIMS
-    sample: str = "random"
-    seed: int = DEFAULT_SEED
-    title: str | None = None
-    coords_out: Path | None = None
-    metrics: bool = True
-    neighbours: int = DEFAULT_NEIGHBOURS  # 0: no neighbour table
-    reproducible: bool = False  # pin the manifest's time (as SOURCE_DATE_EPOCH does) and leave timings out of the page
-    pca: PcaParams = field(default_factory=PcaParams)
-    umap: UmapParams = field(default_factory=UmapParams)
-    tsne: TsneParams = field(default_factory=TsneParams)
+    data: Path | None = option(None, help="CSV, TSV, Parquet (file or folder), JSON or JSON Lines table", commands=BOTH)
+    output: Path | None = option(None, "--output", "-o", help="Report path [default: DATA-STEM.ALGO.html here]")
+    algo: str = option("umap", "--algo", "-a", help="The map, or all three side by side", choices=(*ALGOS, "all"))
+    format: str | None = option(None, "--format", help="Read as this format, whatever the suffix", choices=FORMATS,
+                                commands=BOTH)  # fmt: skip
+    encoding: str | None = option(None, "--encoding", help="Text encoding of CSV/TSV/JSON files (default UTF-8)",
+                                  commands=BOTH)  # fmt: skip
+    metadata: Path | None = option(
+        None, "--metadata", help="TSV of per-row fields for a headerless vectors file (TensorBoard's metadata.tsv)",
+        commands=BOTH,
+    )  # fmt: skip
+    embedding: str | None = option(None, "--embedding", "-e", help='Column of vectors (lists, arrays or "[…]" text)',
+                                   commands=BOTH)  # fmt: skip
+    columns: tuple[str, ...] = option((), "--columns", help="Numeric columns as dimensions, by globs: 'dim_*,f?'",
+                                      commands=BOTH, listed=True)  # fmt: skip
+    color: str | None = option(None, "--color", "-c", help="Column to colour by; '' for none", commands=BOTH)
+    label: str | None = option(None, "--label", help="Column shown as each point's title on hover", commands=BOTH)
+    image: str | None = option(None, "--image", help="Column of images: pixel arrays, bytes, paths, base64",
+                               commands=BOTH)  # fmt: skip
+    hover: tuple[str, ...] | None = option(None, "--hover", help="Columns shown on hover, comma-separated",
+                                           commands=BOTH, listed=True)  # fmt: skip
+    no_images: bool = option(False, "--no-images", help="Leave images out of the report", commands=BOTH)
+    thumb_size: int = option(64, "--thumb-size", help="Longest side of hover images, in pixels", low=8, high=1024,
+                             integer=True)  # fmt: skip
+    image_shape: str | tuple[int, ...] | None = option(
+        None, "--image-shape", help="Shape of flat pixel lists: HxW or HxWxC, e.g. 28x28 or 32x32x3", commands=BOTH
+    )
+    # room for 5,000 points with 64 px photos (~20 MB); still opens in seconds
+    max_html_mb: float = option(
+        50.0, "--max-html-mb", low=0, low_open=True,
+        help="Keep the report within this many MB (10^6 bytes): smaller images first (down to 32 px), then images "
+        "for a seeded subset of points. Over even without images: written anyway, with a warning",
+    )  # fmt: skip
+    # 5,000: UMAP answers in seconds and the page stays light
+    max_points: int = option(5_000, "--max-points", "-n", help="Rows to plot at most (a seeded sample beyond)",
+                             low=1, integer=True, commands=BOTH)  # fmt: skip
+    max_dims: int = option(50, "--max-dims", help="PCA pre-reduction to this many dimensions first", low=2,
+                           integer=True, algos=("umap", "tsne"), param=False, commands=BOTH)  # fmt: skip
+    sample: str = option("random", "--sample", help="How rows are sampled; stratified keeps every colour class",
+                         choices=SAMPLE_METHODS, commands=BOTH)  # fmt: skip
+    seed: int = option(0, "--seed", help="Seed for sampling and projection", low=0, high=2**32 - 1, integer=True,
+                       commands=BOTH)  # fmt: skip
+    title: str | None = option(None, "--title", help="Report title [default: file name and algorithm]")
+    n_neighbors: int = option(15, "--n-neighbors", help="neighbourhood size", low=2, high=1000, integer=True,
+                              algos=("umap",))  # fmt: skip
+    min_dist: float = option(0.1, "--min-dist", help="how tightly points pack", low=0, high=1, algos=("umap",))
+    metric: str = option(
+        "euclidean", "--metric", help="distance between vectors, also for the neighbours and quality numbers",
+        choices=UMAP_METRICS, algo_choices={"tsne": TSNE_METRICS}, algos=("umap", "tsne"),
+    )  # fmt: skip
+    perplexity: float = option(30.0, "--perplexity", help="effective neighbours", low=0, high=1000, low_open=True,
+                               algos=("tsne",))  # fmt: skip
+    learning_rate: float | None = option(None, "--learning-rate", help="step size [default: auto, n/12]", low=0,
+                                         low_open=True, algos=("tsne",))  # fmt: skip
+    iterations: int = option(500, "--iterations", help="optimisation steps after early exaggeration", low=10,
+                             high=100_000, integer=True, algos=("tsne",))  # fmt: skip
+    early_exaggeration: float = option(12.0, "--early-exaggeration", help="early exaggeration factor", low=1,
+                                       high=1000, algos=("tsne",))  # fmt: skip
+    whiten: bool = option(False, "--whiten", help="scale components to unit variance", algos=("pca",))
+    coords_out: Path | None = option(
+        None, "--coords-out", help="Also write row, x, y per algorithm and the label (.parquet or .csv)",
+        suffixes=COORDS_SUFFIXES,
+    )  # fmt: skip
+    metrics: bool = option(True, "--metrics/--no-metrics", help="Measure trustworthiness and kNN recall")
+    neighbours: int = option(10, "--neighbours", help="Nearest rows a click on a point rings (exact, by --metric)",
+                             low=0, high=MAX_NEIGHBOURS, integer=True)  # fmt: skip
+    reproducible: bool = option(
+        False, "--reproducible", help="Byte-identical output: pin the time (or set SOURCE_DATE_EPOCH), no timings in "
+        "the page",
+    )  # fmt: skip
 
     def with_(self, **changes) -> Options:
         return replace(self, **changes)
@@ -76,5 +159,147 @@ class Options:
     def algos(self) -> tuple[str, ...]:
         return ALGOS if self.algo == "all" else (self.algo,)
 
-    def params_for(self, algo: str):
-        return getattr(self, algo)
+    def params_for(self, algo: str) -> dict[str, Any]:
+        """The options that apply to `algo`, by name: what its projector takes and `--json` reports."""
+        return {f.name: getattr(self, f.name) for f, d in declared() if algo in d.algos and d.param}
+
+
+def declared(command: str | None = None) -> Iterator[tuple[Field, Declared]]:
+    """Every option's field and declaration, in order; only `command`'s when given."""
+    for f in fields(Options):
+        d: Declared = f.metadata["declared"]
+        if command is None or command in d.commands:
+            yield f, d
+
+
+DEFAULTS = Options()
+
+
+# -- checks ---------------------------------------------------------------------------------------------------
+
+
+def validate(opts: Options) -> Options:
+    """Every value in its range and among its choices, before any work: `OptionError` naming the flag and the
+    range otherwise. Ranges hold whether the algorithm runs or not (a typo is a typo); choices narrower for one
+    algorithm (t-SNE's metrics) hold where it runs."""
+    for f, d in declared():
+        value = getattr(opts, f.name)
+        if value is None:
+            continue
+        if d.choices and value not in d.choices:
+            raise _not_supported(d.flag, value, d.choices)
+        for algo, narrower in d.algo_choices.items():
+            if algo in opts.algos and value not in narrower:
+                raise _not_supported(d.flag, value, narrower, by=ALGO_NAMES[algo])
+        if d.low is not None or d.high is not None:
+            _check_range(d, value)
+        if d.suffixes and Path(value).suffix.lower() not in d.suffixes:
+            raise OptionError(f"{d.flag} {value}: unknown suffix", f"end the name in {' or '.join(d.suffixes)}")
+    from .pixels import parse_image_shape
+
+    parse_image_shape(opts.image_shape)
+    return opts
+
+
+def _check_range(d: Declared, value) -> None:
+    number = float(value)
+    below = d.low is not None and (number <= d.low if d.low_open else number < d.low)
+    above = d.high is not None and number > d.high
+    if not math.isfinite(number) or below or above or (d.integer and int(number) != number):
+        kind = "a whole number" if d.integer else "a number"
+        raise OptionError(f"{d.flag} {_text(value)} is out of range", f"give {kind} {d.range_text()}")
+
+
+def _not_supported(flag: str, value, choices, by: str | None = None) -> OptionError:
+    what = f'{flag} "{value}" is not supported' + (f" by {by}" if by else "")
+    return OptionError(what, f"use one of {', '.join(choices)}")
+
+
+# -- the Python API's keywords --------------------------------------------------------------------------------
+
+
+def from_keywords(**keywords: Any) -> Options:
+    """`Options` from the Python API's keywords (the CLI's names with underscores): unknown names and values of
+    the wrong type are an `OptionError` that lists what is accepted."""
+    names = [f.name for f in fields(Options)]
+    values: dict[str, Any] = {}
+    hints = typing.get_type_hints(Options)
+    for key, value in keywords.items():
+        if key not in names:
+            raise OptionError(f'unknown option "{key}"', f"use one of {', '.join(sorted(names))}")
+        values[key] = _coerce(key, value, hints[key])
+    return Options(**values)
+
+
+def _coerce(key: str, value, hint):
+    """The value as the field holds it (str paths → Path, lists → tuples), or an error naming the type wanted."""
+    if value is None:
+        return None
+    kinds = tuple(typing.get_origin(a) or a for a in typing.get_args(hint) or (hint,) if a is not type(None))
+    if Path in kinds and isinstance(value, (str, Path)):
+        return Path(value)
+    if tuple in kinds and isinstance(value, (list, tuple)):
+        return tuple(value)
+    if isinstance(value, bool):
+        ok = bool in kinds
+    elif isinstance(value, int):
+        ok = int in kinds or float in kinds
+    elif isinstance(value, float):
+        ok = float in kinds or (int in kinds and value.is_integer())
+    else:
+        ok = isinstance(value, kinds)
+    if not ok:
+        wanted = " or ".join(sorted(k.__name__ for k in kinds))
+        raise OptionError(f"option {key}={value!r} is a {type(value).__name__}", f"give a {wanted}")
+    return value
+
+
+# -- "to make it again" -------------------------------------------------------------------------------------
+
+
+def command_line(opts: Options) -> str | None:
+    """The command that makes this report again, from the folder it was made in (options left at their default
+    are left out); None when the data was not a file (a table handed to the Python API)."""
+    if opts.data is None:
+        return None
+    args = ["embproj", "project", str(opts.data)]
+    for f, d in declared("project"):
+        value = getattr(opts, f.name)
+        if not d.flags or not d.in_command or (d.algos and not set(d.algos) & set(opts.algos)):
+            continue
+        if f.name in ("algo", "seed") or value != _default(f):
+            args += _flag_words(d, value)
+    return shlex.join(args)
+
+
+def _flag_words(d: Declared, value) -> list[str]:
+    if isinstance(value, bool):
+        on, _, off = d.flags[0].partition("/")
+        return [on] if value else [off] if off else []
+    if d.listed:
+        return [d.flag, ",".join(value)]
+    if isinstance(value, tuple):  # an image shape given as (28, 28)
+        return [d.flag, "x".join(map(str, value))]
+    return [d.flag, _text(value)]
+
+
+def _text(value) -> str:
+    """A value as the command line takes it back: floats exactly (0.1, not 0.1000000000000000055)."""
+    if isinstance(value, float):
+        short = f"{value:g}"
+        return short if float(short) == value else repr(value)
+    return str(value)
+
+
+def _default(f: Field):
+    return f.default if f.default is not MISSING else None
+
+
+def parse_listed(value: str | None) -> tuple[str, ...] | None:
+    """`a, b,c` → ("a", "b", "c"); None stays None (not given), '' is the empty tuple (none)."""
+    if value is None:
+        return None
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+__all__ = ["ALGOS", "DEFAULTS", "Options", "command_line", "declared", "from_keywords", "validate"]

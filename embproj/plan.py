@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from .columns import EMBEDDING_NAMES, IMAGE_NAMES, LABEL_NAMES, TITLE_NAMES, ColumnInfo, describe
+from .columns import EMBEDDING_NAMES, IMAGE_NAMES, LABEL_NAMES, MAX_CATEGORIES, TITLE_NAMES, ColumnInfo, describe
 from .errors import InputError, OptionError
 from .options import Options
 from .pixels import check_shape, guess_shape, parse_image_shape, shape_text
@@ -195,7 +195,8 @@ def _choose_color(info, by_name, opts: Options, exclude: set) -> Role:
         return Role(None, "turned off")
     if opts.color:
         col = by_name[opts.color]
-        kind = "continuous" if col.kind == "float" or (col.kind == "int" and col.distinct > 20) else "categorical"
+        many = col.kind == "float" or (col.kind == "int" and col.distinct > MAX_CATEGORIES)
+        kind = "continuous" if many else "categorical"
         return Role(col.name, f"set by --color, {kind}", kind)
     cats = [c for c in info if c.name not in exclude and _is_categorical(c)]
     if cats:
@@ -226,7 +227,7 @@ def _color_choices(info, color: Role, used: set) -> tuple[tuple[str, str], ...]:
             continue
         if c.kind == "category" or _is_categorical(c):
             choices.append((c.name, "categorical"))
-        elif c.kind == "float" or (c.kind == "int" and c.distinct > 20):
+        elif c.kind == "float" or (c.kind == "int" and c.distinct > MAX_CATEGORIES):
             choices.append((c.name, "continuous"))
         elif c.kind == "int":
             choices.append((c.name, "categorical"))
@@ -237,7 +238,7 @@ def _is_categorical(c: ColumnInfo) -> bool:
     if c.kind == "category":
         return 2 <= c.distinct
     if c.kind == "int" and LABEL_NAMES.search(c.name):
-        return 2 <= c.distinct <= 50
+        return 2 <= c.distinct <= MAX_CATEGORIES
     return False
 
 

@@ -16,7 +16,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InputError, OptionError
-from .options import SAMPLE_METHODS
 from .source import Source
 
 
@@ -60,10 +59,6 @@ def sample_rows(
     method: str = "random",
     stratify_by: str | None = None,
 ) -> Sample:
-    if max_points < 1:
-        raise OptionError(f"--max-points {max_points} is too small", "give a whole number of 1 or more")
-    if method not in SAMPLE_METHODS:
-        raise OptionError(f'unknown --sample "{method}"', f"use {' or '.join(SAMPLE_METHODS)}")
     if method == "stratified" and not stratify_by:
         raise OptionError("--sample stratified needs a colour column", "name one with --color")
     rng = np.random.default_rng(seed)

@@ -74,8 +74,6 @@ class Source:
 def open_source(path: Path | str, format: str | None = None, encoding: str | None = None) -> Source:
     path = Path(path)
     name = str(path)
-    if format is not None and format not in FORMATS:
-        raise OptionError(f'unknown --format "{format}"', f"use one of {', '.join(FORMATS)}")
     if not path.exists():
         raise InputError("no such file or directory", "check the path", where=name)
     if path.is_dir():

@@ -1,15 +1,131 @@
-"""The facts a report's header and footer (and `--json`) give: what was read, kept, dropped, and how to redo it."""
+"""The typed run summary: what was read, kept, dropped, projected and how to make it again. Built once from the
+stages' results (`describe_run`), completed by the page's image facts (`with_page`), then only read: by the page's
+header and footer, its manifest, and `--json`."""
 
 from __future__ import annotations
 
-import os
-import shlex
+import sys
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from importlib import metadata
+from typing import Any
 
-from .options import Options
+from .environment import source_date_epoch
+from .options import Options, command_line
 
 LIBRARIES = {"pca": ("scikit-learn",), "umap": ("umap-learn", "numba", "pynndescent"), "tsne": ("openTSNE",)}
+
+
+@dataclass(frozen=True)
+class Rows:
+    read: int
+    sampled: int
+    plotted: int
+    dropped: int
+    reasons: dict[str, int] = field(default_factory=dict)  # why rows were dropped → how many
+
+
+@dataclass(frozen=True)
+class ProjectionFacts:
+    algo: str
+    name: str
+    params: dict[str, Any]
+    seconds: float
+    metrics: dict[str, Any]
+
+    @property
+    def params_text(self) -> str:
+        return ", ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in self.params.items())
+
+    @property
+    def metrics_text(self) -> str:
+        return metrics_text(self.metrics)
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """The images the page carries, as the size budget left them."""
+
+    column: str | None
+    shown: int
+    points: int
+    size: int
+    bytes: int
+
+    @property
+    def text(self) -> str:
+        text = f"{self.shown:,} of {self.points:,} points, {self.size} px, {self.bytes / 1e6:.2f} MB"
+        return f'"{self.column}": {text}' if self.column else text
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    source: str
+    format: str
+    rows: Rows
+    sampled: str | None  # how the rows were sampled, when not every row was kept
+    embedding: str  # the embedding in words: column(s), dims, pre-reduction
+    dims: int
+    color: str | None
+    columns: dict[str, Any]  # the roles: embedding, color, label, image, hover
+    projections: tuple[ProjectionFacts, ...]
+    seed: int
+    seconds: dict[str, float]  # each stage before the page
+    versions: dict[str, str]
+    warnings: tuple[str, ...]
+    command: str | None  # to make it again; None for a table handed to the Python API
+    created: str
+    reproducible: bool  # time pinned, no timings in the page
+    umap_kernels: str | None = None  # where UMAP's compiled kernels are cached, or why not
+    images: ImageFacts | None = None
+
+
+def describe_run(opts: Options, source, plan, sample, matrix, projections, seconds, warnings) -> RunSummary:
+    e = plan.embedding
+    dims = f"{matrix.dims} dims"
+    if matrix.reduced_to:
+        dims += f", PCA to {matrix.reduced_to} first ({matrix.reduced_variance:.1%} of variance kept)"
+    what = f'"{e.columns[0]}"' if e.kind == "list" else f"{len(e.columns)} numeric columns"
+    sampled = None
+    if sample.rows_read > sample.table.num_rows:
+        sampled = f"{sample.method}, {sample.table.num_rows:,} of {sample.rows_read:,} rows, seed {opts.seed}"
+    kernels = None
+    if "umap" in opts.algos:
+        from .umap_kernels import status
+
+        kernels = status()
+    return RunSummary(
+        source=source.name,
+        format=source.format,
+        rows=Rows(sample.rows_read, sample.table.num_rows, len(matrix.keep), matrix.n_dropped, dict(matrix.dropped)),
+        sampled=sampled,
+        embedding=f"{what}, {dims}",
+        dims=matrix.dims,
+        color=plan.color.column and f'"{plan.color.column}" ({plan.color.kind})',
+        columns={
+            "embedding": list(e.columns),
+            "color": plan.color.column,
+            "label": plan.label.column,
+            "image": plan.image.column,
+            "hover": list(plan.hover),
+        },
+        projections=tuple(
+            ProjectionFacts(p.algo, p.name, p.params, round(p.seconds, 3), p.metrics) for p in projections
+        ),
+        seed=opts.seed,
+        seconds={k: round(v, 3) for k, v in seconds.items()},
+        versions=versions_used(opts.algos),
+        warnings=tuple(warnings),
+        command=command_line(opts),
+        created=created_at(opts.reproducible),
+        reproducible=pinned(opts.reproducible),
+        umap_kernels=kernels,
+    )
+
+
+def with_page(summary: RunSummary, images: ImageFacts | None, note: str | None) -> RunSummary:
+    """The summary as one rendering of the page shows it: with its images and the size budget's note."""
+    return replace(summary, images=images, warnings=summary.warnings + ((note,) if note else ()))
 
 
 def versions_used(algos) -> dict[str, str]:
@@ -25,65 +141,15 @@ def versions_used(algos) -> dict[str, str]:
     return found
 
 
-def describe_run(opts: Options, source, plan, sample, matrix, projections, seconds, warnings) -> dict:
-    e = plan.embedding
-    dims = f"{matrix.dims} dims"
-    if matrix.reduced_to:
-        dims += f", PCA to {matrix.reduced_to} first ({matrix.reduced_variance:.1%} of variance kept)"
-    what = f'"{e.columns[0]}"' if e.kind == "list" else f"{len(e.columns)} numeric columns"
-    sampled = None
-    if sample.rows_read > sample.table.num_rows:
-        sampled = f"{sample.method}, {sample.table.num_rows:,} of {sample.rows_read:,} rows, seed {opts.seed}"
-    return {
-        "source": source.name,
-        "format": source.format,
-        "rows_read": sample.rows_read,
-        "rows_sampled": sample.table.num_rows,
-        "rows_plotted": len(matrix.keep),
-        "rows_dropped": matrix.n_dropped,
-        "dropped": dict(matrix.dropped),
-        "sampled": sampled,
-        "embedding": f"{what}, {dims}",
-        "dims": matrix.dims,
-        "color": plan.color.column and f'"{plan.color.column}" ({plan.color.kind})',
-        "projections": [
-            {
-                "algo": p.algo,
-                "name": p.name,
-                "params": p.params,
-                "params_text": _params_text(p.params),
-                "seconds": round(p.seconds, 3),
-                "metrics": p.metrics,
-                "metrics_text": metrics_text(p.metrics),
-            }
-            for p in projections
-        ],
-        "seed": opts.seed,
-        "seconds": {k: round(v, 3) for k, v in seconds.items()},
-        "versions": versions_used(opts.algos),
-        "warnings": list(warnings),
-        "command": reproduce_command(opts, source.name),
-        "columns": {
-            "embedding": list(e.columns),
-            "color": plan.color.column,
-            "label": plan.label.column,
-            "image": plan.image.column,
-            "hover": list(plan.hover),
-        },
-        "created": created_at(opts.reproducible),
-        "reproducible": pinned(opts.reproducible),
-    }
-
-
 def pinned(reproducible: bool) -> bool:
-    return reproducible or bool(os.environ.get("SOURCE_DATE_EPOCH"))
+    return reproducible or source_date_epoch() is not None
 
 
 def created_at(reproducible: bool) -> str:
     """Now, or SOURCE_DATE_EPOCH when set, or the epoch under --reproducible: the only time a report holds."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
-        when = datetime.fromtimestamp(int(epoch), timezone.utc)
+    epoch = source_date_epoch()
+    if epoch is not None:
+        when = datetime.fromtimestamp(epoch, timezone.utc)
     elif reproducible:
         when = datetime.fromtimestamp(0, timezone.utc)
     else:
@@ -91,69 +157,72 @@ def created_at(reproducible: bool) -> str:
     return when.isoformat().replace("+00:00", "Z")
 
 
-def manifest(summary: dict) -> dict:
+def manifest(summary: RunSummary) -> dict:
     """What the page records about how it was made; timings only when the report is not pinned."""
-    keys = ("created", "command", "seed", "versions", "source", "rows_read", "rows_plotted", "dropped", "columns")
-    out = {k: summary[k] for k in keys}
-    out["projections"] = [{k: p[k] for k in ("algo", "params", "metrics")} for p in summary["projections"]]
-    if not summary["reproducible"]:
-        out["seconds"] = summary["seconds"]
+    out: dict[str, Any] = {
+        "created": summary.created,
+        "command": summary.command,
+        "seed": summary.seed,
+        "versions": summary.versions,
+        "source": summary.source,
+        "rows_read": summary.rows.read,
+        "rows_plotted": summary.rows.plotted,
+        "dropped": summary.rows.reasons,
+        "columns": summary.columns,
+        "projections": [{"algo": p.algo, "params": p.params, "metrics": p.metrics} for p in summary.projections],
+    }
+    if not summary.reproducible:
+        out["seconds"] = summary.seconds
     return out
 
 
-def json_summary(summary: dict, output, bytes_written: int, coords_out=None) -> dict:
-    """`--json`: one object for CI pipelines."""
-    return {
-        "input": summary["source"],
-        "format": summary["format"],
+def json_summary(result) -> dict:
+    """`--json`: one object for CI pipelines, from a pipeline `Result` (every stage's seconds, the page's and the
+    write's too, and the files written)."""
+    s: RunSummary = result.summary
+    written = {w.kind: w for w in result.written}
+    report, coords = written.get("report"), written.get("coords")
+    out = {
+        "input": s.source,
+        "format": s.format,
         "rows": {
-            "read": summary["rows_read"],
-            "sampled": summary["rows_sampled"],
-            "plotted": summary["rows_plotted"],
-            "dropped": summary["rows_dropped"],
-            "dropped_reasons": summary["dropped"],
+            "read": s.rows.read,
+            "sampled": s.rows.sampled,
+            "plotted": s.rows.plotted,
+            "dropped": s.rows.dropped,
+            "dropped_reasons": s.rows.reasons,
         },
-        "columns": summary["columns"],
-        "dims": summary["dims"],
+        "columns": s.columns,
+        "dims": s.dims,
         "algorithms": [
-            {"algo": p["algo"], "params": p["params"], "seconds": p["seconds"], "metrics": p["metrics"]}
-            for p in summary["projections"]
+            {"algo": p.algo, "params": p.params, "seconds": p.seconds, "metrics": p.metrics} for p in s.projections
         ],
-        "seed": summary["seed"],
-        "seconds": summary["seconds"],
-        "worker": summary.get("worker", False),  # projected in the forked worker (compute.py)
-        "peak_rss_mb": _peak_rss(summary.get("worker_peak_rss")),
-        "warnings": summary["warnings"],
-        "image_bytes": summary.get("image_bytes", 0),
-        "output": str(output) if output else None,
-        "bytes": bytes_written,
-        "coords_out": str(coords_out) if coords_out else None,
-        "versions": summary["versions"],
-        "command": summary["command"],
-        "created": summary["created"],
-        **_umap_cache(summary),
+        "seed": s.seed,
+        "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+        "peak_rss_mb": peak_rss_mb(),
+        "warnings": list(s.warnings),
+        "image_bytes": s.images.bytes if s.images else 0,
+        "images": asdict(s.images) if s.images else None,
+        "output": str(report.path) if report else None,
+        "bytes": report.bytes if report else 0,
+        "coords_out": str(coords.path) if coords else None,
+        "versions": s.versions,
+        "command": s.command,
+        "created": s.created,
     }
+    if s.umap_kernels is not None:
+        out["umap_kernel_cache"] = s.umap_kernels  # the first thing to check when UMAP is slow
+    return out
 
 
-def _peak_rss(worker: int | None) -> dict:
-    """Peak memory of this process and of the worker (MB, 2^20 bytes); they run at once, so a machine needs
-    up to their sum."""
-    from .compute import peak_rss
-
-    main = peak_rss()
-    mb = lambda b: round(b / 2**20) if b else None  # noqa: E731
-    return {"main": mb(main), "worker": mb(worker)}
-
-
-def _umap_cache(summary: dict) -> dict:
-    """Where UMAP's compiled kernels are cached, or why not: the first thing to check when UMAP is slow."""
-    if not any(p["algo"] == "umap" for p in summary["projections"]):
-        return {}
-    if "umap_kernel_cache" in summary:  # the run's own word: the worker that projected knows
-        return {"umap_kernel_cache": summary["umap_kernel_cache"]}
-    from .umap_fast import kernel_cache_status
-
-    return {"umap_kernel_cache": kernel_cache_status()}
+def peak_rss_mb() -> int | None:
+    """This process's peak resident memory in MB (2^20 bytes); None where the platform does not say."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round((peak if sys.platform == "darwin" else peak * 1024) / 2**20)
 
 
 def metrics_text(metrics: dict) -> str:
@@ -168,56 +237,9 @@ def metrics_text(metrics: dict) -> str:
     return " · ".join(parts)
 
 
-def _shape(shape) -> str | None:
-    return shape if isinstance(shape, str) or shape is None else "x".join(map(str, shape))
-
-
-def _params_text(params: dict) -> str:
-    return ", ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in params.items())
-
-
 def _fmt(v) -> str:
     if isinstance(v, list):
         return "[" + ", ".join(_fmt(x) for x in v) + "]"
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
-
-
-def reproduce_command(opts: Options, data: str) -> str:
-    """The command line that makes this report again (defaults left out)."""
-    default = Options()
-    args = ["embproj", "project", data, "--algo", opts.algo, "--seed", str(opts.seed)]
-    pairs = [
-        ("--format", opts.format, default.format),
-        ("--encoding", opts.encoding, default.encoding),
-        ("--metadata", opts.metadata, default.metadata),
-        ("--embedding", opts.embedding, default.embedding),
-        ("--columns", ",".join(opts.columns) or None, None),
-        ("--color", opts.color, default.color),
-        ("--label", opts.label, default.label),
-        ("--image", opts.image, default.image),
-        ("--hover", ",".join(opts.hover) if opts.hover is not None else None, None),
-        ("--max-points", opts.max_points, default.max_points),
-        ("--max-dims", opts.max_dims, default.max_dims),
-        ("--sample", opts.sample, default.sample),
-        ("--thumb-size", opts.thumb_size, default.thumb_size),
-        ("--image-shape", _shape(opts.image_shape), None),
-        ("--max-html-mb", f"{opts.max_html_mb:g}", f"{default.max_html_mb:g}"),
-        ("--neighbours", opts.neighbours, default.neighbours),
-    ]
-    for algo in opts.algos:
-        if algo == "pca":
-            continue
-        for name, value in vars(opts.params_for(algo)).items():
-            pairs.append((f"--{name.replace('_', '-')}", value, getattr(default.params_for(algo), name)))
-    if opts.pca.whiten:
-        args.append("--whiten")
-    if opts.no_images:
-        args.append("--no-images")
-    if not opts.metrics:
-        args.append("--no-metrics")
-    for flag, value, dflt in pairs:
-        if value is not None and value != dflt:
-            args += [flag, str(value)]
-    return shlex.join(args)

@@ -152,7 +152,11 @@ ERRORS = {
         [],
         'not UTF-8 text (column "name"), pass the file\'s encoding, for example --encoding latin-1',
     ),
-    "unknown --algo": (_parquet(_vectors(_blob_rows(9))), ["--algo", "lda"], 'unknown --algo "lda"'),
+    "unknown --algo": (
+        _parquet(_vectors(_blob_rows(9))),
+        ["--algo", "lda"],
+        '--algo "lda" is not supported, use one of pca',
+    ),
     "unknown column in --color": (
         _parquet(_vectors(_blob_rows(9))),
         ["--color", "nope"],
@@ -170,7 +174,11 @@ ERRORS = {
     ),
     "negative seed": (_parquet(_vectors(_blob_rows(9))), ["--seed", "-3"], "--seed -3 is out of range, give a whole"),
     "seed too large": (_parquet(_vectors(_blob_rows(9))), ["--seed", str(2**32)], "--seed 4294967296 is out of range"),
-    "unknown --format": (_csv("a,b\n1,2\n"), ["--format", "xlsx"], 'unknown --format "xlsx", use one of csv, tsv'),
+    "unknown --format": (
+        _csv("a,b\n1,2\n"),
+        ["--format", "xlsx"],
+        '--format "xlsx" is not supported, use one of csv, tsv',
+    ),
     "unknown --encoding": (_csv("a,b\n1,2\n", "d.json"), ["--encoding", "klingon"], 'unknown --encoding "klingon"'),
     "output folder does not exist": (
         _parquet(_vectors(_blob_rows(9))),
@@ -360,7 +368,8 @@ def test_killed_while_writing_leaves_the_old_report(tmp_path):
     out = tmp_path / "r.html"
     out.write_text("the previous report")
     code = (
-        "import sys, embproj.write as w\nw.write_atomic(__import__('pathlib').Path(sys.argv[1]), 'x' * 300_000_000)\n"
+        "import sys, embproj.write as w\n"
+        "w.write_outputs([w.text_output('report', __import__('pathlib').Path(sys.argv[1]), 'x' * 300_000_000)])\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code, str(out)])
     deadline = time.monotonic() + 60

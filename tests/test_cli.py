@@ -54,7 +54,10 @@ def test_default_output_name(cli, vectors_parquet, tmp_path):
     "args, message",
     [
         (["project", "missing.csv", "--algo", "pca"], "Error: missing.csv: no such file or directory, check the path"),
-        (["project", "{data}", "--algo", "nope"], 'Error: unknown --algo "nope", use one of pca, umap, tsne, all'),
+        (
+            ["project", "{data}", "--algo", "nope"],
+            'Error: --algo "nope" is not supported, use one of pca, umap, tsne, all',
+        ),
         (
             ["project", "{data}", "--algo", "pca", "-o", "no/such/dir/r.html"],
             "Error: no/such/dir/r.html: the output folder no/such/dir does not exist",
@@ -148,7 +151,7 @@ def test_a_metric_only_umap_has_is_fine_for_umap(cli, vectors_parquet, tmp_path)
     ok = cli("project", vectors_parquet, "--algo", "umap", "--metric", "chebyshev", "-o", "r.html", "-q")
     assert ok.exit_code == 0, ok.output
     bad = cli("project", vectors_parquet, "--algo", "tsne", "--metric", "chebyshev")
-    assert bad.exit_code == 2 and '--metric "chebyshev" is not supported, use one of euclidean' in bad.stderr
+    assert bad.exit_code == 2 and '--metric "chebyshev" is not supported by t-SNE, use one of euclidean' in bad.stderr
 
 
 def test_inspect_follows_the_sampling_options(cli, digits_parquet):
@@ -163,7 +166,7 @@ EMBPROJ = str(Path(sys.executable).with_name("embproj"))  # the console script, 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["project"], "Error: Missing argument 'data', see embproj project --help"),
+        (["project"], "Error: Missing argument 'DATA', see embproj project --help"),
         (["project", "x.parquet", "--colour", "a"], "Error: No such option: --colour (Possible options: --color"),
         (["project", "x.parquet", "--max-points", "many"], "Error: Invalid value for '--max-points' / '-n'"),
         (["plot"], "Error: No such command 'plot', see embproj --help"),

@@ -232,7 +232,7 @@ def test_detection_is_by_content_not_only_by_name():
 def test_no_images_leaves_them_out(tmp_path):
     cells = [encoded(quadrants()) for _ in range(N)]
     result, imgs = report(tmp_path, table_with("photo", cells, pa.binary()), no_images=True)
-    assert imgs == {} and result.summary["image_bytes"] == 0
+    assert imgs == {} and result.summary.images is None
 
 
 # -- safety --------------------------------------------------------------------------------------------------
@@ -369,14 +369,14 @@ def test_budget_shrinks_then_thins_images_to_fit_the_file(cli, tmp_path):
 def test_budget_shrinks_only_as_far_as_needed(tmp_path):
     table = noise_table(200, 64)
     full, _ = report(tmp_path, table)
-    spent = full.summary["image_bytes"]
+    spent = full.summary.images.bytes
     assert spent == sum(len(u) for u in page_images(full)) and spent > 0
     # 48 px JPEGs take about 60% of the bytes of 64 px ones: a quarter less room needs 48 px, not 32 px
     limit = round((len(full.html.encode()) - 0.25 * spent) / 1e6, 3)
     result, _ = report(tmp_path, table, max_html_mb=limit)
     assert len(result.html.encode()) <= limit * 1e6
-    assert result.warnings == [f"images shrunk from 64 to 48 px to fit --max-html-mb {limit:g}"]
-    assert len(page_images(result)) == 200 and result.summary["images"]["size"] == 48
+    assert result.warnings == (f"images shrunk from 64 to 48 px to fit --max-html-mb {limit:g}",)
+    assert len(page_images(result)) == 200 and result.summary.images.size == 48
     assert "200 of 200 points, 48 px" in result.html  # the header says what the images cost
 
 
@@ -400,10 +400,10 @@ def test_over_budget_even_without_images_still_writes_the_report(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--max-html-mb", "0"], "Error: --max-html-mb 0 is out of range, give a size in MB above 0"),
+        (["--max-html-mb", "0"], "Error: --max-html-mb 0 is out of range, give a number above 0"),
         (
             ["--thumb-size", "2"],
-            "Error: --thumb-size 2 is out of range, give a whole number of pixels from 8 to 1024",
+            "Error: --thumb-size 2 is out of range, give a whole number from 8 to 1024",
         ),
     ],
 )
@@ -414,7 +414,7 @@ def test_budget_options_are_checked_first(cli, vectors_parquet, args, message):
 
 def test_over_budget_without_an_image_column_says_so(tmp_path):
     result, imgs = report(tmp_path, table_with("note", [f"n{i}" for i in range(N)]), max_html_mb=0.5)
-    assert imgs == {} and result.summary["image_bytes"] == 0
+    assert imgs == {} and result.summary.images is None
     assert result.warnings[-1].endswith("over --max-html-mb 0.5; lower --max-points to make it smaller")
 
 

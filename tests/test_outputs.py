@@ -24,7 +24,8 @@ def all_run(digits_parquet, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("all")
     args = ["project", str(digits_parquet), "--algo", "all", "-o", str(folder / "r.html"), "--json", "--reproducible"]
-    args += ["--coords-out", str(folder / "coords.parquet"), "--iterations", "250"]
+    args += ["--coords-out", str(folder / "coords.parquet"), "--iterations", "250", "--metric", "cosine"]
+    args += ["--title", "Digits, 'all' three <maps>"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     return result, folder
@@ -36,9 +37,11 @@ def test_json_summary_on_stdout(all_run):
     assert summary["rows"] == {"read": 1797, "sampled": 1797, "plotted": 1797, "dropped": 0, "dropped_reasons": {}}
     assert summary["columns"]["color"] == "target" and len(summary["columns"]["embedding"]) == 64
     assert [a["algo"] for a in summary["algorithms"]] == ["pca", "umap", "tsne"]
-    assert summary["algorithms"][1]["params"] == {"n_neighbors": 15, "min_dist": 0.1, "metric": "euclidean"}
+    assert summary["algorithms"][1]["params"] == {"n_neighbors": 15, "min_dist": 0.1, "metric": "cosine"}
     assert summary["algorithms"][2]["params"]["iterations"] == 250
     assert summary["seed"] == 0 and set(summary["seconds"]) >= {"read", "sample", "matrix", "pca", "umap", "tsne"}
+    assert {"report", "write", "neighbours"} <= set(summary["seconds"]) and summary["peak_rss_mb"] > 50
+    assert "worker" not in summary
     assert summary["output"].endswith("r.html") and summary["bytes"] == (folder / "r.html").stat().st_size
     assert summary["created"] == "1970-01-01T00:00:00Z"
     assert summary["umap_kernel_cache"].startswith(("cached in ", "off: "))
@@ -89,28 +92,57 @@ def test_manifest_records_how_the_report_was_made(all_run):
     m = manifest((folder / "r.html").read_text())
     assert m["created"] == "1970-01-01T00:00:00Z" and "seconds" not in m
     assert m["command"].startswith("embproj project") and "--iterations 250" in m["command"]
+    assert m["command"].count("--metric cosine") == 1
     assert m["versions"]["umap-learn"] and m["versions"]["openTSNE"]
 
 
-def _project_in_fresh_process(data, out, env_extra, *args):
+def test_the_command_in_the_page_makes_the_same_files_again(all_run, tmp_path):
+    """Title, metric, --coords-out and --reproducible all reach "to make it again": running it rewrites the
+    report and the coordinates byte for byte."""
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from embproj.cli import app
+
+    _, folder = all_run
+    report, coords = (folder / "r.html").read_bytes(), (folder / "coords.parquet").read_bytes()
+    command = manifest(report.decode())["command"]
+    assert "--title" in command and "--coords-out" in command and "--reproducible" in command
+    (folder / "r.html").unlink()
+    (folder / "coords.parquet").unlink()
+    words = shlex.split(command)
+    assert words[:2] == ["embproj", "project"]
+    again = CliRunner().invoke(app, words[1:])
+    assert again.exit_code == 0, again.output
+    assert (folder / "r.html").read_bytes() == report
+    assert (folder / "coords.parquet").read_bytes() == coords
+
+
+def _project_in_fresh_process(data, folder, env_extra, *args):
+    """`embproj project DATA -o r.html` run in `folder` (the output's name is in the page's command, so two
+    reports compared byte for byte are written under the same name, in two folders)."""
     env = {**os.environ, **env_extra}
-    cmd = [sys.executable, "-m", "embproj", "project", str(data), "-o", str(out), "-q", *args]
-    subprocess.run(cmd, check=True, env=env, timeout=300)
-    return out.read_bytes()
+    folder.mkdir()
+    cmd = [sys.executable, "-m", "embproj", "project", str(data), "-o", "r.html", "-q", *args]
+    subprocess.run(cmd, check=True, env=env, timeout=300, cwd=folder)
+    return (folder / "r.html").read_bytes()
 
 
 def test_same_input_same_bytes_across_processes(vectors_parquet, tmp_path):
     env = {"SOURCE_DATE_EPOCH": "1700000000"}
-    a = _project_in_fresh_process(vectors_parquet, tmp_path / "a.html", env, "--algo", "pca")
-    b = _project_in_fresh_process(vectors_parquet, tmp_path / "b.html", env, "--algo", "pca")
+    a = _project_in_fresh_process(vectors_parquet, tmp_path / "a", env, "--algo", "pca")
+    b = _project_in_fresh_process(vectors_parquet, tmp_path / "b", env, "--algo", "pca")
     assert a == b
     assert b"2023-11-14T22:13:20Z" in a
 
 
 def test_same_input_same_bytes_in_one_process(cli, vectors_parquet, tmp_path):
-    for name in ("a.html", "b.html"):
-        assert cli("project", vectors_parquet, "--algo", "tsne", "-o", name, "--reproducible", "-q").exit_code == 0
-    assert (tmp_path / "a.html").read_bytes() == (tmp_path / "b.html").read_bytes()
+    made = []
+    for _ in range(2):
+        assert cli("project", vectors_parquet, "--algo", "tsne", "-o", "r.html", "--reproducible", "-q").exit_code == 0
+        made.append((tmp_path / "r.html").read_bytes())
+    assert made[0] == made[1]
 
 
 def test_without_pinning_the_page_holds_timings(cli, vectors_parquet, tmp_path, monkeypatch):
@@ -123,7 +155,7 @@ def test_without_pinning_the_page_holds_timings(cli, vectors_parquet, tmp_path, 
 def test_umap_report_is_byte_identical_across_processes_and_caches(vectors_parquet, tmp_path):
     """The numba kernels cached by one process give the next the same coordinates, to the byte."""
     env = {"SOURCE_DATE_EPOCH": "1700000000", "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    cold = _project_in_fresh_process(vectors_parquet, tmp_path / "a.html", env, "--algo", "umap")
-    warm = _project_in_fresh_process(vectors_parquet, tmp_path / "b.html", env, "--algo", "umap")
+    cold = _project_in_fresh_process(vectors_parquet, tmp_path / "a", env, "--algo", "umap")
+    warm = _project_in_fresh_process(vectors_parquet, tmp_path / "b", env, "--algo", "umap")
     assert cold == warm
     assert any((tmp_path / "cache").rglob("*.nbi")), "the first run should have cached numba kernels"

@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 
 from embproj.errors import EmbprojError
+from embproj.options import Options, validate
 from embproj.sample import sample_rows
 from embproj.source import Source, from_table
 
@@ -67,5 +68,5 @@ def test_empty_table_and_bad_limits():
     empty = from_table(pa.table({"i": pa.array([], pa.int64())}))
     with pytest.raises(EmbprojError, match="no rows"):
         sample_rows(empty, ["i"], 10, seed=0)
-    with pytest.raises(EmbprojError, match="--max-points 0"):
-        sample_rows(_source(10, 5), ["i"], 0, seed=0)
+    with pytest.raises(EmbprojError, match="--max-points 0 is out of range, give a whole number 1 or more"):
+        validate(Options(max_points=0))

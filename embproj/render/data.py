@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -19,7 +20,7 @@ class ReportData:
     label: str | None
     hover: tuple[str, ...]
     images: list | None  # data URI or None per plotted row
-    summary: dict = field(default_factory=dict)  # header/footer facts: source, counts, dims, timings, versions
+    summary: Any  # summary.RunSummary: the header's and footer's facts, and the manifest
     colors: tuple[tuple[str, str], ...] = ()  # (column, kind) the page can colour by; the first is `color`
     neighbours: np.ndarray | None = None  # int32 n × k: each row's nearest rows in the original space
     neighbours_note: str = ""  # why there are none, when there are none

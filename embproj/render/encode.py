@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from embproj.project import NAMES
+from embproj.options import ALGO_NAMES as NAMES
 
 from .data import ReportData
 from .values import category_codes, dictionary, display_strings

@@ -4,7 +4,7 @@ that hand each event to the page's script (templates/js/). The page draws toolti
 
 from __future__ import annotations
 
-from embproj.project import NAMES
+from embproj.options import ALGO_NAMES as NAMES
 
 from .data import ReportData
 from .encode import Encoded, encode

@@ -8,8 +8,9 @@ import re
 import numpy as np
 import pyarrow as pa
 
+from embproj.columns import MAX_CATEGORIES
+
 MAX_TEXT = 200
-MAX_CATEGORIES = 20
 OTHER = "other"
 MISSING = "(missing)"
 

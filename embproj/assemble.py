@@ -1,0 +1,67 @@
+"""Stage 8, report: the plotted rows' fields and thumbnails, the run summary, and the page rendered (by render/)
+within its byte budget. Computes nothing: the numbers come from the earlier stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from .notices import run_warnings
+from .options import Options
+from .summary import RunSummary, describe_run, with_page
+
+
+@dataclass(frozen=True)
+class Page:
+    html: str
+    summary: RunSummary  # as the page shows it
+
+
+def make_page(opts: Options, source, plan, sample, matrix, projections, neighbours, seconds) -> Page:
+    from .budget import fit_report
+    from .render import ReportData, render_html
+
+    table, images = _rows_shown(opts, source, plan, sample, matrix)
+    warnings = run_warnings(sample, matrix, projections, table, plan.color, images)
+    summary = describe_run(opts, source, plan, sample, matrix, projections, seconds, warnings)
+    near = neighbours.table(opts.neighbours)
+
+    def render(uris, image_facts, note) -> str:  # the budget renders, measures, and renders again if need be
+        data = ReportData(
+            title=opts.title or f"{Path(source.name).name}: {' · '.join(p.name for p in projections)}",
+            projections=projections,
+            table=table,
+            row_ids=sample.row_ids[matrix.keep],
+            color=plan.color.column,
+            color_kind=plan.color.kind,
+            label=plan.label.column,
+            hover=plan.hover,
+            images=uris,
+            summary=with_page(summary, image_facts, note),
+            colors=plan.color_choices,
+            neighbours=near,
+            neighbours_note=neighbours.table_note if near is None else "",
+            neighbours_metric=opts.metric,
+        )
+        return render_html(data)
+
+    fitted = fit_report(render, images, opts.max_html_mb, opts.seed, plan.image.column)
+    return Page(fitted.html, with_page(summary, fitted.images, fitted.note))
+
+
+def _rows_shown(opts: Options, source, plan, sample, matrix) -> tuple[pa.Table, Any]:
+    """The columns the page shows of the plotted rows, and their images encoded at --thumb-size (or None)."""
+    from .images import encode_images, image_base_dir
+
+    choices = [name for name, _ in plan.color_choices]
+    wanted = [plan.color.column, plan.label.column, *plan.hover, plan.image.column, *choices]
+    table = sample.table.select([c for c in dict.fromkeys(wanted) if c]).take(pa.array(matrix.keep))
+    if not plan.image.column:
+        return table, None
+    images = encode_images(
+        table.column(plan.image.column), plan.image.kind, opts.thumb_size, plan.image.shape, image_base_dir(source.name)
+    )
+    return table, images

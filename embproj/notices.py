@@ -1,0 +1,35 @@
+"""The run's warnings in words: each counts what was dropped, lowered or folded, and why."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .columns import MAX_CATEGORIES
+
+
+def run_warnings(sample, matrix, projections, table: pa.Table, color, images) -> tuple[str, ...]:
+    """Everything the user should know about this run's rows, parameters, legend and images, in that order."""
+    found = _dropped(sample, matrix) + [note for p in projections for note in p.notes] + _folded(table, color)
+    if images is not None and images.warning:
+        found.append(images.warning)
+    return tuple(found)
+
+
+def _dropped(sample, matrix) -> list[str]:
+    if not matrix.dropped:
+        return []
+    reasons = ", ".join(f"{n:,} {why}" for why, n in matrix.dropped.items())
+    return [f"dropped {matrix.n_dropped:,} of {sample.table.num_rows:,} sampled rows: {reasons}"]
+
+
+def _folded(table: pa.Table, color) -> list[str]:
+    if not color.column or color.kind != "categorical":
+        return []
+    classes = pc.count_distinct(table.column(color.column), mode="all").as_py()
+    if classes <= MAX_CATEGORIES:
+        return []
+    return [
+        f'colour "{color.column}" has {classes:,} classes among the plotted rows: the legend shows the '
+        f'{MAX_CATEGORIES - 1} largest and folds the rest into "other"'
+    ]

@@ -1,0 +1,110 @@
+"""The one neighbour function: exact by --metric, ties by row number, the same whatever the tiles, and one graph
+per space for every consumer (UMAP, t-SNE, the page's table, the quality numbers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import pairwise_distances
+
+from embproj import knn as knn_module
+from embproj.knn import find_neighbours, knn
+
+METRICS = ("euclidean", "cosine", "manhattan", "correlation", "chebyshev", "minkowski")
+
+
+def small_data(kind: str, n: int = 160) -> np.ndarray:
+    """`ties`: integers 0..3, so distances tie, with duplicate rows and an all-zero row; `float`: Gaussian,
+    with a duplicated row and a zero row."""
+    rng = np.random.default_rng(1)
+    if kind == "ties":
+        X = rng.integers(0, 4, size=(n, 6)).astype(np.float32)
+        X[7] = X[8] = 0
+        X[20:24] = X[19]
+    else:
+        X = rng.normal(size=(n, 6)).astype(np.float32)
+        X[5] = X[6]
+        X[7] = 0
+    return X
+
+
+def brute(X: np.ndarray, k: int, metric: str):
+    """SciPy's full distance matrix (each pair from its two vectors), each row's own entry left out, ranked by
+    (distance, row)."""
+    from scipy.spatial.distance import cdist
+
+    d = cdist(X.astype(np.float64), X.astype(np.float64), metric={"manhattan": "cityblock"}.get(metric, metric))
+    np.fill_diagonal(d, np.inf)
+    d = np.nan_to_num(d, nan=1.0)  # a zero row's cosine/correlation distance: 1, as ours
+    order = np.lexsort((np.broadcast_to(np.arange(len(X)), d.shape), d), axis=1)[:, :k]
+    return order, np.take_along_axis(d, order, 1)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("kind", ["ties", "float"])
+def test_neighbours_are_exact_by_the_metric(kind, metric):
+    X = small_data(kind)
+    graph = knn(X, 10, metric)
+    idx, dists = brute(X, 10, metric)
+    assert graph.indices.dtype == np.int32 and graph.distances.dtype == np.float32 and graph.k == 10
+    np.testing.assert_allclose(graph.distances, dists, rtol=1e-5, atol=1e-6)
+    same = graph.indices == idx
+    # where the rows differ, it is only among rows at the same distance (rounded differently by SciPy)
+    np.testing.assert_allclose(pairwise_distances(X, metric=metric)[np.arange(len(X))[:, None], graph.indices][~same],
+                               dists[~same], rtol=1e-5, atol=1e-6)  # fmt: skip
+    assert not (graph.indices == np.arange(len(X))[:, None]).any()  # never a row itself
+
+
+def test_a_duplicate_is_at_distance_zero_exactly_and_ties_go_to_the_lower_row():
+    X = np.repeat(np.eye(3, dtype=np.float32) * 10, 60, axis=0)  # 60 copies of 3 points
+    graph = knn(X, 10)
+    assert (graph.distances == 0).all()
+    assert graph.indices[0].tolist() == list(range(1, 11))
+    assert graph.indices[59].tolist() == list(range(10))
+
+
+def test_tiles_do_not_change_the_answer(monkeypatch):
+    X = small_data("float", n=700)
+    whole = knn(X, 12, "cosine")
+    monkeypatch.setattr(knn_module, "ROW_TILE", 64)
+    monkeypatch.setattr(knn_module, "TILE_VALUES", 64 * 100)  # column tiles of 100 rows
+    tiled = knn(X, 12, "cosine")
+    np.testing.assert_array_equal(tiled.indices, whole.indices)
+    np.testing.assert_array_equal(tiled.distances, whole.distances)
+
+
+def test_k_is_lowered_to_the_rows_there_are():
+    assert knn(np.zeros((1, 3), np.float32), 5).k == 0
+    graph = knn(np.arange(12, dtype=np.float32).reshape(4, 3), 10)
+    assert graph.k == 3 and graph.indices[0].tolist() == [1, 2, 3]
+
+
+def test_umaps_form_puts_each_row_first_at_distance_zero():
+    graph = knn(small_data("float"), 9)
+    idx, dists = graph.with_self(5)
+    assert idx.shape == (160, 5) and (idx[:, 0] == np.arange(160)).all() and (dists[:, 0] == 0).all()
+    np.testing.assert_array_equal(idx[:, 1:], graph.indices[:, :4])
+
+
+def test_one_graph_serves_every_consumer_when_the_space_is_one():
+    X = small_data("float")
+    found = find_neighbours(X, None, fit_k=14, table_k=10, measure_k=10, metric="euclidean")
+    assert found.fit is found.original and found.fit.k == 14
+    np.testing.assert_array_equal(found.table(10), knn(X, 10).indices)
+
+
+def test_a_reduced_space_gets_its_own_graph():
+    X = small_data("float")
+    reduced = X[:, :3].copy()
+    found = find_neighbours(X, reduced, fit_k=14, table_k=10, measure_k=0, metric="euclidean")
+    np.testing.assert_array_equal(found.fit.indices, knn(reduced, 14).indices)
+    np.testing.assert_array_equal(found.original.indices, knn(X, 10).indices)
+
+
+def test_the_table_is_left_out_with_a_reason(monkeypatch):
+    X = small_data("float")
+    assert find_neighbours(X, None, 0, 0, 0, "euclidean").table_note == "no neighbour table: --neighbours 0"
+    monkeypatch.setattr(knn_module, "TABLE_ROWS", 100)
+    found = find_neighbours(X, None, 14, 10, 0, "euclidean")
+    assert found.table(10) is None and found.table_note.startswith("no neighbour table: 160 points, over 100")
+    assert found.fit.k == 14  # the projections still get theirs
