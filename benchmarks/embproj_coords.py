@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from embproj.options import DEFAULT_MAX_POINTS, Options
+from embproj.options import DEFAULTS, Options
 from embproj.pipeline import run
 
 data, out, algo = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
-max_points = int(sys.argv[4]) if len(sys.argv) > 4 else DEFAULT_MAX_POINTS
+max_points = int(sys.argv[4]) if len(sys.argv) > 4 else DEFAULTS.max_points
 result = run(Options(data=data, output=out, algo=algo, max_points=max_points))
 np.save(out.with_suffix(".npy"), result.projections[0].xy)

@@ -211,18 +211,19 @@ def column_bytes(page: str, n: int) -> dict[str, float]:
 
 
 def neighbour_cost(n: int = 20_000) -> str:
-    """What the click-for-neighbours table adds (it is embedded up to metrics.NEIGHBOUR_ROWS points)."""
+    """What the click-for-neighbours table adds (it is embedded up to knn.TABLE_ROWS points)."""
+    import embproj.knn as knn
     import embproj.metrics as metrics
 
     t = table(n)
     with_table = size(embproj_html(t))
-    saved, metrics.NEIGHBOUR_ROWS = metrics.NEIGHBOUR_ROWS, 0
+    saved, knn.TABLE_ROWS = knn.TABLE_ROWS, 0
     try:
         without = size(embproj_html(t))
     finally:
-        metrics.NEIGHBOUR_ROWS = saved
+        knn.TABLE_ROWS = saved
     return (
-        f"The neighbour table (k = {metrics.K}, int32, embedded up to {metrics.NEIGHBOUR_ROWS:,} points, so "
+        f"The neighbour table (k = {metrics.K}, int32, embedded up to {knn.TABLE_ROWS:,} points, so "
         f"not in the row above) adds {(with_table - without) / n:.1f} bytes a point ({n:,} points)."
     )
 

@@ -135,14 +135,10 @@ def make_large(path: Path, n: int = 50_000, dims: int = 256, classes: int = 20, 
 
 def _measure(row: Row, cmd: list[str], env: dict) -> None:
     """One timed run; the HTML's path is the command's last path argument. embproj runs print their `--json`
-    summary: its stage seconds make the row's breakdown, and its peak memory counts the forked worker too
-    (the process's own rusage holds only the larger of the two)."""
+    summary: its stage seconds make the row's breakdown."""
     seconds, rss, out = run_child(cmd, env)
     if "--json" in cmd:
-        summary = json.loads(out)
-        peaks = summary.get("peak_rss_mb", {})
-        rss = sum(v for v in peaks.values() if v) * 2**20 or rss
-        row.breakdown = {**summary["seconds"], "wall": seconds}
+        row.breakdown = {**json.loads(out)["seconds"], "wall": seconds}
     row.seconds.append(seconds)
     row.rss.append(rss)
     row.html_bytes = Path(next(a for a in reversed(cmd) if a.endswith(".html"))).stat().st_size
@@ -228,8 +224,7 @@ def render(rows: list[Row], repeat: int, load_before: float) -> str:
         f"- Machine: {machine()}; load average {load_before:.2f} before the runs.",
         f"- Versions: {versions}, Python {platform.python_version()}.",
         "- Wall: median of the fresh-process runs (min to max in brackets). The ratio divides medians; "
-        "in brackets, the fastest runs (less exposed to other load). RSS: peak memory; for embproj the sum of "
-        "its two processes' peaks (`--json` peak_rss_mb: main and forked worker), an upper bound.",
+        "in brackets, the fastest runs (less exposed to other load). RSS: peak memory of the process (os.wait4).",
         "- Trustworthiness (k=10, scikit-learn) of each layout against the input vectors (1 is best).",
         "",
         "| case | tool | runs | wall s | vs hand-written | peak RSS MB | HTML MB | trustworthiness |",
@@ -248,9 +243,7 @@ def render(rows: list[Row], repeat: int, load_before: float) -> str:
     lines += [
         "",
         "Seconds per stage of embproj's last run of each row, from its `--json` (a stage includes the imports it "
-        "triggers). The forked worker's stages (reduce, the projection; for t-SNE also neighbours and metrics) "
-        "run while the main process loads Bokeh, encodes the thumbnails and, for UMAP, finds the neighbours, so "
-        "the stages add up to more or less than the wall time:",
+        "triggers; what is left of the wall time is Python's start-up and the command line's imports):",
         "",
     ]
     for r in rows:

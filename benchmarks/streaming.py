@@ -13,7 +13,6 @@ The table replaces the streaming section of benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -96,9 +95,6 @@ def main(argv=None) -> None:
     results = []
     for name, cmd in runs:
         seconds, rss, printed = measure(cmd)
-        if "--json" in cmd:  # both processes' peaks, summed: os.wait4 holds only the larger
-            peaks = json.loads(printed).get("peak_rss_mb", {})
-            rss = sum(v for v in peaks.values() if v) * 2**20 or rss
         results.append((name, seconds, rss))
         print(f"{name:32} {seconds:7.2f} s  {rss / 2**20:7.0f} MB", flush=True)
     scan = results[0][1]
@@ -114,8 +110,6 @@ def main(argv=None) -> None:
         'Targets: peak RSS ≤ 600 MB, wall time ≤ 2× one pyarrow scan. "× scan" divides by the tuned scan',
         "(`pre_buffer=False`, 1 MB buffer, which embproj uses too); pyarrow's default `pre_buffer=True` keeps",
         "every column chunk it read, about the whole file, in memory. The page cache is warm after the first run.",
-        "A file this large keeps one process: the forked worker (README, Speed) would overlap ~0.8 s of imports",
-        "with the read, for ~250 MB more (both processes' peaks, summed: 708 MB when it was used here).",
         END,
     ]
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
