@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import signal
 import sys
 import time
 import typing
@@ -18,6 +19,7 @@ import typer
 
 from .errors import EmbprojError
 from .options import Options, declared, parse_listed
+from .safe_text import terminal
 
 app = typer.Typer(
     add_completion=False,
@@ -102,7 +104,7 @@ def project(opts: Options, json_out: bool, quiet: bool) -> None:
             report = result.written[0]
             rows = result.summary.rows
             console.print(
-                f"Wrote {report.path} ({report.bytes / 1e6:.1f} MB): {rows.plotted:,} points "
+                f"Wrote {terminal(str(report.path))} ({report.bytes / 1e6:.1f} MB): {rows.plotted:,} points "
                 f"of {rows.read:,} rows in {time.perf_counter() - start:.1f} s",
                 markup=False,
                 highlight=False,
@@ -120,10 +122,11 @@ def inspect_command(opts: Options) -> None:
 
 
 def describe_inspection(source, plan, opts: Options) -> str:
-    """The text `embproj inspect` prints: the file, each column's role with its reason, and the plan."""
+    """The text `embproj inspect` prints: the file, each column's role with its reason, and the plan (every
+    piece from the data with its control characters escaped)."""
     rows = f"{source.num_rows:,} rows" if source.num_rows is not None else "row count known after one pass"
-    lines = [f"{source.name}: {source.format}, {len(source.schema)} columns, {rows}", ""]
-    table = [(c.name, c.type, role, why) for c, role, why in plan.roles()]
+    lines = [f"{terminal(source.name)}: {source.format}, {len(source.schema)} columns, {rows}", ""]
+    table = [tuple(map(terminal, (c.name, c.type, role, why))) for c, role, why in plan.roles()]
     dims = [i for i, row in enumerate(table) if row[2] == "dimension"]
     if len(dims) > 6:  # 768 lines of "dimension" say nothing: show a few and count the rest
         hidden = set(dims[3:-1])
@@ -133,7 +136,7 @@ def describe_inspection(source, plan, opts: Options) -> str:
     lines.append(f"  {'column':<{widths[0]}}  {'type':<{widths[1]}}  {'role':<{widths[2]}}  why")
     for name, type_, role, why in table:
         lines.append(f"  {name:<{widths[0]}}  {type_:<{widths[1]}}  {role:<{widths[2]}}  {why}")
-    lines += ["", "project would use:", *(f"  {line}" for line in plan.explain()), ""]
+    lines += ["", "project would use:", *(f"  {terminal(line)}" for line in plan.explain()), ""]
     n = source.num_rows
     if n is not None and n > opts.max_points:
         lines.append(f"  rows: a random sample of {opts.max_points:,} of {n:,} (--max-points, --seed {opts.seed})")
@@ -167,11 +170,11 @@ class ConsoleReporter:
 
     def info(self, message: str) -> None:
         if self.console is not None:
-            self.console.print(message, markup=False, highlight=False)
+            self.console.print(terminal(message), markup=False, highlight=False)
 
     def warn(self, message: str) -> None:
         if self.console is not None:
-            self.console.print(f"[yellow]Warning:[/yellow] {_escape(message)}", highlight=False)
+            self.console.print(f"[yellow]Warning:[/yellow] {_escape(terminal(message))}", highlight=False)
 
 
 def _console(quiet: bool):
@@ -193,11 +196,22 @@ def _errors():
     try:
         yield
     except EmbprojError as err:
-        typer.echo(f"Error: {err}", err=True)
+        typer.echo(f"Error: {terminal(str(err))}", err=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         typer.echo("Error: interrupted, nothing was written", err=True)
         raise typer.Exit(130) from None
+    except Terminated:
+        typer.echo("Error: terminated, nothing was written", err=True)
+        raise typer.Exit(128 + signal.SIGTERM) from None
+
+
+class Terminated(BaseException):
+    """SIGTERM (as CI sends on cancel), raised where the run is, so that its temporary files are cleaned up."""
+
+
+def _terminate(signum, frame) -> NoReturn:
+    raise Terminated
 
 
 def usage_error(err: Exception) -> str:
@@ -209,13 +223,14 @@ def usage_error(err: Exception) -> str:
         return message
     ctx = getattr(err, "ctx", None)
     where = getattr(ctx, "command_path", None) or "embproj"
-    return f"Error: {message.rstrip('.')}, see {where} --help"
+    return f"Error: {terminal(message.rstrip('.'))}, see {where} --help"
 
 
 def main() -> NoReturn:
     """The console script. Exits with os._exit once the output is flushed: tearing down an interpreter that has
     loaded numba, scikit-learn and bokeh costs most of a second and does nothing for the user."""
     code: str | int | None
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         outcome = app(standalone_mode=False)  # Click's usage errors come here, to be said in one line
         code = outcome if isinstance(outcome, int) else 0

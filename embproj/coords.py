@@ -28,9 +28,11 @@ def coords_output(path: Path, table: pa.Table) -> Output:
             import pyarrow.parquet as pq
 
             pq.write_table(table, f)
-        else:
+        else:  # a spreadsheet opens CSV: text that it would run as a formula is guarded
             import pyarrow.csv as pacsv
 
-            pacsv.write_csv(table, f)
+            from .safe_text import guard_column
+
+            pacsv.write_csv(pa.table([guard_column(c) for c in table.columns], names=table.column_names), f)
 
     return Output("coords", Path(path), write)

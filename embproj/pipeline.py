@@ -17,7 +17,7 @@ from .options import ALGO_NAMES, Options, validate
 from .plan import Plan, make_plan
 from .source import Source, open_source
 from .summary import RunSummary
-from .write import Output, Written, check_output, text_output, write_outputs
+from .write import Output, Written, check_output, check_outputs, text_output, write_outputs
 
 HEAD_ROWS = 1_000
 
@@ -146,10 +146,8 @@ def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections) 
 
 
 def _check_outputs(opts: Options) -> None:
-    inputs = tuple(p for p in (opts.data, opts.metadata) if p is not None)
-    for path in (opts.output, opts.coords_out):
-        if path is not None:
-            check_output(path, inputs)
+    outputs = [(flag, path) for flag, path in (("-o", opts.output), ("--coords-out", opts.coords_out)) if path]
+    check_outputs(outputs, [p for p in (opts.data, opts.metadata) if p is not None])
 
 
 def _open(opts: Options) -> Source:

@@ -47,8 +47,10 @@ T = TypeVar("T")
 
 
 def fit(run: Callable[[Any], T]) -> T:
-    """`run(umap)` with umap-learn's kernels cached where that can be done safely; a cached kernel that does not
-    compile gives way to umap-learn's own, for good, and `run` goes again."""
+    """`run(umap)` with umap-learn's kernels cached where that can be done safely. A cached kernel that does not
+    compile, or a cache entry that does not load (a corrupt or truncated file), gives way to umap-learn's own
+    kernels for the rest of the process, and `run` goes again; a bad entry is deleted, so the next run
+    compiles and caches it anew."""
     from numba.core.errors import NumbaError
 
     umap = load_umap()
@@ -57,6 +59,14 @@ def fit(run: Callable[[Any], T]) -> T:
     except NumbaError as err:
         if not _give_up_patch(f"a cached kernel failed to compile: {type(err).__name__}"):
             raise
+        return run(umap)
+    except Exception as err:
+        directory = _STATE.patch.directory if _STATE.patch else None
+        if directory is None or not _from_the_cache(err):
+            raise
+        _clear(directory)
+        reason = f"a cached kernel in {directory} could not be loaded ({type(err).__name__}); it was deleted"
+        _give_up_patch(reason, warn=True)
         return run(umap)
 
 
@@ -93,6 +103,7 @@ class _State:
     patch: KernelPatch | None = None
     status: str = "umap-learn not loaded yet"
     failure: str | None = None  # why the patch could not be built; then it is not tried again
+    warning: str | None = None  # what the run's warnings should say about the cache
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -113,6 +124,9 @@ def load_umap():
         if state.patch is None and state.failure is None:
             try:
                 state.patch = build_patch(cache_dir())
+            except UnsafeCache as err:
+                state.failure = str(err)
+                state.warning = f"UMAP ran without its kernel cache: {err}"
             except Exception as err:  # any surprise in private names: run umap-learn as shipped
                 state.failure = str(err) or type(err).__name__
         if state.patch:
@@ -123,7 +137,7 @@ def load_umap():
     return umap
 
 
-def _give_up_patch(reason: str) -> bool:
+def _give_up_patch(reason: str, warn: bool = False) -> bool:
     """Put umap-learn's own kernels back for good; False when they were in place already."""
     state = _STATE
     with state.lock:
@@ -131,12 +145,37 @@ def _give_up_patch(reason: str) -> bool:
             return False
         state.patch.revert()
         state.patch, state.failure, state.status = None, reason, f"off: {reason}"
+        state.warning = f"UMAP ran without its kernel cache: {reason}" if warn else None
         return True
 
 
 def status() -> str:
     """One line for a run summary: where the compiled kernels are cached, or why they are not."""
     return _STATE.status
+
+
+def warning() -> str | None:
+    """What the user should hear about the cache (a folder others can write to, an entry that did not load)."""
+    return _STATE.warning
+
+
+def _from_the_cache(err: BaseException) -> bool:
+    """Whether `err` was raised while numba read a cache entry."""
+    tb = err.__traceback__
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename).match("numba/core/caching.py"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _clear(directory: Path) -> None:
+    """Delete embproj's cached kernels (only its own: their names carry QUALNAME_MARK)."""
+    for path in directory.rglob(f"*{QUALNAME_MARK}*"):
+        try:
+            path.unlink()
+        except OSError:
+            pass
 
 
 def build_patch(directory: Path) -> KernelPatch:
@@ -150,6 +189,7 @@ def build_patch(directory: Path) -> KernelPatch:
     check_umap_version()
     if not writable(directory):
         raise RuntimeError(f"{directory} is not writable")
+    check_private(directory)
     patch = KernelPatch(directory=directory)
     before = config.CACHE_DIR
     config.CACHE_DIR = str(directory)  # read when a cached dispatcher is made, so only ours are redirected
@@ -220,10 +260,27 @@ def check_umap_version() -> None:
         raise RuntimeError(f"umap-learn {found} is outside the checked range {checked}")
 
 
+class UnsafeCache(RuntimeError):
+    """The cache folder can be written by another user: what it holds could run as the user's code."""
+
+
 def writable(directory: Path) -> bool:
+    """Whether `directory` exists or could be made (private to the user, 0700) and takes a file."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, exist_ok=True)
         tempfile.TemporaryFile(dir=directory).close()
         return True
     except OSError:
         return False
+
+
+def check_private(directory: Path) -> None:
+    """Raise `UnsafeCache` when another user owns `directory` or may write to it (numba's cache holds pickles:
+    loading one runs code)."""
+    if os.name != "posix":
+        return
+    info = directory.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        mode = f"mode {info.st_mode & 0o777:o}"
+        raise UnsafeCache(f"{directory} can be written by other users ({mode}), so it is ignored")

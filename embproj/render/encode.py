@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embproj.options import ALGO_NAMES as NAMES
+from embproj.safe_text import NUMBER, formula_pattern
 
 from .data import ReportData
 from .values import category_codes, dictionary, display_strings
@@ -75,6 +76,7 @@ def encode(data: ReportData) -> Encoded:
         "colors": [c.as_json() for c in colors],
         "neighbours": {"k": int(nn.shape[1]), "metric": data.neighbours_metric} if nn is not None else None,
         "neighbours_note": data.neighbours_note,
+        "csv": {"formula": formula_pattern(), "number": f"^{NUMBER}$"},  # the export's guard (safe_text.py)
     }
     return Encoded(columns, colors, meta, nn.reshape(-1) if nn is not None else None)
 

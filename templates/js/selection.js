@@ -1,12 +1,11 @@
 // Selection: box or lasso select fills a table of the selected rows (row, fields, coordinates); the button
 // saves them all as CSV through a Blob, in the page (no server). CSV cells are quoted as RFC 4180 says, and a
-// text cell that a spreadsheet would run as a formula (= + - @, tab, CR first) gets a leading apostrophe.
+// text cell that a spreadsheet would run as a formula gets a leading apostrophe: the rule (= + - @ and their
+// full-width forms, after any leading whitespace; tab, CR or LF first) comes from embproj/safe_text.py.
 (function (ep) {
   "use strict";
   const SHOWN_ROWS = 500;
-  const FORMULA = /^[=+\-@\t\r]/;
-  const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-  let pending = false;
+  let pending = false, formula = null, number = null;
 
   // The selected rows that are drawn (a class hidden by the legend leaves the table too), in point order.
   ep.selectedRows = function () {
@@ -30,7 +29,8 @@
 
   ep.csvCell = function (value) {
     let s = value === undefined || value === null ? "" : String(value);
-    if (FORMULA.test(s) && !NUMBER.test(s)) s = "'" + s;
+    if (formula === null) [formula, number] = [new RegExp(ep.meta().csv.formula), new RegExp(ep.meta().csv.number)];
+    if (formula.test(s) && !number.test(s)) s = "'" + s;
     if (/[",\r\n]/.test(s) || s !== s.trim()) s = '"' + s.replace(/"/g, '""') + '"';
     return s;
   };
