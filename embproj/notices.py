@@ -13,10 +13,6 @@ def run_warnings(sample, matrix, projections, table: pa.Table, color, images) ->
     found = _dropped(sample, matrix) + [note for p in projections for note in p.notes] + _folded(table, color)
     if images is not None and images.warning:
         found.append(images.warning)
-    if any(p.algo == "umap" for p in projections):
-        from .umap_kernels import warning
-
-        found += [warning()] if warning() else []
     return tuple(found)
 
 

@@ -29,6 +29,7 @@ class Projection:
     seconds: float
     notes: tuple[str, ...] = ()  # parameters lowered to fit the sample, and similar
     metrics: dict = field(default_factory=dict)
+    kernels: str | None = None  # UMAP: where its compiled kernels are cached, or why not (umap_kernels.py)
 
     @property
     def name(self) -> str:
@@ -64,14 +65,14 @@ def project(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | No
         used = dict(params)
     else:
         xy, used = PROJECTORS[algo](X, params, seed, notes, graph)
-    fitted = used.pop("_metrics", {})
+    fitted, kernels = used.pop("_metrics", {}), used.pop("_kernels", None)
     xy = np.asarray(xy, dtype=np.float32)
     if not np.isfinite(xy).all():
         raise InputError(
             f"{NAMES[algo]} returned NaN coordinates (the vectors are too alike to spread out)",
             "try --algo pca, or remove duplicate rows",
         )
-    return Projection(algo, xy, used, time.perf_counter() - start, tuple(notes), fitted)
+    return Projection(algo, xy, used, time.perf_counter() - start, tuple(notes), fitted, kernels)
 
 
 # -- projectors -----------------------------------------------------------------------------------------------
@@ -92,7 +93,7 @@ def _pca(X: np.ndarray, p: dict, seed: int, notes: list[str], graph=None):
 def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
     """umap-learn's UMAP, handed the exact neighbours as `precomputed_knn` (below 4,096 rows umap-learn would
     find them by calling a numba metric once per pair from Python: ~15 s on the digits)."""
-    from . import umap_kernels
+    from .umap_kernels import fit, status, warning
 
     n = len(X)
     k = p["n_neighbors"]
@@ -116,8 +117,11 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
             warnings.simplefilter("ignore")  # "no search index" for precomputed neighbours: nothing is placed
             return model.fit_transform(X)
 
-    Y = umap_kernels.fit(run)
-    return Y, {"n_neighbors": k, "min_dist": p["min_dist"], "metric": p["metric"]}
+    Y = fit(run)
+    cache_warning = warning()
+    if cache_warning:
+        notes.append(cache_warning)
+    return Y, {"n_neighbors": k, "min_dist": p["min_dist"], "metric": p["metric"], "_kernels": status()}
 
 
 def _perplexity(perplexity: float, n: int) -> float:

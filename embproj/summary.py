@@ -89,11 +89,6 @@ def describe_run(opts: Options, source, plan, sample, matrix, projections, secon
     sampled = None
     if sample.rows_read > sample.table.num_rows:
         sampled = f"{sample.method}, {sample.table.num_rows:,} of {sample.rows_read:,} rows, seed {opts.seed}"
-    kernels = None
-    if "umap" in opts.algos:
-        from .umap_kernels import status
-
-        kernels = status()
     return RunSummary(
         source=source.name,
         format=source.format,
@@ -119,7 +114,7 @@ def describe_run(opts: Options, source, plan, sample, matrix, projections, secon
         command=command_line(opts),
         created=created_at(opts.reproducible),
         reproducible=pinned(opts.reproducible),
-        umap_kernels=kernels,
+        umap_kernels=next((p.kernels for p in projections if p.kernels), None),
     )
 
 

@@ -75,17 +75,6 @@ def render_html(data: ReportData) -> str:
         )
 
 
-def warm() -> None:
-    """Import what `render_html` needs and compile the template (~0.6 s), while the numbers are still coming."""
-    import bokeh.document  # noqa: F401
-    import bokeh.embed  # noqa: F401
-    import bokeh.resources  # noqa: F401
-
-    from . import figure  # noqa: F401
-
-    _environment().get_template("report.html.j2")
-
-
 def _assets() -> str:
     """The page's script, in load order; each file extends window.embproj (see js/core.js)."""
     folder = templates_dir() / "js"
