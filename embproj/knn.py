@@ -99,81 +99,122 @@ def knn(X: np.ndarray, k: int, metric: str = "euclidean") -> Graph:
     k = max(0, min(k, n - 1))
     if k == 0:
         return Graph(np.empty((n, 0), np.int32), np.empty((n, 0), np.float32), metric)
+    space = _Space(X, metric)
     m = min(k + MARGIN, n - 1)
-    Z, squares = _prepared(X, metric)
-    col_tile = max(1, TILE_VALUES // ROW_TILE)
-    candidates = np.empty((n, m), dtype=np.int64)
-    for start in range(0, n, ROW_TILE):
-        rows = np.arange(start, min(n, start + ROW_TILE))
-        best_d = np.empty((len(rows), 0), dtype=np.float32)
-        best_i = np.empty((len(rows), 0), dtype=np.int64)
-        for col_start in range(0, n, col_tile):
-            cols = np.arange(col_start, min(n, col_start + col_tile))
-            d = _tile(X, Z, squares, rows, cols, metric).astype(np.float32)
-            d[np.isnan(d) | (rows[:, None] == cols[None, :])] = np.inf  # a row is not its own neighbour
-            best_d, best_i = _merge(best_d, best_i, *_smallest(d, cols, m), m)
-        candidates[rows] = best_i
-    distances = _exact(X, candidates, metric)
-    order = np.lexsort((candidates, distances), axis=-1)[:, :k]  # ties by row number
-    indices = np.take_along_axis(candidates, order, 1)
-    distances = np.take_along_axis(distances, order, 1)
+    candidates, bound = np.empty((n, m), dtype=np.int64), np.empty(n)
+    for rows in _blocks(n, ROW_TILE):
+        best_v, best_i = np.empty((len(rows), 0)), np.empty((len(rows), 0), dtype=np.int64)
+        for cols in _blocks(n, space.col_tile):
+            v = space.tile(rows, cols)
+            pick = (
+                np.argpartition(v, m - 1, axis=1)[:, :m]
+                if v.shape[1] > m
+                else np.broadcast_to(np.arange(v.shape[1]), v.shape)
+            )
+            best_v, best_i = _keep(
+                np.hstack([best_v, np.take_along_axis(v, pick, 1)]), np.hstack([best_i, cols[pick]]), m
+            )
+        candidates[rows], bound[rows] = best_i, best_v.max(axis=1)  # every row left out ranks at or above bound
+    exact = _exact(X, candidates, metric)
+    order = np.lexsort((candidates, exact), axis=-1)[:, :k]  # ties by row number
+    indices, distances = np.take_along_axis(candidates, order, 1), np.take_along_axis(exact, order, 1)
+    # A row is settled when its k-th distance ranks clearly below everything left out; else rows tie (or nearly)
+    # at its k-th distance, and every row that close is fetched and ranked exactly.
+    unsettled = np.flatnonzero(~(space.rank(distances[:, -1], np.arange(n)) < bound - space.slack))
+    for rows in _blocks(len(unsettled), ROW_TILE):
+        rows = unsettled[rows]
+        indices[rows], distances[rows] = _settle(X, space, rows, space.rank(distances[rows, -1], rows) + space.slack, k)
     return Graph(indices.astype(np.int32), distances.astype(np.float32), metric)
 
 
-def _prepared(X: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """The rows as the matrix products want them (float64; centred for correlation, unit length for cosine)
-    and their squared norms (euclidean)."""
-    if metric not in PRODUCT_METRICS:
-        return X, None
-    Z = X.astype(np.float64)
-    if metric == "correlation":
-        Z -= Z.mean(axis=1, keepdims=True)
-    if metric != "euclidean":
-        norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
-        Z /= np.where(norms > 0, norms, 1.0)[:, None]  # a zero row stays zero: distance 1 to every other
-        return Z, None
-    return Z, np.einsum("ij,ij->i", Z, Z)
+class _Space:
+    """The rows as the tiles rank them: by matrix products (float64) for euclidean (|c|² − 2x·c, the squared
+    distance less |x|²), cosine and correlation (−x̂·ĉ), else by scikit-learn's distances. `rank` turns a true
+    distance into those units; `slack` bounds their rounding."""
+
+    def __init__(self, X: np.ndarray, metric: str) -> None:
+        self.X, self.metric = X, metric
+        self.col_tile = max(1, TILE_VALUES // ROW_TILE)
+        self.squares = None
+        self.slack = 0.0
+        if metric in PRODUCT_METRICS:
+            Z = X.astype(np.float64)
+            if metric == "correlation":
+                Z -= Z.mean(axis=1, keepdims=True)
+            if metric == "euclidean":
+                self.squares = np.einsum("ij,ij->i", Z, Z)
+                scale = float(self.squares.max(initial=0.0))
+            else:
+                norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
+                Z /= np.where(norms > 0, norms, 1.0)[:, None]  # a zero row stays zero: distance 1 to every other
+                scale = 1.0
+            self.Z = Z
+            self.slack = 1e-9 * (scale + 1.0) * X.shape[1]
+
+    def tile(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Rank values between `rows` (any) and `cols` (a run of rows), lower is nearer; a row's own entry at
+        infinity."""
+        first, end = int(cols[0]), int(cols[-1]) + 1
+        if self.metric not in PRODUCT_METRICS:
+            from sklearn.metrics import pairwise_distances
+
+            v = pairwise_distances(self.X[rows], self.X[first:end], metric=self.metric, n_jobs=1).astype(np.float64)
+        else:
+            v = self.Z[rows] @ self.Z[first:end].T
+            v *= -2.0 if self.squares is not None else -1.0
+            if self.squares is not None:
+                v += self.squares[first:end]
+        v[np.isnan(v)] = np.inf
+        own = (rows >= first) & (rows < end)  # a row is not its own neighbour
+        v[np.flatnonzero(own), rows[own] - first] = np.inf
+        return v
+
+    def rank(self, distances: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        if self.squares is not None:
+            return distances.astype(np.float64) ** 2 - self.squares[rows]
+        if self.metric in PRODUCT_METRICS:
+            return distances - 1.0
+        return distances
 
 
-def _tile(X, Z, squares, rows: np.ndarray, cols: np.ndarray, metric: str) -> np.ndarray:
-    """Distances (or, for euclidean, squared distances: the same order) between `rows` and `cols`, float64."""
-    if metric == "euclidean":
-        return squares[rows, None] + squares[None, cols] - 2.0 * (Z[rows] @ Z[cols].T)
-    if metric in PRODUCT_METRICS:
-        return 1.0 - Z[rows] @ Z[cols].T
-    from sklearn.metrics import pairwise_distances
-
-    return pairwise_distances(X[rows], X[cols], metric=metric, n_jobs=1).astype(np.float64)
+def _blocks(n: int, size: int):
+    for start in range(0, n, size):
+        yield np.arange(start, min(n, start + size))
 
 
-def _smallest(d: np.ndarray, cols: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's m smallest distances in this tile and their columns; among equal distances at the boundary,
-    the lowest columns (so the lowest row numbers)."""
-    if d.shape[1] <= m:
-        return d, np.broadcast_to(cols, d.shape)
-    kth = np.partition(d, m - 1, axis=1)[:, m - 1 : m]
-    below = d < kth
-    at = d == kth
-    need = m - below.sum(axis=1, keepdims=True)
-    chosen = below | (at & (np.cumsum(at, axis=1) <= need))  # exactly m a row
-    where = np.nonzero(chosen)[1].reshape(len(d), m)
-    return np.take_along_axis(d, where, 1), cols[where]
+def _keep(values: np.ndarray, indices: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The m smallest values of each row and their indices (in no order)."""
+    if values.shape[1] <= m:
+        return values, indices
+    part = np.argpartition(values, m - 1, axis=1)[:, :m]
+    return np.take_along_axis(values, part, 1), np.take_along_axis(indices, part, 1)
 
 
-def _merge(best_d, best_i, d: np.ndarray, cand: np.ndarray, m: int):
-    """The m smallest of (the best so far, this tile's) per row, by (distance, row number)."""
-    all_d, all_i = np.hstack([best_d, d]), np.hstack([best_i, cand])
-    order = np.lexsort((all_i, all_d), axis=-1)[:, :m]
-    return np.take_along_axis(all_d, order, 1), np.take_along_axis(all_i, order, 1)
+def _settle(X: np.ndarray, space: _Space, rows: np.ndarray, limit: np.ndarray, k: int):
+    """For rows whose k-th neighbour ties with rows left out: every row that ranks within `limit`, ranked by
+    exact distance, then row number."""
+    near: list[list[np.ndarray]] = [[] for _ in rows]
+    for cols in _blocks(len(X), space.col_tile):
+        for j, hits in enumerate(space.tile(rows, cols) <= limit[:, None]):
+            near[j].append(cols[hits])
+    out_i, out_d = np.empty((len(rows), k), dtype=np.int64), np.empty((len(rows), k))
+    for j, row in enumerate(rows):
+        cand = np.concatenate(near[j])
+        exact = _exact(X[[row]], cand[None, :], space.metric, X)[0]
+        order = np.lexsort((cand, exact))[:k]
+        out_i[j], out_d[j] = cand[order], exact[order]
+    return out_i, out_d
 
 
-def _exact(X: np.ndarray, indices: np.ndarray, metric: str) -> np.ndarray:
-    """Each chosen pair's distance computed from the two vectors (float64), not from the products."""
+def _exact(X: np.ndarray, indices: np.ndarray, metric: str, among: np.ndarray | None = None) -> np.ndarray:
+    """Each pair's distance (row i of X, row indices[i, j] of `among`, default X) computed from the two vectors
+    in float64, not from the products."""
+    among = X if among is None else among
     out = np.empty(indices.shape, dtype=np.float64)
     step = max(1, TILE_VALUES // max(1, indices.shape[1] * X.shape[1]))
     for start in range(0, len(X), step):
         a = X[start : start + step, None, :].astype(np.float64)
-        b = X[indices[start : start + step]].astype(np.float64)
+        b = among[indices[start : start + step]].astype(np.float64)
         out[start : start + step] = _pair(a, b, metric)
     return out
 
