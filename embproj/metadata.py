@@ -8,7 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from .errors import InputError
-from .source import Source, _first_line, _read_text
+from .jsonfile import first_line as _first_line
+from .jsonfile import read_text as _read_text
+from .source import Source
 
 
 def with_metadata(source: Source, path: Path | str, encoding: str | None = None) -> Source:
