@@ -3,15 +3,17 @@
 A table often comes from someone else and the report is emailed on, so a path cell must not pull `~/.ssh/…`,
 `/etc/…` or a network share into the page. A path is judged by its text first: `~`, `~user`, `..` escapes, drive
 letters, UNC paths and `file://host/…` are refused, and absolute paths are kept only when they name a place under
-a root, all without touching the file system. What is left is joined to its root and resolved (symlinks followed,
-as `open` would), and read only if it is still inside. Every refusal gets the same answer, so a report never tells
-which outside files exist.
+a root, all without touching the file system. What is left is resolved beneath its root one name at a time, as
+`open` would follow it, and a symlink whose target is outside is refused from the link's text alone: nothing
+outside a root is ever looked at (`Path.resolve()` would stat the target). Every refusal gets the same answer,
+so a report never tells which outside files exist.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -19,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 from .errors import OptionError
 
 DRIVE = re.compile(r"^[A-Za-z]:")  # C:\x.png, C:/x.png and C:x.png (relative to that drive's current folder)
+MAX_LINKS = 40  # symlinks followed for one path, as the kernel allows: a loop ends as outside
 
 
 @dataclass(frozen=True)
@@ -56,13 +59,51 @@ def confine(text: str, roots: tuple[Root, ...]) -> Path | None:
     to be inside a root are ever checked for existence."""
     found = None
     for root, rel in _candidates(text, roots):
-        path = (root.real / rel).resolve()
-        if not path.is_relative_to(root.real):
+        path = _beneath(root.real, rel)
+        if path is None:
             continue  # a symlink, or a symlinked folder, that leads out
         if path.exists():
             return path
         found = found or path
     return found
+
+
+def _beneath(root: Path, rel: str) -> Path | None:
+    """`rel` resolved under `root` (a resolved folder), or None if it leads out. Only names already inside are
+    looked at (lstat, readlink); a symlink's target is judged by its text before it is followed."""
+    top = str(root)
+    current, pending, links = top, rel.split("/"), 0
+    while pending:
+        name = pending.pop(0)
+        if name in ("", "."):
+            continue
+        if name == "..":
+            current = os.path.dirname(current)
+            if not _inside(current, top):
+                return None
+            continue
+        step = os.path.join(current, name)
+        try:
+            mode = os.lstat(step).st_mode
+        except OSError:  # not there: the rest is only text, judged as text
+            rest = os.path.normpath(os.path.join(step, *pending))
+            return Path(rest) if _inside(rest, top) else None
+        if not stat.S_ISLNK(mode):
+            current = step
+            continue
+        links += 1
+        target = os.readlink(step) if links <= MAX_LINKS else "/"
+        if target.startswith("/"):
+            target = os.path.normpath(target)
+            if not _inside(target, top):
+                return None
+            current, target = top, os.path.relpath(target, top)
+        pending[:0] = target.split("/")
+    return Path(current)
+
+
+def _inside(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip("/") + "/")
 
 
 def _candidates(text: str, roots: tuple[Root, ...]) -> list[tuple[Root, str]]:

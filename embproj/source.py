@@ -263,8 +263,14 @@ def _open_csv(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
     headerless = _numbers_only(_first_bytes(path), delimiter)  # TensorBoard's tensors.tsv has no header row
     parse = csv.ParseOptions(delimiter=delimiter)
 
-    def reader(block: int, columns=None, types=None):
-        read = csv.ReadOptions(block_size=block, encoding=encoding or "utf8", autogenerate_column_names=headerless)
+    def reader(block: int, columns=None, types=None, names=None):
+        read = csv.ReadOptions(
+            block_size=block,
+            encoding=encoding or "utf8",
+            autogenerate_column_names=headerless,
+            column_names=names,
+            skip_rows=1 if names else 0,  # the header, whose names repeat or are empty
+        )
         convert = csv.ConvertOptions(include_columns=list(columns) if columns is not None else None, column_types=types)
         stream = _csv_stream(path)
         return csv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
@@ -281,12 +287,16 @@ def _open_csv(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
         raise InputError(
             f'not UTF-8 text (column "{binary[0]}")', "pass the file's encoding, for example --encoding latin-1"
         )
+    names = unique_names(schema.names)  # the reader's own names: its options name columns, and must be unique
+    renamed = names if names != schema.names else None
+    notes = _rename_notes(schema.names, names)
+    schema = pa.schema([f.with_name(n) for f, n in zip(schema, names, strict=True)])
     types = {f.name: f.type for f in schema}  # a reader started again must give the same types
 
     def batches(columns):
-        yield from _growing(lambda size: reader(size, columns, types), block)
+        yield from _growing(lambda size: reader(size, columns, types, renamed), block)
 
-    return Source(name, fmt, schema, None, batches)
+    return Source(name, fmt, schema, None, batches, notes)
 
 
 def _csv_stream(path: Path):
@@ -410,12 +420,6 @@ def _read_error(source: Source, err: BaseException) -> InputError:
     if isinstance(err, UnicodeDecodeError) or "utf8" in low or "utf-8" in low:
         return InputError(
             "not UTF-8 text", "pass the file's encoding, for example --encoding latin-1", where=source.name
-        )
-    if "straddl" in low:
-        return InputError(
-            f"a cell is over {CSV_BLOCK_BYTES >> 20} MB, more than embproj reads of a file at once",
-            "convert the file to Parquet, or keep large cells (such as images) in files the table names",
-            where=source.name,
         )
     if "expected" in low and "columns" in low:
         return InputError(
