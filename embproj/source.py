@@ -20,6 +20,7 @@ from .errors import InputError, OptionError
 from .jsonfile import first_line as _first_line
 from .jsonfile import read_json_array, read_json_lines
 from .options import FORMATS
+from .tidy import plain_type, rename_notes, tidy_batches, unique_names
 
 BATCH_ROWS = 16_384
 CSV_BLOCK_BYTES = 4 << 20
@@ -53,16 +54,16 @@ class Source:
     _open: Callable[[Sequence[str] | None], Iterator[pa.RecordBatch]]
     notes: tuple[str, ...] = ()  # what reading changed, for the run's warnings (columns renamed)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # every source, however made, keeps tidy.py's promises
         old = self.schema.names
         names = unique_names(old)
         coded = any(pa.types.is_dictionary(f.type) for f in self.schema)
         if names == old and not coded:
             return
-        fields = [pa.field(new, _plain_type(f.type), f.nullable) for f, new in zip(self.schema, names, strict=True)]
+        fields = [pa.field(new, plain_type(f.type), f.nullable) for f, new in zip(self.schema, names, strict=True)]
         object.__setattr__(self, "schema", pa.schema(fields, metadata=self.schema.metadata))
-        object.__setattr__(self, "_open", _tidy_batches(self._open, names, renamed=names != old))
-        object.__setattr__(self, "notes", (*self.notes, *_rename_notes(old, names)))
+        object.__setattr__(self, "_open", tidy_batches(self._open, names, renamed=names != old))
+        object.__setattr__(self, "notes", (*self.notes, *rename_notes(old, names)))
 
     def batches(self, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
         """Stream the rows, reading only `columns` where the format allows it. Errors become `InputError`."""
@@ -126,65 +127,7 @@ def from_table(table: pa.Table, name: str = "<table>", format: str = "arrow") ->
     return Source(name, format, table.schema, table.num_rows, batches)
 
 
-# -- what every source guarantees ----------------------------------------------------------------------------
-
-
-def unique_names(names: Sequence[str]) -> list[str]:
-    """Column names as pandas makes them: a name seen before gets ".1", ".2", …; no name is "Unnamed: <index>"."""
-    out: list[str | None] = [None] * len(names)
-    taken: set[str] = set()
-    for i, name in enumerate(names):  # the first of each name keeps it
-        if name.strip() and name not in taken:
-            taken.add(name)
-            out[i] = name
-    for i, name in enumerate(names):
-        if out[i] is None:
-            base = name if name.strip() else f"Unnamed: {i}"
-            new, k = base, 0
-            while new in taken:
-                k += 1
-                new = f"{base}.{k}"
-            taken.add(new)
-            out[i] = new
-    return [n for n in out if n is not None]
-
-
-def _rename_notes(old: Sequence[str], new: Sequence[str]) -> tuple[str, ...]:
-    changes = [
-        f'column {i + 1:,} ({_old_name(a)}) is "{b}"' for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b
-    ]
-    if not changes:
-        return ()
-    shown = "; ".join(changes[:5]) + (f"; and {len(changes) - 5:,} more" if len(changes) > 5 else "")
-    return (f"renamed {len(changes):,} column{'s' if len(changes) != 1 else ''} as pandas does: {shown}",)
-
-
-def _old_name(name: str) -> str:
-    return f'"{name}" again' if name.strip() else "no name"
-
-
-def _plain_type(t: pa.DataType) -> pa.DataType:
-    """A dictionary column (pandas' Categorical) as its values; categories that are not text become text."""
-    if not pa.types.is_dictionary(t):
-        return t
-    return t.value_type if pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type) else pa.string()
-
-
-def _tidy_batches(inner, names: list[str], renamed: bool):
-    def batches(columns):
-        for batch in inner(None if renamed else columns):  # renamed: the reader knows only the old names
-            if renamed:
-                batch = batch.rename_columns(names)
-            arrays = [_plain_array(a) for a in batch.columns]
-            yield pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
-
-    return batches
-
-
-def _plain_array(arr: pa.Array) -> pa.Array:
-    if not pa.types.is_dictionary(arr.type):
-        return arr
-    return arr.dictionary_decode().cast(_plain_type(arr.type))
+# -- file names -------------------------------------------------------------------------------------------
 
 
 def _readable(path: Path):
@@ -289,7 +232,7 @@ def _open_csv(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
         )
     names = unique_names(schema.names)  # the reader's own names: its options name columns, and must be unique
     renamed = names if names != schema.names else None
-    notes = _rename_notes(schema.names, names)
+    notes = rename_notes(schema.names, names)
     schema = pa.schema([f.with_name(n) for f, n in zip(schema, names, strict=True)])
     types = {f.name: f.type for f in schema}  # a reader started again must give the same types
 

@@ -164,7 +164,7 @@ def test_extra_image_roots_are_read_too(tmp_path, data_and_secret):
 # -- 3. nothing hangs or explodes -----------------------------------------------------------------------------
 
 MB = 1 << 20
-SLOW_CELLS = {  # each took the old TEXT_VECTOR regex minutes or longer
+SLOW_CELLS = {  # the first three took the old TEXT_VECTOR regex ~40 minutes each (it backtracked: O(n²)); the last guards
     "brackets and spaces": "[" + " " * MB,
     "a bracket, then spaces and one letter": "[" + " " * (MB // 2) + "x" + " " * (MB // 2),
     "spaces around a bracket": " " * (MB // 2) + "[" + " " * (MB // 2),
