@@ -164,7 +164,8 @@ def test_extra_image_roots_are_read_too(tmp_path, data_and_secret):
 # -- 3. nothing hangs or explodes -----------------------------------------------------------------------------
 
 MB = 1 << 20
-SLOW_CELLS = {  # the first three took the old TEXT_VECTOR regex ~40 minutes each (it backtracked: O(n²)); the last guards
+# The first three took the old TEXT_VECTOR regex ~40 minutes each (it backtracked: O(n²)); the last one guards.
+SLOW_CELLS = {
     "brackets and spaces": "[" + " " * MB,
     "a bracket, then spaces and one letter": "[" + " " * (MB // 2) + "x" + " " * (MB // 2),
     "spaces around a bracket": " " * (MB // 2) + "[" + " " * (MB // 2),
@@ -309,6 +310,13 @@ def test_duplicate_and_empty_column_names_are_renamed_as_pandas_does(cli, tmp_pa
     assert result.exit_code == 0, result.output
     fields = [f["name"] for f in page_data((tmp_path / "r.html").read_text())["fields"]]
     assert fields == ["a", "a.1", "Unnamed: 2"]
+
+
+def test_duplicate_and_empty_column_names_in_a_dataframe():
+    X, _ = blobs(30, dims=3)
+    result = embproj.report(pd.DataFrame(X, columns=["a", "a", ""]), algo="pca")
+    assert result.plan.embedding.columns == ("a", "a.1", "Unnamed: 2")
+    assert len(points(result.html)["x_pca"]) == 30
 
 
 def nested(depth: int) -> str:
