@@ -21,7 +21,7 @@ def with_metadata(source: Source, path: Path | str, encoding: str | None = None)
     path = Path(path)
     if not path.is_file():
         raise InputError("no such metadata file", "check the --metadata path", where=str(path))
-    text = _read_text(path, encoding)
+    text = _read_text(path, encoding, fix="split the vectors and their metadata into smaller files")
     lines = [line for line in text.splitlines() if line.strip()]
     single = bool(lines) and all("\t" not in line for line in lines)
     body = ("label\n" + text) if single else text

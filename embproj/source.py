@@ -203,7 +203,13 @@ def _open_csv(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
     from pyarrow import csv
 
     delimiter = "\t" if fmt == "tsv" else ","
-    headerless = _numbers_only(_first_bytes(path), delimiter)  # TensorBoard's tensors.tsv has no header row
+    head = _first_bytes(path)
+    if not head.strip():  # pyarrow would call it "empty", which a file of blank space is not
+        raise InputError(
+            "the file is empty once decompressed" if not head else "the file begins with only whitespace",
+            "give a file with a header row and at least one row",
+        )
+    headerless = _numbers_only(head, delimiter)  # TensorBoard's tensors.tsv has no header row
     parse = csv.ParseOptions(delimiter=delimiter)
 
     def reader(block: int, columns=None, types=None, names=None):

@@ -215,6 +215,7 @@ def run_embproj(*args, cwd: Path, timeout: float = 120) -> subprocess.CompletedP
     [
         ("spaces.json.gz", "the first 64 MB are only whitespace, check that this is the file you meant"),
         ("spaces.jsonl.gz", "line 1 is over 64 MB of whitespace, check that this is the file you meant"),
+        ("spaces.csv.gz", "the file begins with only whitespace, give a file with a header row and at least one row"),
     ],
 )
 def test_compressed_whitespace_ends_in_an_error_within_bounded_memory(tmp_path, name, message):
