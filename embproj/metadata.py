@@ -62,4 +62,4 @@ def with_metadata(source: Source, path: Path | str, encoding: str | None = None)
             )
 
     schema = pa.schema(list(source.schema) + list(meta.schema))
-    return Source(source.name, source.format, schema, source.num_rows, batches)
+    return Source(source.name, source.format, schema, source.num_rows, batches, source.notes)
