@@ -54,12 +54,14 @@ def _frame_to_arrow(frame):
     import numpy as np
     import pyarrow as pa
 
+    from .tidy import unique_names
+
     frame = frame.copy()
+    frame.columns = unique_names([str(c) for c in frame.columns])  # "a", "a" → "a", "a.1", as the files are
     for name in frame.columns:
         column = frame[name]
         if column.dtype == object and any(isinstance(v, np.ndarray) for v in column):
             frame[name] = [np.asarray(v).tolist() if isinstance(v, np.ndarray) else v for v in column]
-    frame.columns = [str(c) for c in frame.columns]
     try:
         return pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as err:

@@ -21,8 +21,11 @@ ID_NAMES = re.compile(r"(^|_)(id|idx|index|key|uuid|row|rowid)$", re.I)
 EMBEDDING_NAMES = re.compile(r"emb|vec|feature|represent|latent|encoding", re.I)
 IMAGE_NAMES = re.compile(r"image|img|picture|photo|thumb|pixel", re.I)
 TITLE_NAMES = re.compile(r"^(name|title|text|caption|sentence|word|token|filename|file|path)$", re.I)
-TEXT_VECTOR = re.compile(r"^\s*\[\s*[-+0-9.eE,\s naNinfINF]*\]\s*$")
-BASE64 = re.compile(r"^[A-Za-z0-9+/\s]+={0,2}$")
+# Sniffing reads cells someone else wrote, so each test is one pass over at most SNIFF_CHARS characters: one
+# character class under one quantifier, matched against text already stripped, so nothing can backtrack.
+SNIFF_CHARS = 1 << 20  # 1 MB: a 16,384-dim vector written out in full is ~400 kB
+VECTOR_BODY = re.compile(r"[-+0-9.eE,\s naNinfINF]*")
+BASE64 = re.compile(r"[A-Za-z0-9+/\s]+={0,2}")
 MOSTLY = 0.8  # share of the head's cells that must look like images: a few broken cells do not hide the column
 # The most classes the map tells apart (its palette): a column with more distinct values is not taken for a label,
 # and a colour column chosen with more has its smallest classes folded into "other" in the legend.
@@ -94,7 +97,7 @@ def describe_column(name: str, col: pa.ChunkedArray) -> ColumnInfo:
 
 def _describe_strings(name: str, values: pa.ChunkedArray, base: dict) -> ColumnInfo:
     sample = [v for v in values.slice(0, 50).to_pylist() if v and v.strip()]
-    vectors = [v for v in sample if TEXT_VECTOR.match(v)]
+    vectors = [v for v in sample if is_text_vector(v)]
     if sample and all(v.lstrip().startswith("[") for v in sample) and len(vectors) >= 0.8 * len(sample):
         # "[0.1, 0.2]" cells; a few bad ones are dropped and counted later, not a reason to miss the column
         lengths = [v.count(",") + 1 for v in vectors]
@@ -115,6 +118,14 @@ def _describe_strings(name: str, values: pa.ChunkedArray, base: dict) -> ColumnI
     return ColumnInfo(kind="text", **base)
 
 
+def is_text_vector(text: str) -> bool:
+    """`[0.1, -2e3, nan]`: brackets around numbers, commas and spaces only, checked within SNIFF_CHARS (a bad
+    cell further on is dropped and counted when the matrix is built)."""
+    text = text.strip()
+    inner_end = min(len(text) - 1, SNIFF_CHARS)
+    return len(text) >= 2 and text[0] == "[" and text[-1] == "]" and bool(VECTOR_BODY.fullmatch(text, 1, inner_end))
+
+
 def is_image_data(data: bytes) -> bool:
     """The first bytes are those of a PNG, JPEG, GIF, WebP, BMP or TIFF file."""
     head = bytes(data[:12])
@@ -123,8 +134,8 @@ def is_image_data(data: bytes) -> bool:
 
 def is_base64_image(text: str) -> bool:
     """Bare base64 text whose decoded first bytes are an image file's (so long words are not mistaken for it)."""
-    text = text.strip()
-    if len(text) < 64 or not BASE64.match(text[:256]):
+    text = text[:SNIFF_CHARS].strip()  # only the first 256 characters are tested
+    if len(text) < 64 or not BASE64.fullmatch(text[:256].rstrip()):
         return False
     try:
         return is_image_data(base64.b64decode("".join(text[:64].split())[:16]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
 import math
 import re
@@ -24,11 +25,18 @@ import numpy as np
 import pyarrow as pa
 
 from .columns import is_base64_image, is_image_data
+from .imagepaths import Root, confine, image_roots
 from .pixels import leaf_is_number, pixel_cells, range_of, to_bytes, value_range
 
 JPEG_QUALITY = 80
 FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
 URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+# Decoded pixels per report, at most. A decode costs time in proportion to its pixels (~50 megapixels a second
+# for PNG on one core), so this bounds a report's image work at about 20 s a pass, whatever the table holds:
+# 5,000 phone photos (JPEGs decode at 1/8 scale, ~0.2 megapixels each) fit; 5,000 files near Pillow's
+# 89-megapixel limit would take hours and are cut off after about a dozen. An image counts once per run however
+# many rows name it, and however many sizes the --max-html-mb budget tries.
+MAX_DECODED_PIXELS = 1_000_000_000
 
 REASONS = {  # reason → (one, many), as the warning counts them
     "empty": ("empty cell", "empty cells"),
@@ -41,6 +49,8 @@ REASONS = {  # reason → (one, many), as the warning counts them
     "base64": ("invalid base64 text", "invalid base64 texts"),
     "array": ("array that is not H×W, H×W×3 or H×W×4", "arrays that are not H×W, H×W×3 or H×W×4"),
     "length": ("pixel list of the wrong length", "pixel lists of the wrong length"),
+    "outside": ("outside the data folder", "outside the data folder"),
+    "budget": ("left out over the decoding budget", "left out over the decoding budget"),
 }
 
 
@@ -56,15 +66,26 @@ class ImageFailure(Exception):
 
 
 class ImageCells:
-    """One column's plotted cells, ready to decode; `encode` runs again at a smaller size for the budget."""
+    """One column's plotted cells, ready to decode; `encode` runs again at a smaller size for the budget.
 
-    def __init__(self, column: pa.ChunkedArray, kind: str | None, shape=None, base_dir: Path | None = None):
+    `roots` are the folders path cells may be read from, the data folder first (`base_dir` alone is the same as
+    `roots=(base_dir,)`); none means the current folder. One run decodes each file (by resolved path) or each
+    distinct image (by content) once per size, and at most MAX_DECODED_PIXELS pixels in all."""
+
+    def __init__(self, column: pa.ChunkedArray, kind: str | None, shape=None, base_dir=None, roots=None):
         self.kind = kind or ""
         self.shape = tuple(shape) if shape else None
-        self.base_dir = base_dir
+        given = roots if roots is not None else (base_dir,)
+        self.roots = tuple(Path(r) for r in given if r is not None)
+        self.base_dir = self.roots[0] if self.roots else None
+        self._roots = tuple(Root.of(r) for r in self.roots or image_roots(None))
         numeric = leaf_is_number(column.type)
         self.range = value_range(column) if numeric else None
         self.cells = (pixel_cells(column, self.shape) if numeric else None) or column.to_pylist()
+        self._uris: dict[tuple, str] = {}  # (file or content, size) → data URI
+        self._failed: dict = {}  # file or content → reason: a file that failed once fails at every size
+        self._admitted: set = set()  # what the pixel budget has paid for
+        self._pixels = 0
 
     def __len__(self) -> int:
         return len(self.cells)
@@ -79,7 +100,7 @@ class ImageCells:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             for i in range(len(self.cells)) if indices is None else indices:
                 try:
-                    out.append(_encode(self.thumbnail(self.cells[i], size)))
+                    out.append(self._uri(self.cells[i], size))
                 except ImageFailure as err:
                     failures[err.reason] += 1
                     out.append(None)
@@ -88,9 +109,46 @@ class ImageCells:
     def thumbnail(self, cell, size: int):
         if cell is None:
             raise ImageFailure("empty")
-        if isinstance(cell, (list, tuple, np.ndarray)) or self.range is not None:
+        if self._is_pixels(cell):
             return _thumbnail(_from_pixels(cell, self.shape, self.range), size)
-        return _from_file(cell, self.kind, self.base_dir, size)
+        found = _open_cell(cell, self.kind, self._roots)
+        return self._decode(_key(found), found, size)
+
+    def _is_pixels(self, cell) -> bool:
+        return isinstance(cell, (list, tuple, np.ndarray)) or self.range is not None
+
+    def _uri(self, cell, size: int) -> str:
+        if cell is None or self._is_pixels(cell):  # pixels are in memory already: nothing to save
+            return _encode(self.thumbnail(cell, size))
+        found = _open_cell(cell, self.kind, self._roots)
+        key = _key(found)
+        if (key, size) in self._uris:
+            return self._uris[key, size]
+        if key in self._failed:
+            raise ImageFailure(self._failed[key])
+        try:
+            uri = _encode(self._decode(key, found, size))
+        except ImageFailure as err:
+            self._failed[key] = err.reason
+            raise
+        self._uris[key, size] = uri
+        return uri
+
+    def _decode(self, key, found: Path | bytes, size: int):
+        try:
+            fp = open(found, "rb") if isinstance(found, Path) else io.BytesIO(found)  # noqa: SIM115 (closed below)
+        except OSError:
+            raise ImageFailure("unreadable") from None
+        return _from_file(fp, size, lambda pixels: self._pay(key, pixels))
+
+    def _pay(self, key, pixels: int) -> None:
+        """Charge the pixel budget for an image about to be decoded, once per image, or refuse it."""
+        if key in self._admitted:
+            return
+        if self._pixels + pixels > MAX_DECODED_PIXELS:
+            raise ImageFailure("budget")
+        self._pixels += pixels
+        self._admitted.add(key)
 
 
 @dataclass(frozen=True)
@@ -102,24 +160,38 @@ class EncodedImages:
 
     @property
     def warning(self) -> str | None:
-        return failure_warning(self.failures, len(self.uris), self.cells.base_dir)
+        return failure_warning(self.failures, len(self.uris), self.cells.roots)
 
 
-def encode_images(column: pa.ChunkedArray, kind: str | None, size: int, shape=None, base_dir=None) -> EncodedImages:
-    cells = ImageCells(column, kind, shape, base_dir)
+def encode_images(column: pa.ChunkedArray, kind: str | None, size: int, shape=None, roots=None) -> EncodedImages:
+    """`roots`: the folders path cells may be read from, the data folder first (see `image_roots`); a single
+    folder is taken as the data folder alone."""
+    if isinstance(roots, (str, Path)):
+        roots = (roots,)
+    cells = ImageCells(column, kind, shape, roots=roots)
     uris, failures = cells.encode(size)
     return EncodedImages(cells, uris, failures, size)
 
 
-def failure_warning(failures: Counter, total: int, base_dir: Path | None = None) -> str | None:
+def failure_warning(failures: Counter, total: int, roots=None) -> str | None:
     """`3 of 1,797 images could not be read: 2 missing files, 1 not an image`, or None when all were read."""
     failed = sum(failures.values())
     if not failed:
         return None
+    if isinstance(roots, (str, Path)):
+        roots = (roots,)
+    folders = " or ".join(str(r) for r in roots or ())
     parts = ", ".join(f"{n:,} {REASONS[why][n != 1]}" for why, n in failures.most_common())
     text = f"{failed:,} of {total:,} images could not be read: {parts}"
-    if failures.get("missing") and base_dir is not None:
-        text += f" (relative paths are looked up in {base_dir})"
+    if failures.get("missing") and folders:
+        text += f" (relative paths are looked up in {folders})"
+    if failures.get("outside"):
+        text += f" (image files are read only inside {folders or 'the current folder'})"
+    if failures.get("budget"):
+        text += (
+            f" (a report decodes at most {MAX_DECODED_PIXELS // 1_000_000:,} megapixels of images; "
+            "lower --max-points or use smaller images)"
+        )
     return text
 
 
@@ -156,14 +228,15 @@ def _from_pixels(cell, shape, value_range):
     return Image.fromarray(to_bytes(arr, value_range or range_of(arr)))
 
 
-def _from_file(cell, kind: str, base_dir: Path | None, size: int):
+def _from_file(fp, size: int, pay):
+    """Decode an image file object into a thumbnail; `pay(pixels)` is called before the pixels are decoded."""
     from PIL import Image, UnidentifiedImageError
 
-    fp = _open_cell(cell, kind, base_dir)
     try:
         with Image.open(fp, formats=FORMATS) as image:
             if image.format == "JPEG":
                 image.draft(None, (size, size))  # decode big JPEGs at 1/2, 1/4 or 1/8 scale: much faster
+            pay(image.size[0] * image.size[1])
             image.load()
             return _thumbnail(_upright(image), size)
     except UnidentifiedImageError:
@@ -179,8 +252,13 @@ def _from_file(cell, kind: str, base_dir: Path | None, size: int):
         fp.close()
 
 
-def _open_cell(cell, kind: str, base_dir: Path | None):
-    """A binary file object for a cell of bytes, a data URI, base64 text or a path."""
+def _key(found: Path | bytes):
+    """What the decode cache knows an image by: its resolved path, or a digest of its bytes."""
+    return found if isinstance(found, Path) else hashlib.blake2b(found, digest_size=16).digest()
+
+
+def _open_cell(cell, kind: str, roots: tuple[Root, ...]) -> Path | bytes:
+    """The image file a cell names (a readable file inside `roots`) or holds (bytes, a data URI, base64)."""
     if isinstance(cell, dict):  # Hugging Face Image feature
         cell = cell.get("bytes") or cell.get("path")
         if cell is None:
@@ -188,7 +266,7 @@ def _open_cell(cell, kind: str, base_dir: Path | None):
     if isinstance(cell, (bytes, bytearray, memoryview)):
         if not len(cell):
             raise ImageFailure("empty")
-        return io.BytesIO(bytes(cell))
+        return bytes(cell)
     if not isinstance(cell, str):
         raise ImageFailure("not-image")
     text = cell.strip()
@@ -198,28 +276,28 @@ def _open_cell(cell, kind: str, base_dir: Path | None):
         header, _, payload = text.partition(",")
         if ";base64" not in header.lower():
             raise ImageFailure("not-image")
-        return io.BytesIO(_b64(payload))
+        return _b64(payload)
     if kind == "image-base64" or (kind != "image-path" and is_base64_image(text)):
-        return io.BytesIO(_b64(text))
-    if text[:7].lower() == "file://":
-        text = text[7:]
-    elif URL.match(text):
+        return _b64(text)
+    if URL.match(text) and text[:5].lower() != "file:":
         raise ImageFailure("url")  # the report is offline and embproj makes no network requests
-    return _open_path(text, base_dir)
+    return _file_inside(text, roots)
 
 
-def _open_path(text: str, base_dir: Path | None):
-    path = Path(text).expanduser()
-    if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
+def _file_inside(text: str, roots: tuple[Root, ...]) -> Path:
+    """The resolved file a path cell names. Outside the roots is one reason whatever is there, decided before
+    anything outside is looked at; only a path known to be inside is checked for existence."""
+    path = confine(text, roots)
+    if path is None:
+        raise ImageFailure("outside")
     try:
         if not path.exists():
             raise ImageFailure("missing")
         if not path.is_file():  # a folder, a FIFO or a device: never read
             raise ImageFailure("unreadable")
-        return open(path, "rb")  # noqa: SIM115 (closed by _from_file)
     except OSError:
         raise ImageFailure("unreadable") from None
+    return path
 
 
 def _b64(text: str) -> bytes:

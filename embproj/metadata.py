@@ -8,7 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from .errors import InputError
-from .source import Source, _first_line, _read_text
+from .jsonfile import first_line as _first_line
+from .jsonfile import read_text as _read_text
+from .source import Source
 
 
 def with_metadata(source: Source, path: Path | str, encoding: str | None = None) -> Source:
@@ -19,7 +21,7 @@ def with_metadata(source: Source, path: Path | str, encoding: str | None = None)
     path = Path(path)
     if not path.is_file():
         raise InputError("no such metadata file", "check the --metadata path", where=str(path))
-    text = _read_text(path, encoding)
+    text = _read_text(path, encoding, fix="split the vectors and their metadata into smaller files")
     lines = [line for line in text.splitlines() if line.strip()]
     single = bool(lines) and all("\t" not in line for line in lines)
     body = ("label\n" + text) if single else text
@@ -60,4 +62,4 @@ def with_metadata(source: Source, path: Path | str, encoding: str | None = None)
             )
 
     schema = pa.schema(list(source.schema) + list(meta.schema))
-    return Source(source.name, source.format, schema, source.num_rows, batches)
+    return Source(source.name, source.format, schema, source.num_rows, batches, source.notes)

@@ -2,13 +2,14 @@
 
 Format comes from the suffix (`.csv`, `.tsv`, `.parquet`, `.json`, `.jsonl`, each optionally `.gz`), then from the
 content when the suffix says nothing; `--format` overrides both. Nothing here loads a whole file except JSON arrays,
-which have no streaming reader.
+which have no streaming reader (see jsonfile.py for the bounds). Whatever the file, the stages after this one see
+unique, non-empty column names and no dictionary (pandas Categorical) columns.
 """
 
 from __future__ import annotations
 
 import gzip
-import json
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +17,18 @@ from pathlib import Path
 import pyarrow as pa
 
 from .errors import InputError, OptionError
+from .jsonfile import first_line as _first_line
+from .jsonfile import read_json_array, read_json_lines
 from .options import FORMATS
+from .tidy import plain_type, rename_notes, tidy_batches, unique_names
 
 BATCH_ROWS = 16_384
 CSV_BLOCK_BYTES = 4 << 20
+# A CSV cell must fit in about two blocks; a longer one makes the reader start again with blocks 4 times larger,
+# up to this (pyarrow holds a few blocks at once, so ~0.3 GB at the most).
+MAX_CSV_BLOCK_BYTES = 64 << 20
 PARQUET_BUFFER = 1 << 20
-JSONL_STREAM_BYTES = 64 << 20  # smaller JSON Lines files are read whole: more forgiving of types that vary
+COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}
 
 SUFFIXES = {
     ".csv": "csv",
@@ -45,6 +52,18 @@ class Source:
     schema: pa.Schema
     num_rows: int | None
     _open: Callable[[Sequence[str] | None], Iterator[pa.RecordBatch]]
+    notes: tuple[str, ...] = ()  # what reading changed, for the run's warnings (columns renamed)
+
+    def __post_init__(self) -> None:  # every source, however made, keeps tidy.py's promises
+        old = self.schema.names
+        names = unique_names(old)
+        coded = any(pa.types.is_dictionary(f.type) for f in self.schema)
+        if names == old and not coded:
+            return
+        fields = [pa.field(new, plain_type(f.type), f.nullable) for f, new in zip(self.schema, names, strict=True)]
+        object.__setattr__(self, "schema", pa.schema(fields, metadata=self.schema.metadata))
+        object.__setattr__(self, "_open", tidy_batches(self._open, names, renamed=names != old))
+        object.__setattr__(self, "notes", (*self.notes, *rename_notes(old, names)))
 
     def batches(self, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
         """Stream the rows, reading only `columns` where the format allows it. Errors become `InputError`."""
@@ -106,6 +125,29 @@ def from_table(table: pa.Table, name: str = "<table>", format: str = "arrow") ->
     return Source(name, format, table.schema, table.num_rows, batches)
 
 
+# -- file names -------------------------------------------------------------------------------------------
+
+
+def _readable(path: Path):
+    """What pyarrow opens: the path, or a Python file when the name is not UTF-8 (pyarrow takes only UTF-8)."""
+    if _utf8_name(path):
+        return str(path)
+    return open(path, "rb")  # noqa: SIM115 (pyarrow reads it; it closes when the reader is dropped)
+
+
+def _utf8_name(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:  # bytes from another system's encoding, which Python keeps as lone surrogates
+        return False
+    return True
+
+
+def shown_path(path: Path | str) -> str:
+    """A file name for messages: bytes that are not UTF-8 shown as \\xNN, as the terminal cannot print them."""
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
+
+
 # -- formats --------------------------------------------------------------------------------------------------
 
 
@@ -159,28 +201,85 @@ def _open_csv(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
     from pyarrow import csv
 
     delimiter = "\t" if fmt == "tsv" else ","
-    headerless = _numbers_only(_first_bytes(path), delimiter)  # TensorBoard's tensors.tsv has no header row
-    read = csv.ReadOptions(
-        block_size=CSV_BLOCK_BYTES, encoding=encoding or "utf8", autogenerate_column_names=headerless
-    )
+    head = _first_bytes(path)
+    if not head.strip():  # pyarrow would call it "empty", which a file of blank space is not
+        raise InputError(
+            "the file is empty once decompressed" if not head else "the file begins with only whitespace",
+            "give a file with a header row and at least one row",
+        )
+    headerless = _numbers_only(head, delimiter)  # TensorBoard's tensors.tsv has no header row
     parse = csv.ParseOptions(delimiter=delimiter)
 
-    def reader(columns=None):
-        convert = csv.ConvertOptions(include_columns=list(columns) if columns is not None else None)
-        stream = pa.input_stream(str(path), compression="detect")
+    def reader(block: int, columns=None, types=None, names=None):
+        read = csv.ReadOptions(
+            block_size=block,
+            encoding=encoding or "utf8",
+            autogenerate_column_names=headerless,
+            column_names=names,
+            skip_rows=1 if names else 0,  # the header, whose names repeat or are empty
+        )
+        convert = csv.ConvertOptions(include_columns=list(columns) if columns is not None else None, column_types=types)
+        stream = _csv_stream(path)
         return csv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
 
-    schema = reader().schema  # reads the first block: a bad header fails here, once
+    block = CSV_BLOCK_BYTES
+    while True:  # reads the first block: a bad header fails here, once; a first row too long grows the block
+        try:
+            schema = reader(block).schema
+            break
+        except pa.ArrowInvalid as err:
+            block = _larger_block(block, err)
     binary = [f.name for f in schema if pa.types.is_binary(f.type)]
     if binary:  # pyarrow reads text that is not UTF-8 as binary
         raise InputError(
             f'not UTF-8 text (column "{binary[0]}")', "pass the file's encoding, for example --encoding latin-1"
         )
+    names = unique_names(schema.names)  # the reader's own names: its options name columns, and must be unique
+    renamed = names if names != schema.names else None
+    notes = rename_notes(schema.names, names)
+    schema = pa.schema([f.with_name(n) for f, n in zip(schema, names, strict=True)])
+    types = {f.name: f.type for f in schema}  # a reader started again must give the same types
 
     def batches(columns):
-        yield from reader(columns)
+        yield from _growing(lambda size: reader(size, columns, types, renamed), block)
 
-    return Source(name, fmt, schema, None, batches)
+    return Source(name, fmt, schema, None, batches, notes)
+
+
+def _csv_stream(path: Path):
+    readable = _readable(path)
+    if isinstance(readable, str):
+        return pa.input_stream(readable, compression="detect")
+    return pa.input_stream(readable, compression=COMPRESSION.get(path.suffix.lower()))
+
+
+def _growing(open_reader, block: int) -> Iterator[pa.RecordBatch]:
+    """The reader's batches; when a cell is longer than two blocks, the reader starts again with larger blocks
+    and the rows already given are skipped."""
+    given = 0
+    while True:
+        try:
+            seen = 0
+            for batch in open_reader(block):
+                skip = min(max(given - seen, 0), batch.num_rows)
+                seen += batch.num_rows
+                if skip < batch.num_rows:
+                    yield batch.slice(skip)
+                    given = seen
+            return
+        except pa.ArrowInvalid as err:
+            block = _larger_block(block, err)
+
+
+def _larger_block(block: int, err: pa.ArrowInvalid) -> int:
+    if "straddl" not in str(err):
+        raise err
+    if block >= MAX_CSV_BLOCK_BYTES:
+        raise InputError(
+            f"a cell is over {MAX_CSV_BLOCK_BYTES >> 20} MB, more than embproj reads of a CSV file at once",
+            "convert the file to Parquet, or keep large cells (such as images) in files the table names",
+        ) from None
+    return min(block * 4, MAX_CSV_BLOCK_BYTES)
 
 
 def _numbers_only(head: bytes, delimiter: str) -> bool:
@@ -197,11 +296,11 @@ def _numbers_only(head: bytes, delimiter: str) -> bool:
 def _open_parquet(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
     import pyarrow.parquet as pq
 
-    meta = pq.ParquetFile(str(path))
+    meta = pq.ParquetFile(_readable(path))
 
     def batches(columns):
         # pre_buffer (pyarrow's default) caches every column chunk read: ~the whole file in memory
-        reader = pq.ParquetFile(str(path), pre_buffer=False, buffer_size=PARQUET_BUFFER)
+        reader = pq.ParquetFile(_readable(path), pre_buffer=False, buffer_size=PARQUET_BUFFER)
         yield from reader.iter_batches(batch_size=BATCH_ROWS, columns=list(columns) if columns is not None else None)
 
     return Source(name, "parquet", meta.schema_arrow, meta.metadata.num_rows, batches)
@@ -217,6 +316,11 @@ def _open_parquet_dir(path: Path, name: str) -> Source:
             "give a data file, or a directory of Parquet part files",
             where=name,
         )
+    for f in files:
+        if not _utf8_name(f):  # pyarrow's datasets take UTF-8 paths only
+            raise InputError(
+                f'the file name "{shown_path(f)}" is not UTF-8', "rename it, then run again", where=shown_path(path)
+            )
     try:
         dataset = ds.dataset([str(f) for f in files], format="parquet")
         num_rows = dataset.count_rows()
@@ -238,114 +342,21 @@ def _open_parquet_dir(path: Path, name: str) -> Source:
 
 
 def _open_jsonl(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
-    from pyarrow import json as pajson
-
-    if encoding and encoding.lower().replace("-", "") not in ("utf8",):
-        table = _table_from_records(_read_text(path, encoding).splitlines(), name, lines=True)
-    elif path.stat().st_size > JSONL_STREAM_BYTES and not path.suffix.lower() == ".gz":
-        return _stream_jsonl(path, name)
-    else:
-        try:
-            table = pajson.read_json(pa.input_stream(str(path), compression="detect"))
-        except pa.ArrowInvalid:
-            # pyarrow does not say which line; parsing again in Python finds it (or reads what pyarrow would not)
-            table = _table_from_records(_read_text(path, encoding).splitlines(), name, lines=True)
-    return from_table(table, name, "jsonl")
-
-
-def _stream_jsonl(path: Path, name: str) -> Source:
-    """Large JSON Lines files stream in blocks; types come from the first block (pyarrow's rule), so a column
-    that changes type later is an error that names the fix."""
-    from pyarrow import json as pajson
-
-    def reader():
-        return pajson.open_json(str(path), read_options=pajson.ReadOptions(block_size=CSV_BLOCK_BYTES))
-
-    schema = reader().schema
-
-    def batches(columns):
-        yield from reader()
-
-    return Source(name, "jsonl", schema, None, batches)
+    found = read_json_lines(path, encoding)
+    if isinstance(found, pa.Table):
+        return from_table(found, name, "jsonl")
+    schema, stream = found
+    return Source(name, "jsonl", schema, None, lambda columns: stream())
 
 
 def _open_json(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
-    text = _read_text(path, encoding)
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
+    table = read_json_array(path, encoding)
+    if table is None:  # it starts with "{": JSON Lines
         return _open_jsonl(path, name, "jsonl", encoding)
-    try:
-        records = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(
-            f"invalid JSON at line {err.lineno}, column {err.colno} ({err.msg})",
-            "fix the file or export it again",
-            where=name,
-        ) from None
-    if isinstance(records, dict):
-        records = _records_from_columns(records, name)
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise InputError(
-            "the JSON is not a list of objects (one object per row)",
-            'give [{"col": value, ...}, ...] or JSON Lines',
-            where=name,
-        )
-    return from_table(_table_from_records(records, name), name, "json")
-
-
-def _records_from_columns(obj: dict, name: str) -> list:
-    """`{"col": [values…], …}` (pandas' `orient="list"`) is accepted too."""
-    if obj and all(isinstance(v, list) for v in obj.values()):
-        lengths = {len(v) for v in obj.values()}
-        if len(lengths) == 1:
-            n = lengths.pop()
-            return [{k: v[i] for k, v in obj.items()} for i in range(n)]
-    return obj  # type: ignore[return-value]
-
-
-def _table_from_records(records: list, name: str, lines: bool = False) -> pa.Table:
-    if lines:
-        parsed = []
-        for i, line in enumerate(records, start=1):
-            if line.strip():
-                try:
-                    parsed.append(json.loads(line))
-                except json.JSONDecodeError as err:
-                    raise InputError(
-                        f"invalid JSON on line {i} ({err.msg})", "fix or remove that line", where=name
-                    ) from None
-        records = parsed
-    try:
-        return pa.Table.from_pylist(records)
-    except (pa.ArrowException, TypeError, ValueError) as err:
-        raise InputError(
-            f"the rows do not form a table ({_first_line(err)})",
-            "give every row the same fields with consistent types",
-            where=name,
-        ) from None
-
-
-def _read_text(path: Path, encoding: str | None) -> str:
-    raw = gzip.open(path, "rb").read() if path.suffix.lower() == ".gz" else path.read_bytes()
-    try:
-        return raw.decode(encoding or "utf-8")
-    except LookupError:
-        raise OptionError(
-            f'unknown --encoding "{encoding}"', "use a Python codec name such as latin-1 or cp1252"
-        ) from None
-    except UnicodeDecodeError as err:
-        raise InputError(
-            f"not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})",
-            "pass the file's encoding, for example --encoding latin-1",
-        ) from None
+    return from_table(table, name, "json")
 
 
 # -- error translation ----------------------------------------------------------------------------------------
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
 
 
 def _read_error(source: Source, err: BaseException) -> InputError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
@@ -13,6 +14,7 @@ from pathlib import Path
 from .data import ReportData
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
+SURROGATE = re.compile("[\ud800-\udfff]")  # bytes that were not UTF-8, as Python keeps them from argv and names
 
 
 def templates_dir() -> Path:
@@ -58,7 +60,7 @@ def render_html(data: ReportData) -> str:
         doc = Document()
         doc.add_root(layout)
         doc.js_on_event("document_ready", ready)
-        return file_html(
+        page = file_html(
             doc,
             resources=INLINE,
             title=data.title,
@@ -73,6 +75,13 @@ def render_html(data: ReportData) -> str:
                 "app_css": (templates_dir() / "report.css").read_text(encoding="utf-8"),
             },
         )
+    return _writable(page)
+
+
+def _writable(page: str) -> str:
+    """A title or file name from argv may hold bytes that are not UTF-8, which no page can carry: each becomes
+    U+FFFD, the replacement character (not an escape: it may sit inside the page's JSON)."""
+    return SURROGATE.sub("\ufffd", page) if SURROGATE.search(page) else page
 
 
 def _assets() -> str:
