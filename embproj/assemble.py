@@ -18,6 +18,7 @@ from .summary import RunSummary, describe_run, with_page
 class Page:
     html: str
     summary: RunSummary  # as the page shows it
+    files_read: tuple[Path, ...] = ()  # the image files read into it: no output may land on one
 
 
 def make_page(opts: Options, source, plan, sample, matrix, projections, neighbours, seconds) -> Page:
@@ -25,7 +26,7 @@ def make_page(opts: Options, source, plan, sample, matrix, projections, neighbou
     from .render import ReportData, render_html
 
     table, images = _rows_shown(opts, source, plan, sample, matrix)
-    warnings = run_warnings(sample, matrix, projections, table, plan.color, images)
+    warnings = source.notes + run_warnings(sample, matrix, projections, table, plan.color, images)
     summary = describe_run(opts, source, plan, sample, matrix, projections, seconds, warnings)
     near = neighbours.table(opts.neighbours)
 
@@ -49,12 +50,13 @@ def make_page(opts: Options, source, plan, sample, matrix, projections, neighbou
         return render_html(data)
 
     fitted = fit_report(render, images, opts.max_html_mb, opts.seed, plan.image.column)
-    return Page(fitted.html, with_page(summary, fitted.images, fitted.note))
+    files = tuple(images.cells.files) if images is not None else ()
+    return Page(fitted.html, with_page(summary, fitted.images, fitted.note), files)
 
 
 def _rows_shown(opts: Options, source, plan, sample, matrix) -> tuple[pa.Table, Any]:
     """The columns the page shows of the plotted rows, and their images encoded at --thumb-size (or None)."""
-    from .images import encode_images, image_base_dir
+    from .images import encode_images, image_roots
 
     choices = [name for name, _ in plan.color_choices]
     wanted = [plan.color.column, plan.label.column, *plan.hover, plan.image.column, *choices]
@@ -62,6 +64,10 @@ def _rows_shown(opts: Options, source, plan, sample, matrix) -> tuple[pa.Table, 
     if not plan.image.column:
         return table, None
     images = encode_images(
-        table.column(plan.image.column), plan.image.kind, opts.thumb_size, plan.image.shape, image_base_dir(source.name)
+        table.column(plan.image.column),
+        plan.image.kind,
+        opts.thumb_size,
+        plan.image.shape,
+        image_roots(source.name, opts.image_roots),
     )
     return table, images

@@ -62,8 +62,10 @@ def command(name: str, doc: str, extra: dict | None = None):
 def _parameter(f, d) -> inspect.Parameter:
     hints = typing.get_type_hints(Options)
     kinds = [a for a in typing.get_args(hints[f.name]) or (hints[f.name],) if a is not type(None)]
-    if d.listed or tuple in [typing.get_origin(k) or k for k in kinds]:
-        kind: object = str | None  # comma-separated, or an image shape as text
+    if d.repeated:
+        kind: object = list[Path] | None
+    elif d.listed or tuple in [typing.get_origin(k) or k for k in kinds]:
+        kind = str | None  # comma-separated, or an image shape as text
     else:
         kind = kinds[0] | None if len(kinds) == 1 and f.default is None else kinds[0]
     if not d.flags:
@@ -79,6 +81,8 @@ def _options(values: dict) -> Options:
         if d.listed and f.name in values:
             parsed = parse_listed(values[f.name])
             values[f.name] = parsed if parsed is not None or f.default is None else f.default
+        elif d.repeated and f.name in values:
+            values[f.name] = tuple(values[f.name] or ())
     return Options(**values)
 
 
@@ -125,7 +129,8 @@ def describe_inspection(source, plan, opts: Options) -> str:
     """The text `embproj inspect` prints: the file, each column's role with its reason, and the plan (every
     piece from the data with its control characters escaped)."""
     rows = f"{source.num_rows:,} rows" if source.num_rows is not None else "row count known after one pass"
-    lines = [f"{terminal(source.name)}: {source.format}, {len(source.schema)} columns, {rows}", ""]
+    lines = [f"{terminal(source.name)}: {source.format}, {len(source.schema)} columns, {rows}"]
+    lines += [f"Warning: {terminal(note)}" for note in source.notes] + [""]
     table = [tuple(map(terminal, (c.name, c.type, role, why))) for c, role, why in plan.roles()]
     dims = [i for i, row in enumerate(table) if row[2] == "dimension"]
     if len(dims) > 6:  # 768 lines of "dimension" say nothing: show a few and count the rest

@@ -90,6 +90,12 @@ class ImageCells:
     def __len__(self) -> int:
         return len(self.cells)
 
+    @property
+    def files(self) -> set[Path]:
+        """The image files (resolved) this column's cells named and the run opened or tried to."""
+        keys = {key for key, _ in self._uris} | set(self._failed)
+        return {key for key in keys if isinstance(key, Path)}
+
     def encode(self, size: int, indices: Sequence[int] | None = None) -> tuple[list[str | None], Counter]:
         """Data URIs for the cells at `indices` (default all), None where one failed; failures by reason."""
         from PIL import Image
@@ -193,14 +199,6 @@ def failure_warning(failures: Counter, total: int, roots=None) -> str | None:
             "lower --max-points or use smaller images)"
         )
     return text
-
-
-def image_base_dir(source_name: str) -> Path | None:
-    """Relative paths in a table resolve against the data file's folder (or the dataset folder itself)."""
-    path = Path(source_name)
-    if path.is_dir():
-        return path
-    return path.parent if path.exists() else None
 
 
 # -- pixels --------------------------------------------------------------------------------------------------

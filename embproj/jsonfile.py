@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +181,7 @@ def read_json_lines(path: Path, encoding: str | None):
     return schema, batches
 
 
-def _pieces(path: Path, size: int) -> Iterator[tuple[bytes, int]]:
+def _pieces(path: Path, size: int) -> Generator[tuple[bytes, int], None, None]:
     """Whole lines, `size` bytes or more a piece (but the last), each checked; with its first line's number."""
     buf, line = bytearray(), 1
     with open_binary(path) as f:

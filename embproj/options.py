@@ -44,6 +44,8 @@ class Declared:
     algo_choices: dict[str, tuple[str, ...]] = field(default_factory=dict)  # narrower choices per algorithm
     suffixes: tuple[str, ...] = ()  # a path option: the name must end so
     listed: bool = False  # comma-separated on the command line, a tuple here
+    repeated: bool = False  # given once per value on the command line (paths, which may hold commas), a tuple here
+    folders: bool = False  # each value must be an existing folder
     in_command: bool = True  # part of "to make it again"
     param: bool = True  # with `algos`: a parameter of those algorithms' projectors (not only a step before them)
 
@@ -103,6 +105,10 @@ class Options:
     hover: tuple[str, ...] | None = option(None, "--hover", help="Columns shown on hover, comma-separated",
                                            commands=BOTH, listed=True)  # fmt: skip
     no_images: bool = option(False, "--no-images", help="Leave images out of the report", commands=BOTH)
+    image_roots: tuple[Path, ...] = option(
+        (), "--image-root", help="Also read image files inside this folder (repeat for more); otherwise image paths "
+        "are read only inside the data file's folder", commands=BOTH, repeated=True, folders=True,
+    )  # fmt: skip
     thumb_size: int = option(64, "--thumb-size", help="Longest side of hover images, in pixels", low=8, high=1024,
                              integer=True)  # fmt: skip
     image_shape: str | tuple[int, ...] | None = option(
@@ -195,6 +201,9 @@ def validate(opts: Options) -> Options:
             _check_range(d, value)
         if d.suffixes and Path(value).suffix.lower() not in d.suffixes:
             raise OptionError(f"{d.flag} {value}: unknown suffix", f"end the name in {' or '.join(d.suffixes)}")
+        for folder in value if d.folders else ():
+            if not Path(folder).is_dir():
+                raise OptionError(f'{d.flag} "{folder}" is not a folder', "give a folder that holds the images")
     from .pixels import parse_image_shape
 
     parse_image_shape(opts.image_shape)
@@ -239,7 +248,8 @@ def _coerce(key: str, value, hint):
     if Path in kinds and isinstance(value, (str, Path)):
         return Path(value)
     if tuple in kinds and isinstance(value, (list, tuple)):
-        return tuple(value)
+        inner = typing.get_args(next(a for a in typing.get_args(hint) or (hint,) if typing.get_origin(a) is tuple))
+        return tuple(Path(v) for v in value) if inner and inner[0] is Path else tuple(value)
     if isinstance(value, bool):
         ok = bool in kinds
     elif isinstance(value, int):
@@ -278,6 +288,8 @@ def _flag_words(d: Declared, value) -> list[str]:
         return [on] if value else [off] if off else []
     if d.listed:
         return [d.flag, ",".join(value)]
+    if d.repeated:
+        return [word for item in value for word in (d.flag, str(item))]
     if isinstance(value, tuple):  # an image shape given as (28, 28)
         return [d.flag, "x".join(map(str, value))]
     return [d.flag, _text(value)]

@@ -129,6 +129,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     for message in page.summary.warnings:
         reporter.warn(message)
     with Stages(Reporter(), stage.seconds)("write", ""):
+        _check_outputs(opts, page.files_read)  # the image files are known now
         written = write_outputs(_outputs(opts, page.html, plan, sample, matrix, projections))
     return Result(page.html, plan, page.summary, tuple(projections), stage.seconds, written)
 
@@ -145,9 +146,10 @@ def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections) 
     return outputs
 
 
-def _check_outputs(opts: Options) -> None:
+def _check_outputs(opts: Options, read: tuple[Path, ...] = ()) -> None:
+    """Every output writable, and none of them a file the run reads: the data, the metadata, the images."""
     outputs = [(flag, path) for flag, path in (("-o", opts.output), ("--coords-out", opts.coords_out)) if path]
-    check_outputs(outputs, [p for p in (opts.data, opts.metadata) if p is not None])
+    check_outputs(outputs, [p for p in (opts.data, opts.metadata, *read) if p is not None])
 
 
 def _open(opts: Options) -> Source:

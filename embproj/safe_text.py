@@ -50,9 +50,11 @@ def terminal(text: str) -> str:
 
 
 def _is_control(c: str) -> bool:
-    return unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
+    return unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 
 def _escape(c: str) -> str:
     code = ord(c)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, kept by Python's surrogateescape (file names)
+        return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"

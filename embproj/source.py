@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .errors import InputError, OptionError
+from .errors import InputError
 from .jsonfile import first_line as _first_line
 from .jsonfile import read_json_array, read_json_lines
 from .options import FORMATS

@@ -64,6 +64,21 @@ def test_the_metadata_file_is_an_input_too(cli, tmp_path):
     assert "metadata.tsv: the output path is an input" in line
 
 
+def test_an_output_on_an_image_the_report_reads_is_refused(cli, tmp_path):
+    from PIL import Image
+
+    Image.new("L", (8, 8), 90).save(tmp_path / "face.png")
+    table = vector_table(12).append_column("photo", pa.array(["face.png"] * 12))
+    pq.write_table(table, tmp_path / "t.parquet")
+    before = (tmp_path / "face.png").read_bytes()
+    line = _one_error_line(
+        cli("project", "t.parquet", "--algo", "pca", "--coords-out", "face.csv", "-o", "face.png", "-q")
+    )
+    assert "face.png: the output path is an input" in line and "face.png" in line
+    assert (tmp_path / "face.png").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["face.png", "t.parquet"]  # neither output written
+
+
 def test_the_report_and_the_coordinates_cannot_be_one_file(cli, vectors_parquet, tmp_path):
     line = _one_error_line(cli("project", vectors_parquet, "--algo", "pca", "-o", "x.csv", "--coords-out", "./x.csv"))
     assert "-o and --coords-out name the same file, give --coords-out another path" in line

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 from PIL import Image
 
 import embproj
@@ -159,6 +160,29 @@ def test_extra_image_roots_are_read_too(tmp_path, data_and_secret):
     assert image_roots(str(data / "table.parquet"), (extra,)) == (data, extra)
     with pytest.raises(OptionError, match='--image-root ".*nope" is not a folder'):
         image_roots(str(data / "table.parquet"), (tmp_path / "nope",))
+
+
+def test_image_root_on_the_command_line(cli, tmp_path, data_and_secret):
+    data, secret = data_and_secret
+    extra = png(tmp_path / "pictures" / "b.png", 170).parent
+    table = image_table(["b.png", "ok.png", str(extra / "b.png"), str(secret)] * 3, data / "t.parquet")
+    result = cli("project", table, "--algo", "pca", "-o", tmp_path / "r.html", "--image-root", extra)
+    assert result.exit_code == 0, result.output
+    shown = shown_images((tmp_path / "r.html").read_text())
+    assert [bool(u) for u in shown[:4]] == [True, True, True, False]
+    assert int(pixels(shown[0])[0, 0, 0]) == 170
+    assert "3 of 12 images could not be read: 3 outside the data folder" in result.stderr
+    assert f"--image-root {extra}" in manifest_command(tmp_path / "r.html")
+    line = error_line(cli("project", table, "--algo", "pca", "--image-root", tmp_path / "nope"))
+    assert line.endswith(
+        '--image-root "' + str(tmp_path / "nope") + '" is not a folder, give a folder that holds the images'
+    )
+
+
+def manifest_command(page: Path) -> str:
+    from reportdata import manifest
+
+    return manifest(page.read_text())["command"]
 
 
 # -- 3. nothing hangs or explodes -----------------------------------------------------------------------------
@@ -303,12 +327,13 @@ def test_duplicate_and_empty_column_names_are_renamed_as_pandas_does(cli, tmp_pa
     path.write_text("a,a,,b\n" + "".join(f"x{i % 3},{i},{i * 7 % 11},{i % 5}\n" for i in range(30)))
     result = cli("inspect", path)
     assert result.exit_code == 0, result.output
-    assert [line.split()[0] for line in result.stdout.splitlines()[3:7]] == ["a", "a.1", "Unnamed:", "b"]
-    assert open_source(path).notes == (
-        'renamed 2 columns as pandas does: column 2 ("a" again) is "a.1"; column 3 (no name) is "Unnamed: 2"',
-    )
+    note = 'renamed 2 columns as pandas does: column 2 ("a" again) is "a.1"; column 3 (no name) is "Unnamed: 2"'
+    assert result.stdout.splitlines()[1] == f"Warning: {note}"
+    assert [line.split()[0] for line in result.stdout.splitlines()[4:8]] == ["a", "a.1", "Unnamed:", "b"]
+    assert open_source(path).notes == (note,)
     result = cli("project", path, "--algo", "pca", "-o", tmp_path / "r.html", "--hover", "a,a.1,Unnamed: 2")
     assert result.exit_code == 0, result.output
+    assert f"Warning: {note}" in result.stderr and str(escape(note)) in (tmp_path / "r.html").read_text()
     fields = [f["name"] for f in page_data((tmp_path / "r.html").read_text())["fields"]]
     assert fields == ["a", "a.1", "Unnamed: 2"]
 

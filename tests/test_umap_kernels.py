@@ -226,55 +226,53 @@ def test_another_umap_learn_release_runs_as_shipped(numba_cache, data, monkeypat
     assert not _is_twin(umap.umap_.smooth_knn_dist)
 
 
-CLI_FIT = """
-import sys
-from embproj.cli import main
-sys.argv = ["embproj", "project", sys.argv[1], "--algo", "umap", "-o", sys.argv[2], "--coords-out", sys.argv[3]]
-main()
-"""
-
-
-def _fresh_run(tmp_path, home: Path, data: np.ndarray) -> subprocess.CompletedProcess:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    path = tmp_path / "data.parquet"
-    if not path.exists():
-        pq.write_table(pa.table({"embedding": pa.array(list(data), type=pa.list_(pa.float32()))}), path)
-    env = {k: v for k, v in os.environ.items() if k not in (NO_NUMBA_CACHE, "NUMBA_CACHE_DIR")}
-    env["XDG_CACHE_HOME"] = str(home)
-    cmd = [sys.executable, "-c", CLI_FIT, str(path), str(tmp_path / "r.html"), str(tmp_path / "xy.parquet")]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
-
-
-def test_a_corrupt_cache_entry_is_deleted_and_the_run_goes_on(fitted, data, numba_cache, tmp_path):
+def test_a_corrupt_cache_entry_is_deleted_and_the_run_goes_on(fitted, data, numba_cache, tmp_path, monkeypatch):
+    """Twins made afresh load their code from the cache on first call: a corrupt entry there must not fail the
+    run (umap-learn's own kernels take over), and it is deleted so that the next run caches it anew."""
     import shutil
 
-    import pyarrow.parquet as pq
+    import umap.umap_
 
-    home = tmp_path / "home"
-    shutil.copytree(numba_cache.parent.parent, home)
-    entries = list((home / "embproj" / "numba").rglob(f"*{uk.QUALNAME_MARK}*.nbc"))
+    folder = tmp_path / "home" / "embproj" / "numba"
+    shutil.copytree(numba_cache, folder)
+    entries = list(folder.rglob(f"*{uk.QUALNAME_MARK}*.nbc"))
     assert entries
     for entry in entries:
         entry.write_bytes(b";not a pickle")
-    done = _fresh_run(tmp_path, home, data)
-    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
-    assert "UMAP ran without its kernel cache: a cached kernel in" in done.stderr and "it was deleted" in done.stderr
+    uk._STATE.patch.revert()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(uk, "_STATE", uk._State())
+    result = project_umap(data)
+    np.testing.assert_array_equal(result.xy, fitted)
     assert not any(e.exists() for e in entries)
-    xy = pq.read_table(tmp_path / "xy.parquet")
-    np.testing.assert_array_equal(np.column_stack([xy["umap_x"], xy["umap_y"]]), fitted)
+    assert uk.status().startswith(f"off: a cached kernel in {folder} could not be loaded (UnpicklingError)")
+    assert result.notes == (f"UMAP ran without its kernel cache: {uk.status()[5:]}",)
+    assert not _is_twin(umap.umap_.smooth_knn_dist)
 
 
-def test_a_cache_folder_others_can_write_is_ignored_with_a_warning(fitted, data, tmp_path):
-    home = tmp_path / "home"
-    folder = home / "embproj" / "numba"
+def test_a_cache_folder_others_can_write_is_ignored_with_a_warning(fitted, data, tmp_path, monkeypatch):
+    import umap.umap_
+
+    folder = tmp_path / "embproj" / "numba"
     folder.mkdir(parents=True)
     folder.chmod(0o777)
-    done = _fresh_run(tmp_path, home, data)
-    assert done.returncode == 0, done.stderr
-    assert f"UMAP ran without its kernel cache: {folder} can be written by other users (mode 777)" in done.stderr
-    assert not list(folder.iterdir())  # nothing was written into it
+    if uk._STATE.patch:
+        uk._STATE.patch.revert()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(uk, "_STATE", uk._State())
+    result = project_umap(data)
+    np.testing.assert_array_equal(result.xy, fitted)
+    reason = f"{folder} can be written by other users (mode 777), so it is ignored"
+    assert uk.status() == f"off: {reason}" and result.notes == (f"UMAP ran without its kernel cache: {reason}",)
+    assert not list(folder.iterdir()) and not _is_twin(umap.umap_.smooth_knn_dist)
+
+
+def project_umap(X: np.ndarray):
+    from embproj.knn import knn
+    from embproj.options import Options
+    from embproj.project import project
+
+    return project(X, "umap", Options().params_for("umap"), 0, knn(X, 14))
 
 
 def test_a_new_cache_folder_is_private_to_the_user(fitted, tmp_path, monkeypatch):
