@@ -84,7 +84,10 @@ def option(default: Any, *flags: str, help: str, **declared: Any) -> Any:
 @dataclass(frozen=True)
 class Options:
     data: Path | None = option(None, help="CSV, TSV, Parquet (file or folder), JSON or JSON Lines table", commands=BOTH)
-    output: Path | None = option(None, "--output", "-o", help="Report path [default: DATA-STEM.ALGO.html here]")
+    output: Path | None = option(
+        None, "--output", "-o", help="Report path [default: DATA-STEM.ALGO.html here]; a pipe or device such as "
+        "/dev/stdout is written into, a file is replaced whole",
+    )  # fmt: skip
     algo: str = option("umap", "--algo", "-a", help="The map, or all three side by side", choices=(*ALGOS, "all"))
     format: str | None = option(None, "--format", help="Read as this format, whatever the suffix", choices=FORMATS,
                                 commands=BOTH)  # fmt: skip
