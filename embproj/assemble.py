@@ -58,9 +58,8 @@ def _rows_shown(opts: Options, source, plan, sample, matrix) -> tuple[pa.Table, 
     """The columns the page shows of the plotted rows, and their images encoded at --thumb-size (or None)."""
     from .images import encode_images, image_roots
 
-    choices = [name for name, _ in plan.color_choices]
-    wanted = [plan.color.column, plan.label.column, *plan.hover, plan.image.column, *choices]
-    table = sample.table.select([c for c in dict.fromkeys(wanted) if c]).take(pa.array(matrix.keep))
+    table = sample.table.select(plan.shown_columns)
+    table = table.take(pa.array(matrix.keep)) if len(matrix.keep) < len(sample.row_ids) else table
     if not plan.image.column:
         return table, None
     images = encode_images(

@@ -17,7 +17,7 @@ from typing import NoReturn
 
 import typer
 
-from .errors import EmbprojError
+from .errors import EmbprojError, OptionError
 from .options import Options, declared, parse_listed
 from .safe_text import terminal
 
@@ -48,7 +48,9 @@ def command(name: str, doc: str, extra: dict | None = None):
 
         def run(**values):
             extras = {key: values.pop(key) for key in extra or ()}
-            body(_options(values), **extras)
+            with _errors():
+                opts = _options(values)
+            body(opts, **extras)
 
         run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         run.__annotations__ = {p.name: p.annotation for p in params}
@@ -62,8 +64,10 @@ def command(name: str, doc: str, extra: dict | None = None):
 def _parameter(f, d) -> inspect.Parameter:
     hints = typing.get_type_hints(Options)
     kinds = [a for a in typing.get_args(hints[f.name]) or (hints[f.name],) if a is not type(None)]
-    if d.repeated:
-        kind: object = list[Path] | None
+    if d.words:
+        kind: object = str  # a number, or one of the words (`--max-points all`)
+    elif d.repeated:
+        kind = list[Path] | None
     elif d.listed or tuple in [typing.get_origin(k) or k for k in kinds]:
         kind = str | None  # comma-separated, or an image shape as text
     else:
@@ -71,7 +75,7 @@ def _parameter(f, d) -> inspect.Parameter:
     if not d.flags:
         info = typer.Argument(..., help=d.help_text(), show_default=False, metavar="DATA")
         return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=Path)
-    default = None if isinstance(f.default, tuple) else f.default
+    default = None if isinstance(f.default, tuple) else str(f.default) if d.words else f.default
     info = typer.Option(default, *d.flags, help=d.help_text())
     return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=kind)
 
@@ -83,7 +87,19 @@ def _options(values: dict) -> Options:
             values[f.name] = parsed if parsed is not None or f.default is None else f.default
         elif d.repeated and f.name in values:
             values[f.name] = tuple(values[f.name] or ())
+        elif d.words and f.name in values:
+            values[f.name] = _number_or_word(d, values[f.name])
     return Options(**values)
+
+
+def _number_or_word(d, text: str):
+    if text in d.words:
+        return d.words[text]
+    try:
+        return int(text)
+    except ValueError:
+        words = " or ".join(d.words)
+        raise OptionError(f'{d.flag} "{text}" is not a whole number', f"give a number or {words}") from None
 
 
 @command("project", "Project DATA to 2D and write one self-contained HTML report.\n\n"
@@ -143,12 +159,19 @@ def describe_inspection(source, plan, opts: Options) -> str:
         lines.append(f"  {name:<{widths[0]}}  {type_:<{widths[1]}}  {role:<{widths[2]}}  {why}")
     lines += ["", "project would use:", *(f"  {terminal(line)}" for line in plan.explain()), ""]
     n = source.num_rows
-    if n is not None and n > opts.max_points:
-        lines.append(f"  rows: a random sample of {opts.max_points:,} of {n:,} (--max-points, --seed {opts.seed})")
+    limit = opts.max_points
+    if limit is None:
+        lines.append(f"  rows: all {n:,} (--max-points all)" if n is not None else "  rows: all (--max-points all)")
+    elif n is not None and n > limit:
+        lines.append(f"  rows: a random sample of {limit:,} of {n:,} (--max-points, --seed {opts.seed})")
     elif n is not None:
-        lines.append(f"  rows: all {n:,} (at most --max-points {opts.max_points:,})")
+        lines.append(f"  rows: all {n:,} (at most --max-points {limit:,})")
     else:
-        lines.append(f"  rows: counted while sampling; at most --max-points {opts.max_points:,} are plotted")
+        lines.append(f"  rows: counted while sampling; at most --max-points {limit:,} are plotted")
+    plotted = min(n, limit) if n is not None and limit is not None else n if limit is None else limit
+    if plotted is not None and plotted > opts.fit_points:
+        fitted = f"{opts.fit_points:,}"
+        lines.append(f"  fit: on a seeded {fitted} of them; the rest placed by the fitted model (--fit-points)")
     n_dims = plan.embedding.dims or 0
     if n_dims > opts.max_dims:
         lines.append(f"  dimensions: {n_dims:,}, reduced with PCA to {opts.max_dims} before UMAP or t-SNE (--max-dims)")

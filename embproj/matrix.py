@@ -18,6 +18,7 @@ from .plan import Embedding
 
 EIGH_DIMS = 2048  # widest matrix pre-reduced through its covariance (d² floats); wider goes to scikit-learn
 BLOCK_VALUES = 4_000_000  # float64 values per row block while pre-reducing
+BLOCK_ROWS = 65_536  # rows moved at a time while dropping unusable rows in place
 
 
 @dataclass(frozen=True)
@@ -36,53 +37,86 @@ class Matrix:
         return sum(self.dropped.values())
 
 
-def build_matrix(table: pa.Table, embedding: Embedding, where: str = "") -> Matrix:
-    """The vectors as read; `reduce` narrows them for UMAP and t-SNE."""
-    start = time.perf_counter()
+# Why a row's vector is not used; a row's code is 1 + its reason's index (0: usable). "{dims}" is the length kept.
+REASONS = (
+    "missing vectors",
+    "empty vectors",
+    "vectors not of length {dims}",
+    "vectors holding text that is not a number",
+    "NaN or infinite values",
+)
+MISSING, EMPTY, WRONG, TEXT, NOT_FINITE = range(1, 6)
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """A table's (or batch's) vectors: one float32 row per input row (zeros where unusable), and why not."""
+
+    X: np.ndarray
+    bad: np.ndarray  # int8 per row: 0, or the code of the reason in REASONS
+    dims: int
+
+
+def vectors(table: pa.Table | pa.RecordBatch, embedding: Embedding) -> Vectors:
+    """The embedding of each row as float32: one column of lists (Arrow lists or "[…]" text), or one number per
+    column. The length kept is the plan's (the head's most common), else this table's most common."""
     if embedding.kind == "list":
-        X, valid, dropped, dims = _from_list(table.column(embedding.columns[0]), embedding.text)
+        X, bad, dims = _from_list(table.column(embedding.columns[0]), embedding.text, embedding.dims)
     else:
-        X, valid, dropped, dims = _from_columns(table, embedding.columns)
-    finite = np.isfinite(X).all(axis=1) if X.size else np.ones(len(X), bool)
-    if (~finite).any():
-        dropped["NaN or infinite values"] = int((~finite).sum())
-        X, valid = X[finite], valid[finite]
-    if len(X) == 0:
+        X, bad, dims = _from_columns(table, embedding.columns)
+    if X.size:
+        bad[(bad == 0) & ~np.isfinite(X).all(axis=1)] = NOT_FINITE
+    return Vectors(X, bad, dims)
+
+
+def build_matrix(table: pa.Table, embedding: Embedding, where: str = "") -> Matrix:
+    """The usable vectors of `table` (bad rows dropped and counted); `reduce` narrows them for UMAP and t-SNE."""
+    v = vectors(table, embedding)
+    return matrix_from(v.X, v.bad, v.dims, where)
+
+
+def matrix_from(X: np.ndarray, bad: np.ndarray, dims: int, where: str = "") -> Matrix:
+    """The matrix of the usable rows of X, compacted in place (a large X is not copied); the rest counted."""
+    start = time.perf_counter()
+    codes = np.bincount(bad, minlength=len(REASONS) + 1)
+    dropped = {REASONS[c - 1].format(dims=dims): int(codes[c]) for c in range(1, len(REASONS) + 1) if codes[c]}
+    keep = np.flatnonzero(bad == 0)
+    if len(keep) == 0:
         reasons = "; ".join(f"{n:,} {why}" for why, n in dropped.items()) or "no rows"
         raise InputError(
             f"no usable rows: every vector was dropped ({reasons})",
             "check the embedding column, or choose another with --embedding/--columns",
             where=where or None,
         )
+    if len(keep) < len(X):
+        for begin in range(0, len(keep), BLOCK_ROWS):  # forward, block by block: a row only moves up
+            rows = keep[begin : begin + BLOCK_ROWS]
+            X[begin : begin + len(rows)] = X[rows]
+        X = X[: len(keep)]
     X = np.ascontiguousarray(X, dtype=np.float32)
-    return Matrix(X, X, valid, dims, dropped, seconds=time.perf_counter() - start)
+    return Matrix(X, X, keep, dims, dropped, seconds=time.perf_counter() - start)
 
 
-def _from_list(col: pa.ChunkedArray, text: bool) -> tuple[np.ndarray, np.ndarray, dict, int]:
+def _from_list(col, text: bool, dims: int | None) -> tuple[np.ndarray, np.ndarray, int]:
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    dropped: dict[str, int] = {}
+    bad = np.zeros(len(arr), dtype=np.int8)
     bad_text = np.zeros(len(arr), dtype=bool)
     if text:
         arr, bad_text = _parse_text_vectors(arr)
     lengths = pc.list_value_length(arr).fill_null(-1).to_numpy(zero_copy_only=False)
-    missing = lengths == -1
-    empty = lengths == 0
-    present = lengths[~missing & ~empty]
-    dims = int(np.bincount(present).argmax()) if len(present) else 0
-    wrong = ~missing & ~empty & (lengths != dims)
-    for why, mask in (
-        ("missing vectors", missing),
-        ("empty vectors", empty),
-        (f"vectors not of length {dims}", wrong),
-        ("vectors holding text that is not a number", bad_text & ~missing & ~empty & ~wrong),
-    ):
-        if mask.any():
-            dropped[why] = int(mask.sum())
-    ok = ~(missing | empty | wrong | bad_text)
-    valid = np.flatnonzero(ok)
-    kept = arr.take(pa.array(valid))
-    flat = pc.cast(kept.flatten(), pa.float32()).to_numpy(zero_copy_only=False)
-    return flat.reshape(len(valid), dims), valid, dropped, dims
+    present = lengths[lengths > 0]
+    if not dims:
+        dims = int(np.bincount(present).argmax()) if len(present) else 0
+    bad[bad_text] = TEXT
+    bad[(lengths > 0) & (lengths != dims)] = WRONG
+    bad[lengths == 0] = EMPTY
+    bad[lengths == -1] = MISSING
+    X = np.zeros((len(arr), dims), dtype=np.float32)
+    valid = np.flatnonzero(bad == 0)
+    if len(valid):
+        kept = arr.take(pa.array(valid)) if len(valid) < len(arr) else arr
+        X[valid] = pc.cast(kept.flatten(), pa.float32()).to_numpy(zero_copy_only=False).reshape(len(valid), dims)
+    return X, bad, dims
 
 
 def _parse_text_vectors(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -118,11 +152,11 @@ def _coerce(flat: pa.Array) -> pa.Array:
     return pa.array(values.to_numpy(dtype=np.float64), mask=values.isna().to_numpy())
 
 
-def _from_columns(table: pa.Table, columns) -> tuple[np.ndarray, np.ndarray, dict, int]:
+def _from_columns(table, columns) -> tuple[np.ndarray, np.ndarray, int]:
     X = np.empty((table.num_rows, len(columns)), dtype=np.float32)
     for j, name in enumerate(columns):
-        X[:, j] = pc.cast(table.column(name), pa.float32(), safe=False).to_numpy()
-    return X, np.arange(table.num_rows), {}, len(columns)
+        X[:, j] = pc.cast(table.column(name), pa.float32(), safe=False).to_numpy(zero_copy_only=False)
+    return X, np.zeros(table.num_rows, dtype=np.int8), len(columns)
 
 
 def needs_reduction(matrix: Matrix, algos, max_dims: int) -> bool:

@@ -20,7 +20,7 @@ def _dropped(sample, matrix) -> list[str]:
     if not matrix.dropped:
         return []
     reasons = ", ".join(f"{n:,} {why}" for why, n in matrix.dropped.items())
-    return [f"dropped {matrix.n_dropped:,} of {sample.table.num_rows:,} sampled rows: {reasons}"]
+    return [f"dropped {matrix.n_dropped:,} of {len(sample.row_ids):,} sampled rows: {reasons}"]
 
 
 def _folded(table: pa.Table, color) -> list[str]:

@@ -46,6 +46,7 @@ class Declared:
     listed: bool = False  # comma-separated on the command line, a tuple here
     repeated: bool = False  # given once per value on the command line (paths, which may hold commas), a tuple here
     folders: bool = False  # each value must be an existing folder
+    words: dict[str, Any] = field(default_factory=dict)  # words the command line takes for values: "all" → None
     in_command: bool = True  # part of "to make it again"
     param: bool = True  # with `algos`: a parameter of those algorithms' projectors (not only a step before them)
 
@@ -124,8 +125,15 @@ class Options:
         "for a seeded subset of points. Over even without images: written anyway, with a warning",
     )  # fmt: skip
     # 5,000: UMAP answers in seconds and the page stays light
-    max_points: int = option(5_000, "--max-points", "-n", help="Rows to plot at most (a seeded sample beyond)",
-                             low=1, integer=True, commands=BOTH)  # fmt: skip
+    max_points: int | None = option(
+        5_000, "--max-points", "-n", help="Rows to plot at most, a seeded sample beyond; 'all' for every row",
+        low=1, integer=True, commands=BOTH, words={"all": None},
+    )  # fmt: skip
+    # 20,000: UMAP's fit of 20,000 rows takes seconds, and placing the rest keeps the map's quality (RESULTS.md)
+    fit_points: int = option(
+        20_000, "--fit-points", help="Rows UMAP and t-SNE are fitted on (a seeded sample of the plotted rows); the "
+        "other plotted rows are placed by the fitted model, in batches", low=100, integer=True,
+    )  # fmt: skip
     max_dims: int = option(50, "--max-dims", help="PCA pre-reduction to this many dimensions first", low=2,
                            integer=True, algos=("umap", "tsne"), param=False, commands=BOTH)  # fmt: skip
     sample: str = option("random", "--sample", help="How rows are sampled; stratified keeps every colour class",
@@ -234,12 +242,16 @@ def from_keywords(**keywords: Any) -> Options:
     """`Options` from the Python API's keywords (the CLI's names with underscores): unknown names and values of
     the wrong type are an `OptionError` that lists what is accepted."""
     names = [f.name for f in fields(Options)]
+    words = {f.name: d.words for f, d in declared()}
     values: dict[str, Any] = {}
     hints = typing.get_type_hints(Options)
     for key, value in keywords.items():
         if key not in names:
             raise OptionError(f'unknown option "{key}"', f"use one of {', '.join(sorted(names))}")
-        values[key] = _coerce(key, value, hints[key])
+        if isinstance(value, str) and value in words[key]:
+            values[key] = words[key][value]
+        else:
+            values[key] = _coerce(key, value, hints[key])
     return Options(**values)
 
 
@@ -280,12 +292,17 @@ def command_line(opts: Options) -> str | None:
         value = getattr(opts, f.name)
         if not d.flags or not d.in_command or (d.algos and not set(d.algos) & set(opts.algos)):
             continue
+        if value is None and not d.words:
+            continue
         if f.name in ("algo", "seed") or value != _default(f):
             args += _flag_words(d, value)
     return shlex.join(args)
 
 
 def _flag_words(d: Declared, value) -> list[str]:
+    word = next((w for w, v in d.words.items() if v == value), None)
+    if word is not None:
+        return [d.flag, word]
     if isinstance(value, bool):
         on, _, off = d.flags[0].partition("/")
         return [on] if value else [off] if off else []

@@ -87,11 +87,8 @@ def inspect(opts: Options, source: Source | None = None) -> tuple[Source, Plan]:
 
 def run(opts: Options, source: Source | None = None, reporter: Reports | None = None) -> Result:
     from .assemble import make_page
-    from .knn import find_neighbours
-    from .matrix import build_matrix, needs_reduction, reduce
-    from .metrics import measure_k
-    from .project import neighbours_needed, project
-    from .sample import sample_rows
+    from .matrix import matrix_from, needs_reduction, reduce
+    from .project import fit_rows
 
     reporter = reporter or Reporter()
     _check_outputs(validate(opts))
@@ -100,25 +97,17 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         source, plan = inspect(opts, source)
     for line in plan.explain():
         reporter.info(line)
-    where = source.name
     with stage("sample", "Sampling rows"):
-        wanted, color = plan.needed_columns, plan.color.column
-        sample = located(where, sample_rows, source, wanted, opts.max_points, opts.seed, opts.sample, color)
-        pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
+        sample = _sample(opts, source, plan)
     with stage("matrix", "Building the matrix"):
-        matrix = located(where, build_matrix, sample.table, plan.embedding, where)
+        matrix = located(source.name, matrix_from, sample.X, sample.bad, sample.dims, source.name)
     if needs_reduction(matrix, opts.algos, opts.max_dims):
         with stage("reduce", f"Reducing {matrix.dims:,} dimensions with PCA"):
             matrix = reduce(matrix, opts.max_dims, opts.seed)
-    n = len(matrix.X)
+    fit = fit_rows(len(matrix.X), opts.fit_points, opts.seed)
     with stage("neighbours", "Finding each point's neighbours"):
-        fit_k = max(neighbours_needed(algo, opts.params_for(algo), n) for algo in opts.algos)
-        reduced = matrix.X if matrix.reduced_to else None
-        graphs = find_neighbours(matrix.original, reduced, fit_k, opts.neighbours, measure_k(opts, n), opts.metric)
-    projections = []
-    for algo in opts.algos:
-        with stage(algo, f"Projecting with {ALGO_NAMES[algo]}"):
-            projections.append(located(where, project, matrix.X, algo, opts.params_for(algo), opts.seed, graphs.fit))
+        graphs = _neighbours(opts, matrix, fit)
+    projections = [_project(opts, algo, matrix, graphs, fit, stage, source.name) for algo in opts.algos]
     if opts.metrics:
         from .metrics import measure
 
@@ -132,6 +121,41 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         _check_outputs(opts, page.files_read)  # the image files are known now
         written = write_outputs(_outputs(opts, page.html, plan, sample, matrix, projections))
     return Result(page.html, plan, page.summary, tuple(projections), stage.seconds, written)
+
+
+def _sample(opts: Options, source: Source, plan: Plan):
+    """The plotted rows: what the page shows of them, and their vectors converted as the file streams."""
+    from functools import partial
+
+    from .matrix import vectors
+    from .sample import sample_rows
+
+    convert = partial(vectors, embedding=plan.embedding)
+    args = (plan.needed_columns, opts.max_points, opts.seed, opts.sample, plan.color.column, convert)
+    sample = located(source.name, sample_rows, source, *args, plan.shown_columns)
+    pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
+    return sample
+
+
+def _neighbours(opts: Options, matrix, fit):
+    from .knn import find_neighbours
+    from .metrics import measure_k
+    from .project import neighbours_needed
+
+    fit_k = max(neighbours_needed(algo, opts.params_for(algo), len(fit)) for algo in opts.algos)
+    placing = len(fit) < len(matrix.X) and any(a in ("umap", "tsne") for a in opts.algos)
+    reduced = matrix.X if matrix.reduced_to else None
+    measure = measure_k(opts, len(matrix.X))
+    args = (fit, fit_k, opts.neighbours, measure, opts.metric, opts.seed, placing)
+    return find_neighbours(matrix.original, reduced, *args)
+
+
+def _project(opts: Options, algo: str, matrix, graphs, fit, stage, where: str):
+    from .project import project
+
+    placed = f", placing {len(matrix.X) - len(fit):,} rows" if len(fit) < len(matrix.X) else ""
+    with stage(algo, f"Projecting with {ALGO_NAMES[algo]}{placed}"):
+        return located(where, project, matrix.X, algo, opts.params_for(algo), opts.seed, graphs.fit, fit)
 
 
 def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections) -> list[Output]:

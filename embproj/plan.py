@@ -51,7 +51,13 @@ class Plan:
 
     @property
     def needed_columns(self) -> list[str]:
-        wanted = [*self.embedding.columns, self.color.column, self.label.column, self.image.column, *self.hover]
+        """What is read of the file: the embedding and the columns shown."""
+        return list(dict.fromkeys([*self.embedding.columns, *self.shown_columns]))
+
+    @property
+    def shown_columns(self) -> list[str]:
+        """What the page shows of each row (colour, label, hover, image, the colour menu): all that is kept."""
+        wanted = [self.color.column, self.label.column, *self.hover, self.image.column]
         wanted += [name for name, _ in self.color_choices]
         return list(dict.fromkeys(c for c in wanted if c))
 

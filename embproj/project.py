@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from .knn import Graph
 from .options import ALGO_NAMES as NAMES
 
 MIN_ROWS = {"pca": 1, "umap": 4, "tsne": 4}
+PLACE_BATCH = 10_000  # rows placed at a time; fixed, so a row's place does not depend on how many rows there are
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,11 @@ class Projection:
     notes: tuple[str, ...] = ()  # parameters lowered to fit the sample, and similar
     metrics: dict = field(default_factory=dict)
     kernels: str | None = None  # UMAP: where its compiled kernels are cached, or why not (umap_kernels.py)
+    fitted: int = 0  # the rows the model was fitted on (the first of `fit_rows`); the others were placed by it
+
+    @property
+    def placed(self) -> int:
+        return len(self.xy) - self.fitted
 
     @property
     def name(self) -> str:
@@ -46,12 +52,26 @@ def neighbours_needed(algo: str, params: dict, n: int) -> int:
     return 0
 
 
-def project(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | None = None) -> Projection:
-    """`algo`'s map of X, seeded; `graph` holds X's nearest neighbours (at least `neighbours_needed`) for UMAP
-    and t-SNE. Parameters are checked by `options.validate` before any work."""
+def fit_rows(n: int, fit_points: int, seed: int) -> np.ndarray:
+    """The rows a projection is fitted on, in order: every row, or a seeded `fit_points` of them (the same rows
+    for the same n and seed, however the file was read)."""
+    if n <= fit_points:
+        return np.arange(n)
+    return np.sort(np.random.default_rng([seed, 1]).choice(n, fit_points, replace=False))
+
+
+def project(
+    X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | None = None, fit=None, progress=None
+) -> Projection:
+    """`algo`'s map of X, seeded: fitted on the rows `fit` (default all), the other rows placed by the fitted model
+    in batches of `PLACE_BATCH` (fixed, so the same rows get the same places however many there are). `graph`
+    holds the fitted rows' nearest neighbours (at least `neighbours_needed`, with a search index when rows are to
+    be placed) for UMAP and t-SNE. `progress(rows)` is told as rows are placed. Parameters are checked by
+    `options.validate` before any work."""
     if algo not in PROJECTORS:
         raise ValueError(f"unknown projector {algo!r}, one of {', '.join(PROJECTORS)}")
-    n = len(X)
+    fit = np.arange(len(X)) if fit is None else fit
+    n = len(fit)
     if n < MIN_ROWS[algo]:
         raise InputError(
             f"{NAMES[algo]} needs at least {MIN_ROWS[algo]} rows with a usable vector, got {n}",
@@ -59,20 +79,40 @@ def project(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | No
         )
     start = time.perf_counter()
     notes: list[str] = []
+    sub = X[fit] if n < len(X) else X
     if _distinct_rows(X) < 2:
-        xy = np.zeros((n, 2), dtype=np.float32)
-        notes.append(f"all {n:,} vectors are identical, so every point sits at (0, 0)")
-        used = dict(params)
+        Y, used, place = np.zeros((n, 2), dtype=np.float32), dict(params), _at_origin
+        notes.append(f"all {len(X):,} vectors are identical, so every point sits at (0, 0)")
     else:
-        xy, used = PROJECTORS[algo](X, params, seed, notes, graph)
-    fitted, kernels = used.pop("_metrics", {}), used.pop("_kernels", None)
-    xy = np.asarray(xy, dtype=np.float32)
+        Y, used, place = PROJECTORS[algo](sub, params, seed, notes, graph)
+    xy = _placed(X, fit, np.asarray(Y, dtype=np.float32), place, progress)
+    metrics, kernels = used.pop("_metrics", {}), used.pop("_kernels", None)
     if not np.isfinite(xy).all():
         raise InputError(
             f"{NAMES[algo]} returned NaN coordinates (the vectors are too alike to spread out)",
             "try --algo pca, or remove duplicate rows",
         )
-    return Projection(algo, xy, used, time.perf_counter() - start, tuple(notes), fitted, kernels)
+    projection = Projection(algo, xy, used, time.perf_counter() - start, tuple(notes), metrics, kernels)
+    return replace(projection, fitted=n)
+
+
+def _placed(X: np.ndarray, fit: np.ndarray, Y: np.ndarray, place, progress) -> np.ndarray:
+    """Every row's coordinates: the fitted rows' from the fit, the others placed batch by batch."""
+    if len(fit) == len(X):
+        return Y
+    xy = np.empty((len(X), 2), dtype=np.float32)
+    xy[fit] = Y
+    rest = np.setdiff1d(np.arange(len(X)), fit, assume_unique=True)
+    for begin in range(0, len(rest), PLACE_BATCH):
+        rows = rest[begin : begin + PLACE_BATCH]
+        xy[rows] = np.asarray(place(X[rows]), dtype=np.float32)
+        if progress is not None:
+            progress(len(rows))
+    return xy
+
+
+def _at_origin(X: np.ndarray) -> np.ndarray:
+    return np.zeros((len(X), 2), dtype=np.float32)
 
 
 # -- projectors -----------------------------------------------------------------------------------------------
@@ -83,16 +123,28 @@ def _pca(X: np.ndarray, p: dict, seed: int, notes: list[str], graph=None):
 
     k = min(2, X.shape[0], X.shape[1])
     pca = PCA(n_components=k, whiten=p["whiten"], random_state=seed)
-    Y = pca.fit_transform(X)
-    if k < 2:  # one row or one dimension: the second axis is flat
-        Y = np.column_stack([Y, np.zeros((len(Y), 2 - k))])
+    pca.fit(X)
+
+    def place(rows: np.ndarray) -> np.ndarray:  # exact: the fitted components, applied
+        Y = pca.transform(rows)
+        return np.column_stack([Y, np.zeros((len(Y), 2 - k))]) if k < 2 else Y  # one row or dimension: flat
+
     ratio = [round(float(v), 4) for v in pca.explained_variance_ratio_]
-    return Y, {"whiten": p["whiten"], "_metrics": {"explained_variance_ratio": ratio}}
+    return place(X), {"whiten": p["whiten"], "_metrics": {"explained_variance_ratio": ratio}}, place
 
 
 def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
-    """umap-learn's UMAP, handed the exact neighbours as `precomputed_knn` (below 4,096 rows umap-learn would
-    find them by calling a numba metric once per pair from Python: ~15 s on the digits)."""
+    """umap-learn's UMAP, handed the run's neighbours as `precomputed_knn` (below 4,096 rows umap-learn would
+    find them by calling a numba metric once per pair from Python: ~15 s on the digits).
+
+    When rows are to be placed, the fit takes those neighbours as a sparse precomputed distance matrix (umap-learn's
+    documented `metric="precomputed"`), so that `transform` takes each new row's distances to its nearest fitted
+    rows, found exactly by the run's search: umap-learn's own route would build an NN-descent index, whose first
+    use compiles for ~25 s in every process. On a connected neighbour graph the fit is the same map to the bit
+    (tested); on a graph in pieces umap-learn lays the pieces out by its precomputed rule. The epochs are
+    umap-learn's own rule, said explicitly: `transform` then takes a third of them whatever the batch."""
+    import scipy.sparse
+
     from .umap_kernels import fit, status, warning
 
     n = len(X)
@@ -101,27 +153,53 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
         k = n - 1
         notes.append(f"--n-neighbors {p['n_neighbors']} is not below the {n} rows, lowered to {k}")
     knn_indices, knn_dists = graph.with_self(k)
-    X = np.ascontiguousarray(X, dtype=np.float32)
+    placing = graph.index is not None
+    data = _distance_matrix(knn_indices, knn_dists) if placing else np.ascontiguousarray(X, dtype=np.float32)
 
     def run(umap):
         model = umap.UMAP(
             n_neighbors=k,
             min_dist=p["min_dist"],
-            metric=p["metric"],
+            metric="precomputed" if placing else p["metric"],
             random_state=seed,
             n_jobs=1,  # what random_state forces anyway, said so that umap-learn does not warn
             init="spectral" if n > k + 2 else "random",  # the spectral start needs more rows than neighbours
+            n_epochs=500 if n <= 10_000 else 200,
             precomputed_knn=(knn_indices, knn_dists, None),
         )
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "no search index" for precomputed neighbours: nothing is placed
-            return model.fit_transform(X)
+            warnings.simplefilter("ignore")  # "no search index": rows are placed through distances instead
+            model.fit(data)
+        return model
 
-    Y = fit(run)
+    model = fit(run)
+
+    def place(rows: np.ndarray) -> np.ndarray:
+        near, distances = graph.index.query(rows, k)
+        width = np.arange(0, len(rows) * k + 1, k)
+        new = scipy.sparse.csr_matrix((distances.ravel(), near.ravel(), width), shape=(len(rows), n))
+
+        def transform(umap):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "transforming new data with precomputed metric": as meant
+                return model.transform(new)
+
+        return fit(transform)
+
     cache_warning = warning()
     if cache_warning:
         notes.append(cache_warning)
-    return Y, {"n_neighbors": k, "min_dist": p["min_dist"], "metric": p["metric"], "_kernels": status()}
+    used = {"n_neighbors": k, "min_dist": p["min_dist"], "metric": p["metric"], "_kernels": status()}
+    return model.embedding_, used, place
+
+
+def _distance_matrix(indices: np.ndarray, distances: np.ndarray):
+    """Each row's distances to its neighbours as a sparse matrix, made symmetric as umap-learn asks."""
+    import scipy.sparse
+
+    n, k = indices.shape
+    matrix = scipy.sparse.csr_matrix((distances.ravel(), (np.repeat(np.arange(n), k), indices.ravel())), shape=(n, n))
+    return matrix.maximum(matrix.T).tocsr()
 
 
 def _perplexity(perplexity: float, n: int) -> float:
@@ -130,8 +208,9 @@ def _perplexity(perplexity: float, n: int) -> float:
 
 
 def _tsne(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
-    """openTSNE, with affinities from the run's exact neighbours (openTSNE would use a ball tree below 1,000 rows,
-    slow in 50 dimensions, and Annoy above)."""
+    """openTSNE, with affinities from the run's neighbours (openTSNE would use a ball tree below 1,000 rows, slow
+    in 50 dimensions, and Annoy above); rows are placed by `TSNEEmbedding.transform`, which asks the neighbours'
+    search index for each new row's nearest fitted rows."""
     from openTSNE import TSNE, affinity
     from openTSNE.nearest_neighbors import PrecomputedNeighbors
 
@@ -151,12 +230,25 @@ def _tsne(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
         random_state=seed,
         verbose=False,
     )
+
+    class Searchable(PrecomputedNeighbors):
+        """The run's neighbours, and (when rows are to be placed) their search index for new rows."""
+
+        def query(self, query, k):
+            return graph.index.query(np.ascontiguousarray(query, dtype=np.float32), k=k)
+
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        knn = PrecomputedNeighbors(near.indices, near.distances)
+        knn = Searchable(near.indices, near.distances)
         affinities = affinity.PerplexityBasedNN(knn_index=knn, perplexity=perplexity, n_jobs=-1, random_state=seed)
-        Y = np.asarray(tsne.fit(X, affinities=affinities))
-    return Y, {**p, "perplexity": perplexity, "learning_rate": learning_rate}
+        embedding = tsne.fit(X, affinities=affinities)
+
+    def place(rows: np.ndarray) -> np.ndarray:  # openTSNE's own placement of new points into a fitted map
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return np.asarray(embedding.transform(np.ascontiguousarray(rows, dtype=np.float64)))
+
+    return np.asarray(embedding), {**p, "perplexity": perplexity, "learning_rate": learning_rate}, place
 
 
 PROJECTORS: dict[str, Callable] = {"pca": _pca, "umap": _umap, "tsne": _tsne}

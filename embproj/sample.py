@@ -8,8 +8,9 @@ represented (at least one row each, the rest in proportion to class size).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,31 +22,63 @@ from .source import Source
 
 @dataclass(frozen=True)
 class Sample:
-    table: pa.Table  # the wanted columns, in file order
+    table: pa.Table  # the kept columns, in file order
     row_ids: np.ndarray  # int64: each kept row's number in the file (0-based)
     rows_read: int
     method: str
+    X: np.ndarray | None = None  # with `vectors`: float32, one row per kept row (zeros where unusable)
+    bad: np.ndarray | None = None  # with `vectors`: why a row's vector is unusable (matrix.REASONS), 0 if usable
+    dims: int = 0
 
 
 class _Reservoir:
-    def __init__(self, k: int):
-        self.k = k
+    """The candidate rows so far: their kept columns, keys, ids, classes and (when converted) vectors. With every
+    row kept and the row count known, the vectors go straight into one matrix: no chunk is copied twice."""
+
+    def __init__(self, rows_hint: int | None):
+        self.rows_hint = rows_hint
         self.parts: list[pa.Table] = []
         self.keys = np.empty(0)
         self.ids = np.empty(0, dtype=np.int64)
         self.codes = np.empty(0, dtype=np.int64)
+        self.X: np.ndarray | None = None  # preallocated, or the concatenated chunks
+        self.chunks: list[np.ndarray] = []
+        self.bad: list[np.ndarray] = []
+        self.filled = 0
 
-    def add(self, batch: pa.RecordBatch, keys, ids, codes) -> None:
-        self.parts.append(pa.Table.from_batches([batch]))
+    def add(self, part: pa.Table, keys, ids, codes, vectors=None) -> None:
+        self.parts.append(part)
         self.keys = np.concatenate([self.keys, keys])
         self.ids = np.concatenate([self.ids, ids])
         self.codes = np.concatenate([self.codes, codes])
+        if vectors is None:
+            return
+        self.bad.append(vectors.bad)
+        if self.rows_hint is not None and self.X is None and not self.chunks:
+            self.X = np.empty((self.rows_hint, vectors.X.shape[1]), dtype=np.float32)
+        if self.X is not None and self.filled + len(vectors.X) <= len(self.X):
+            self.X[self.filled : self.filled + len(vectors.X)] = vectors.X
+            self.filled += len(vectors.X)
+        else:
+            self.chunks.append(vectors.X)
 
     def keep(self, idx: np.ndarray) -> None:
         idx = np.sort(idx)
         table = pa.concat_tables(self.parts) if len(self.parts) != 1 else self.parts[0]
         self.parts = [table.take(pa.array(idx))]
         self.keys, self.ids, self.codes = self.keys[idx], self.ids[idx], self.codes[idx]
+        if self.bad:
+            X, bad = self.vectors()
+            self.X, self.chunks, self.bad, self.filled = X[idx], [], [bad[idx]], len(idx)
+            self.rows_hint = None
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """All candidates' vectors as one matrix (the preallocated one when it holds them all) and their codes."""
+        bad = np.concatenate(self.bad) if len(self.bad) != 1 else self.bad[0]
+        if self.X is not None and not self.chunks and self.filled == len(bad):
+            return self.X[: self.filled], bad
+        parts = ([self.X[: self.filled]] if self.X is not None else []) + self.chunks
+        return np.concatenate(parts) if len(parts) != 1 else parts[0], bad
 
     def table(self) -> pa.Table:
         return pa.concat_tables(self.parts).combine_chunks() if self.parts else None
@@ -54,15 +87,22 @@ class _Reservoir:
 def sample_rows(
     source: Source,
     columns: Sequence[str],
-    max_points: int,
+    max_points: int | None,
     seed: int,
     method: str = "random",
     stratify_by: str | None = None,
+    vectors: Callable[[pa.Table], Any] | None = None,
+    keep_columns: Sequence[str] | None = None,
 ) -> Sample:
+    """At most `max_points` rows (None: every row). `vectors(part)`: the embedding of the candidate rows, converted
+    while streaming (matrix.vectors), so that only `keep_columns` (default: all of `columns`) stay as Arrow."""
     if method == "stratified" and not stratify_by:
         raise OptionError("--sample stratified needs a colour column", "name one with --color")
+    limit = max_points if max_points is not None else np.inf
     rng = np.random.default_rng(seed)
-    res = _Reservoir(max_points)
+    every_row = max_points is None or (source.num_rows is not None and source.num_rows <= max_points)
+    res = _Reservoir(source.num_rows if every_row and vectors is not None else None)
+    kept = list(columns if keep_columns is None else keep_columns)
     classes: dict = {}
     totals = np.zeros(0, dtype=np.int64)  # rows per class in the whole file, for proportional quotas
     offset = 0
@@ -76,25 +116,22 @@ def sample_rows(
         codes = _class_codes(batch.column(stratify_by), classes) if method == "stratified" else np.zeros(n, np.int64)
         width = max(len(totals), int(codes.max()) + 1)
         totals = np.pad(totals, (0, width - len(totals))) + np.bincount(codes, minlength=width)
-        if method == "random" and len(res.keys) >= max_points:
-            bound = np.partition(res.keys, max_points - 1)[max_points - 1]
+        if method == "random" and len(res.keys) >= limit:
+            bound = np.partition(res.keys, int(limit) - 1)[int(limit) - 1]
             sel = np.flatnonzero(keys < bound)
             batch, keys, ids, codes = batch.take(pa.array(sel)), keys[sel], ids[sel], codes[sel]
-        res.add(batch, keys, ids, codes)
-        if len(res.keys) > 2 * max_points + 65_536:
-            res.keep(_smallest_per_class(res.keys, res.codes, max_points))
+        part = pa.Table.from_batches([batch]).select(kept)
+        res.add(part, keys, ids, codes, vectors(batch) if vectors is not None else None)
+        if len(res.keys) > 2 * limit + 65_536:
+            res.keep(_smallest_per_class(res.keys, res.codes, int(limit)))
     if offset == 0:
         raise InputError("the table has no rows", "give a file with at least one data row")
-    if len(res.keys) > max_points:
-        pick = (
-            _smallest(res.keys, max_points)
-            if method == "random"
-            else _stratified(res.keys, res.codes, totals, max_points)
-        )
-        res.keep(pick)
-    else:
-        res.keep(np.arange(len(res.keys)))
-    return Sample(res.table(), res.ids, offset, method)
+    if len(res.keys) > limit:
+        k = int(limit)
+        res.keep(_smallest(res.keys, k) if method == "random" else _stratified(res.keys, res.codes, totals, k))
+    X, bad = res.vectors() if vectors is not None else (None, None)
+    dims = X.shape[1] if X is not None else 0
+    return Sample(res.table(), res.ids, offset, method, X, bad, dims)
 
 
 def _class_codes(col: pa.Array, classes: dict) -> np.ndarray:

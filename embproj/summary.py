@@ -87,12 +87,12 @@ def describe_run(opts: Options, source, plan, sample, matrix, projections, secon
         dims += f", PCA to {matrix.reduced_to} first ({matrix.reduced_variance:.1%} of variance kept)"
     what = f'"{e.columns[0]}"' if e.kind == "list" else f"{len(e.columns)} numeric columns"
     sampled = None
-    if sample.rows_read > sample.table.num_rows:
-        sampled = f"{sample.method}, {sample.table.num_rows:,} of {sample.rows_read:,} rows, seed {opts.seed}"
+    if sample.rows_read > len(sample.row_ids):
+        sampled = f"{sample.method}, {len(sample.row_ids):,} of {sample.rows_read:,} rows, seed {opts.seed}"
     return RunSummary(
         source=source.name,
         format=source.format,
-        rows=Rows(sample.rows_read, sample.table.num_rows, len(matrix.keep), matrix.n_dropped, dict(matrix.dropped)),
+        rows=Rows(sample.rows_read, len(sample.row_ids), len(matrix.keep), matrix.n_dropped, dict(matrix.dropped)),
         sampled=sampled,
         embedding=f"{what}, {dims}",
         dims=matrix.dims,

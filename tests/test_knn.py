@@ -8,6 +8,7 @@ import pytest
 from sklearn.metrics import pairwise_distances
 
 from embproj import knn as knn_module
+from embproj import knn_exact
 from embproj.knn import find_neighbours, knn
 
 METRICS = ("euclidean", "cosine", "manhattan", "correlation", "chebyshev", "minkowski")
@@ -66,8 +67,8 @@ def test_a_duplicate_is_at_distance_zero_exactly_and_ties_go_to_the_lower_row():
 def test_tiles_do_not_change_the_answer(monkeypatch):
     X = small_data("float", n=700)
     whole = knn(X, 12, "cosine")
-    monkeypatch.setattr(knn_module, "ROW_TILE", 64)
-    monkeypatch.setattr(knn_module, "TILE_VALUES", 64 * 100)  # column tiles of 100 rows
+    monkeypatch.setattr(knn_exact, "ROW_TILE", 64)
+    monkeypatch.setattr(knn_exact, "TILE_VALUES", 64 * 100)  # column tiles of 100 rows
     tiled = knn(X, 12, "cosine")
     np.testing.assert_array_equal(tiled.indices, whole.indices)
     np.testing.assert_array_equal(tiled.distances, whole.distances)
@@ -86,9 +87,12 @@ def test_umaps_form_puts_each_row_first_at_distance_zero():
     np.testing.assert_array_equal(idx[:, 1:], graph.indices[:, :4])
 
 
+ALL = np.arange(160)
+
+
 def test_one_graph_serves_every_consumer_when_the_space_is_one():
     X = small_data("float")
-    found = find_neighbours(X, None, fit_k=14, table_k=10, measure_k=10, metric="euclidean")
+    found = find_neighbours(X, None, ALL, fit_k=14, table_k=10, measure_k=10, metric="euclidean", seed=0, index=False)
     assert found.fit is found.original and found.fit.k == 14
     np.testing.assert_array_equal(found.table(10), knn(X, 10).indices)
 
@@ -96,15 +100,48 @@ def test_one_graph_serves_every_consumer_when_the_space_is_one():
 def test_a_reduced_space_gets_its_own_graph():
     X = small_data("float")
     reduced = X[:, :3].copy()
-    found = find_neighbours(X, reduced, fit_k=14, table_k=10, measure_k=0, metric="euclidean")
+    found = find_neighbours(X, reduced, ALL, fit_k=14, table_k=10, measure_k=0, metric="euclidean", seed=0, index=False)
     np.testing.assert_array_equal(found.fit.indices, knn(reduced, 14).indices)
     np.testing.assert_array_equal(found.original.indices, knn(X, 10).indices)
 
 
+def test_a_fit_on_some_rows_gets_their_graph_and_a_search_index():
+    X = small_data("float")
+    fit = np.arange(0, 160, 2)
+    found = find_neighbours(X, None, fit, fit_k=9, table_k=10, measure_k=0, metric="cosine", seed=0, index=True)
+    np.testing.assert_array_equal(found.fit.indices, knn(X[fit], 9, "cosine").indices)  # exact, over the fit rows
+    near, _ = found.fit.index.query(X[1:2], k=3)  # the index finds fitted rows for a row that was not fitted
+    assert near.shape == (1, 3) and set(near[0]) <= set(range(80))
+    assert found.original.k == 10 and len(found.original.indices) == 160
+
+
 def test_the_table_is_left_out_with_a_reason(monkeypatch):
     X = small_data("float")
-    assert find_neighbours(X, None, 0, 0, 0, "euclidean").table_note == "no neighbour table: --neighbours 0"
+    args = dict(metric="euclidean", seed=0, index=False)
+    assert find_neighbours(X, None, ALL, 0, 0, 0, **args).table_note == "no neighbour table: --neighbours 0"
     monkeypatch.setattr(knn_module, "TABLE_ROWS", 100)
-    found = find_neighbours(X, None, 14, 10, 0, "euclidean")
+    found = find_neighbours(X, None, ALL, 14, 10, 0, **args)
     assert found.table(10) is None and found.table_note.startswith("no neighbour table: 160 points, over 100")
     assert found.fit.k == 14  # the projections still get theirs
+
+
+def blob_rows(n: int = 3000, dims: int = 16) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    return (rng.normal(scale=4, size=(12, dims))[rng.integers(12, size=n)] + rng.normal(size=(n, dims))).astype(
+        np.float32
+    )
+
+
+def test_above_the_exact_limit_the_search_is_approximate_seeded_and_measured(monkeypatch):
+    X = blob_rows()
+    exact = knn(X, 10)
+    assert exact.exact and exact.recall is None
+    monkeypatch.setattr(knn_module, "EXACT_WORK", 1e6)
+    a, b, c = knn(X, 10, seed=1), knn(X, 10, seed=1), knn(X, 10, seed=2)
+    assert not a.exact and 0.9 <= a.recall <= 1.0
+    np.testing.assert_array_equal(a.indices, b.indices)  # the same seed, the same graph
+    assert not np.array_equal(a.indices, c.indices) or a.recall == 1.0
+    truth = np.mean([len(np.intersect1d(x, y)) / 10 for x, y in zip(exact.indices, a.indices)])
+    assert abs(truth - a.recall) < 0.03  # the sampled recall says what the whole graph's is
+    assert not (a.indices == np.arange(len(X))[:, None]).any() and (np.diff(a.distances, axis=1) >= 0).all()
+    assert a.facts() == {"rows": 3000, "k": 10, "metric": "euclidean", "exact": False, "recall": a.recall}

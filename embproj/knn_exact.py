@@ -1,0 +1,221 @@
+"""Exact nearest neighbours, blocked: the search knn.py uses while it is cheap.
+
+A tile of rows × a tile of columns at a time, each tile small enough to stay in the CPU cache whatever N is,
+keeping each row's best candidates as the column tiles go by. Euclidean, cosine and correlation distances come from
+matrix products (float32); other metrics from scikit-learn's pairwise distances, tile by tile. Those choose a few
+more candidates than k (`MARGIN`); the candidates' distances are then recomputed from the vectors themselves and
+ranked by (distance, row), so a duplicate row is at distance 0 exactly (UMAP takes each point's first non-zero
+distance as its local scale) and ties go to the lower row. A row whose k-th neighbour ties (to rounding) with rows
+left out of its candidates is settled exactly, whatever the tiles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PRODUCT_METRICS = ("euclidean", "cosine", "correlation")
+TILE_VALUES = 1 << 21  # float64 distances per tile (16 MB), so a tile's work stays in cache whatever N is
+ROW_TILE = 512
+MARGIN = 8  # candidates beyond k, for distances that the products' rounding puts in another order
+
+
+def exact(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k nearest other rows (1 <= k < n) by `metric`: int64 indices and float64 distances."""
+    n = len(X)
+    space = _Space(X, metric)
+    m = min(k + MARGIN, n - 1)
+    candidates, bound = np.empty((n, m), dtype=np.int64), np.empty(n)
+    for rows in _blocks(n, ROW_TILE):
+        best_v, best_i = np.empty((len(rows), 0)), np.empty((len(rows), 0), dtype=np.int64)
+        for cols in _blocks(n, space.col_tile):
+            best_v, best_i = _merge(best_v, best_i, space.tile(rows, cols), cols, m)
+        candidates[rows], bound[rows] = best_i, best_v.max(axis=1)  # every row left out ranks at or above bound
+    exact = _exact(X, candidates, metric)
+    order = np.lexsort((candidates, exact), axis=-1)[:, :k]  # ties by row number
+    indices, distances = np.take_along_axis(candidates, order, 1), np.take_along_axis(exact, order, 1)
+    # A row is settled when its k-th distance ranks clearly below everything left out; else rows tie (or nearly)
+    # at its k-th distance, and every row that close is fetched and ranked exactly.
+    unsettled = np.flatnonzero(~(space.rank(distances[:, -1], np.arange(n)) < bound - space.slack))
+    for rows in _blocks(len(unsettled), ROW_TILE):
+        rows = unsettled[rows]
+        indices[rows], distances[rows] = _settle(X, space, rows, space.rank(distances[rows, -1], rows) + space.slack, k)
+    return indices, distances
+
+
+class Nearest:
+    """The exact k nearest rows of R for any rows given later: how a placed row finds the fitted rows near it.
+    Each query is ranked by (distance, row) like `exact`."""
+
+    def __init__(self, R: np.ndarray, metric: str) -> None:
+        self.R, self.metric = R, metric
+        self.space = _Space(R, metric)
+
+    def query(self, Q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """int64 indices into R and float32 distances, len(Q) × k."""
+        k = min(k, len(self.R))
+        m = min(k + MARGIN, len(self.R))
+        out_i, out_d = np.empty((len(Q), k), dtype=np.int64), np.empty((len(Q), k), dtype=np.float32)
+        for block in _blocks(len(Q), ROW_TILE):
+            prepared = self.space.prepare(Q[block])[0]
+            best_v, best_i = np.empty((len(block), 0)), np.empty((len(block), 0), dtype=np.int64)
+            for cols in _blocks(len(self.R), self.space.col_tile):
+                v = self.space.tile(block, cols, query=prepared)
+                best_v, best_i = _keep(np.hstack([best_v, v]), np.hstack([best_i, np.broadcast_to(cols, v.shape)]), m)
+            d = _exact(Q[block], best_i, self.metric, self.R)
+            order = np.lexsort((best_i, d), axis=-1)[:, :k]
+            out_i[block], out_d[block] = np.take_along_axis(best_i, order, 1), np.take_along_axis(d, order, 1)
+        return out_i, out_d
+
+
+def exact_rows(X: np.ndarray, rows: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest other rows of X for `rows` only (a sample, to measure an approximate search's recall)."""
+    space = _Space(X, metric)
+    out_i, out_d = np.empty((len(rows), k), dtype=np.int64), np.empty((len(rows), k))
+    for block in _blocks(len(rows), ROW_TILE):
+        chosen = rows[block]
+        best_v, best_i = np.empty((len(chosen), 0)), np.empty((len(chosen), 0), dtype=np.int64)
+        for cols in _blocks(len(X), space.col_tile):
+            v = space.tile(chosen, cols)
+            best_v, best_i = _keep(
+                np.hstack([best_v, v]), np.hstack([best_i, np.broadcast_to(cols, v.shape)]), k + MARGIN
+            )
+        d = _exact(X[chosen], best_i, metric, X)
+        order = np.lexsort((best_i, d), axis=-1)[:, :k]
+        out_i[block], out_d[block] = np.take_along_axis(best_i, order, 1), np.take_along_axis(d, order, 1)
+    return out_i, out_d
+
+
+class _Space:
+    """The rows as the tiles rank them: by matrix products (float32, ranked in float64) for euclidean (|c|² − 2x·c, the squared
+    distance less |x|²), cosine and correlation (−x̂·ĉ), else by scikit-learn's distances. `rank` turns a true
+    distance into those units; `slack` bounds their rounding."""
+
+    def __init__(self, X: np.ndarray, metric: str) -> None:
+        self.X, self.metric = X, metric
+        self.col_tile = max(1, TILE_VALUES // ROW_TILE)
+        self.Z, self.squares = self.prepare(X)
+        self.slack = 0.0
+        if metric in PRODUCT_METRICS:  # float32 products: rounding of up to dims × eps × the largest |x|·|c|
+            scale = float(self.squares.max(initial=0.0)) if self.squares is not None else 1.0
+            self.slack = 4 * float(np.finfo(np.float32).eps) * (scale + 1.0) * X.shape[1]
+
+    def prepare(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Rows as the products want them (float64; centred for correlation, unit length for cosine) and, for
+        euclidean, their squared norms; other metrics take the rows as they are."""
+        if self.metric not in PRODUCT_METRICS:
+            return X, None
+        Z = X.astype(np.float64)
+        if self.metric == "correlation":
+            Z -= Z.mean(axis=1, keepdims=True)
+        if self.metric == "euclidean":
+            return Z.astype(np.float32), np.einsum("ij,ij->i", Z, Z)
+        norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
+        Z /= np.where(norms > 0, norms, 1.0)[:, None]  # a zero row stays zero: distance 1 to every other
+        return Z.astype(np.float32), None
+
+    def tile(self, rows: np.ndarray, cols: np.ndarray, query: np.ndarray | None = None) -> np.ndarray:
+        """Rank values between `rows` (any) and `cols` (a run of rows), lower is nearer; a row's own entry at
+        infinity. With `query` (prepared rows from elsewhere), between those rows and `cols`."""
+        first, end = int(cols[0]), int(cols[-1]) + 1
+        left = self.Z[rows] if query is None else query
+        if self.metric not in PRODUCT_METRICS:
+            from sklearn.metrics import pairwise_distances
+
+            v = pairwise_distances(left, self.X[first:end], metric=self.metric, n_jobs=1).astype(np.float64)
+        else:
+            v = (left @ self.Z[first:end].T).astype(np.float64)
+            v *= -2.0 if self.squares is not None else -1.0
+            if self.squares is not None:
+                v += self.squares[first:end]
+        v[np.isnan(v)] = np.inf
+        if query is None:
+            own = (rows >= first) & (rows < end)  # a row is not its own neighbour
+            v[np.flatnonzero(own), rows[own] - first] = np.inf
+        return v
+
+    def rank(self, distances: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        if self.squares is not None:
+            return distances.astype(np.float64) ** 2 - self.squares[rows]
+        if self.metric in PRODUCT_METRICS:
+            return distances - 1.0
+        return distances
+
+
+def _blocks(n: int, size: int):
+    for start in range(0, n, size):
+        yield np.arange(start, min(n, start + size))
+
+
+def _merge(best_v: np.ndarray, best_i: np.ndarray, v: np.ndarray, cols: np.ndarray, m: int):
+    """The m best of (the best so far, this tile), per row. Once a row has m, only the tile's entries below its
+    worst are gathered (a comparison over the tile, not a partition: most tiles hold few such entries)."""
+    if best_v.shape[1] < m:
+        if v.shape[1] > m:  # the tile's own m best first: a partition of the tile, then a small merge
+            pick = np.argpartition(v, m - 1, axis=1)[:, :m]
+            v, cols = np.take_along_axis(v, pick, 1), cols[pick]
+        return _keep(np.hstack([best_v, v]), np.hstack([best_i, np.broadcast_to(cols, v.shape)]), m)
+    hit_rows, hit_cols = np.nonzero(v < best_v.max(axis=1)[:, None])
+    if not len(hit_rows):
+        return best_v, best_i
+    counts = np.bincount(hit_rows, minlength=len(v))
+    slot = np.arange(len(hit_rows)) - (np.cumsum(counts) - counts)[hit_rows]  # each hit's place in its row
+    more_v = np.full((len(v), int(counts.max())), np.inf)
+    more_i = np.zeros(more_v.shape, dtype=np.int64)
+    more_v[hit_rows, slot], more_i[hit_rows, slot] = v[hit_rows, hit_cols], cols[hit_cols]
+    return _keep(np.hstack([best_v, more_v]), np.hstack([best_i, more_i]), m)
+
+
+def _keep(values: np.ndarray, indices: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The m smallest values of each row and their indices (in no order)."""
+    if values.shape[1] <= m:
+        return values, indices
+    part = np.argpartition(values, m - 1, axis=1)[:, :m]
+    return np.take_along_axis(values, part, 1), np.take_along_axis(indices, part, 1)
+
+
+def _settle(X: np.ndarray, space: _Space, rows: np.ndarray, limit: np.ndarray, k: int):
+    """For rows whose k-th neighbour ties with rows left out: every row that ranks within `limit`, ranked by
+    exact distance, then row number."""
+    near: list[list[np.ndarray]] = [[] for _ in rows]
+    for cols in _blocks(len(X), space.col_tile):
+        for j, hits in enumerate(space.tile(rows, cols) <= limit[:, None]):
+            near[j].append(cols[hits])
+    out_i, out_d = np.empty((len(rows), k), dtype=np.int64), np.empty((len(rows), k))
+    for j, row in enumerate(rows):
+        cand = np.concatenate(near[j])
+        exact = _exact(X[[row]], cand[None, :], space.metric, X)[0]
+        order = np.lexsort((cand, exact))[:k]
+        out_i[j], out_d[j] = cand[order], exact[order]
+    return out_i, out_d
+
+
+def _exact(X: np.ndarray, indices: np.ndarray, metric: str, among: np.ndarray | None = None) -> np.ndarray:
+    """Each pair's distance (row i of X, row indices[i, j] of `among`, default X) computed from the two vectors
+    in float64, not from the products."""
+    among = X if among is None else among
+    out = np.empty(indices.shape, dtype=np.float64)
+    step = max(1, TILE_VALUES // max(1, indices.shape[1] * X.shape[1]))
+    for start in range(0, len(X), step):
+        a = X[start : start + step, None, :].astype(np.float64)
+        b = among[indices[start : start + step]].astype(np.float64)
+        out[start : start + step] = _pair(a, b, metric)
+    return out
+
+
+def _pair(a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
+    if metric in ("euclidean", "minkowski"):  # scikit-learn's minkowski defaults to p = 2
+        return np.sqrt(((a - b) ** 2).sum(-1))
+    if metric == "manhattan":
+        return np.abs(a - b).sum(-1)
+    if metric == "chebyshev":
+        return np.abs(a - b).max(-1)
+    if metric == "correlation":
+        a, b = a - a.mean(-1, keepdims=True), b - b.mean(-1, keepdims=True)
+    if metric in ("cosine", "correlation"):
+        na, nb = np.sqrt((a * a).sum(-1)), np.sqrt((b * b).sum(-1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = 1.0 - (a * b).sum(-1) / (na * nb)
+        return np.where((na == 0) | (nb == 0), 1.0, np.clip(d, 0.0, 2.0))
+    from sklearn.metrics import pairwise_distances
+
+    return np.stack([pairwise_distances(a[i], b[i], metric=metric)[0] for i in range(len(a))])
