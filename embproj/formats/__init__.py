@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from embproj.errors import OptionError
+from embproj.errors import InputError, OptionError
 from embproj.source import Source
 
 ARROW_SUFFIXES = (".arrow", ".feather", ".ipc")
@@ -25,7 +25,14 @@ TABLE_FLAG_FIX = (
 
 def open_other(path: Path, name: str, format: str | None, encoding: str | None, table: str | None) -> Source | None:
     """The `Source` for another tool's file or folder, or None when `path` is for source.py (`--format` given
-    means so, except for folders)."""
+    means so, except for folders). Errors that do not say where are located at `name`."""
+    try:
+        return _open_other(path, name, format, encoding, table)
+    except InputError as err:
+        raise err.at(name) from None
+
+
+def _open_other(path: Path, name: str, format: str | None, encoding: str | None, table: str | None) -> Source | None:
     kind = None if format is not None and not path.is_dir() else kind_of(path)
     if kind is None:
         if table is not None:

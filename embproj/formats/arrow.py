@@ -5,6 +5,7 @@ Columns that Hugging Face marks as a ClassLabel (its schema metadata) are read a
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -33,24 +34,28 @@ def stream_files(paths: list[Path], name: str, fmt: str) -> Source:
     labels = class_labels(schema)
     shown = _labelled_schema(schema, labels)
     rows = sum(count for _, count, _ in openers)
+    old = [p.name for p in paths if _head(p).startswith(FEATHER_V1_MAGIC)]
+    notes = (f"{old[0]} is a Feather V1 file, which pyarrow has stopped writing: save it again as Feather V2 (the "
+             "default of pyarrow and of pandas' to_feather)",) if old else ()  # fmt: skip
 
     def batches(columns) -> Iterator[pa.RecordBatch]:
         for _, _, read in openers:
             for batch in read():
                 yield _with_labels(batch, labels) if labels else batch
 
-    return Source(name, fmt, shown, rows, batches)
+    return Source(name, fmt, shown, rows, batches, notes)
 
 
 def _opener(path: Path) -> tuple[pa.Schema, int, Callable[[], Iterator[pa.RecordBatch]]]:
     """(schema, rows, a fresh batch reader) for one file of any of the three kinds."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(8)
+        head = _head(path)
         if head.startswith(FEATHER_V1_MAGIC):
             import pyarrow.feather as feather
 
-            table = feather.read_table(_source(path))
+            with warnings.catch_warnings():  # said as a note instead (pyarrow 25 deprecates V1)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                table = feather.read_table(_source(path))
             return table.schema, table.num_rows, lambda: iter(table.to_batches())
         if head.startswith(FILE_MAGIC):
             reader = pa.ipc.open_file(_source(path))
@@ -71,6 +76,11 @@ def _opener(path: Path) -> tuple[pa.Schema, int, Callable[[], Iterator[pa.Record
             "write it with pyarrow (pa.ipc, pyarrow.feather) or pandas' to_feather",
             where=str(path),
         ) from None
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(8)
 
 
 def _source(path: Path):

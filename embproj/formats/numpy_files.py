@@ -128,7 +128,7 @@ def _load(read):
     try:
         return read()
     except ValueError as err:
-        if "pickle" in str(err).lower():
+        if "pickle" in str(err).lower() or "python objects" in str(err).lower():
             raise InputError(
                 "the array holds Python objects (pickled), which embproj does not load", PICKLED_FIX
             ) from None
