@@ -276,6 +276,15 @@ def test_tensorboard_config_paths_stay_inside_the_log_folder(cli, tmp_path):
     (logdir / "projector_config.pbtxt").write_text('embeddings { tensor_name: "emb" metadata_path: "m.tsv" }\n')
     line = error_line(cli("inspect", logdir))
     assert 'embedding "emb" has no tensor_path: its vectors are in a TensorFlow checkpoint' in line
+    sprite = logdir / "00000" / "digits" / "sprite.png"
+    shutil.copy(TB_DIGITS / "projector_config.pbtxt", logdir / "projector_config.pbtxt")
+    sprite.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    result = cli("inspect", logdir)
+    assert result.exit_code == 0, result.output
+    assert f"Warning: {sprite}: cannot read the sprite (" in result.stdout
+    assert "so the map has no images (write it again with add_embedding)" in result.stdout
+    (logdir / "00000" / "digits" / "tensors.tsv").write_text("1\t2\nx\t3\n")
+    assert "tensors.tsv has text in column 1, not only numbers" in error_line(cli("inspect", logdir))
     (logdir / "projector_config.pbtxt").write_text("embeddings { tensor_name: 'x' \n")
     assert error_line(cli("inspect", logdir)).endswith(
         'unexpected "the end" at line 2 of the config, write the config again'

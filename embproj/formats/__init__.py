@@ -89,7 +89,9 @@ def kind_of(path: Path) -> str | None:
 def _folder_kind(path: Path) -> str | None:
     if (path / "projector_config.pbtxt").is_file() or any(path.glob("*/projector_config.pbtxt")):
         return "tensorboard"
-    if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
+    if (path / "dataset_dict.json").is_file() or (
+        (path / "state.json").is_file() and ((path / "dataset_info.json").is_file() or any(path.glob("data-*.arrow")))
+    ):
         return "hf"
     from embproj.formats.wandb import is_wandb_folder
 

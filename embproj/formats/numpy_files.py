@@ -112,6 +112,8 @@ def ndarray_column(arr: np.ndarray) -> pa.Array:
     kind = arr.dtype.kind
     if not arr.dtype.isnative:  # saved on a big-endian machine
         arr = arr.astype(arr.dtype.newbyteorder("="))
+    if kind == "b" and arr.ndim > 1:  # a matrix of flags: numbers, so that it can be an embedding
+        arr, kind = arr.astype(np.uint8), "u"
     if kind in "US":
         flat = pa.array(arr.astype(str).reshape(-1))
     elif kind in NUMERIC:

@@ -54,11 +54,12 @@ def open_table_json(
         if not whole_file and "Extra data" in err.what:
             return None
         raise err.at(name) from None
+    root = root or media_holder(path)
     try:
-        table, fmt, notes = parse(obj, root or media_holder(path))
+        table, fmt, notes = parse(obj, root)
     except InputError as err:
         raise err.at(name) from None
-    return in_memory(table, name, fmt, notes, root or media_holder(path))
+    return in_memory(table, name, fmt, notes, root)
 
 
 def media_holder(path: Path) -> Path:
@@ -162,7 +163,7 @@ def _alternatives(t) -> list[dict]:
 def _from_npz(column: str, where: dict, root: Path, n: int) -> tuple[pa.Array | None, str | None]:
     import numpy as np
 
-    from embproj.formats.numpy_files import check_size, ndarray_column, npz_shapes
+    from embproj.formats.numpy_files import ndarray_column, npz_shapes
 
     found = confine(where["path"], (Root.of(root),))
     if found is None or not found.is_file():
@@ -174,9 +175,8 @@ def _from_npz(column: str, where: dict, root: Path, n: int) -> tuple[pa.Array | 
     shapes = npz_shapes(found)
     if key not in shapes:
         return None, f'column "{column}": {where["path"]} has no array "{key}", so the column is left out'
-    with np.load(found, allow_pickle=False) as archive:
+    with np.load(found, allow_pickle=False) as archive:  # its size checked by npz_shapes
         array = archive[key]
-    check_size(array.shape, array.dtype, key)
     if array.ndim == 0 or array.shape[0] != n:
         return None, f'column "{column}": {where["path"]} holds {len(array) if array.ndim else 0:,} rows, not {n:,}'
     return ndarray_column(array), None

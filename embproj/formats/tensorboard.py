@@ -6,6 +6,7 @@ the config are read only inside the log folder. A folder whose runs are its subf
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -40,9 +41,8 @@ def open_logdir(path: Path, table: str | None) -> Source:
     if not found:
         raise InputError(f"{CONFIG} lists no embeddings", "write one with add_embedding", where=shown_path(path))
     names = [e.name for e in found]
-    tags = {e.name.split(":")[0]: e.name for e in found}
-    if len(tags) < len(found):  # a tag logged at several steps names none of them alone
-        tags = {}
+    counts = Counter(e.name.split(":")[0] for e in found)  # a tag logged at several steps names none of them
+    tags = {e.name.split(":")[0]: e.name for e in found if counts[e.name.split(":")[0]] == 1}
     key = choose(names, table, "embeddings", f"{shown_path(path)} (TensorBoard)", aliases=tags)
     chosen = next(e for e in found if e.name == key)
     source, parts = _open_embedding(chosen)
@@ -111,6 +111,13 @@ def _open_embedding(e: Embedding) -> tuple[Source, list[str]]:
 def _as_vectors(source: Source) -> Source:
     """tensors.tsv's columns as one column of vectors, "embedding": the metadata's numbers are fields, never
     dimensions."""
+    text = [f.name for f in source.schema if not (pa.types.is_integer(f.type) or pa.types.is_floating(f.type))]
+    if text:
+        raise InputError(
+            f"tensors.tsv has text in column {source.schema.names.index(text[0]) + 1:,}, not only numbers",
+            "write one vector per line, its numbers separated by tabs, with no header (as add_embedding does)",
+            where=source.name,
+        )
     dims = len(source.schema)
     vectors = pa.field("embedding", pa.list_(pa.float32(), dims))
 
@@ -155,7 +162,11 @@ def _with_sprite(source: Source, path: Path, dims: list[int]) -> tuple[Source, s
     from embproj.formats.numpy_files import ndarray_column
     from embproj.metadata import join_columns
 
-    tiles = _cut(path, dims)
+    try:
+        tiles = _cut(path, dims)
+    except InputError as err:  # the vectors are still worth a map
+        note = f"{err.where}: {err.what}, so the map has no images ({err.fix})"
+        return replace(source, notes=(*source.notes, note)), f"{path.name} (unreadable)"
     name = next(n for n in ("image", "sprite", "sprite_image") if n not in source.schema.names)
     column_type = ndarray_column(tiles[:0]).type
 

@@ -58,8 +58,9 @@ def open_wandb_folder(path: Path, name: str, encoding: str | None, table: str | 
 def _said(name: str, what: str, key: str, rel: Path, count: int, steps: list) -> str:
     which = f'its only table, "{key}"' if count == 1 else f'table "{key}" of {count:,}'
     text = f"{name}: {what}, {which} ({rel.as_posix()})"
-    if len(steps) > 1:
-        text += f", the last of the {len(steps):,} steps it was logged at (another: --table {rel.name[: -len(SUFFIX)]})"
+    if len(steps) > 1 and steps[-1][1].name == rel.name:
+        earlier = steps[-2][1].name[: -len(SUFFIX)]
+        text += f", the last of the {len(steps):,} steps it was logged at (an earlier one: --table {earlier})"
     return text
 
 
@@ -75,7 +76,7 @@ def _run_files(path: Path) -> Path | None:
 
 
 def _is_runs_folder(path: Path) -> bool:
-    return (path / "latest-run").is_dir() or any(p.is_dir() for p in path.glob("offline-run-*"))
+    return (path / "latest-run").is_dir() or any(p.is_dir() for p in (*path.glob("offline-run-*"), *path.glob("run-*")))
 
 
 def _run_tables(files: Path) -> tuple[dict[str, Path], dict[str, list[tuple[int, Path]]]]:
