@@ -21,6 +21,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, blobs
+from embproj.errors import InputError
 from embproj.formats.tensorboard import parse_pbtxt
 from embproj.source import open_source
 from reportdata import legend_labels, manifest, page_data, points
@@ -309,6 +310,8 @@ embeddings < tensor_name: 'caf\\303\\251 \\"x\\"' tensor_shape: [10, 3]; >
     assert first["tensor_path"] == ["00000/default/tensors.tsv"]
     assert first["sprite"] == [{"image_path": ["00000/default/sprite.png"], "single_image_dim": [28, 28]}]
     assert second == {"tensor_name": ['café "x"'], "tensor_shape": [10, 3]}
+    with pytest.raises(InputError, match="nested more than 50 deep"):
+        parse_pbtxt("a {" * 10_000)
 
 
 def test_hugging_face_saved_dataset(cli, tmp_path):

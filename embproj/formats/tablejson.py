@@ -87,7 +87,8 @@ def parse(obj, root: Path) -> tuple[pa.Table, str, tuple[str, ...]]:
     wandb = "index" not in obj
     fmt = "wandb-table" if wandb else "pandas-split"
     stored = _serialized_columns(obj, names)
-    columns, notes = {}, []
+    columns: list[tuple[str, pa.Array]] = []  # a list: repeated names are kept, for tidy.py to rename
+    notes: list[str] = []
     for j, column in enumerate(names):
         if column in stored:
             array, note = _from_npz(column, stored[column], root, len(rows))
@@ -95,12 +96,16 @@ def parse(obj, root: Path) -> tuple[pa.Table, str, tuple[str, ...]]:
             array, note = _column(column, [row[j] for row in rows], placeholders=wandb)
         notes += [note] if note else []
         if array is not None:
-            columns[column] = array
+            columns.append((column, array))
     if not wandb:
         columns = _with_index(columns, obj.get("index"), len(rows))
     if obj.get("log_mode") == "INCREMENTAL":
         notes.append("this is one increment of an incremental W&B table: only the rows it holds are read")
-    return pa.table(columns), fmt, tuple(notes)
+    return _table(columns), fmt, tuple(notes)
+
+
+def _table(columns: list[tuple[str, pa.Array]]) -> pa.Table:
+    return pa.Table.from_arrays([a for _, a in columns], names=[n for n, _ in columns]) if columns else pa.table({})
 
 
 # -- cells -----------------------------------------------------------------------------------------------------
@@ -192,21 +197,21 @@ def _pandas_table(obj: dict) -> tuple[pa.Table, str, tuple[str, ...]]:
     if not all(isinstance(r, dict) for r in rows):
         raise InputError('orient="table" JSON whose "data" is not a list of objects', f"give {SHAPES}")
     names = names or list(dict.fromkeys(k for r in rows for k in r))
-    columns, notes = {}, []
-    for name in names:
+    columns, notes = [], []
+    for name in dict.fromkeys(names):
         array, note = _column(name, [r.get(name) for r in rows], placeholders=False)
         notes += [note] if note else []
         if array is not None:
-            columns[name] = array
+            columns.append((name, array))
     key = obj["schema"].get("primaryKey")
-    if key == ["index"] and "index" in columns and columns["index"].to_pylist() == list(range(len(rows))):
-        del columns["index"]  # pandas' default RangeIndex, not data
-    return pa.table(columns), "pandas-table", tuple(notes)
+    if key == ["index"] and [a.to_pylist() for n, a in columns if n == "index"] == [list(range(len(rows)))]:
+        columns = [(n, a) for n, a in columns if n != "index"]  # pandas' default RangeIndex, not data
+    return _table(columns), "pandas-table", tuple(notes)
 
 
-def _with_index(columns: dict, index, n: int) -> dict:
+def _with_index(columns: list, index, n: int) -> list:
     """pandas' split index first, as a column "index", unless it is the default 0..n-1."""
-    if not isinstance(index, list) or len(index) != n or index == list(range(n)) or "index" in columns:
+    if not isinstance(index, list) or len(index) != n or index == list(range(n)) or "index" in dict(columns):
         return columns
     array, _ = _column("index", index, placeholders=False)
-    return {"index": array, **columns}
+    return [("index", array), *columns]

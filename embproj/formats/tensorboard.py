@@ -21,6 +21,7 @@ from embproj.source import Source, shown_path
 
 CONFIG = "projector_config.pbtxt"
 MAX_CONFIG_BYTES = 1 << 20
+MAX_NESTING = 50  # a projector config nests 2 deep (embeddings { sprite { } })
 TOKEN = re.compile(
     r"""(?P<space>\s+|\#[^\n]*)|(?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
     r"""|(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[fF]?)|(?P<name>[A-Za-z_][\w.]*)|(?P<punct>[{}<>:;,\[\]])"""
@@ -223,10 +224,12 @@ def parse_pbtxt(text: str) -> dict[str, list]:
     if sum(len(m.group()) for m in TOKEN.finditer(text)) != len(text):
         at = _first_gap(text)
         raise InputError(f"unreadable text at line {text.count(chr(10), 0, at) + 1}", "write the config again")
-    return _message(tokens, 0, text, None)[0]
+    return _message(tokens, 0, text, None, 0)[0]
 
 
-def _message(tokens: list, i: int, text: str, close: str | None) -> tuple[dict[str, list], int]:
+def _message(tokens: list, i: int, text: str, close: str | None, depth: int) -> tuple[dict[str, list], int]:
+    if depth > MAX_NESTING:
+        raise InputError(f"messages nested more than {MAX_NESTING} deep in the config", "write the config again")
     fields: dict[str, list] = {}
     while i < len(tokens):
         kind, value, at = tokens[i]
@@ -241,7 +244,7 @@ def _message(tokens: list, i: int, text: str, close: str | None) -> tuple[dict[s
             raise _unexpected("the end", len(text), text)
         kind2, value2, at2 = tokens[i]
         if value2 in ("{", "<"):
-            inner, i = _message(tokens, i + 1, text, "}" if value2 == "{" else ">")
+            inner, i = _message(tokens, i + 1, text, "}" if value2 == "{" else ">", depth + 1)
             fields.setdefault(value, []).append(inner)
         elif value2 == "[":
             i += 1
