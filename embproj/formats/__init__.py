@@ -34,38 +34,58 @@ def open_other(path: Path, name: str, format: str | None, encoding: str | None, 
 
 def _open_other(path: Path, name: str, format: str | None, encoding: str | None, table: str | None) -> Source | None:
     kind = None if format is not None and not path.is_dir() else kind_of(path)
-    if kind is None:
-        if table is not None:
-            raise OptionError(f'--table "{table}": {name} holds a single table', TABLE_FLAG_FIX)
-        return None
-    if kind == "table-json":
-        from embproj.formats.tablejson import open_table_json
+    found = READERS[kind](path, name, encoding, table) if kind is not None else None
+    if (found is None or kind in SINGLE) and table is not None:
+        raise OptionError(f'--table "{table}": {name} holds a single table', TABLE_FLAG_FIX)
+    return found
 
-        found = open_table_json(path, name, encoding, whole_file=path.name.lower().endswith(".table.json"))
-        if found is None:  # JSON Lines whose first row happens to start with one of those keys
-            if table is not None:
-                raise OptionError(f'--table "{table}": {name} holds a single table', TABLE_FLAG_FIX)
-            return None
-        return single(found, table)
-    if kind == "arrow":
-        from embproj.formats.arrow import open_arrow
 
-        return single(open_arrow(path, name), table)
-    if kind == "numpy":
-        from embproj.formats.numpy_files import open_numpy
+def _table_json(path: Path, name: str, encoding: str | None, table: str | None) -> Source | None:
+    from embproj.formats.tablejson import open_table_json
 
-        return single(open_numpy(path, name), table)
-    if kind == "tensorboard":
-        from embproj.formats.tensorboard import open_logdir
+    # None: JSON Lines whose first row happens to start with one of those keys, for source.py
+    return open_table_json(path, name, encoding, whole_file=path.name.lower().endswith(".table.json"))
 
-        return open_logdir(path if path.is_dir() else path.parent, table)
-    if kind == "hf":
-        from embproj.formats.hf import open_saved
 
-        return open_saved(path, name, table)
+def _arrow(path: Path, name: str, encoding: str | None, table: str | None) -> Source:
+    from embproj.formats.arrow import open_arrow
+
+    return open_arrow(path, name)
+
+
+def _numpy(path: Path, name: str, encoding: str | None, table: str | None) -> Source:
+    from embproj.formats.numpy_files import open_numpy
+
+    return open_numpy(path, name)
+
+
+def _tensorboard(path: Path, name: str, encoding: str | None, table: str | None) -> Source:
+    from embproj.formats.tensorboard import open_logdir
+
+    return open_logdir(path if path.is_dir() else path.parent, table)
+
+
+def _hf(path: Path, name: str, encoding: str | None, table: str | None) -> Source:
+    from embproj.formats.hf import open_saved
+
+    return open_saved(path, name, table)
+
+
+def _wandb(path: Path, name: str, encoding: str | None, table: str | None) -> Source:
     from embproj.formats.wandb import open_wandb_folder
 
     return open_wandb_folder(path, name, encoding, table)
+
+
+READERS = {
+    "table-json": _table_json,
+    "arrow": _arrow,
+    "numpy": _numpy,
+    "tensorboard": _tensorboard,
+    "hf": _hf,
+    "wandb": _wandb,
+}  # each reader imports its module only when a path of its kind comes
+SINGLE = ("table-json", "arrow", "numpy")  # one table a file: --table has nothing to choose
 
 
 def kind_of(path: Path) -> str | None:
@@ -75,9 +95,9 @@ def kind_of(path: Path) -> str | None:
     suffix = path.suffix.lower()
     if lower == "projector_config.pbtxt":
         return "tensorboard"
-    if lower.endswith((".table.json", ".table.json.gz")) or (suffix == ".json" and _starts_like_a_table(path)):
+    if lower.endswith((".table.json", ".table.json.gz")):
         return "table-json"
-    if lower.endswith(".json.gz") and _starts_like_a_table(path):
+    if lower.endswith((".json", ".json.gz")) and _starts_like_a_table(path):  # pandas' split or table JSON
         return "table-json"
     if suffix in ARROW_SUFFIXES:
         return "arrow"
