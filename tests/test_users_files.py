@@ -214,6 +214,30 @@ def test_wandb_image_cells_are_read_only_inside_the_folder_that_holds_media(cli,
     assert f'{run}: W&B run, its only table, "digits"' in result.stderr
 
 
+def test_wandb_key_logged_at_several_steps_reads_the_last(cli, tmp_path):
+    run = old_style_run(tmp_path, [])
+    folder = run / "files" / "media" / "table"
+    first = json.loads((folder / "digits_3_0123456789abcdef0123.table.json").read_text())
+    first["data"] = first["data"][:50]
+    (folder / "digits_1_aaaaaaaaaaaaaaaaaaaa.table.json").write_text(json.dumps(first))
+    result = cli("inspect", run)
+    assert result.exit_code == 0 and "100 rows" in result.stdout, result.output
+    result = cli("inspect", run, "--table", "digits_1_aaaaaaaaaaaaaaaaaaaa")
+    assert result.exit_code == 0 and "50 rows" in result.stdout, result.output
+    project_lines = cli("project", run, "--algo", "pca", "--no-images", "-o", tmp_path / "r.html").stderr
+    assert (
+        f'{run}: W&B run, its only table, "digits" (files/media/table/digits_3_0123456789abcdef0123.table.json), '
+        "the last of the 2 steps it was logged at (an earlier one: --table digits_1_aaaaaaaaaaaaaaaaaaaa)"
+    ) in project_lines
+
+
+def test_wandb_folder_of_runs_asks_for_one(cli):
+    assert error_line(cli("inspect", WANDB)) == (
+        f"Error: {WANDB}: this is wandb's folder of 3 runs, not one run, give one run's folder, for example "
+        f"{WANDB / 'latest-run'} (the newest)"
+    )
+
+
 def test_pandas_split_and_table_json(cli, tmp_path):
     X, labels = blobs(n=40, dims=6, classes=4)
     df = pd.DataFrame({"label": labels, "emb": [list(map(float, v)) for v in X], "score": np.arange(40) / 40})

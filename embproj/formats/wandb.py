@@ -37,7 +37,7 @@ def open_wandb_folder(path: Path, name: str, encoding: str | None, table: str | 
                 where=name,
             )
     elif _is_runs_folder(path):
-        runs = sorted(p.name for p in path.iterdir() if RUN_NAME.match(p.name) and p.is_dir())
+        runs = [p for p in path.iterdir() if RUN_NAME.match(p.name) and p.name != "latest-run" and p.is_dir()]
         raise InputError(
             f"this is wandb's folder of {len(runs):,} runs, not one run",
             f"give one run's folder, for example {shown_path(path / 'latest-run')} (the newest)",
