@@ -115,7 +115,9 @@ def test_wandb_run_table_file_with_image_placeholders(cli, tmp_path):
         'column "image" holds only "Image", which wandb writes in place of images in a run\'s table file: the '
         "images were not stored in this file, so the column is left out"
     )
-    assert f"Warning: {note}" in result.stderr and any(w.startswith(note) for w in summary["warnings"])
+    fix = "(the table artifact wandb logs with the run keeps them: download it with wandb artifact get "
+    fix += "ENTITY/PROJECT/run-digits-digits:latest and give its folder)"
+    assert f"Warning: {note} {fix}" in result.stderr and f"{note} {fix}" in summary["warnings"]
     columns = manifest(page)["columns"]
     assert columns["color"] == columns["label"] == "target" and "image" not in columns["hover"]
     assert columns["image"] is None and page_data(page)["images"] is None

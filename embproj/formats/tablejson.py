@@ -16,6 +16,7 @@ The file is read whole, within jsonfile.py's bounds (64 MB).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -39,6 +40,9 @@ MEDIA_PLACEHOLDERS = {
 }
 TOO_LARGE = "export the table as Parquet, for example table.get_dataframe().to_parquet(path)"
 SHAPES = 'W&B\'s {"columns": [...], "data": [[...], ...]}, or pandas\' to_json(orient="split") or orient="table"'
+RUN_FILE = re.compile(
+    r"(?:^|/)(?:offline-)?run-[^/]*-(?P<run>[a-z0-9]+)/files/media/table/(?P<key>[\w.-]+)_\d+_[0-9a-f]{20}\.table\.json$"
+)
 ROOT_LEVELS = 3  # how far up from a table file its media/ folder is looked for (artifact/a/b/x.table.json)
 
 
@@ -56,7 +60,7 @@ def open_table_json(
         raise err.at(name) from None
     root = root or media_holder(path)
     try:
-        table, fmt, notes = parse(obj, root)
+        table, fmt, notes = parse(obj, root, run_artifact(path))
     except InputError as err:
         raise err.at(name) from None
     return in_memory(table, name, fmt, notes, root)
@@ -72,8 +76,14 @@ def media_holder(path: Path) -> Path:
     return next((f for f in folders if (f / "media").is_dir()), path.parent)
 
 
-def parse(obj, root: Path) -> tuple[pa.Table, str, tuple[str, ...]]:
-    """(table, format, notes) from the file's JSON value."""
+def run_artifact(path: Path) -> str:
+    """The name of the table artifact wandb logs beside a run's table file: run-<run id>-<key>."""
+    found = RUN_FILE.search(path.as_posix())
+    return f"run-{found['run']}-{found['key']}" if found else "run-<run id>-<key>"
+
+
+def parse(obj, root: Path, artifact: str = "") -> tuple[pa.Table, str, tuple[str, ...]]:
+    """(table, format, notes) from the file's JSON value; `artifact` names the run's table artifact."""
     if isinstance(obj, dict) and isinstance(obj.get("schema"), dict) and isinstance(obj.get("data"), list):
         return _pandas_table(obj)
     if not (isinstance(obj, dict) and isinstance(obj.get("columns"), list) and isinstance(obj.get("data"), list)):
@@ -93,7 +103,7 @@ def parse(obj, root: Path) -> tuple[pa.Table, str, tuple[str, ...]]:
         if column in stored:
             array, note = _from_npz(column, stored[column], root, len(rows))
         else:
-            array, note = _column(column, [row[j] for row in rows], placeholders=wandb)
+            array, note = _column(column, [row[j] for row in rows], placeholders=wandb, artifact=artifact)
         notes += [note] if note else []
         if array is not None:
             columns.append((column, array))
@@ -111,7 +121,7 @@ def _table(columns: list[tuple[str, pa.Array]]) -> pa.Table:
 # -- cells -----------------------------------------------------------------------------------------------------
 
 
-def _column(name: str, values: list, placeholders: bool) -> tuple[pa.Array | None, str | None]:
+def _column(name: str, values: list, placeholders: bool, artifact: str = "") -> tuple[pa.Array | None, str | None]:
     """One column's cells as an Arrow array, or None and a note when it is only wandb's media placeholder."""
     present = {v if isinstance(v, str) else None for v in values if v is not None}
     if placeholders and len(present) == 1 and next(iter(present)) in MEDIA_PLACEHOLDERS:
@@ -119,8 +129,8 @@ def _column(name: str, values: list, placeholders: bool) -> tuple[pa.Array | Non
         return None, (
             f'column "{name}" holds only "{kind}", which wandb writes in place of {MEDIA_PLACEHOLDERS[kind]} in a '
             f"run's table file: the {MEDIA_PLACEHOLDERS[kind]} were not stored in this file, so the column is left "
-            "out (the table artifact wandb logs with the run keeps them: download it, for example with "
-            "wandb artifact get, and give its folder)"
+            f"out (the table artifact wandb logs with the run keeps them: download it with wandb artifact get "
+            f"ENTITY/PROJECT/{artifact or 'run-<run id>-<key>'}:latest and give its folder)"
         )
     refs = sum(1 for v in values if isinstance(v, dict) and "path" not in v and "artifact_path" in v)
     cells = [_cell(v) for v in values]
