@@ -67,6 +67,6 @@ def _rows_shown(opts: Options, source, plan, sample, matrix) -> tuple[pa.Table, 
         plan.image.kind,
         opts.thumb_size,
         plan.image.shape,
-        image_roots(source.name, opts.image_roots),
+        image_roots(str(source.image_root or source.name), opts.image_roots),  # a folder is its own root
     )
     return table, images

@@ -94,6 +94,10 @@ class Options:
                                 commands=BOTH)  # fmt: skip
     encoding: str | None = option(None, "--encoding", help="Text encoding of CSV/TSV/JSON files (default UTF-8)",
                                   commands=BOTH)  # fmt: skip
+    table: str | None = option(
+        None, "--table", help="Which table to read from a folder of several: a W&B run's or artifact's table key, a "
+        "TensorBoard embedding's tag, a saved DatasetDict's split (the error lists them)", commands=BOTH,
+    )  # fmt: skip
     metadata: Path | None = option(
         None, "--metadata", help="TSV of per-row fields for a headerless vectors file (TensorBoard's metadata.tsv)",
         commands=BOTH,

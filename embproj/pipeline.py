@@ -95,7 +95,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     stage = Stages(reporter)
     with stage("read", "Reading and detecting columns"):
         source, plan = inspect(opts, source)
-    for line in plan.explain():
+    for line in (*source.about, *plan.explain()):
         reporter.info(line)
     with stage("sample", "Sampling rows"):
         sample = _sample(opts, source, plan)
@@ -181,7 +181,7 @@ def _open(opts: Options) -> Source:
 
     if opts.data is None:
         raise OptionError("no data file given", "pass the path of a CSV, TSV, Parquet, JSON or JSON Lines file")
-    source = open_source(opts.data, opts.format, opts.encoding)
+    source = open_source(opts.data, opts.format, opts.encoding, opts.table)
     return with_metadata(source, opts.metadata, opts.encoding) if opts.metadata else source
 
 

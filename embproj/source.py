@@ -53,6 +53,8 @@ class Source:
     num_rows: int | None
     _open: Callable[[Sequence[str] | None], Iterator[pa.RecordBatch]]
     notes: tuple[str, ...] = ()  # what reading changed, for the run's warnings (columns renamed)
+    about: tuple[str, ...] = ()  # what was read, said before the plan (which table of a folder of several)
+    image_root: Path | None = None  # image paths are read inside this folder, not the data file's (W&B's media/)
 
     def __post_init__(self) -> None:  # every source, however made, keeps tidy.py's promises
         old = self.schema.names
@@ -90,11 +92,19 @@ class Source:
         return pa.Table.from_batches(taken, schema=taken[0].schema)
 
 
-def open_source(path: Path | str, format: str | None = None, encoding: str | None = None) -> Source:
+def open_source(
+    path: Path | str, format: str | None = None, encoding: str | None = None, table: str | None = None
+) -> Source:
+    """`table` chooses among the tables of a folder that holds several (formats/: W&B, TensorBoard, datasets)."""
+    from .formats import open_other
+
     path = Path(path)
     name = str(path)
     if not path.exists():
         raise InputError("no such file or directory", "check the path", where=name)
+    other = open_other(path, name, format, encoding, table)  # other tools' files and folders, or None
+    if other is not None:
+        return other
     if path.is_dir():
         return _open_parquet_dir(path, name)
     fmt = format or _format_from_suffix(path) or _sniff(path)
@@ -313,7 +323,8 @@ def _open_parquet_dir(path: Path, name: str) -> Source:
     if not files:
         raise InputError(
             "the directory holds no .parquet files",
-            "give a data file, or a directory of Parquet part files",
+            "give a data file, a directory of Parquet part files, a W&B run or artifact folder, a TensorBoard log "
+            "folder or a folder saved with datasets' save_to_disk",
             where=name,
         )
     for f in files:
