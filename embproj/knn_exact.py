@@ -86,9 +86,9 @@ def exact_rows(X: np.ndarray, rows: np.ndarray, k: int, metric: str) -> tuple[np
 
 
 class _Space:
-    """The rows as the tiles rank them: by matrix products (float32, ranked in float64) for euclidean (|c|² − 2x·c, the squared
-    distance less |x|²), cosine and correlation (−x̂·ĉ), else by scikit-learn's distances. `rank` turns a true
-    distance into those units; `slack` bounds their rounding."""
+    """The rows as the tiles rank them: by matrix products (float32, ranked in float64) for euclidean
+    (|c|² − 2x·c, the squared distance less |x|²), cosine and correlation (−x̂·ĉ), else by scikit-learn's
+    distances. `rank` turns a true distance into those units; `slack` bounds their rounding."""
 
     def __init__(self, X: np.ndarray, metric: str) -> None:
         self.X, self.metric = X, metric
