@@ -27,7 +27,7 @@ def make_page(opts: Options, source, plan, sample, matrix, projections, neighbou
 
     table, images = _rows_shown(opts, source, plan, sample, matrix)
     warnings = source.notes + run_warnings(sample, matrix, projections, table, plan.color, images)
-    summary = describe_run(opts, source, plan, sample, matrix, projections, seconds, warnings)
+    summary = describe_run(opts, source, plan, sample, matrix, projections, seconds, warnings, neighbours)
     near = neighbours.table(opts.neighbours)
 
     def render(uris, image_facts, note) -> str:  # the budget renders, measures, and renders again if need be
@@ -46,6 +46,8 @@ def make_page(opts: Options, source, plan, sample, matrix, projections, neighbou
             neighbours=near,
             neighbours_note=neighbours.table_note if near is None else "",
             neighbours_metric=opts.metric,
+            neighbours_exact=neighbours.original is None or neighbours.original.exact,
+            fit=projections[0].fit if projections else None,
         )
         return render_html(data)
 

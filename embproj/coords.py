@@ -17,6 +17,11 @@ def coords_table(row_ids: np.ndarray, projections, label: str | None, labels: pa
         columns[f"{p.algo}_y"] = pa.array(p.xy[:, 1])
     if label and labels is not None and label not in columns:
         columns[label] = labels
+    fit = projections[0].fit if projections else None
+    if fit is not None:  # some rows were placed by the fitted model: say which
+        fitted = np.zeros(len(row_ids), dtype=bool)
+        fitted[fit] = True
+        columns["fitted"] = pa.array(fitted)
     return pa.table(columns)
 
 

@@ -19,7 +19,7 @@ from .knn import Graph
 from .options import ALGO_NAMES as NAMES
 
 MIN_ROWS = {"pca": 1, "umap": 4, "tsne": 4}
-PLACE_BATCH = 10_000  # rows placed at a time; fixed, so a row's place does not depend on how many rows there are
+PLACE_BATCH = 10_000  # rows placed at a time; fixed, so the same input is placed in the same batches
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,11 @@ class Projection:
     notes: tuple[str, ...] = ()  # parameters lowered to fit the sample, and similar
     metrics: dict = field(default_factory=dict)
     kernels: str | None = None  # UMAP: where its compiled kernels are cached, or why not (umap_kernels.py)
-    fitted: int = 0  # the rows the model was fitted on (the first of `fit_rows`); the others were placed by it
+    fit: np.ndarray | None = None  # positions of the rows the model was fitted on; None: every row
+
+    @property
+    def fitted(self) -> int:
+        return len(self.xy) if self.fit is None else len(self.fit)
 
     @property
     def placed(self) -> int:
@@ -64,7 +68,7 @@ def project(
     X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | None = None, fit=None, progress=None
 ) -> Projection:
     """`algo`'s map of X, seeded: fitted on the rows `fit` (default all), the other rows placed by the fitted model
-    in batches of `PLACE_BATCH` (fixed, so the same rows get the same places however many there are). `graph`
+    in batches of `PLACE_BATCH` (a fixed size, so the same rows are placed in the same batches however the file was read). `graph`
     holds the fitted rows' nearest neighbours (at least `neighbours_needed`, with a search index when rows are to
     be placed) for UMAP and t-SNE. `progress(rows)` is told as rows are placed. Parameters are checked by
     `options.validate` before any work."""
@@ -93,7 +97,7 @@ def project(
             "try --algo pca, or remove duplicate rows",
         )
     projection = Projection(algo, xy, used, time.perf_counter() - start, tuple(notes), metrics, kernels)
-    return replace(projection, fitted=n)
+    return replace(projection, fit=fit if n < len(X) else None)
 
 
 def _placed(X: np.ndarray, fit: np.ndarray, Y: np.ndarray, place, progress) -> np.ndarray:

@@ -32,10 +32,15 @@ class ProjectionFacts:
     params: dict[str, Any]
     seconds: float
     metrics: dict[str, Any]
+    fitted: int = 0  # rows the model was fitted on
+    placed: int = 0  # rows placed by the fitted model
 
     @property
     def params_text(self) -> str:
-        return ", ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in self.params.items())
+        text = ", ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in self.params.items())
+        if self.placed:
+            text += f"; fitted on {self.fitted:,} rows, {self.placed:,} placed by the fitted model"
+        return text
 
     @property
     def metrics_text(self) -> str:
@@ -77,10 +82,13 @@ class RunSummary:
     created: str
     reproducible: bool  # time pinned, no timings in the page
     umap_kernels: str | None = None  # where UMAP's compiled kernels are cached, or why not
+    neighbours: dict[str, Any] = field(default_factory=dict)  # how each neighbour graph was found (knn.Graph)
     images: ImageFacts | None = None
 
 
-def describe_run(opts: Options, source, plan, sample, matrix, projections, seconds, warnings) -> RunSummary:
+def describe_run(
+    opts: Options, source, plan, sample, matrix, projections, seconds, warnings, graphs=None
+) -> RunSummary:
     e = plan.embedding
     dims = f"{matrix.dims} dims"
     if matrix.reduced_to:
@@ -105,7 +113,8 @@ def describe_run(opts: Options, source, plan, sample, matrix, projections, secon
             "hover": list(plan.hover),
         },
         projections=tuple(
-            ProjectionFacts(p.algo, p.name, p.params, round(p.seconds, 3), p.metrics) for p in projections
+            ProjectionFacts(p.algo, p.name, p.params, round(p.seconds, 3), p.metrics, p.fitted, p.placed)
+            for p in projections
         ),
         seed=opts.seed,
         seconds={k: round(v, 3) for k, v in seconds.items()},
@@ -115,6 +124,7 @@ def describe_run(opts: Options, source, plan, sample, matrix, projections, secon
         created=created_at(opts.reproducible),
         reproducible=pinned(opts.reproducible),
         umap_kernels=next((p.kernels for p in projections if p.kernels), None),
+        neighbours=graphs.facts() if graphs is not None else {},
     )
 
 
@@ -164,7 +174,10 @@ def manifest(summary: RunSummary) -> dict:
         "rows_plotted": summary.rows.plotted,
         "dropped": summary.rows.reasons,
         "columns": summary.columns,
-        "projections": [{"algo": p.algo, "params": p.params, "metrics": p.metrics} for p in summary.projections],
+        "projections": [
+            {"algo": p.algo, "params": p.params, "metrics": p.metrics, "fitted": p.fitted, "placed": p.placed}
+            for p in summary.projections
+        ],
     }
     if not summary.reproducible:
         out["seconds"] = summary.seconds
@@ -190,8 +203,17 @@ def json_summary(result) -> dict:
         "columns": s.columns,
         "dims": s.dims,
         "algorithms": [
-            {"algo": p.algo, "params": p.params, "seconds": p.seconds, "metrics": p.metrics} for p in s.projections
-        ],
+            {
+                "algo": p.algo,
+                "params": p.params,
+                "seconds": p.seconds,
+                "metrics": p.metrics,
+                "fitted": p.fitted,
+                "placed": p.placed,
+            }
+            for p in s.projections
+        ],  # fmt: skip
+        "neighbours": s.neighbours,
         "seed": s.seed,
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
         "peak_rss_mb": peak_rss_mb(),

@@ -25,6 +25,8 @@ class ReportData:
     neighbours: np.ndarray | None = None  # int32 n × k: each row's nearest rows in the original space
     neighbours_note: str = ""  # why there are none, when there are none
     neighbours_metric: str = "euclidean"  # the distance they are nearest by
+    neighbours_exact: bool = True  # False: found by an approximate search (knn.py)
+    fit: np.ndarray | None = None  # positions of the rows the maps were fitted on; None: every row
 
     @property
     def color_choices(self) -> tuple[tuple[str, str], ...]:

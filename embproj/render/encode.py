@@ -64,6 +64,10 @@ def encode(data: ReportData) -> Encoded:
     images = None
     if data.images is not None:
         images = _text_column("img", [uri or "" for uri in data.images], columns)
+    if data.fit is not None:  # which rows the model was fitted on, which it placed: one int8 a point
+        fitted = np.zeros(n, dtype=np.int8)
+        fitted[data.fit] = 1
+        columns["fit"] = fitted
     nn = None
     if data.neighbours is not None and data.neighbours.size:
         nn = np.ascontiguousarray(data.neighbours, dtype=np.int32)
@@ -74,7 +78,9 @@ def encode(data: ReportData) -> Encoded:
         "label": data.hover.index(data.label) if data.label in data.hover else -1,
         "images": images,
         "colors": [c.as_json() for c in colors],
-        "neighbours": {"k": int(nn.shape[1]), "metric": data.neighbours_metric} if nn is not None else None,
+        "neighbours": {"k": int(nn.shape[1]), "metric": data.neighbours_metric, "exact": data.neighbours_exact}
+        if nn is not None
+        else None,
         "neighbours_note": data.neighbours_note,
         "csv": {"formula": formula_pattern(), "number": f"^{NUMBER}$"},  # the export's guard (safe_text.py)
     }

@@ -24,6 +24,7 @@
     const table = ep.el("table");
     const add = (k, v) => { const tr = ep.el("tr"); tr.append(ep.el("th", k), ep.el("td", v)); table.appendChild(tr); };
     add("row", d.row[i]);
+    if (d.fit) add("on the map", d.fit[i] ? "fitted" : "placed by the fitted model");
     m.fields.forEach((f, j) => add(f.name, ep.fieldValue(j, i, d)));
     t.appendChild(table);
   }

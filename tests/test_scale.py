@@ -1,0 +1,139 @@
+"""Every row on the map: fitted on a seeded sample, the other rows placed by the fitted model (thresholds lowered
+so that small tables take the large-data paths), streamed vectors, and the same coordinates for the same seed."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sklearn.manifold import trustworthiness
+
+from conftest import blobs
+from embproj.knn import knn
+from embproj.options import Options
+from embproj.project import fit_rows, neighbours_needed, project
+from reportdata import points
+
+pytestmark = pytest.mark.slow
+N, FIT = 600, 150
+
+
+@pytest.fixture(scope="module")
+def X():
+    return blobs(n=N, dims=12, classes=4, seed=3)[0]
+
+
+def placed(X, algo: str, fit: np.ndarray, seed: int = 0):
+    params = Options().params_for(algo)
+    graph = knn(X[fit], neighbours_needed(algo, params, len(fit)), params.get("metric", "euclidean"), index=True)
+    return project(X, algo, params, seed, graph, fit)
+
+
+@pytest.fixture(scope="module")
+def maps(X):
+    """Each algorithm fitted on FIT rows of N, placing the rest; twice, for determinism."""
+    fit = fit_rows(N, FIT, seed=0)
+    return fit, {algo: (placed(X, algo, fit), placed(X, algo, fit)) for algo in ("pca", "umap", "tsne")}
+
+
+def test_the_fitted_rows_are_a_seeded_sample_in_order():
+    a, b, c = fit_rows(1000, 100, 0), fit_rows(1000, 100, 0), fit_rows(1000, 100, 1)
+    assert len(a) == 100 and (np.diff(a) > 0).all() and np.array_equal(a, b) and not np.array_equal(a, c)
+    assert np.array_equal(fit_rows(50, 100, 0), np.arange(50))  # fewer rows than that: every row is fitted
+
+
+@pytest.mark.parametrize("algo", ["pca", "umap", "tsne"])
+def test_every_row_gets_a_place_the_same_for_the_same_seed(maps, algo):
+    fit, runs = maps
+    a, b = runs[algo]
+    assert a.xy.shape == (N, 2) and np.isfinite(a.xy).all()
+    assert (a.fitted, a.placed) == (FIT, N - FIT) and np.array_equal(a.fit, fit)
+    np.testing.assert_array_equal(a.xy, b.xy)
+
+
+def test_pca_places_rows_exactly(X, maps):
+    from sklearn.decomposition import PCA
+
+    fit, runs = maps
+    expected = PCA(n_components=2, random_state=0).fit(X[fit]).transform(X)
+    np.testing.assert_allclose(runs["pca"][0].xy, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("algo", ["umap", "tsne"])
+def test_placed_rows_land_among_their_neighbours(X, maps, algo):
+    """A placed row lands in its own blob, and the whole map stays trustworthy (fitted on a quarter of the rows)."""
+    fit, runs = maps
+    xy = runs[algo][0].xy
+    rest = np.setdiff1d(np.arange(N), fit)
+    labels = np.arange(N) % 4
+    d = ((xy[rest][:, None, :] - xy[fit][None, :, :]) ** 2).sum(-1)
+    assert (labels[fit][d.argmin(1)] == labels[rest]).mean() > 0.95  # placed into their own blob
+    assert trustworthiness(X, xy, n_neighbors=10) > 0.9
+
+
+def test_umap_fitted_through_precomputed_distances_is_the_same_map_on_a_connected_graph(X):
+    """Placing rows changes how the fit is handed to umap-learn (a sparse distance matrix), not the map: on a
+    connected neighbour graph the fitted rows' coordinates are those of a plain fit, to the bit."""
+    from scipy.sparse.csgraph import connected_components
+
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(200, 6)).astype(np.float32)  # one cloud: a connected graph
+    params = Options().params_for("umap")
+    plain = project(Z, "umap", params, 0, knn(Z, 14))
+    handed = project(Z, "umap", params, 0, knn(Z, 14, index=True), np.arange(200))
+    from embproj.project import _distance_matrix
+
+    graph = _distance_matrix(*knn(Z, 14).with_self(15))
+    assert connected_components(graph, directed=False)[0] == 1
+    np.testing.assert_array_equal(plain.xy, handed.xy)
+
+
+def _table(path, n: int = N, dims: int = 12):
+    X, labels = blobs(n=n, dims=dims, classes=4, seed=3)
+    pq.write_table(pa.table({"label": labels, "embedding": pa.array(list(X), type=pa.list_(pa.float32()))}), path)
+    return path
+
+
+def test_every_row_on_the_page_says_which_were_placed(cli, tmp_path):
+    data = _table(tmp_path / "t.parquet")
+    args = ["project", data, "--algo", "umap", "--max-points", "all", "--fit-points", FIT, "--json", "-o", "r.html"]
+    result = cli(*args, "--coords-out", "c.parquet")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["rows"]["plotted"] == N and summary["algorithms"][0]["fitted"] == FIT
+    assert summary["algorithms"][0]["placed"] == N - FIT
+    assert summary["neighbours"]["fit"] == {"rows": FIT, "k": 14, "metric": "euclidean", "exact": True}
+    page = (tmp_path / "r.html").read_text()
+    data_points = points(page)
+    assert len(data_points["x_umap"]) == N and int(data_points["fit"].sum()) == FIT
+    assert f"fitted on {FIT:,} rows, {N - FIT:,} placed by the fitted model" in page
+    coords = pq.read_table(tmp_path / "c.parquet")
+    assert coords.column("fitted").to_pylist().count(True) == FIT
+    np.testing.assert_array_equal(coords.column("umap_x").to_numpy(), data_points["x_umap"])
+    again = cli(*args[:-2], "-o", "again.html", "--coords-out", "c2.parquet")
+    assert again.exit_code == 0
+    np.testing.assert_array_equal(pq.read_table(tmp_path / "c2.parquet").column("umap_x"), coords.column("umap_x"))
+
+
+def test_all_rows_stream_into_one_matrix(tmp_path):
+    """With every row kept and the row count known, the vectors are written into one preallocated matrix as the
+    file streams (no Arrow copy of the embedding is kept, no chunk is copied twice)."""
+    from embproj.matrix import vectors
+    from embproj.plan import Embedding
+    from embproj.sample import sample_rows
+    from embproj.source import open_source
+
+    source = open_source(_table(tmp_path / "t.parquet", n=40_000, dims=8))
+    embedding = Embedding("list", ("embedding",), 8, "")
+    sample = sample_rows(source, ["label", "embedding"], None, 0, vectors=lambda b: vectors(b, embedding),
+                         keep_columns=["label"])  # fmt: skip
+    assert sample.table.column_names == ["label"] and sample.X.shape == (40_000, 8)
+    assert sample.X.base is not None or sample.X.flags.owndata  # one array, filled in place
+    expected = blobs(n=40_000, dims=8, classes=4, seed=3)[0]
+    np.testing.assert_array_equal(sample.X, expected)
+    five = sample_rows(source, ["label", "embedding"], 5_000, 7, vectors=lambda b: vectors(b, embedding),
+                       keep_columns=["label"])  # fmt: skip
+    np.testing.assert_array_equal(five.X, expected[five.row_ids])  # a sample keeps each row's own vector
