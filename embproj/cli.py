@@ -18,7 +18,7 @@ from typing import NoReturn
 import typer
 
 from .errors import EmbprojError
-from .options import Options, declared, parse_listed
+from .options import DEFAULT_ALGO, Options, declared, parse_listed
 from .safe_text import terminal
 
 app = typer.Typer(
@@ -29,6 +29,24 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(given: bool) -> None:
+    if given:
+        from . import __version__
+
+        typer.echo(f"embproj {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _app_options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print embproj's version and exit."
+    ),
+) -> None:
+    """Turn a table of embeddings into one self-contained, offline HTML map (PCA, UMAP or t-SNE)."""
+
 
 # The terminal's own switches: how the run is shown, not what it makes (so not part of `Options`).
 PRESENTATION = {
@@ -91,7 +109,7 @@ def _options(values: dict) -> Options:
 def project(opts: Options, json_out: bool, quiet: bool) -> None:
     if opts.output is None:
         stem = Path(opts.data or "report").name.split(".")[0] or "report"
-        opts = opts.with_(output=Path(f"{stem}.{opts.algo}.html"))
+        opts = opts.with_(output=Path(f"{stem}.{opts.algo or DEFAULT_ALGO}.html"))
     with _errors():
         from .pipeline import run
 

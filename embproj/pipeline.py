@@ -90,7 +90,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     from .knn import find_neighbours
     from .matrix import build_matrix, needs_reduction, reduce
     from .metrics import measure_k
-    from .project import neighbours_needed, project
+    from .project import neighbours_needed, project, runnable
     from .sample import sample_rows
 
     reporter = reporter or Reporter()
@@ -107,18 +107,20 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
     with stage("matrix", "Building the matrix"):
         matrix = located(where, build_matrix, sample.table, plan.embedding, where)
-    if needs_reduction(matrix, opts.algos, opts.max_dims):
+    n = len(matrix.X)
+    maps = located(where, runnable, opts.algo, n)  # the maps n rows allow, and a warning for any left out
+    if needs_reduction(matrix, maps.algos, opts.max_dims):
         with stage("reduce", f"Reducing {matrix.dims:,} dimensions with PCA"):
             matrix = reduce(matrix, opts.max_dims, opts.seed)
-    n = len(matrix.X)
     with stage("neighbours", "Finding each point's neighbours"):
-        fit_k = max(neighbours_needed(algo, opts.params_for(algo), n) for algo in opts.algos)
+        fit_k = max(neighbours_needed(algo, opts.params_for(algo), n) for algo in maps.algos)
         reduced = matrix.X if matrix.reduced_to else None
         graphs = find_neighbours(matrix.original, reduced, fit_k, opts.neighbours, measure_k(opts, n), opts.metric)
     projections = []
-    for algo in opts.algos:
+    for algo in maps.algos:
         with stage(algo, f"Projecting with {ALGO_NAMES[algo]}"):
-            projections.append(located(where, project, matrix.X, algo, opts.params_for(algo), opts.seed, graphs.fit))
+            params, told = opts.params_for(algo), maps.notes_for(algo)
+            projections.append(located(where, project, matrix.X, algo, params, opts.seed, graphs.fit, told))
     if opts.metrics:
         from .metrics import measure
 

@@ -109,7 +109,7 @@ def describe_run(opts: Options, source, plan, sample, matrix, projections, secon
         ),
         seed=opts.seed,
         seconds={k: round(v, 3) for k, v in seconds.items()},
-        versions=versions_used(opts.algos),
+        versions=versions_used([p.algo for p in projections]),
         warnings=tuple(warnings),
         command=command_line(opts),
         created=created_at(opts.reproducible),

@@ -78,7 +78,7 @@ def test_api_errors_are_embproj_errors():
         embproj.Table(columns=["a", "b"]).add_row(1)
     with pytest.raises(EmbprojError, match="cannot make a table from int"):
         embproj.report(5)
-    with pytest.raises(EmbprojError, match="option max_points='many' is a str, give a int"):
+    with pytest.raises(EmbprojError, match='option max_points="many" is a str, give an int'):
         embproj.report(pd.DataFrame(X), max_points="many")
     with pytest.raises(EmbprojError, match="option whiten=1 is a int, give a bool"):
         embproj.report(pd.DataFrame(X), whiten=1)
