@@ -46,6 +46,7 @@ def make_page(opts: Options, source, plan, sample, matrix, projections, neighbou
             neighbours=near,
             neighbours_note=neighbours.table_note if near is None else "",
             neighbours_metric=opts.metric,
+            hover_more=plan.hover_more,
         )
         return render_html(data)
 

@@ -25,6 +25,7 @@ class ReportData:
     neighbours: np.ndarray | None = None  # int32 n × k: each row's nearest rows in the original space
     neighbours_note: str = ""  # why there are none, when there are none
     neighbours_metric: str = "euclidean"  # the distance they are nearest by
+    hover_more: int = 0  # dimensions left off the hover (a table of nothing else shows its first ones)
 
     @property
     def color_choices(self) -> tuple[tuple[str, str], ...]:

@@ -71,6 +71,7 @@ def encode(data: ReportData) -> Encoded:
         "n": n,
         "algos": [{"algo": p.algo, "name": NAMES[p.algo]} for p in data.projections],
         "fields": fields,
+        "more_fields": f"… and {data.hover_more:,} more dimensions" if data.hover_more else "",
         "label": data.hover.index(data.label) if data.label in data.hover else -1,
         "images": images,
         "colors": [c.as_json() for c in colors],

@@ -26,6 +26,7 @@
     add("row", d.row[i]);
     m.fields.forEach((f, j) => add(f.name, ep.fieldValue(j, i, d)));
     t.appendChild(table);
+    if (m.more_fields) t.appendChild(ep.el("div", m.more_fields, "ep-muted"));  // "… and 56 more dimensions"
   }
 
   function place() {
