@@ -16,7 +16,7 @@ from .errors import EmbprojError, OptionError, located
 from .options import ALGO_NAMES, Options, validate
 from .plan import Plan, make_plan
 from .source import Source, open_source
-from .summary import RunSummary
+from .summary import RunSummary, one_line
 from .write import Output, Written, check_output, check_outputs, text_output, write_outputs
 
 HEAD_ROWS = 1_000
@@ -68,6 +68,9 @@ class Result:
         check_output(path)
         write_outputs([text_output("report", path, self.html)])
         return path
+
+    def __repr__(self) -> str:  # one line: the generated one would print the whole page
+        return one_line(self.summary, self.html)
 
     def _repr_html_(self) -> str:
         import html

@@ -220,6 +220,16 @@ def peak_rss_mb() -> int | None:
     return round((peak if sys.platform == "darwin" else peak * 1024) / 2**20)
 
 
+def one_line(summary: RunSummary, html: str) -> str:
+    """`<embproj report of digits.parquet: UMAP map of 1,797 points, 4.2 MB, no warnings>`: a result's repr."""
+    maps = " · ".join(p.name for p in summary.projections) + (" map" if len(summary.projections) == 1 else " maps")
+    warned = len(summary.warnings)
+    said = f"{warned} warning{'s' if warned != 1 else ''}" if warned else "no warnings"
+    size = len(html.encode("utf-8", "replace")) / 1e6
+    source = summary.source.replace("\\", "/").rsplit("/", 1)[-1] or summary.source
+    return f"<embproj report of {source}: {maps} of {summary.rows.plotted:,} points, {size:.1f} MB, {said}>"
+
+
 def metrics_text(metrics: dict) -> str:
     parts = []
     if "explained_variance_ratio" in metrics:
