@@ -122,7 +122,7 @@ def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
         hover_reason = "the table has only its dimensions" + (
             f", the first {MAX_HOVER}" if len(dims) > MAX_HOVER else ""
         )
-    choices = _color_choices(info, color, used={image.column, *embedding.columns})
+    choices = _color_choices(info, color, used={image.column, *embedding.columns}) if opts.color != "" else ()
     more = len(dims) - len(hover) if set(hover) <= set(dims) else 0
     return Plan(embedding, color, label, image, hover, hover_reason, tuple(info), choices, more)
 

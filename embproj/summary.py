@@ -96,7 +96,7 @@ def describe_run(opts: Options, source, plan, sample, matrix, projections, secon
         sampled=sampled,
         embedding=f"{what}, {dims}",
         dims=matrix.dims,
-        color=plan.color.column and f'"{plan.color.column}" ({plan.color.kind})',
+        color=plan.color.column and color_fact(plan.color.column, plan.color.kind),
         columns={
             "embedding": list(e.columns),
             "color": plan.color.column,
@@ -116,6 +116,11 @@ def describe_run(opts: Options, source, plan, sample, matrix, projections, secon
         reproducible=pinned(opts.reproducible),
         umap_kernels=next((p.kernels for p in projections if p.kernels), None),
     )
+
+
+def color_fact(column: str, kind: str | None) -> str:
+    """The header's "colour" fact, `"target" (categorical)`; the page shows the one of each colour it switches to."""
+    return f'"{column}" ({kind})'
 
 
 def with_page(summary: RunSummary, images: ImageFacts | None, note: str | None) -> RunSummary:

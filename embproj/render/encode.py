@@ -10,6 +10,7 @@ import numpy as np
 
 from embproj.options import ALGO_NAMES as NAMES
 from embproj.safe_text import NUMBER, formula_pattern
+from embproj.summary import color_fact
 
 from .data import ReportData
 from .values import category_codes, dictionary, display_strings
@@ -33,6 +34,7 @@ class ColorChoice:
 
     def as_json(self) -> dict:
         out: dict[str, object] = {"name": self.name, "kind": self.kind, "key": self.key, "mapper": self.mapper}
+        out["fact"] = color_fact(self.name, self.kind)  # the header's "colour" once the page switches to it
         if self.kind == "categorical":
             out.update(factors=self.factors, counts=self.counts, palette=self.palette)
         else:
