@@ -232,7 +232,8 @@ def one_line(summary: RunSummary, html: str) -> str:
     said = f"{warned} warning{'s' if warned != 1 else ''}" if warned else "no warnings"
     size = len(html.encode("utf-8", "replace")) / 1e6
     source = summary.source.replace("\\", "/").rsplit("/", 1)[-1] or summary.source
-    return f"<embproj report of {source}: {maps} of {summary.rows.plotted:,} points, {size:.1f} MB, {said}>"
+    points = f"{summary.rows.plotted:,} point{'s' if summary.rows.plotted != 1 else ''}"
+    return f"<embproj report of {source}: {maps} of {points}, {size:.1f} MB, {said}>"
 
 
 def metrics_text(metrics: dict) -> str:
