@@ -24,7 +24,8 @@ from .words import closest, guessed
 ALGOS = ("pca", "umap", "tsne")
 ALGO_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 ALGO_ALIASES = {"t-sne": "tsne", "t_sne": "tsne"}  # besides any case: UMAP, PCA, T-SNE
-DEFAULT_ALGO = "umap"  # when --algo is not given: PCA instead for a table too small for it (project.runnable)
+DEFAULT_ALGO = "umap"  # when --algo is not given,
+SMALL_TABLE_ALGO = "pca"  # or this instead, for a table too small for it (project.runnable)
 FORMATS = ("csv", "tsv", "parquet", "json", "jsonl")
 SAMPLE_METHODS = ("random", "stratified")
 UMAP_METRICS = ("euclidean", "cosine", "manhattan", "correlation", "chebyshev", "minkowski")
@@ -349,9 +350,10 @@ def command_line(opts: Options) -> str | None:
     if opts.data is None:
         return None
     args = ["embproj", "project", str(opts.data)]
+    may_run = {*opts.algos, SMALL_TABLE_ALGO} if opts.algo is None else set(opts.algos)
     for f, d in declared("project"):
         value = getattr(opts, f.name)
-        if not d.flags or not d.in_command or (d.algos and not set(d.algos) & set(opts.algos)):
+        if not d.flags or not d.in_command or (d.algos and not set(d.algos) & may_run):
             continue
         if value is not None and (f.name in ("algo", "seed") or value != _default(f)):  # None: not given
             args += _flag_words(d, value)

@@ -17,10 +17,9 @@ import numpy as np
 from .errors import InputError
 from .knn import Graph
 from .options import ALGO_NAMES as NAMES
-from .options import ALGOS, DEFAULT_ALGO, say
+from .options import ALGOS, DEFAULT_ALGO, SMALL_TABLE_ALGO, say
 
 MIN_ROWS = {"pca": 1, "umap": 4, "tsne": 4}
-SMALL_TABLE_ALGO = "pca"  # what a table too small for the default gets instead
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from PIL import Image
 
 import embproj
 from embproj.errors import OptionError
-from embproj.options import Options, declared, validate
+from embproj.options import Options, command_line, declared, validate
 from reportdata import manifest, page_data, points
 
 HELLO = [[0.2, 0.4, 0.1, 0.7, 0.5], [0.3, 0.1, 0.9, 0.2, 0.7], [0.4, 0.5, 0.2, 0.2, 0.1]]  # W&B's "Hello World"
@@ -63,6 +63,8 @@ def test_the_hello_world_makes_a_pca_map_with_a_warning_by_default(cli, hello_cs
     assert "--algo" not in command
     again = cli(*shlex.split(command)[1:])
     assert again.exit_code == 0 and (tmp_path / "hello.umap.html").read_text(encoding="utf-8") == page
+    whitened = command_line(Options(data=hello_csv, whiten=True))  # a PCA option counts: PCA may run
+    assert whitened is not None and "--whiten" in whitened
 
 
 def test_rows_dropped_below_the_minimum_count_as_too_few(cli, tmp_path):
