@@ -95,14 +95,20 @@ def _table_like(table):
 def _cell(value):
     if value is None or isinstance(value, PLAIN) or type(value).__module__ == "numpy":
         return value
-    image = getattr(value, "image", None)
-    if image is None or not (hasattr(image, "save") and hasattr(image, "mode")):
+    image = value if _is_pil(value) else getattr(value, "image", value)
+    if image is None:  # an image cell whose pixels are elsewhere (a wandb.Image of a remote reference)
+        return None
+    if not _is_pil(image):
         return value
     if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):  # 16-bit or float pixels: PNG takes 8-bit here
         image = image.convert("RGB")
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def _is_pil(value) -> bool:
+    return hasattr(value, "save") and hasattr(value, "mode") and hasattr(value, "size")
 
 
 def _frame_to_arrow(frame):

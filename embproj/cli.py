@@ -18,7 +18,7 @@ from typing import NoReturn
 import typer
 
 from .errors import EmbprojError
-from .options import DEFAULT_ALGO, Options, declared, parse_listed
+from .options import DEFAULT_ALGO, Options, declared
 from .safe_text import terminal
 
 app = typer.Typer(
@@ -92,6 +92,13 @@ def _parameter(f, d) -> inspect.Parameter:
     default = None if isinstance(f.default, tuple) else f.default
     info = typer.Option(default, *d.flags, help=d.help_text())
     return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=kind)
+
+
+def parse_listed(value: str | None) -> tuple[str, ...] | None:
+    """`a, b,c` → ("a", "b", "c"); None stays None (not given), '' is the empty tuple (none)."""
+    if value is None:
+        return None
+    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 def _options(values: dict) -> Options:

@@ -385,13 +385,6 @@ def _default(f: Field):
     return f.default if f.default is not MISSING else None
 
 
-def parse_listed(value: str | None) -> tuple[str, ...] | None:
-    """`a, b,c` → ("a", "b", "c"); None stays None (not given), '' is the empty tuple (none)."""
-    if value is None:
-        return None
-    return tuple(v.strip() for v in value.split(",") if v.strip())
-
-
 __all__ = [
     "ALGOS",
     "DEFAULTS",

@@ -115,15 +115,12 @@ def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
     if color.column is None and opts.color is None:
         color = _continuous_color(info, exclude={image.column, *embedding.columns}) or color
     label = _choose_label(info, by_name, opts, color, exclude={image.column, *embedding.columns})
-    dims = embedding.columns if embedding.kind == "columns" else ()
     hover, hover_reason = _choose_hover(info, opts, used={image.column, *embedding.columns}, first=(label, color))
+    dims, more = embedding.columns if embedding.kind == "columns" else (), 0
     if not hover and opts.hover is None and dims:  # a table of nothing but its dimensions (W&B's hello world)
-        hover = dims[:MAX_HOVER]
-        hover_reason = "the table has only its dimensions" + (
-            f", the first {MAX_HOVER}" if len(dims) > MAX_HOVER else ""
-        )
+        hover, more = dims[:MAX_HOVER], max(0, len(dims) - MAX_HOVER)
+        hover_reason = "the table has only its dimensions" + (f", the first {MAX_HOVER}" if more else "")
     choices = _color_choices(info, color, used={image.column, *embedding.columns}) if opts.color != "" else ()
-    more = len(dims) - len(hover) if set(hover) <= set(dims) else 0
     return Plan(embedding, color, label, image, hover, hover_reason, tuple(info), choices, more)
 
 
