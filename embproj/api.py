@@ -162,7 +162,7 @@ class Table:
             values = tuple(named.get(c) for c in self.columns)
         if len(values) != len(self.columns):
             raise OptionError(
-                f"add_data got {len(values)} values for {len(self.columns)} columns",
+                f"add_data got {len(values)} value{'s' if len(values) != 1 else ''} for {len(self.columns)} columns",
                 f"give one value per column: {listing(self.columns)}",
             )
         self.data.append(list(values))
