@@ -6,10 +6,10 @@ embproj.report(df, algo="umap").save("report.html")
 
 from __future__ import annotations
 
-from .errors import EmbprojError
+from .errors import EmbprojError, EmbprojWarning
 
 __version__ = "0.1.0"
-__all__ = ["EmbprojError", "Table", "report", "__version__"]
+__all__ = ["EmbprojError", "EmbprojWarning", "Table", "report", "__version__"]
 
 
 def __getattr__(name):
@@ -21,8 +21,9 @@ def __getattr__(name):
 
 
 def report(data=None, *, columns=None, **options):
-    """Project `data` (a path, a pandas DataFrame, an Arrow table, or rows with `columns`) and return a result
-    with `.save(path)` and `_repr_html_()`. Keyword options are those of `embproj project` (see `Options`)."""
+    """Project `data` (a path, a pandas DataFrame, an Arrow table, rows with `columns`, an `embproj.Table` or a
+    `wandb.Table`) and return a result with `.save(path)` and `_repr_html_()`. Keyword options are those of
+    `embproj project` with underscores (see `Options`); the run's warnings are `EmbprojWarning`s."""
     from .api import report as _report
 
     return _report(data, columns=columns, **options)

@@ -48,6 +48,7 @@ def make_page(opts: Options, source, plan, sample, matrix, projections, neighbou
             neighbours_metric=opts.metric,
             neighbours_exact=neighbours.original is None or neighbours.original.exact,
             fit=projections[0].fit if projections else None,
+            hover_more=plan.hover_more,
         )
         return render_html(data)
 

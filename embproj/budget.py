@@ -16,6 +16,7 @@ from typing import cast
 
 import numpy as np
 
+from .options import say
 from .summary import ImageFacts
 
 MB = 1_000_000  # --max-html-mb counts decimal megabytes, as file browsers show sizes
@@ -23,7 +24,6 @@ STEPS = (256, 192, 128, 96, 64, 48, 32)
 SMALLEST = 32  # below this a hover image says too little to be worth its bytes; fewer images instead
 MARGIN = 4_096  # bytes for header text (image counts, the warning) that change with the images shown
 SAMPLE = 200  # cells re-encoded to estimate the bytes at a smaller size
-SMALLER = "lower --max-points to make it smaller"
 
 # (image data URIs or None, what they are, the budget's note) → HTML
 Render = Callable[[list | None, ImageFacts | None, str | None], str]
@@ -49,7 +49,7 @@ def fit_report(render: Render, images, max_html_mb: float, seed: int, column=Non
         return Fitted(html, facts, None)
     shown = [i for i, u in enumerate(uris or ()) if u]
     if not shown:
-        note = f"the report is {total / MB:.1f} MB, over --max-html-mb {max_html_mb:g}; {SMALLER}"
+        note = f"the report is {total / MB:.1f} MB, over {say('max_html_mb', max_html_mb)}; {_smaller()}"
         return _with_note(render, uris, size, column, note)
     uris = cast(list, uris)  # some are shown, so there are images
     base = total - sum(len(uris[i]) for i in shown)
@@ -127,15 +127,19 @@ def _seeded_order(rows: list[int], seed: int) -> list[int]:
 
 
 def _note(size: int, px: int, kept: int, readable: int, max_html_mb: float, base: int) -> str:
-    limit = f"--max-html-mb {max_html_mb:g}"
+    limit = say("max_html_mb", max_html_mb)
     if kept == 0 and base > max_html_mb * MB:
-        return f"images left out, and the report is still {base / MB:.1f} MB, over {limit}; {SMALLER}"
+        return f"images left out, and the report is still {base / MB:.1f} MB, over {limit}; {_smaller()}"
     if kept == 0:
         return f"images left out to fit {limit}: the report is {base / MB:.1f} MB without them"
     shrunk = f"images shrunk from {size} to {px} px" if px != size else "images"
     if kept == readable:
         return f"{shrunk} to fit {limit}"
     return f"{shrunk} and kept for {kept:,} of {readable:,} points to fit {limit}"
+
+
+def _smaller() -> str:
+    return f"lower {say('max_points')} to make it smaller"
 
 
 def _bytes(html: str) -> int:

@@ -18,7 +18,7 @@ from typing import NoReturn
 import typer
 
 from .errors import EmbprojError, OptionError
-from .options import Options, declared, parse_listed
+from .options import DEFAULT_ALGO, Options, declared
 from .safe_text import terminal
 
 app = typer.Typer(
@@ -29,6 +29,24 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(given: bool) -> None:
+    if given:
+        from . import __version__
+
+        typer.echo(f"embproj {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _app_options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print embproj's version and exit."
+    ),
+) -> None:
+    """Turn a table of embeddings into one self-contained, offline HTML map (PCA, UMAP or t-SNE)."""
+
 
 # The terminal's own switches: how the run is shown, not what it makes (so not part of `Options`).
 PRESENTATION = {
@@ -80,6 +98,13 @@ def _parameter(f, d) -> inspect.Parameter:
     return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=kind)
 
 
+def parse_listed(value: str | None) -> tuple[str, ...] | None:
+    """`a, b,c` → ("a", "b", "c"); None stays None (not given), '' is the empty tuple (none)."""
+    if value is None:
+        return None
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
 def _options(values: dict) -> Options:
     for f, d in declared():
         if d.listed and f.name in values:
@@ -107,7 +132,7 @@ def _number_or_word(d, text: str):
 def project(opts: Options, json_out: bool, quiet: bool) -> None:
     if opts.output is None:
         stem = Path(opts.data or "report").name.split(".")[0] or "report"
-        opts = opts.with_(output=Path(f"{stem}.{opts.algo}.html"))
+        opts = opts.with_(output=Path(f"{stem}.{opts.algo or DEFAULT_ALGO}.html"))
     with _errors():
         from .pipeline import run
 

@@ -54,3 +54,8 @@ class InputError(EmbprojError):
 
 class OptionError(EmbprojError):
     """An option names a column that does not exist, or a value out of range."""
+
+
+class EmbprojWarning(UserWarning):
+    """A run's warning in the Python API (rows dropped, a parameter lowered, a map left out); the CLI prints
+    the same text as `Warning: …`."""

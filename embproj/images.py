@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from .columns import is_base64_image, is_image_data
 from .imagepaths import Root, confine, image_roots
+from .options import say
 from .pixels import leaf_is_number, pixel_cells, range_of, to_bytes, value_range
 
 JPEG_QUALITY = 80
@@ -196,7 +197,7 @@ def failure_warning(failures: Counter, total: int, roots=None) -> str | None:
     if failures.get("budget"):
         text += (
             f" (a report decodes at most {MAX_DECODED_PIXELS // 1_000_000:,} megapixels of images; "
-            "lower --max-points or use smaller images)"
+            f"lower {say('max_points')} or use smaller images)"
         )
     return text
 

@@ -7,18 +7,25 @@ its use.
 
 from __future__ import annotations
 
+import contextvars
+import json
 import math
 import shlex
 import typing
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import OptionError
+from .words import closest, guessed
 
 ALGOS = ("pca", "umap", "tsne")
 ALGO_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
+ALGO_ALIASES = {"t-sne": "tsne", "t_sne": "tsne"}  # besides any case: UMAP, PCA, T-SNE
+DEFAULT_ALGO = "umap"  # when --algo is not given,
+SMALL_TABLE_ALGO = "pca"  # or this instead, for a table too small for it (project.runnable)
 FORMATS = ("csv", "tsv", "parquet", "json", "jsonl")
 SAMPLE_METHODS = ("random", "stratified")
 UMAP_METRICS = ("euclidean", "cosine", "manhattan", "correlation", "chebyshev", "minkowski")
@@ -41,6 +48,7 @@ class Declared:
     low_open: bool = False  # the range excludes `low`
     integer: bool = False
     choices: tuple[str, ...] = ()
+    aliases: dict[str, str] = field(default_factory=dict)  # other names for choices, e.g. t-sne → tsne
     algo_choices: dict[str, tuple[str, ...]] = field(default_factory=dict)  # narrower choices per algorithm
     suffixes: tuple[str, ...] = ()  # a path option: the name must end so
     listed: bool = False  # comma-separated on the command line, a tuple here
@@ -64,13 +72,20 @@ class Declared:
         return f"{text} ({limits})." if limits else f"{text}."
 
     def range_text(self) -> str:
-        """`from 2 to 1000`, `above 0 to 1000`, `1 or more`, `above 0`."""
-        if self.low is None and self.high is None:
-            return ""
-        low = "" if self.low is None else f"above {_number(self.low)}" if self.low_open else _number(self.low)
+        """`from 2 to 1000`, `above 0, up to 1000`, `1 or more`, `above 0`, `up to 10`."""
+        if self.low is None:
+            return "" if self.high is None else f"up to {_number(self.high)}"
+        low = _number(self.low)
         if self.high is None:
-            return low if self.low_open else f"{low} or more"
-        return f"{low if self.low_open else 'from ' + low} to {_number(self.high)}"
+            return f"above {low}" if self.low_open else f"{low} or more"
+        return f"above {low}, up to {_number(self.high)}" if self.low_open else f"from {low} to {_number(self.high)}"
+
+    def canonical(self, value: str) -> str:
+        """A choice as declared, from any case or an alias (`UMAP`, `t-SNE`); anything else as given, for
+        `validate` to refuse."""
+        folded = value.strip().lower()
+        folded = self.aliases.get(folded, folded)
+        return folded if folded in self.choices else value
 
 
 def _number(value: float) -> str:
@@ -89,7 +104,10 @@ class Options:
         None, "--output", "-o", help="Report path [default: DATA-STEM.ALGO.html here]; a pipe or device such as "
         "/dev/stdout is written into, a file is replaced whole",
     )  # fmt: skip
-    algo: str = option("umap", "--algo", "-a", help="The map, or all three side by side", choices=(*ALGOS, "all"))
+    algo: str | None = option(
+        None, "--algo", "-a", help=f"The map, or all three side by side [default: {DEFAULT_ALGO}, or pca for a table "
+        "too small for it]", choices=(*ALGOS, "all"), aliases=ALGO_ALIASES,
+    )  # fmt: skip
     format: str | None = option(None, "--format", help="Read as this format, whatever the suffix", choices=FORMATS,
                                 commands=BOTH)  # fmt: skip
     encoding: str | None = option(None, "--encoding", help="Text encoding of CSV/TSV/JSON files (default UTF-8)",
@@ -173,12 +191,19 @@ class Options:
         "the page",
     )  # fmt: skip
 
+    def __post_init__(self) -> None:
+        for f, d in declared():  # `--algo UMAP` and `algo="t-SNE"` mean umap and tsne, whichever way in
+            value = getattr(self, f.name)
+            if d.choices and isinstance(value, str):
+                object.__setattr__(self, f.name, d.canonical(value))
+
     def with_(self, **changes) -> Options:
         return replace(self, **changes)
 
     @property
     def algos(self) -> tuple[str, ...]:
-        return ALGOS if self.algo == "all" else (self.algo,)
+        """The algorithms asked for (DEFAULT_ALGO when none was); `project.runnable` says which the rows allow."""
+        return ALGOS if self.algo == "all" else (self.algo or DEFAULT_ALGO,)
 
     def params_for(self, algo: str) -> dict[str, Any]:
         """The options that apply to `algo`, by name: what its projector takes and `--json` reports."""
@@ -196,50 +221,96 @@ def declared(command: str | None = None) -> Iterator[tuple[Field, Declared]]:
 DEFAULTS = Options()
 
 
+# -- how messages name an option ------------------------------------------------------------------------------
+
+_PYTHON_NAMES = contextvars.ContextVar("embproj_python_names", default=False)
+NOTHING: Any = object()  # `say` without a value
+
+
+@contextmanager
+def python_names() -> Iterator[None]:
+    """Within it, messages name options as the Python API's keywords (`algo="pca"`), not as flags (`--algo pca`):
+    the API runs the pipeline inside it."""
+    token = _PYTHON_NAMES.set(True)
+    try:
+        yield
+    finally:
+        _PYTHON_NAMES.reset(token)
+
+
+def say(name: str, value: Any = NOTHING, *, quote: bool = False) -> str:
+    """Option `name` (a field of `Options`), with `value`, the way the user gives it: `--algo pca` on the command
+    line, `algo="pca"` in Python; without a value `--color` or `color=...`. `quote` shows a value as typed, in
+    quotes (`--algo "nope"`); otherwise it is quoted only where a shell needs it."""
+    d = next(d for f, d in declared() if f.name == name)
+    if _PYTHON_NAMES.get():
+        return f"{name}=..." if value is NOTHING else f"{name}={_python(value)}"
+    if value is NOTHING:
+        return d.flag
+    words = _flag_words(d, value)
+    flags = {d.flag, *d.flags[0].split("/")} if d.flags else set()
+    return " ".join(w if w in flags else f'"{w}"' if quote else shlex.quote(w) for w in words)
+
+
+def _python(value) -> str:
+    """A value as Python source: strings and paths in double quotes, lists in brackets, floats exactly."""
+    if isinstance(value, (str, Path)):
+        return json.dumps(str(value), ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(_python, value)) + "]"
+    return _text(value) if isinstance(value, float) else repr(value)
+
+
 # -- checks ---------------------------------------------------------------------------------------------------
 
 
 def validate(opts: Options) -> Options:
-    """Every value in its range and among its choices, before any work: `OptionError` naming the flag and the
-    range otherwise. Ranges hold whether the algorithm runs or not (a typo is a typo); choices narrower for one
-    algorithm (t-SNE's metrics) hold where it runs."""
+    """Every value in its range and among its choices, before any work: `OptionError` naming the option (as
+    `say` does) and the range otherwise. Ranges hold whether the algorithm runs or not (a typo is a typo);
+    choices narrower for one algorithm (t-SNE's metrics) hold where it runs."""
     for f, d in declared():
         value = getattr(opts, f.name)
         if value is None:
             continue
         if d.choices and value not in d.choices:
-            raise _not_supported(d.flag, value, d.choices)
+            raise _not_supported(f.name, value, d.choices)
         for algo, narrower in d.algo_choices.items():
             if algo in opts.algos and value not in narrower:
-                raise _not_supported(d.flag, value, narrower, by=ALGO_NAMES[algo])
+                raise _not_supported(f.name, value, narrower, by=ALGO_NAMES[algo])
         if d.low is not None or d.high is not None:
-            _check_range(d, value)
+            _check_range(f.name, d, value)
         if d.suffixes and Path(value).suffix.lower() not in d.suffixes:
-            raise OptionError(f"{d.flag} {value}: unknown suffix", f"end the name in {' or '.join(d.suffixes)}")
+            raise OptionError(f"{say(f.name, value)}: unknown suffix", f"end the name in {' or '.join(d.suffixes)}")
         for folder in value if d.folders else ():
             if not Path(folder).is_dir():
-                raise OptionError(f'{d.flag} "{folder}" is not a folder', "give a folder that holds the images")
+                raise OptionError(f"{say(f.name, (folder,), quote=True)} is not a folder",
+                                  "give a folder that holds the images")  # fmt: skip
     from .pixels import parse_image_shape
 
     parse_image_shape(opts.image_shape)
     return opts
 
 
-def _check_range(d: Declared, value) -> None:
+def _check_range(name: str, d: Declared, value) -> None:
     number = float(value)
     below = d.low is not None and (number <= d.low if d.low_open else number < d.low)
     above = d.high is not None and number > d.high
     if not math.isfinite(number) or below or above or (d.integer and int(number) != number):
         kind = "a whole number" if d.integer else "a number"
-        raise OptionError(f"{d.flag} {_text(value)} is out of range", f"give {kind} {d.range_text()}")
+        then = "," if d.low is not None and d.high is None and not d.low_open else ""  # "a whole number, 2 or more"
+        raise OptionError(f"{say(name, value)} is out of range", f"give {kind}{then} {d.range_text()}")
 
 
-def _not_supported(flag: str, value, choices, by: str | None = None) -> OptionError:
-    what = f'{flag} "{value}" is not supported' + (f" by {by}" if by else "")
-    return OptionError(what, f"use one of {', '.join(choices)}")
+def _not_supported(name: str, value, choices, by: str | None = None) -> OptionError:
+    what = f"{say(name, value, quote=True)} is not supported" + (f" by {by}" if by else "")
+    guess = closest(str(value), choices)
+    return OptionError(what, guessed(guess and say(name, guess), f"use one of {', '.join(choices)}"))
 
 
 # -- the Python API's keywords --------------------------------------------------------------------------------
+
+ARTICLED = {"int": "an int", "float": "a float", "str": "a str", "bool": "a bool", "Path": "a path",
+            "tuple": "a list"}  # fmt: skip
 
 
 def from_keywords(**keywords: Any) -> Options:
@@ -251,7 +322,8 @@ def from_keywords(**keywords: Any) -> Options:
     hints = typing.get_type_hints(Options)
     for key, value in keywords.items():
         if key not in names:
-            raise OptionError(f'unknown option "{key}"', f"use one of {', '.join(sorted(names))}")
+            guess = closest(key, names)
+            raise OptionError(f'unknown option "{key}"', guessed(guess, f"use one of {', '.join(sorted(names))}"))
         if isinstance(value, str) and value in words[key]:
             values[key] = words[key][value]
         else:
@@ -278,8 +350,10 @@ def _coerce(key: str, value, hint):
     else:
         ok = isinstance(value, kinds)
     if not ok:
-        wanted = " or ".join(sorted(k.__name__ for k in kinds))
-        raise OptionError(f"option {key}={value!r} is a {type(value).__name__}", f"give a {wanted}")
+        wanted = " or ".join(
+            ARTICLED.get(k.__name__, f"a {k.__name__}") for k in sorted(kinds, key=lambda k: k.__name__)
+        )
+        raise OptionError(f"option {key}={_python(value)} is a {type(value).__name__}", f"give {wanted}")
     return value
 
 
@@ -292,11 +366,12 @@ def command_line(opts: Options) -> str | None:
     if opts.data is None:
         return None
     args = ["embproj", "project", str(opts.data)]
+    may_run = {*opts.algos, SMALL_TABLE_ALGO} if opts.algo is None else set(opts.algos)
     for f, d in declared("project"):
         value = getattr(opts, f.name)
-        if not d.flags or not d.in_command or (d.algos and not set(d.algos) & set(opts.algos)):
+        if not d.flags or not d.in_command or (d.algos and not set(d.algos) & may_run):
             continue
-        if value is None and not d.words:
+        if value is None and not d.words:  # None: not given (a word stands for it where one is declared)
             continue
         if f.name in ("algo", "seed") or value != _default(f):
             args += _flag_words(d, value)
@@ -331,11 +406,14 @@ def _default(f: Field):
     return f.default if f.default is not MISSING else None
 
 
-def parse_listed(value: str | None) -> tuple[str, ...] | None:
-    """`a, b,c` → ("a", "b", "c"); None stays None (not given), '' is the empty tuple (none)."""
-    if value is None:
-        return None
-    return tuple(v.strip() for v in value.split(",") if v.strip())
-
-
-__all__ = ["ALGOS", "DEFAULTS", "Options", "command_line", "declared", "from_keywords", "validate"]
+__all__ = [
+    "ALGOS",
+    "DEFAULTS",
+    "Options",
+    "command_line",
+    "declared",
+    "from_keywords",
+    "python_names",
+    "say",
+    "validate",
+]

@@ -16,7 +16,7 @@ from .errors import EmbprojError, OptionError, located
 from .options import ALGO_NAMES, Options, validate
 from .plan import Plan, make_plan
 from .source import Source, open_source
-from .summary import RunSummary
+from .summary import RunSummary, one_line
 from .write import Output, Written, check_output, check_outputs, text_output, write_outputs
 
 HEAD_ROWS = 1_000
@@ -69,6 +69,9 @@ class Result:
         write_outputs([text_output("report", path, self.html)])
         return path
 
+    def __repr__(self) -> str:  # one line: the generated one would print the whole page
+        return one_line(self.summary, self.html)
+
     def _repr_html_(self) -> str:
         import html
 
@@ -88,7 +91,7 @@ def inspect(opts: Options, source: Source | None = None) -> tuple[Source, Plan]:
 def run(opts: Options, source: Source | None = None, reporter: Reports | None = None) -> Result:
     from .assemble import make_page
     from .matrix import matrix_from, needs_reduction, reduce
-    from .project import fit_rows
+    from .project import fit_rows, runnable
 
     reporter = reporter or Reporter()
     _check_outputs(validate(opts))
@@ -101,13 +104,14 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         sample = _sample(opts, source, plan)
     with stage("matrix", "Building the matrix"):
         matrix = located(source.name, matrix_from, sample.X, sample.bad, sample.dims, source.name)
-    if needs_reduction(matrix, opts.algos, opts.max_dims):
+    maps = located(source.name, runnable, opts.algo, len(matrix.X))  # the maps the rows allow, warned for others
+    if needs_reduction(matrix, maps.algos, opts.max_dims):
         with stage("reduce", f"Reducing {matrix.dims:,} dimensions with PCA"):
             matrix = reduce(matrix, opts.max_dims, opts.seed)
     fit = fit_rows(len(matrix.X), opts.fit_points, opts.seed)
     with stage("neighbours", "Finding each point's neighbours"):
-        graphs = _neighbours(opts, matrix, fit)
-    projections = [_project(opts, algo, matrix, graphs, fit, stage, source.name) for algo in opts.algos]
+        graphs = _neighbours(opts, maps.algos, matrix, fit)
+    projections = [_project(opts, algo, maps, matrix, graphs, fit, stage, source.name) for algo in maps.algos]
     if opts.metrics:
         from .metrics import measure
 
@@ -137,25 +141,26 @@ def _sample(opts: Options, source: Source, plan: Plan):
     return sample
 
 
-def _neighbours(opts: Options, matrix, fit):
+def _neighbours(opts: Options, algos: tuple[str, ...], matrix, fit):
     from .knn import find_neighbours
     from .metrics import measure_k
     from .project import neighbours_needed
 
-    fit_k = max(neighbours_needed(algo, opts.params_for(algo), len(fit)) for algo in opts.algos)
-    placing = len(fit) < len(matrix.X) and any(a in ("umap", "tsne") for a in opts.algos)
+    fit_k = max(neighbours_needed(algo, opts.params_for(algo), len(fit)) for algo in algos)
+    placing = len(fit) < len(matrix.X) and any(a in ("umap", "tsne") for a in algos)
     reduced = matrix.X if matrix.reduced_to else None
     measure = measure_k(opts, len(matrix.X))
     args = (fit, fit_k, opts.neighbours, measure, opts.metric, opts.seed, placing)
     return find_neighbours(matrix.original, reduced, *args)
 
 
-def _project(opts: Options, algo: str, matrix, graphs, fit, stage, where: str):
+def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage, where: str):
     from .project import project
 
     placed = f", placing {len(matrix.X) - len(fit):,} rows" if len(fit) < len(matrix.X) else ""
     with stage(algo, f"Projecting with {ALGO_NAMES[algo]}{placed}"):
-        return located(where, project, matrix.X, algo, opts.params_for(algo), opts.seed, graphs.fit, fit)
+        args = (opts.params_for(algo), opts.seed, graphs.fit, fit, maps.notes_for(algo))
+        return located(where, project, matrix.X, algo, *args)
 
 
 def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections) -> list[Output]:

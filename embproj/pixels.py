@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.types as pt
 
 from .errors import OptionError
+from .options import say
 
 SHAPE = re.compile(r"^\s*(\d+)\s*[x×*,]\s*(\d+)\s*(?:[x×*,]\s*(\d+)\s*)?$", re.I)
 
@@ -27,8 +28,9 @@ def parse_image_shape(value) -> tuple[int, ...] | None:
     if len(shape) not in (2, 3) or 0 in shape or (len(shape) == 3 and shape[2] not in (1, 3, 4)):
         shown = value if isinstance(value, str) else "x".join(map(str, value))
         raise OptionError(
-            f'--image-shape "{shown}" is not HxW or HxWxC',
-            "give height x width, and x3 or x4 for colour, for example --image-shape 28x28 or 32x32x3",
+            f"{say('image_shape', shown, quote=True)} is not HxW or HxWxC",
+            "give height x width, and x3 or x4 for colour, for example "
+            f"{say('image_shape', '28x28')} or {say('image_shape', '32x32x3')}",
         )
     return shape
 
@@ -42,9 +44,10 @@ def check_shape(column: str, values: int | None, shape: tuple[int, ...]) -> None
     need = math.prod(shape)
     if values is not None and values != need:
         hint = guess_shape(values)
-        fix = f"use --image-shape {hint}" if hint else "give the height x width (x3 for colour) of the images"
+        fix = f"use {say('image_shape', hint)}" if hint else "give the height x width (x3 for colour) of the images"
         raise OptionError(
-            f'--image-shape {shape_text(shape)} needs {need:,} values per cell, but column "{column}" has {values:,}',
+            f'{say("image_shape", shape_text(shape))} needs {need:,} values per cell, but column "{column}" has '
+            f"{values:,}",
             fix,
         )
 

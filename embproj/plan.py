@@ -13,8 +13,9 @@ import pyarrow as pa
 
 from .columns import EMBEDDING_NAMES, IMAGE_NAMES, LABEL_NAMES, MAX_CATEGORIES, TITLE_NAMES, ColumnInfo, describe
 from .errors import InputError, OptionError
-from .options import Options
+from .options import Options, say
 from .pixels import check_shape, guess_shape, parse_image_shape, shape_text
+from .words import closest, guessed, listing
 
 MAX_HOVER = 8
 MAX_COLOR_CHOICES = 6
@@ -48,6 +49,7 @@ class Plan:
     hover_reason: str
     info: tuple[ColumnInfo, ...] = field(default=())
     color_choices: tuple[tuple[str, str], ...] = ()  # (column, kind) the report can switch its colour to
+    hover_more: int = 0  # dimensions left off the hover of a table that has nothing else to show
 
     @property
     def needed_columns(self) -> list[str]:
@@ -106,17 +108,13 @@ class Plan:
 def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
     info = describe(head)
     by_name = {c.name: c for c in info}
-    for flag, name in (
-        ("--embedding", opts.embedding),
-        ("--color", opts.color),
-        ("--label", opts.label),
-        ("--image", opts.image),
-    ):
-        if name is not None and name not in by_name and not (flag != "--embedding" and name == ""):
-            raise _unknown_column(flag, name, info)
+    for option in ("embedding", "color", "label", "image"):
+        name = getattr(opts, option)
+        if name is not None and name not in by_name and not (option != "embedding" and name == ""):
+            raise _unknown_column(option, name, info)
     for name in opts.hover or ():
         if name not in by_name:
-            raise _unknown_column("--hover", name, info)
+            raise _unknown_column("hover", name, info, opts.hover)
     image = _choose_image(info, by_name, opts)
     color = _choose_color(info, by_name, opts, exclude={image.column})
     embedding = _choose_embedding(info, by_name, opts, exclude={image.column, color.column}, where=where)
@@ -124,8 +122,12 @@ def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
         color = _continuous_color(info, exclude={image.column, *embedding.columns}) or color
     label = _choose_label(info, by_name, opts, color, exclude={image.column, *embedding.columns})
     hover, hover_reason = _choose_hover(info, opts, used={image.column, *embedding.columns}, first=(label, color))
-    choices = _color_choices(info, color, used={image.column, *embedding.columns})
-    return Plan(embedding, color, label, image, hover, hover_reason, tuple(info), choices)
+    dims, more = embedding.columns if embedding.kind == "columns" else (), 0
+    if not hover and opts.hover is None and dims:  # a table of nothing but its dimensions (W&B's hello world)
+        hover, more = dims[:MAX_HOVER], max(0, len(dims) - MAX_HOVER)
+        hover_reason = "the table has only its dimensions" + (f", the first {MAX_HOVER}" if more else "")
+    choices = _color_choices(info, color, used={image.column, *embedding.columns}) if opts.color != "" else ()
+    return Plan(embedding, color, label, image, hover, hover_reason, tuple(info), choices, more)
 
 
 # -- embedding ------------------------------------------------------------------------------------------------
@@ -138,11 +140,12 @@ def _choose_embedding(info, by_name, opts: Options, exclude: set, where: str) ->
             return Embedding("list", (col.name,), col.dims, "set by --embedding", col.kind == "text-vector")
         if col.numeric or col.kind == "id":
             raise OptionError(
-                f'--embedding "{col.name}" holds one number per row, not a vector',
-                f"to use numeric columns as dimensions, pass --columns '{col.name}*' or a list of globs",
+                f"{say('embedding', col.name, quote=True)} holds one number per row, not a vector",
+                f"to use numeric columns as dimensions, pass {say('columns', (col.name + '*',))} or a list of globs",
             )
         raise OptionError(
-            f'--embedding "{col.name}" is {col.type}, not a list of numbers', "choose a column of vectors"
+            f"{say('embedding', col.name, quote=True)} is {col.type}, not a list of numbers",
+            "choose a column of vectors",
         )
     if opts.columns:
         return _columns_from_globs(info, opts.columns)
@@ -164,11 +167,12 @@ def _choose_embedding(info, by_name, opts: Options, exclude: set, where: str) ->
         if skipped:
             reason += f"; id-like columns left out: {', '.join(map(_quote, skipped))}"
         return Embedding("columns", tuple(c.name for c in numeric), len(numeric), reason)
-    seen = ", ".join(f"{c.name} ({c.type})" for c in info) or "none"
+    seen = listing([f"{c.name} ({c.type})" for c in info], quote=False)
     found = "only one numeric column" if numeric else "no column of vectors and no numeric columns"
     raise InputError(
         f"no embedding found: {found}; columns seen: {seen}",
-        "choose one with --embedding COL (a column of lists) or --columns GLOB (one numeric column per dimension)",
+        f"choose one with {say('embedding', 'COL')} (a column of lists) or {say('columns', ('GLOB',))} (one "
+        "numeric column per dimension)",
         where=where or None,
     )
 
@@ -184,8 +188,8 @@ def _columns_from_globs(info, globs) -> Embedding:
         extra = f" (matched but not numeric: {', '.join(map(_quote, wrong))})" if wrong else ""
         numeric = [c.name for c in info if c.numeric]
         raise OptionError(
-            f"--columns {','.join(globs)} matches no numeric column{extra}",
-            f"numeric columns are: {', '.join(map(_quote, numeric[:20])) or 'none'}",
+            f"{say('columns', tuple(globs))} matches no numeric column{extra}",
+            f"numeric columns are: {listing(numeric)}",
         )
     reason = f"--columns {','.join(globs)} matched {len(chosen)} numeric columns"
     if wrong:
@@ -271,8 +275,8 @@ def _choose_image(info, by_name, opts: Options) -> Role:
         fits = [c for c in info if c.kind in ("vector", "pixels") and _values_per_cell(c) == math.prod(shape)]
         if not fits:
             raise OptionError(
-                f"--image-shape {shape_text(shape)}: no column has {math.prod(shape):,} numbers per row",
-                "name the column of pixel lists with --image COL",
+                f"{say('image_shape', shape_text(shape))}: no column has {math.prod(shape):,} numbers per row",
+                f"name the column of pixel lists with {say('image', 'COL')}",
             )
         best = sorted(fits, key=lambda c: not IMAGE_NAMES.search(c.name))[0]
         return _image_role(
@@ -292,19 +296,19 @@ def _image_role(col: ColumnInfo, reason: str, shape) -> Role:
     if shape:
         if col.kind not in ("vector", "pixels"):
             raise OptionError(
-                f'--image-shape is for lists of pixel numbers, but "{col.name}" is {col.type}',
-                "leave --image-shape out for image files, paths and base64 text",
+                f'{say("image_shape")} is for lists of pixel numbers, but "{col.name}" is {col.type}',
+                f"leave {say('image_shape')} out for image files, paths and base64 text",
             )
         check_shape(col.name, _values_per_cell(col), shape)
         return Role(col.name, reason, "pixels", shape)
     if col.kind == "vector":
         raise OptionError(
-            f'--image "{col.name}" holds flat lists of {col.dims} numbers',
-            f"give their shape with --image-shape {guess_shape(col.dims or 0) or 'HxW'}",
+            f"{say('image', col.name, quote=True)} holds flat lists of {col.dims} numbers",
+            f"give their shape with {say('image_shape', guess_shape(col.dims or 0) or 'HxW')}",
         )
     if col.numeric or col.kind == "text-vector" or (col.kind == "id" and "int" in col.type):
         raise OptionError(
-            f'--image "{col.name}" holds {col.type} values, not images',
+            f"{say('image', col.name, quote=True)} holds {col.type} values, not images",
             "choose a column of pixel arrays, image bytes, file paths, data URIs or base64 text",
         )
     return Role(col.name, reason, col.kind)
@@ -353,6 +357,14 @@ def _describe_embedding(e: Embedding) -> str:
     return f"{len(e.columns)} columns {shown}"
 
 
-def _unknown_column(flag: str, name: str, info) -> OptionError:
-    names = ", ".join(map(_quote, [c.name for c in info][:30]))
-    return OptionError(f'{flag} "{name}": no such column', f"columns are: {names}")
+def _unknown_column(option: str, name: str, info, listed: tuple[str, ...] | None = None) -> OptionError:
+    """`--color "Target": no such column, did you mean --color target? Columns are: …` (every column, or the
+    first 30 and how many more). `listed`: the whole list the name came in (--hover), corrected in the guess."""
+    names = [c.name for c in info]
+    guess = closest(name, names)
+    if listed is None:
+        said, suggestion = say(option, name, quote=True), guess and say(option, guess)
+    else:
+        said = say(option, (name,), quote=True)
+        suggestion = guess and say(option, tuple(guess if n == name else n for n in listed))
+    return OptionError(f"{said}: no such column", guessed(suggestion, f"columns are: {listing(names)}"))

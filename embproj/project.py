@@ -17,6 +17,7 @@ import numpy as np
 from .errors import InputError
 from .knn import Graph
 from .options import ALGO_NAMES as NAMES
+from .options import ALGOS, DEFAULT_ALGO, SMALL_TABLE_ALGO, say
 
 MIN_ROWS = {"pca": 1, "umap": 4, "tsne": 4}
 PLACE_BATCH = 10_000  # rows placed at a time; fixed, so the same input is placed in the same batches
@@ -46,6 +47,44 @@ class Projection:
         return NAMES[self.algo]
 
 
+@dataclass(frozen=True)
+class Runnable:
+    """The maps a run makes, and the warnings for those asked for that its rows are too few for."""
+
+    algos: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+    def notes_for(self, algo: str) -> tuple[str, ...]:
+        """The warnings go with the first map: the one shown instead, or beside what was left out."""
+        return self.notes if algo == self.algos[0] else ()
+
+
+def runnable(algo: str | None, n: int) -> Runnable:
+    """Which maps `n` usable rows allow. With no algorithm given: UMAP, or PCA and a warning when the rows are too
+    few for it (W&B's hello world has 3); with `all`: those that can run, and a warning for the others. An
+    algorithm the user named is made or is an error: another map would not be the one they asked for."""
+    asked = ALGOS if algo == "all" else (algo or DEFAULT_ALGO,)
+    few = tuple(a for a in asked if n < MIN_ROWS[a])
+    if not few:
+        return Runnable(asked)
+    can = tuple(a for a in asked if a not in few) if algo == "all" else (SMALL_TABLE_ALGO,)
+    if algo not in (None, "all") or not can:
+        raise too_few(few[0], n)
+    need = f"{'it needs' if len(few) == 1 else 'they need'} at least {min(MIN_ROWS[a] for a in few)}"
+    shown = f"the map is {NAMES[can[0]]}" if algo is None else f"only the {_names(can)} map is shown"
+    rows = f"{n:,} row is" if n == 1 else f"{n:,} rows are"
+    return Runnable(can, (f"{rows} too few for {_names(few)} ({need} with a usable vector), so {shown}",))
+
+
+def too_few(algo: str, n: int) -> InputError:
+    fix = "give more rows" + (f", or use {say('algo', SMALL_TABLE_ALGO)}" if algo != SMALL_TABLE_ALGO else "")
+    return InputError(f"{NAMES[algo]} needs at least {MIN_ROWS[algo]} rows with a usable vector, got {n}", fix)
+
+
+def _names(algos) -> str:
+    return " and ".join(NAMES[a] for a in algos)
+
+
 def neighbours_needed(algo: str, params: dict, n: int) -> int:
     """How many nearest rows (besides itself) `algo`'s fit reads from the graph: UMAP its n_neighbors (the row
     itself is the first of them), t-SNE three times the perplexity (openTSNE's rule), PCA none."""
@@ -65,24 +104,29 @@ def fit_rows(n: int, fit_points: int, seed: int) -> np.ndarray:
 
 
 def project(
-    X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | None = None, fit=None, progress=None
+    X: np.ndarray,
+    algo: str,
+    params: dict,
+    seed: int,
+    graph: Graph | None = None,
+    fit=None,
+    told: tuple[str, ...] = (),
+    progress=None,
 ) -> Projection:
     """`algo`'s map of X, seeded: fitted on the rows `fit` (default all), the other rows placed by the fitted model
-    in batches of `PLACE_BATCH` (a fixed size, so the same rows are placed in the same batches however the file was read). `graph`
-    holds the fitted rows' nearest neighbours (at least `neighbours_needed`, with a search index when rows are to
-    be placed) for UMAP and t-SNE. `progress(rows)` is told as rows are placed. Parameters are checked by
+    in batches of `PLACE_BATCH` (a fixed size, so the same rows are placed in the same batches however the file
+    was read). `graph` holds the fitted rows' nearest neighbours (at least `neighbours_needed`, with a search
+    index when rows are to be placed) for UMAP and t-SNE; `told`: warnings to give with it
+    (`Runnable.notes_for`); `progress(rows)` is told as rows are placed. Parameters are checked by
     `options.validate` before any work."""
     if algo not in PROJECTORS:
         raise ValueError(f"unknown projector {algo!r}, one of {', '.join(PROJECTORS)}")
     fit = np.arange(len(X)) if fit is None else fit
     n = len(fit)
     if n < MIN_ROWS[algo]:
-        raise InputError(
-            f"{NAMES[algo]} needs at least {MIN_ROWS[algo]} rows with a usable vector, got {n}",
-            "give more rows, or use --algo pca",
-        )
+        raise too_few(algo, n)
     start = time.perf_counter()
-    notes: list[str] = []
+    notes: list[str] = list(told)
     sub = X[fit] if n < len(X) else X
     if _distinct_rows(X) < 2:
         Y, used, place = np.zeros((n, 2), dtype=np.float32), dict(params), _at_origin
@@ -94,7 +138,7 @@ def project(
     if not np.isfinite(xy).all():
         raise InputError(
             f"{NAMES[algo]} returned NaN coordinates (the vectors are too alike to spread out)",
-            "try --algo pca, or remove duplicate rows",
+            f"try {say('algo', 'pca')}, or remove duplicate rows",
         )
     projection = Projection(algo, xy, used, time.perf_counter() - start, tuple(notes), metrics, kernels)
     return replace(projection, fit=fit if n < len(X) else None)
@@ -155,7 +199,7 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
     k = p["n_neighbors"]
     if k >= n:
         k = n - 1
-        notes.append(f"--n-neighbors {p['n_neighbors']} is not below the {n} rows, lowered to {k}")
+        notes.append(f"{say('n_neighbors', p['n_neighbors'])} is not below the {n} rows, lowered to {k}")
     knn_indices, knn_dists = graph.with_self(k)
     placing = graph.index is not None
     data = _distance_matrix(knn_indices, knn_dists) if placing else np.ascontiguousarray(X, dtype=np.float32)
@@ -221,7 +265,7 @@ def _tsne(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
     n = len(X)
     perplexity = _perplexity(p["perplexity"], n)
     if perplexity != p["perplexity"]:
-        notes.append(f"--perplexity {p['perplexity']:g} is above (n-1)/3 for {n} rows, lowered to {perplexity:g}")
+        notes.append(f"{say('perplexity', p['perplexity'])} is above (n-1)/3 for {n} rows, lowered to {perplexity:g}")
     near = graph.take(neighbours_needed("tsne", {**p, "perplexity": perplexity}, n))
     learning_rate = "auto" if p["learning_rate"] is None else p["learning_rate"]
     tsne = TSNE(

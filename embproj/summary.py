@@ -104,7 +104,7 @@ def describe_run(
         sampled=sampled,
         embedding=f"{what}, {dims}",
         dims=matrix.dims,
-        color=plan.color.column and f'"{plan.color.column}" ({plan.color.kind})',
+        color=plan.color.column and color_fact(plan.color.column, plan.color.kind),
         columns={
             "embedding": list(e.columns),
             "color": plan.color.column,
@@ -118,7 +118,7 @@ def describe_run(
         ),
         seed=opts.seed,
         seconds={k: round(v, 3) for k, v in seconds.items()},
-        versions=versions_used(opts.algos),
+        versions=versions_used([p.algo for p in projections]),
         warnings=tuple(warnings),
         command=command_line(opts),
         created=created_at(opts.reproducible),
@@ -126,6 +126,11 @@ def describe_run(
         umap_kernels=next((p.kernels for p in projections if p.kernels), None),
         neighbours=graphs.facts() if graphs is not None else {},
     )
+
+
+def color_fact(column: str, kind: str | None) -> str:
+    """The header's "colour" fact, `"target" (categorical)`; the page shows the one of each colour it switches to."""
+    return f'"{column}" ({kind})'
 
 
 def with_page(summary: RunSummary, images: ImageFacts | None, note: str | None) -> RunSummary:
@@ -240,6 +245,17 @@ def peak_rss_mb() -> int | None:
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round((peak if sys.platform == "darwin" else peak * 1024) / 2**20)
+
+
+def one_line(summary: RunSummary, html: str) -> str:
+    """`<embproj report of digits.parquet: UMAP map of 1,797 points, 4.2 MB, no warnings>`: a result's repr."""
+    maps = " · ".join(p.name for p in summary.projections) + (" map" if len(summary.projections) == 1 else " maps")
+    warned = len(summary.warnings)
+    said = f"{warned} warning{'s' if warned != 1 else ''}" if warned else "no warnings"
+    size = len(html.encode("utf-8", "replace")) / 1e6
+    source = summary.source.replace("\\", "/").rsplit("/", 1)[-1] or summary.source
+    points = f"{summary.rows.plotted:,} point{'s' if summary.rows.plotted != 1 else ''}"
+    return f"<embproj report of {source}: {maps} of {points}, {size:.1f} MB, {said}>"
 
 
 def metrics_text(metrics: dict) -> str:

@@ -72,6 +72,20 @@ _TOOLTIP = """
 }
 """
 
+# In an `on_figure` body: `host`, the view of the figure that holds the map's legend (the "keys" figure beside
+# the maps, or the map itself), `legend`, the Legend model or undefined, and `lv`, its view.
+LEGEND_VIEW_JS = """
+  const legendOf = (v) => {
+    const f = v.model;
+    return [...f.left, ...f.right, ...f.above, ...f.below, ...f.center].find((m) => m.type === "Legend");
+  };
+  let host = view, legend = legendOf(view);
+  if (!legend) {
+    try { host = figureView("keys"); legend = legendOf(host); } catch (e) { legend = undefined; }
+  }
+  const lv = legend ? host.views.find_one(legend) : null;
+"""
+
 _TWO_FRAMES = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 _SETTLED = """
@@ -317,19 +331,20 @@ class ReportPage:
         return [tuple(c) for c in self.on_figure(algo, body)]
 
     def legend(self, algo: str) -> dict | None:
-        """The figure's legend as drawn: item labels and its box on screen (Bokeh draws legends on canvas)."""
-        body = """
-          const fig = view.model;
-          const panels = [...fig.left, ...fig.right, ...fig.above, ...fig.below, ...fig.center];
-          const legend = panels.find((m) => m.type === "Legend");
+        """The legend of `algo`'s map as drawn (beside the maps, in the "keys" figure): item labels and its box
+        on screen."""
+        body = (
+            LEGEND_VIEW_JS
+            + """
           if (!legend) return null;
           const label = (l) => (l !== null && typeof l === "object" && "value" in l) ? l.value : l;
-          const lv = view.views.find_one(legend), box = view.canvas_view.el.getBoundingClientRect();
+          const box = host.canvas_view.el.getBoundingClientRect();
           return {
             labels: legend.items.map((item) => label(item.label)),
             visible: legend.visible,
             rect: lv ? [box.left + lv.bbox.x0, box.top + lv.bbox.y0, lv.bbox.width, lv.bbox.height] : null,
           };"""
+        )
         return self.on_figure(algo, body)
 
     def fill_colors(self, algo: str) -> dict:

@@ -74,11 +74,11 @@ def test_result_saves_and_shows_in_jupyter(tmp_path):
 def test_api_errors_are_embproj_errors():
     with pytest.raises(EmbprojError, match='unknown option "colour"'):
         embproj.report(pd.DataFrame(X), colour="x")
-    with pytest.raises(EmbprojError, match="add_row got 1 values for 2 columns"):
+    with pytest.raises(EmbprojError, match="add_data got 1 value for 2 columns"):
         embproj.Table(columns=["a", "b"]).add_row(1)
     with pytest.raises(EmbprojError, match="cannot make a table from int"):
         embproj.report(5)
-    with pytest.raises(EmbprojError, match="option max_points='many' is a str, give a int"):
+    with pytest.raises(EmbprojError, match='option max_points="many" is a str, give an int'):
         embproj.report(pd.DataFrame(X), max_points="many")
     with pytest.raises(EmbprojError, match="option whiten=1 is a int, give a bool"):
         embproj.report(pd.DataFrame(X), whiten=1)

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from pagetools import LEGEND_VIEW_JS
 from reportdata import neighbours, page_data, source
 
 pytest_plugins = ["pagetools"]
@@ -505,11 +506,7 @@ def _color_state(page) -> dict:
     )
 
 
-_LEGEND_VIEW = """
-  const fig = view.model, panels = [...fig.left, ...fig.right, ...fig.above, ...fig.below, ...fig.center];
-  const legend = panels.find((m) => m.type === "Legend");
-  const lv = view.views.find_one(legend);
-"""
+_LEGEND_VIEW = LEGEND_VIEW_JS  # the legend beside the map (pagetools)
 
 
 def _legend_entry(page, k: int) -> tuple[float, float]:

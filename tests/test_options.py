@@ -22,7 +22,7 @@ from embproj.options import Options, command_line, declared, from_keywords, vali
         ({"min_dist": 1.5}, "--min-dist 1.5 is out of range, give a number from 0 to 1"),
         ({"metric": "hamming2"}, '--metric "hamming2" is not supported, use one of euclidean, cosine'),
         ({"metric": "chebyshev", "algo": "tsne"}, '--metric "chebyshev" is not supported by t-SNE, use one of eucl'),
-        ({"perplexity": 0.0}, "--perplexity 0 is out of range, give a number above 0 to 1000"),
+        ({"perplexity": 0.0}, "--perplexity 0 is out of range, give a number above 0, up to 1000"),
         ({"iterations": 5}, "--iterations 5 is out of range, give a whole number from 10 to 100000"),
         ({"learning_rate": -1.0}, "--learning-rate -1 is out of range, give a number above 0"),
         ({"algo": "nope"}, '--algo "nope" is not supported, use one of pca, umap, tsne, all'),
@@ -30,10 +30,10 @@ from embproj.options import Options, command_line, declared, from_keywords, vali
         ({"neighbours": 101}, "--neighbours 101 is out of range, give a whole number from 0 to 100"),
         ({"thumb_size": 4}, "--thumb-size 4 is out of range, give a whole number from 8 to 1024"),
         ({"max_html_mb": 0.0}, "--max-html-mb 0 is out of range, give a number above 0"),
-        ({"max_dims": 1}, "--max-dims 1 is out of range, give a whole number 2 or more"),
+        ({"max_dims": 1}, "--max-dims 1 is out of range, give a whole number, 2 or more"),
         ({"sample": "clever"}, '--sample "clever" is not supported, use one of random, stratified'),
         ({"coords_out": Path("c.xlsx")}, "--coords-out c.xlsx: unknown suffix, end the name in .parquet or .csv"),
-        ({"perplexity": float("nan")}, "--perplexity nan is out of range, give a number above 0 to 1000"),
+        ({"perplexity": float("nan")}, "--perplexity nan is out of range, give a number above 0, up to 1000"),
         ({"min_dist": float("nan")}, "--min-dist nan is out of range, give a number from 0 to 1"),
         ({"max_html_mb": float("inf")}, "--max-html-mb inf is out of range, give a number above 0"),
         ({"learning_rate": float("inf")}, "--learning-rate inf is out of range, give a number above 0"),
@@ -68,15 +68,17 @@ def test_every_option_reaches_the_cli_with_its_declared_help():
             if d.range_text():
                 assert d.range_text() in text, d.flag
     assert "UMAP: neighbourhood size (from 2 to 1000)." in text
-    assert "t-SNE: effective neighbours (above 0 to 1000)." in text
+    assert "t-SNE: effective neighbours (above 0, up to 1000)." in text
 
 
 def test_the_python_api_takes_the_same_names_and_checks_their_types():
     opts = from_keywords(algo="tsne", max_points=10, hover=["a", "b"], output="x.html", perplexity=5)
     assert opts.hover == ("a", "b") and opts.output == Path("x.html") and opts.perplexity == 5
-    with pytest.raises(OptionError, match='unknown option "n_neighbours", use one of algo, '):
+    with pytest.raises(
+        OptionError, match='unknown option "n_neighbours", did you mean n_neighbors\\? Use one of algo, '
+    ):
         from_keywords(n_neighbours=5)
-    with pytest.raises(OptionError, match="option max_points='many' is a str, give a int"):
+    with pytest.raises(OptionError, match='option max_points="many" is a str, give an int'):
         from_keywords(max_points="many")
     with pytest.raises(OptionError, match="option metrics=1 is a int, give a bool"):
         from_keywords(metrics=1)
@@ -114,7 +116,8 @@ def test_the_command_line_holds_every_changed_option_once_and_parses_back():
 
 
 def test_defaults_are_left_out_but_algo_and_seed_stay():
-    assert command_line(Options(data=Path("d.csv"))) == "embproj project d.csv --algo umap --seed 0"
+    assert command_line(Options(data=Path("d.csv"))) == "embproj project d.csv --seed 0"  # no --algo: UMAP or PCA
+    assert command_line(Options(data=Path("d.csv"), algo="umap")) == "embproj project d.csv --algo umap --seed 0"
     assert command_line(Options(data=Path("d.csv"), algo="pca", perplexity=5.0)) == (
         "embproj project d.csv --algo pca --seed 0"
     )  # a t-SNE option does not make a PCA map

@@ -60,7 +60,7 @@ def test_overrides_win(digits_table):
     [
         (Options(embedding="nope"), '--embedding "nope": no such column, columns are: "id", "label", "embedding"'),
         (Options(color="nope"), '--color "nope": no such column'),
-        (Options(columns=("zzz*",)), "--columns zzz* matches no numeric column"),
+        (Options(columns=("zzz*",)), "--columns 'zzz*' matches no numeric column"),
         (Options(embedding="id"), "holds one number per row"),
     ],
 )

@@ -68,5 +68,5 @@ def test_empty_table_and_bad_limits():
     empty = from_table(pa.table({"i": pa.array([], pa.int64())}))
     with pytest.raises(EmbprojError, match="no rows"):
         sample_rows(empty, ["i"], 10, seed=0)
-    with pytest.raises(EmbprojError, match="--max-points 0 is out of range, give a whole number 1 or more"):
+    with pytest.raises(EmbprojError, match="--max-points 0 is out of range, give a whole number, 1 or more"):
         validate(Options(max_points=0))

@@ -27,6 +27,7 @@ class ReportData:
     neighbours_metric: str = "euclidean"  # the distance they are nearest by
     neighbours_exact: bool = True  # False: found by an approximate search (knn.py)
     fit: np.ndarray | None = None  # positions of the rows the maps were fitted on; None: every row
+    hover_more: int = 0  # dimensions left off the hover (a table of nothing else shows its first ones)
 
     @property
     def color_choices(self) -> tuple[tuple[str, str], ...]:

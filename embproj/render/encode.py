@@ -10,6 +10,7 @@ import numpy as np
 
 from embproj.options import ALGO_NAMES as NAMES
 from embproj.safe_text import NUMBER, formula_pattern
+from embproj.summary import color_fact
 
 from .data import ReportData
 from .values import category_codes, dictionary, display_strings
@@ -33,6 +34,7 @@ class ColorChoice:
 
     def as_json(self) -> dict:
         out: dict[str, object] = {"name": self.name, "kind": self.kind, "key": self.key, "mapper": self.mapper}
+        out["fact"] = color_fact(self.name, self.kind)  # the header's "colour" once the page switches to it
         if self.kind == "categorical":
             out.update(factors=self.factors, counts=self.counts, palette=self.palette)
         else:
@@ -75,6 +77,7 @@ def encode(data: ReportData) -> Encoded:
         "n": n,
         "algos": [{"algo": p.algo, "name": NAMES[p.algo]} for p in data.projections],
         "fields": fields,
+        "more_fields": f"… and {data.hover_more:,} more dimensions" if data.hover_more else "",
         "label": data.hover.index(data.label) if data.label in data.hover else -1,
         "images": images,
         "colors": [c.as_json() for c in colors],

@@ -8,12 +8,18 @@ from embproj.options import ALGO_NAMES as NAMES
 
 from .data import ReportData
 from .encode import Encoded, encode
-from .legend import add_keys, color_mappers, fill_color
+from .legend import add_keys, color_mappers, fill_color, keys_figure
 
 ALPHA = 0.75
 SEARCH_RING = "#e4007c"
 NEIGHBOUR_RING = "#111111"
 MARKS = ("search_hits", "nn_hits", "nn_origin")
+HEIGHT = 640
+# What the wheel does, said under the controls (the page swaps the text when a map is armed: js/zoom.js).
+ZOOM_NOTE = {
+    "idle": "the wheel scrolls the page: click a map, or hold Ctrl or ⌘, to zoom it with the wheel",
+    "armed": "the wheel zooms this map; move the pointer off it to scroll the page again",
+}
 
 
 def build_layout(data: ReportData):
@@ -28,13 +34,15 @@ def build_layout(data: ReportData):
     mappers = color_mappers(encoded.colors)
     size = point_size(len(data.row_ids))
     figures = [_figure(proj, source, shown, marks, encoded, mappers, size) for proj in data.projections]
-    items = add_keys(figures[-1], encoded.colors, mappers, size, ALPHA)
+    keys = keys_figure(encoded.colors, HEIGHT)
+    items = add_keys(keys, encoded.colors, mappers, size, ALPHA) if keys is not None else []
     source.selected.js_on_change("indices", CustomJS(code="window.embproj.selectionChanged();"))
     nn = None if encoded.neighbours is None else ColumnDataSource({"nn": encoded.neighbours}, name="neighbours")
     args = {"items": items, "mappers": mappers, "figures": figures, "neighbours": nn}
     ready = CustomJS(args=args, code="window.embproj.ready(items, mappers, figures, neighbours);")
-    layout = figures[0] if len(figures) == 1 else row(*figures, sizing_mode="stretch_width", name="maps")
-    return layout, encoded.meta, ready
+    panels = [*figures, keys] if keys is not None else figures
+    layout = panels[0] if len(panels) == 1 else row(*panels, sizing_mode="stretch_width", name="maps")
+    return layout, {**encoded.meta, "zoom": ZOOM_NOTE}, ready
 
 
 def point_size(n: int) -> int:
@@ -51,9 +59,9 @@ def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, s
         title=f"{NAMES[proj.algo]}",
         output_backend="webgl",
         sizing_mode="stretch_width",
-        height=640,
+        height=HEIGHT,
         tools="pan,wheel_zoom,box_zoom,box_select,lasso_select,reset,save",
-        active_scroll="wheel_zoom",
+        active_scroll=None,  # the wheel scrolls the page; templates/js/zoom.js arms it on a click or Ctrl/⌘
         toolbar_location="right",
         name=f"map_{proj.algo}",
     )

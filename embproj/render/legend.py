@@ -1,11 +1,16 @@
 """Colour: one mapper per colour choice, one legend whose items are swapped when the colour changes, one
-colour bar whose mapper is swapped. A legend item's swatch is a one-point stand-in renderer of that class's
-colour (drawn off the map, at NaN), so that Bokeh's own "hide" click policy greys the item out; the page then
-hides the class's points through the shared BooleanFilter (templates/js/colour.js)."""
+colour bar whose mapper is swapped. Both sit in a figure of their own beside the maps ("keys"), as wide as the
+widest legend any choice needs: switching the colour then never resizes a map, and the maps of `--algo all`
+are equally wide. A legend item's swatch is a one-point stand-in renderer of that class's colour (drawn at NaN),
+so that Bokeh's own "hide" click policy greys the item out; the page then hides the class's points through the
+shared BooleanFilter (templates/js/colour.js)."""
 
 from __future__ import annotations
 
 from .encode import NAN_COLOR, ColorChoice
+
+CHAR_PX = 7.5  # an average character of Bokeh's 13 px legend font: a generous estimate, so labels fit
+KEYS_PX = (110, 340)  # the keys figure's narrowest and widest
 
 
 def color_mappers(colors: list[ColorChoice]) -> list:
@@ -29,8 +34,29 @@ def fill_color(colors: list[ColorChoice], mappers: list) -> dict:
     return {"fill_color": {"field": colors[0].key, "transform": mappers[0]}}
 
 
+def keys_figure(colors: list[ColorChoice], height: int):
+    """The figure that holds the legend and the colour bar: no axes, no tools, a fixed width that fits the
+    longest entry of every colour choice (None without colours)."""
+    from bokeh.models import Range1d
+    from bokeh.plotting import figure
+
+    if not colors:
+        return None
+    labels = [f"{f} ({n:,})" for c in colors for f, n in zip(c.factors, c.counts, strict=True)]
+    widest = max([len(label) * CHAR_PX + 50 for label in labels] + [len(c.name) * CHAR_PX + 20 for c in colors])
+    fig = figure(
+        width=int(min(max(widest, KEYS_PX[0]), KEYS_PX[1])), height=height, x_range=Range1d(0, 1),
+        y_range=Range1d(0, 1), tools="", toolbar_location=None, outline_line_color=None, min_border=0,
+        name="keys", sizing_mode="fixed",
+    )  # fmt: skip
+    fig.xaxis.visible = fig.yaxis.visible = False
+    fig.grid.visible = False
+    return fig
+
+
 def add_keys(fig, colors: list[ColorChoice], mappers: list, size: int, alpha: float) -> list[list]:
-    """The legend and the colour bar on `fig`; returns each choice's legend items (empty for numeric ones)."""
+    """The legend and the colour bar inside `fig` (the keys figure); returns each choice's legend items (empty
+    for numeric ones)."""
     from bokeh.models import ColorBar, ColumnDataSource, CustomJS, Legend
 
     items: list[list] = [[] for _ in colors]
@@ -49,7 +75,7 @@ def add_keys(fig, colors: list[ColorChoice], mappers: list, size: int, alpha: fl
             items=items[first], location="top_left", title=None, click_policy="hide", name="legend",
             visible=first == 0,
         )  # fmt: skip
-        fig.add_layout(legend, "right")
+        fig.add_layout(legend, "left")
     numeric = [j for j, c in enumerate(colors) if c.kind == "continuous"]
     if numeric:
         first = 0 if colors[0].kind == "continuous" else numeric[0]
@@ -60,7 +86,7 @@ def add_keys(fig, colors: list[ColorChoice], mappers: list, size: int, alpha: fl
             name="colorbar",
             visible=first == 0,
         )
-        fig.add_layout(bar, "right")
+        fig.add_layout(bar, "left")
     return items
 
 

@@ -68,6 +68,8 @@
     }
     const select = document.getElementById("ep-color");
     if (select && select.value !== String(j)) select.value = String(j);
+    const fact = document.querySelector("#ep-colour-fact dd");  // the header says what the map shows
+    if (fact) fact.textContent = c.fact;
     applyShown();
   };
 

@@ -1,6 +1,6 @@
 // embproj report script. Every file in templates/js extends window.embproj; page.py inlines them in order
-// (core, tooltip, colour, search, selection, neighbours). Rules for all of them: a value from the table is only
-// ever set as text (textContent, never innerHTML); an image only as a data:image URI embproj itself encoded;
+// (core, tooltip, colour, search, selection, neighbours, zoom). Rules for all of them: a value from the table is
+// only ever set as text (textContent, never innerHTML); an image only as a data:image URI embproj itself encoded;
 // nothing is fetched: the data is in the page (the Bokeh document and the #ep-data JSON).
 window.embproj = (function () {
   "use strict";

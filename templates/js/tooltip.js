@@ -27,6 +27,7 @@
     if (d.fit) add("on the map", d.fit[i] ? "fitted" : "placed by the fitted model");
     m.fields.forEach((f, j) => add(f.name, ep.fieldValue(j, i, d)));
     t.appendChild(table);
+    if (m.more_fields) t.appendChild(ep.el("div", m.more_fields, "ep-muted"));  // "… and 56 more dimensions"
   }
 
   function place() {
