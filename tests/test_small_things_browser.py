@@ -49,7 +49,8 @@ def three_maps(tmp_path_factory):
     layout, which the maps' coordinates do not change (real UMAP and t-SNE cost ~15 s here)."""
 
     def stand_in(X, params, seed, notes, graph):
-        return X[:, :2] * np.array([1.0, -1.0]), dict(params)
+        flip = np.array([1.0, -1.0])
+        return X[:, :2] * flip, dict(params), lambda rows: rows[:, :2] * flip
 
     saved = dict(project.PROJECTORS)
     project.PROJECTORS.update(umap=stand_in, tsne=stand_in)
