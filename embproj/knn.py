@@ -8,8 +8,8 @@ itself), seeded and single-threaded so that the same seed gives the same graph, 
 neighbours of a seeded sample of rows measured and reported. Measured at 50 dims: exact 0.5 / 1.3 / 4.5 / 19 s for
 5k / 10k / 20k / 40k rows; NN-descent 0.1 / 0.2 / 0.5 / 1.0 s at recall 0.996 / 0.984 / 0.960 / 0.915, but its
 first call in a process compiles numba code for ~25 s (more on a busy machine), which the exact search never pays.
-With the default --fit-points (20,000) the projections' graph is always exact; rows placed later find their
-nearest fitted rows exactly too (`index`).
+With the default --fit-points (20,000) the projections' graph is always exact. Rows placed later find their
+nearest fitted rows exactly too (`index`, knn_exact.Nearest).
 """
 
 from __future__ import annotations

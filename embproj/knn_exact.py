@@ -27,7 +27,7 @@ def exact(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
     candidates, bound = np.empty((n, m), dtype=np.int64), np.empty(n)
     for rows in _blocks(n, ROW_TILE):
         best_v, best_i = np.empty((len(rows), 0)), np.empty((len(rows), 0), dtype=np.int64)
-        for cols in _blocks(n, space.col_tile):
+        for cols in _columns(n, space.col_tile, m):
             best_v, best_i = _merge(best_v, best_i, space.tile(rows, cols), cols, m)
         candidates[rows], bound[rows] = best_i, best_v.max(axis=1)  # every row left out ranks at or above bound
     exact = _exact(X, candidates, metric)
@@ -58,7 +58,7 @@ class Nearest:
         for block in _blocks(len(Q), ROW_TILE):
             prepared = self.space.prepare(Q[block])[0]
             best_v, best_i = np.empty((len(block), 0)), np.empty((len(block), 0), dtype=np.int64)
-            for cols in _blocks(len(self.R), self.space.col_tile):
+            for cols in _columns(len(self.R), self.space.col_tile, m):
                 v = self.space.tile(block, cols, query=prepared)
                 best_v, best_i = _keep(np.hstack([best_v, v]), np.hstack([best_i, np.broadcast_to(cols, v.shape)]), m)
             d = _exact(Q[block], best_i, self.metric, self.R)
@@ -139,6 +139,15 @@ class _Space:
         if self.metric in PRODUCT_METRICS:
             return distances - 1.0
         return distances
+
+
+def _columns(n: int, size: int, m: int):
+    """Column tiles: a narrow first one (its m best are found by a partition, which costs per entry), then tiles
+    of `size`, where only entries below each row's worst so far are gathered."""
+    first = min(n, max(4 * m, 256))
+    yield np.arange(first)
+    for start in range(first, n, size):
+        yield np.arange(start, min(n, start + size))
 
 
 def _blocks(n: int, size: int):

@@ -183,16 +183,9 @@ def _pca(X: np.ndarray, p: dict, seed: int, notes: list[str], graph=None):
 
 def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
     """umap-learn's UMAP, handed the run's neighbours as `precomputed_knn` (below 4,096 rows umap-learn would
-    find them by calling a numba metric once per pair from Python: ~15 s on the digits).
-
-    When rows are to be placed, the fit takes those neighbours as a sparse precomputed distance matrix (umap-learn's
-    documented `metric="precomputed"`), so that `transform` takes each new row's distances to its nearest fitted
-    rows, found exactly by the run's search: umap-learn's own route would build an NN-descent index, whose first
-    use compiles for ~25 s in every process. On a connected neighbour graph the fit is the same map to the bit
-    (tested); on a graph in pieces umap-learn lays the pieces out by its precomputed rule. The epochs are
-    umap-learn's own rule, said explicitly: `transform` then takes a third of them whatever the batch."""
-    import scipy.sparse
-
+    find them by calling a numba metric once per pair from Python: ~15 s on the digits) and, when rows are to be
+    placed, a search index for `UMAP.transform` that answers from the run's exact search (umap_search.py). The
+    epochs are umap-learn's own rule, said explicitly: `transform` then takes a third of them whatever the batch."""
     from .umap_kernels import fit, status, warning
 
     n = len(X)
@@ -201,36 +194,36 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
         k = n - 1
         notes.append(f"{say('n_neighbors', p['n_neighbors'])} is not below the {n} rows, lowered to {k}")
     knn_indices, knn_dists = graph.with_self(k)
-    placing = graph.index is not None
-    data = _distance_matrix(knn_indices, knn_dists) if placing else np.ascontiguousarray(X, dtype=np.float32)
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    index = None
+    if graph.index is not None:
+        from .umap_search import search_index
+
+        index = search_index(graph.index, X, k, p["metric"], seed)
 
     def run(umap):
         model = umap.UMAP(
             n_neighbors=k,
             min_dist=p["min_dist"],
-            metric="precomputed" if placing else p["metric"],
+            metric=p["metric"],
             random_state=seed,
             n_jobs=1,  # what random_state forces anyway, said so that umap-learn does not warn
             init="spectral" if n > k + 2 else "random",  # the spectral start needs more rows than neighbours
             n_epochs=500 if n <= 10_000 else 200,
-            precomputed_knn=(knn_indices, knn_dists, None),
+            precomputed_knn=(knn_indices, knn_dists, index),
         )
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "no search index": rows are placed through distances instead
-            model.fit(data)
+            warnings.simplefilter("ignore")  # "no search index" when no row is to be placed
+            model.fit(X)
         return model
 
     model = fit(run)
 
     def place(rows: np.ndarray) -> np.ndarray:
-        near, distances = graph.index.query(rows, k)
-        width = np.arange(0, len(rows) * k + 1, k)
-        new = scipy.sparse.csr_matrix((distances.ravel(), near.ravel(), width), shape=(len(rows), n))
-
         def transform(umap):
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # "transforming new data with precomputed metric": as meant
-                return model.transform(new)
+                warnings.simplefilter("ignore")
+                return model.transform(np.ascontiguousarray(rows, dtype=np.float32))
 
         return fit(transform)
 
@@ -239,15 +232,6 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
         notes.append(cache_warning)
     used = {"n_neighbors": k, "min_dist": p["min_dist"], "metric": p["metric"], "_kernels": status()}
     return model.embedding_, used, place
-
-
-def _distance_matrix(indices: np.ndarray, distances: np.ndarray):
-    """Each row's distances to its neighbours as a sparse matrix, made symmetric as umap-learn asks."""
-    import scipy.sparse
-
-    n, k = indices.shape
-    matrix = scipy.sparse.csr_matrix((distances.ravel(), (np.repeat(np.arange(n), k), indices.ravel())), shape=(n, n))
-    return matrix.maximum(matrix.T).tocsr()
 
 
 def _perplexity(perplexity: float, n: int) -> float:
