@@ -210,12 +210,21 @@ class ConsoleReporter:
         self.console = console
 
     @contextmanager
-    def stage(self, name: str):
+    def stage(self, name: str, total: int | None = None):
+        """A spinner; with `total` rows, a bar with the rows done and the time left (on stderr, gone when done)."""
         if self.console is None:
-            yield
+            yield lambda rows: None
             return
-        with self.console.status(name + " …"):
-            yield
+        if total is None or not self.console.is_terminal:  # a bar only where it can be redrawn in place
+            with self.console.status(name + " …"):
+                yield lambda rows: None
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"))
+        with Progress(*columns, TimeRemainingColumn(), console=self.console, transient=True) as bar:
+            task = bar.add_task(name, total=total)
+            yield lambda rows: bar.advance(task, rows)
 
     def timed(self, name: str, seconds: float) -> None:
         if self.console is not None:

@@ -4,11 +4,11 @@ source → plan → sample → matrix → knn → project → (metrics) → repo
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -25,7 +25,9 @@ HEAD_ROWS = 1_000
 class Reports(Protocol):
     """Any reporter the pipeline accepts: `Reporter` (silent) or the CLI's ConsoleReporter."""
 
-    def stage(self, name: str) -> AbstractContextManager[Any]: ...  # while the stage runs
+    def stage(self, name: str, total: int | None = None) -> AbstractContextManager[Callable[[int], None]]:
+        """While the stage runs; it yields `tick(rows)`, to be called as rows are done, of `total` when known."""
+        ...
 
     def timed(self, name: str, seconds: float) -> None: ...  # once it is done: how long it took
 
@@ -37,8 +39,8 @@ class Reports(Protocol):
 class Reporter:
     """What the pipeline tells its caller; the CLI draws it with rich, the Python API stays silent."""
 
-    def stage(self, name: str):
-        return nullcontext()
+    def stage(self, name: str, total: int | None = None):
+        return nullcontext(_no_tick)
 
     def timed(self, name: str, seconds: float) -> None:
         pass
@@ -100,8 +102,8 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         source, plan = inspect(opts, source)
     for line in (*source.about, *plan.explain()):
         reporter.info(line)
-    with stage("sample", "Sampling rows"):
-        sample = _sample(opts, source, plan)
+    with stage("sample", "Reading rows", source.num_rows) as tick:
+        sample = _sample(opts, source, plan, tick)
     with stage("matrix", "Building the matrix"):
         matrix = located(source.name, matrix_from, sample.X, sample.bad, sample.dims, source.name)
     maps = located(source.name, runnable, opts.algo, len(matrix.X))  # the maps the rows allow, warned for others
@@ -127,7 +129,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     return Result(page.html, plan, page.summary, tuple(projections), stage.seconds, written)
 
 
-def _sample(opts: Options, source: Source, plan: Plan):
+def _sample(opts: Options, source: Source, plan: Plan, tick):
     """The plotted rows: what the page shows of them, and their vectors converted as the file streams."""
     from functools import partial
 
@@ -136,7 +138,7 @@ def _sample(opts: Options, source: Source, plan: Plan):
 
     convert = partial(vectors, embedding=plan.embedding)
     args = (plan.needed_columns, opts.max_points, opts.seed, opts.sample, plan.color.column, convert)
-    sample = located(source.name, sample_rows, source, *args, plan.shown_columns)
+    sample = located(source.name, sample_rows, source, *args, plan.shown_columns, tick)
     pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
     return sample
 
@@ -157,9 +159,9 @@ def _neighbours(opts: Options, algos: tuple[str, ...], matrix, fit):
 def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage, where: str):
     from .project import project
 
-    placed = f", placing {len(matrix.X) - len(fit):,} rows" if len(fit) < len(matrix.X) else ""
-    with stage(algo, f"Projecting with {ALGO_NAMES[algo]}{placed}"):
-        args = (opts.params_for(algo), opts.seed, graphs.fit, fit, maps.notes_for(algo))
+    fitted = f" (fitted on {len(fit):,} rows)" if len(fit) < len(matrix.X) else ""
+    with stage(algo, f"Projecting with {ALGO_NAMES[algo]}{fitted}", len(matrix.X)) as tick:
+        args = (opts.params_for(algo), opts.seed, graphs.fit, fit, maps.notes_for(algo), tick)
         return located(where, project, matrix.X, algo, *args)
 
 
@@ -191,19 +193,24 @@ def _open(opts: Options) -> Source:
 
 
 class Stages:
-    """Times each stage into `seconds` and tells the reporter when it starts and how long it took."""
+    """Times each stage into `seconds` and tells the reporter when it starts, how far it is (rows done, of
+    `total`), and how long it took."""
 
     def __init__(self, reporter: Reports, seconds: dict[str, float] | None = None) -> None:
         self.reporter = reporter
         self.seconds: dict[str, float] = {} if seconds is None else seconds
 
     @contextmanager
-    def __call__(self, key: str, label: str) -> Iterator[None]:
+    def __call__(self, key: str, label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
         start = time.perf_counter()
-        with self.reporter.stage(label):
-            yield
+        with self.reporter.stage(label, total) as tick:
+            yield tick
         self.seconds[key] = time.perf_counter() - start
         self.reporter.timed(label, self.seconds[key])
+
+
+def _no_tick(rows: int) -> None:
+    pass
 
 
 __all__ = ["Reporter", "Result", "inspect", "run"]

@@ -146,6 +146,8 @@ def project(
 
 def _placed(X: np.ndarray, fit: np.ndarray, Y: np.ndarray, place, progress) -> np.ndarray:
     """Every row's coordinates: the fitted rows' from the fit, the others placed batch by batch."""
+    if progress is not None:
+        progress(len(fit))
     if len(fit) == len(X):
         return Y
     xy = np.empty((len(X), 2), dtype=np.float32)

@@ -93,6 +93,7 @@ def sample_rows(
     stratify_by: str | None = None,
     vectors: Callable[[pa.Table], Any] | None = None,
     keep_columns: Sequence[str] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Sample:
     """At most `max_points` rows (None: every row). `vectors(part)`: the embedding of the candidate rows, converted
     while streaming (matrix.vectors), so that only `keep_columns` (default: all of `columns`) stay as Arrow."""
@@ -113,6 +114,8 @@ def sample_rows(
         keys = rng.random(n)
         ids = np.arange(offset, offset + n, dtype=np.int64)
         offset += n
+        if progress is not None:
+            progress(n)
         codes = _class_codes(batch.column(stratify_by), classes) if method == "stratified" else np.zeros(n, np.int64)
         width = max(len(totals), int(codes.max()) + 1)
         totals = np.pad(totals, (0, width - len(totals))) + np.bincount(codes, minlength=width)

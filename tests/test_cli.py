@@ -183,3 +183,28 @@ def test_no_arguments_at_all_show_the_help():
     done = subprocess.run([EMBPROJ], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "Usage: embproj [OPTIONS] COMMAND" in done.stderr and "project" in done.stderr
+
+
+def test_long_stages_show_rows_done_and_the_time_left_on_a_terminal():
+    """A stage that knows its rows draws a bar (rows done of all, time left) on a terminal, and removes it when
+    done; elsewhere (a log, a pipe) it prints only the stage's line."""
+    import io
+    import time
+
+    from rich.console import Console
+
+    from embproj.cli import ConsoleReporter
+
+    screen = io.StringIO()
+    reporter = ConsoleReporter(Console(file=screen, force_terminal=True, width=100))
+    with reporter.stage("Placing rows", 1000) as tick:
+        tick(400)
+        time.sleep(0.2)
+        tick(100)
+        time.sleep(0.2)
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
+    assert "Placing rows" in drawn and "500/1000 rows" in drawn and "0:00:0" in drawn
+    log = io.StringIO()
+    with ConsoleReporter(Console(file=log, force_terminal=False)).stage("Placing rows", 1000) as tick:
+        tick(1000)
+    assert log.getvalue() == ""
