@@ -8,6 +8,7 @@ from collections.abc import Mapping
 NO_NUMBA_CACHE = "EMBPROJ_NO_NUMBA_CACHE"  # run umap-learn's kernels as shipped, compiled in every process
 SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"  # the time a reproducible report records (reproducible-builds.org)
 NUMBA_CACHE_DIR = "NUMBA_CACHE_DIR"  # numba's own: where compiled kernels go, when the user chose
+NO_CACHE = "EMBPROJ_NO_CACHE"  # compute every map, as --no-cache does (the test suite sets it)
 
 
 def switched_on(name: str, environ: Mapping[str, str] = os.environ) -> bool:

@@ -164,6 +164,11 @@ def needs_reduction(matrix: Matrix, algos, max_dims: int) -> bool:
     return any(a in ("umap", "tsne") for a in algos) and matrix.dims > max_dims
 
 
+def reduction(matrix: Matrix, algos, max_dims: int) -> int | None:
+    """The dimensions UMAP and t-SNE will see after `reduce`, or None when they see the vectors as read."""
+    return min(max_dims, len(matrix.X) - 1) if needs_reduction(matrix, algos, max_dims) else None
+
+
 def reduce(matrix: Matrix, max_dims: int, seed: int) -> Matrix:
     """The matrix with X narrowed by PCA to `max_dims` (the vectors as read stay in `original`)."""
     X, reduced_to, variance = pre_reduce(matrix.original, max_dims, seed)

@@ -186,6 +186,10 @@ class Options:
     metrics: bool = option(True, "--metrics/--no-metrics", help="Measure trustworthiness and kNN recall")
     neighbours: int = option(10, "--neighbours", help="Nearest rows a click on a point rings (exact, by --metric)",
                              low=0, high=MAX_NEIGHBOURS, integer=True)  # fmt: skip
+    cache: bool = option(
+        True, "--cache/--no-cache", help="Reuse the coordinates of an earlier run on the same vectors with the same "
+        "projection options (~/.cache/embproj/projections)", in_command=False,
+    )  # fmt: skip
     reproducible: bool = option(
         False, "--reproducible", help="Byte-identical output: pin the time (or set SOURCE_DATE_EPOCH), no timings in "
         "the page",

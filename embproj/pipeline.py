@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -107,13 +107,14 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     with stage("matrix", "Building the matrix"):
         matrix = located(source.name, matrix_from, sample.X, sample.bad, sample.dims, source.name)
     maps = located(source.name, runnable, opts.algo, len(matrix.X))  # the maps the rows allow, warned for others
-    if needs_reduction(matrix, maps.algos, opts.max_dims):
+    fit = fit_rows(len(matrix.X), opts.fit_points, opts.seed)
+    cached = _cached(opts, maps.algos, matrix, fit)
+    if needs_reduction(matrix, maps.algos, opts.max_dims) and len(cached) < len(maps.algos):
         with stage("reduce", f"Reducing {matrix.dims:,} dimensions with PCA"):
             matrix = reduce(matrix, opts.max_dims, opts.seed)
-    fit = fit_rows(len(matrix.X), opts.fit_points, opts.seed)
     with stage("neighbours", "Finding each point's neighbours"):
-        graphs = _neighbours(opts, maps.algos, matrix, fit)
-    projections = [_project(opts, algo, maps, matrix, graphs, fit, stage, source.name) for algo in maps.algos]
+        graphs = _neighbours(opts, tuple(a for a in maps.algos if a not in cached), matrix, fit)
+    projections = [cached.get(a) or _project(opts, a, maps, matrix, graphs, fit, stage) for a in maps.algos]
     if opts.metrics:
         from .metrics import measure
 
@@ -143,12 +144,34 @@ def _sample(opts: Options, source: Source, plan: Plan, tick):
     return sample
 
 
+def _cached(opts: Options, algos: tuple[str, ...], matrix, fit) -> dict:
+    """The maps the projection cache already holds (cache.py), by algorithm."""
+    from . import cache
+    from .matrix import reduction
+
+    if not cache.enabled(opts.cache):
+        return {}
+    found = {}
+    reduced_to = reduction(matrix, algos, opts.max_dims)  # every map of the run sees the same matrix
+    for algo in algos:
+        hit = cache.load(_cache_key(opts, algo, matrix, fit, reduced_to))
+        if hit is not None:
+            found[algo] = replace(hit, cached="hit")
+    return found
+
+
+def _cache_key(opts: Options, algo: str, matrix, fit, reduced_to) -> str:
+    from .cache import key
+
+    return key(matrix.original, algo, opts.params_for(algo), opts.seed, len(fit), reduced_to)
+
+
 def _neighbours(opts: Options, algos: tuple[str, ...], matrix, fit):
     from .knn import find_neighbours
     from .metrics import measure_k
     from .project import neighbours_needed
 
-    fit_k = max(neighbours_needed(algo, opts.params_for(algo), len(fit)) for algo in algos)
+    fit_k = max((neighbours_needed(algo, opts.params_for(algo), len(fit)) for algo in algos), default=0)
     placing = len(fit) < len(matrix.X) and any(a in ("umap", "tsne") for a in algos)
     reduced = matrix.X if matrix.reduced_to else None
     measure = measure_k(opts, len(matrix.X))
@@ -156,13 +179,18 @@ def _neighbours(opts: Options, algos: tuple[str, ...], matrix, fit):
     return find_neighbours(matrix.original, reduced, *args)
 
 
-def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage, where: str):
+def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage):
+    from . import cache
     from .project import project
 
     fitted = f" (fitted on {len(fit):,} rows)" if len(fit) < len(matrix.X) else ""
     with stage(algo, f"Projecting with {ALGO_NAMES[algo]}{fitted}", len(matrix.X)) as tick:
         args = (opts.params_for(algo), opts.seed, graphs.fit, fit, maps.notes_for(algo), tick)
-        return located(where, project, matrix.X, algo, *args)
+        made = located(opts.data or "", project, matrix.X, algo, *args)
+    if not cache.enabled(opts.cache):
+        return made
+    cache.save(_cache_key(opts, algo, matrix, fit, matrix.reduced_to), made)
+    return replace(made, cached="miss")
 
 
 def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections) -> list[Output]:

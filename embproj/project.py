@@ -33,6 +33,7 @@ class Projection:
     metrics: dict = field(default_factory=dict)
     kernels: str | None = None  # UMAP: where its compiled kernels are cached, or why not (umap_kernels.py)
     fit: np.ndarray | None = None  # positions of the rows the model was fitted on; None: every row
+    cached: str | None = None  # "hit": the coordinates came from the projection cache; "miss": they went into it
 
     @property
     def fitted(self) -> int:

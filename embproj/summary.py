@@ -34,6 +34,7 @@ class ProjectionFacts:
     metrics: dict[str, Any]
     fitted: int = 0  # rows the model was fitted on
     placed: int = 0  # rows placed by the fitted model
+    cached: str | None = None  # "hit" or "miss" in the projection cache, None when it was off
 
     @property
     def params_text(self) -> str:
@@ -113,7 +114,7 @@ def describe_run(
             "hover": list(plan.hover),
         },
         projections=tuple(
-            ProjectionFacts(p.algo, p.name, p.params, round(p.seconds, 3), p.metrics, p.fitted, p.placed)
+            ProjectionFacts(p.algo, p.name, p.params, round(p.seconds, 3), p.metrics, p.fitted, p.placed, p.cached)
             for p in projections
         ),
         seed=opts.seed,
@@ -215,6 +216,7 @@ def json_summary(result) -> dict:
                 "metrics": p.metrics,
                 "fitted": p.fitted,
                 "placed": p.placed,
+                "cache": p.cached or "off",
             }
             for p in s.projections
         ],  # fmt: skip

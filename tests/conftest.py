@@ -14,6 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every map is computed, never taken from the projection cache: tests check what the libraries make (the cache's
+# own tests turn it back on).
+os.environ["EMBPROJ_NO_CACHE"] = "1"
 
 
 def _load_fixture_module():

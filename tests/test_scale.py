@@ -129,3 +129,23 @@ def test_all_rows_stream_into_one_matrix(tmp_path):
     five = sample_rows(source, ["label", "embedding"], 5_000, 7, vectors=lambda b: vectors(b, embedding),
                        keep_columns=["label"])  # fmt: skip
     np.testing.assert_array_equal(five.X, expected[five.row_ids])  # a sample keeps each row's own vector
+
+
+def test_a_second_run_with_only_page_options_changed_takes_the_coordinates_from_the_cache(cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("EMBPROJ_NO_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    data = _table(tmp_path / "t.parquet")
+    base = ["project", data, "--algo", "all", "--max-points", "all", "--fit-points", FIT, "--json", "-q"]
+    first = cli(*base, "-o", "a.html", "--coords-out", "a.parquet")
+    assert first.exit_code == 0, first.output
+    assert [a["cache"] for a in json.loads(first.stdout)["algorithms"]] == ["miss", "miss", "miss"]
+    again = cli(*base, "-o", "b.html", "--coords-out", "b.parquet", "--title", "Another title", "--color", "")
+    assert [a["cache"] for a in json.loads(again.stdout)["algorithms"]] == ["hit", "hit", "hit"]
+    assert pq.read_table(tmp_path / "a.parquet").drop_columns(["label"]).equals(
+        pq.read_table(tmp_path / "b.parquet")
+    )
+    assert (tmp_path / "cache" / "embproj" / "projections").stat().st_mode & 0o777 == 0o700
+    other_seed = cli(*base, "-o", "c.html", "--seed", "1")
+    assert [a["cache"] for a in json.loads(other_seed.stdout)["algorithms"]] == ["miss", "miss", "miss"]
+    off = cli(*base, "-o", "d.html", "--no-cache")
+    assert [a["cache"] for a in json.loads(off.stdout)["algorithms"]] == ["off", "off", "off"]
