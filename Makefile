@@ -31,8 +31,8 @@ lint: $(STAMP) ## ruff check, format check and mypy type check
 	$(BIN)/ruff format --check embproj tests benchmarks fixtures docs
 	$(BIN)/mypy embproj
 
-bench: $(STAMP) fixtures/digits.parquet ## measure speed and memory against the hand-written script
-	$(BIN)/python benchmarks/run.py
+bench: $(STAMP) fixtures/digits.parquet ## measure speed and memory against the hand-written script (BENCH_ARGS=--scale: 100k and 1M rows)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 screenshot: $(STAMP) fixtures/digits.parquet ## write docs/digits.png: the digits UMAP report in headless Chromium
 	$(BIN)/python docs/screenshot.py fixtures/digits.parquet docs/digits.png

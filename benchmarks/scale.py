@@ -1,0 +1,164 @@
+"""`make bench BENCH_ARGS=--scale`: embproj at the sizes users have, beside the plain script, every run a fresh
+process (wall time and peak RSS from os.wait4), with trustworthiness (k=10) on the same seeded 3,000 rows.
+
+  python benchmarks/scale.py                  # 100k UMAP and the 1M runs (about an hour on 2 cores)
+  python benchmarks/scale.py --only 100k      # one case: 100k, 1m-pca, 1m-umap, 1m-tsne
+  python benchmarks/scale.py --plain-1m       # also the plain script on all 1M rows (may take hours)
+
+The data: 20 Gaussian blobs in 128 dims, float32, a text label (benchmarks/data/, made once, not committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+RESULTS = HERE / "RESULTS.md"
+START, END = "<!-- scale:start -->", "<!-- scale:end -->"
+QUALITY_ROWS = 3_000
+
+
+def make_table(path: Path, n: int, dims: int = 128, classes: int = 20, seed: int = 0) -> Path:
+    """The blobs, written in slices of 100,000 rows (the generator never holds more)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    centers = np.random.default_rng(seed + 1).normal(scale=3.0, size=(classes, dims))
+    rng = np.random.default_rng(seed)
+    writer = None
+    for start in range(0, n, 100_000):
+        m = min(100_000, n - start)
+        labels = rng.integers(classes, size=m)
+        X = (centers[labels] + rng.normal(size=(m, dims))).astype(np.float32)
+        vectors = pa.FixedSizeListArray.from_arrays(pa.array(X.ravel()), dims)
+        table = pa.table({"label": pa.array([f"c{k}" for k in labels]), "embedding": vectors})
+        writer = writer or pq.ParquetWriter(str(path), table.schema)
+        writer.write_table(table)
+    writer.close()
+    return path
+
+
+def run(cmd: list[str]) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS (bytes) and stdout of one fresh process."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            sys.exit(f"failed: {' '.join(cmd)}\n{err.read().decode(errors='replace')[-2000:]}")
+        out.seek(0)
+        return seconds, usage.ru_maxrss * 1024, out.read().decode(errors="replace")
+
+
+def embproj(data: Path, algo: str, out: Path, *extra: str) -> tuple[float, int, dict]:
+    cmd = [sys.executable, "-m", "embproj", "project", str(data), "--algo", algo, "--max-points", "all"]
+    seconds, rss, printed = run([*cmd, "-o", str(out), "--coords-out", str(out.with_suffix(".parquet")), "-q",
+                                 "--json", "--no-cache", *extra])  # fmt: skip
+    return seconds, rss, json.loads(printed)
+
+
+def trust(data: Path, coords: np.ndarray) -> float:
+    """Trustworthiness on the same seeded 3,000 rows for every tool."""
+    import pyarrow.parquet as pq
+    from sklearn.manifold import trustworthiness
+
+    table = pq.read_table(data, columns=["embedding"])
+    rows = np.sort(np.random.default_rng(0).choice(table.num_rows, QUALITY_ROWS, replace=False))
+    X = table.column("embedding").combine_chunks().take(rows).flatten().to_numpy().reshape(len(rows), -1)
+    return float(trustworthiness(X, coords[rows], n_neighbors=10))
+
+
+def coords_of(path: Path, algo: str) -> np.ndarray:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    order = np.argsort(table.column("row").to_numpy())
+    return np.column_stack([table.column(f"{algo}_x").to_numpy(), table.column(f"{algo}_y").to_numpy()])[order]
+
+
+def case_100k(work: Path) -> list[str]:
+    data = make_table(DATA / "blobs-100k.parquet", 100_000)
+    plain_s, plain_rss, _ = run([sys.executable, str(HERE / "plain_umap.py"), str(data), str(work / "plain.npy")])
+    ours_s, ours_rss, summary = embproj(data, "umap", work / "umap100k.html")
+    plain_t, ours_t = (
+        trust(data, np.load(work / "plain.npy")),
+        trust(data, coords_of(work / "umap100k.parquet", "umap")),
+    )
+    stages = " · ".join(f"{k} {v:.1f}" for k, v in summary["seconds"].items() if v >= 0.05)
+    return [
+        f"| 100,000 × 128 UMAP, every row | plain script (PCA to 50, `umap.UMAP(random_state=0)`) | {plain_s:.1f} "
+        f"| 1 | {plain_rss / 2**20:.0f} | {plain_t:.4f} |",
+        f"| 100,000 × 128 UMAP, every row | embproj (fit on 20,000, 80,000 placed) | {ours_s:.1f} "
+        f"| {ours_s / plain_s:.2f}× | {ours_rss / 2**20:.0f} | {ours_t:.4f} |",
+        f"|  | embproj's stages (s): {stages} | | | | |",
+    ]
+
+
+def case_1m(work: Path, algo: str, plain: bool = False) -> list[str]:
+    data = make_table(DATA / "blobs-1m.parquet", 1_000_000)
+    ours_s, ours_rss, summary = embproj(
+        data, algo, work / f"{algo}1m.html", *(["--no-metrics"] if algo == "pca" else [])
+    )
+    quality = trust(data, coords_of(work / f"{algo}1m.parquet", algo))
+    stages = " · ".join(f"{k} {v:.1f}" for k, v in summary["seconds"].items() if v >= 0.05)
+    lines = [
+        f"| 1,000,000 × 128 {algo.upper() if algo != 'tsne' else 't-SNE'}, every row | embproj | {ours_s:.1f} | "
+        f"| {ours_rss / 2**20:.0f} | {quality:.4f} |",
+        f"|  | embproj's stages (s): {stages} | | | | |",
+    ]
+    if plain and algo == "umap":
+        plain_s, plain_rss, _ = run([sys.executable, str(HERE / "plain_umap.py"), str(data), str(work / "plain1m.npy")])
+        plain_t = trust(data, np.load(work / "plain1m.npy"))
+        lines.append(f"| 1,000,000 × 128 UMAP, every row | plain script | {plain_s:.1f} | {ours_s / plain_s:.2f}× "
+                     f"| {plain_rss / 2**20:.0f} | {plain_t:.4f} |")  # fmt: skip
+    return lines
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("100k", "1m-pca", "1m-umap", "1m-tsne"), action="append")
+    parser.add_argument("--plain-1m", action="store_true", help="also the plain UMAP script on 1M rows")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    chosen = args.only or ["100k", "1m-pca", "1m-umap", "1m-tsne"]
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `python benchmarks/scale.py`; load "
+        f"average {os.getloadavg()[0]:.2f} before the runs. Every run a fresh process; RSS is its peak.",
+        "",
+        "| case | tool | wall s | vs plain | peak RSS MB | trustworthiness (3,000 rows) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    with tempfile.TemporaryDirectory(prefix="embproj-scale-") as tmp:
+        work = Path(tmp)
+        for case in chosen:
+            print(f"running {case} …", flush=True)
+            lines += case_100k(work) if case == "100k" else case_1m(work, case[3:], args.plain_1m)
+            print("\n".join(lines[-3:]), flush=True)
+    report = "\n".join(lines)
+    print(report)
+    if not args.no_write:
+        text = RESULTS.read_text()
+        if START in text:
+            text = text[: text.index(START)] + f"{START}\n{report}\n{END}" + text[text.index(END) + len(END) :]
+        else:
+            text = text.rstrip() + f"\n\n## Every row, at scale\n\n{START}\n{report}\n{END}\n"
+        RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
