@@ -125,7 +125,7 @@ class _Space:
             v[np.isnan(v)] = np.inf
         else:  # float32 throughout: the ranking only chooses candidates, whose distances are recomputed exactly
             v = left @ self.Z[first:end].T
-            if self.squares is not None:
+            if self.squares32 is not None:
                 v *= -2.0
                 v += self.squares32[first:end]
             else:
