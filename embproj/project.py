@@ -121,29 +121,39 @@ def project(
     index when rows are to be placed) for UMAP and t-SNE; `told`: warnings to give with it
     (`Runnable.notes_for`); `progress(rows)` is told as rows are placed. Parameters are checked by
     `options.validate` before any work."""
+    start = time.perf_counter()
+    fit = np.arange(len(X)) if fit is None else fit
+    fitted, place = fit_map(X[fit] if len(fit) < len(X) else X, algo, params, seed, graph, told)
+    xy = _checked(algo, _placed(X, fit, fitted.xy, place, progress))
+    return replace(fitted, xy=xy, seconds=time.perf_counter() - start, fit=fit if len(fit) < len(X) else None)
+
+
+def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | None = None, told=()):
+    """`algo` fitted on every row of X: (its Projection of those rows, the placer for other rows)."""
     if algo not in PROJECTORS:
         raise ValueError(f"unknown projector {algo!r}, one of {', '.join(PROJECTORS)}")
-    fit = np.arange(len(X)) if fit is None else fit
-    n = len(fit)
+    n = len(X)
     if n < MIN_ROWS[algo]:
         raise too_few(algo, n)
     start = time.perf_counter()
     notes: list[str] = list(told)
-    sub = X[fit] if n < len(X) else X
     if _distinct_rows(X) < 2:
         Y, used, place = np.zeros((n, 2), dtype=np.float32), dict(params), AtOrigin()
-        notes.append(f"all {len(X):,} vectors are identical, so every point sits at (0, 0)")
+        notes.append(f"all {n:,} vectors are identical, so every point sits at (0, 0)")
     else:
-        Y, used, place = PROJECTORS[algo](sub, params, seed, notes, graph)
-    xy = _placed(X, fit, np.asarray(Y, dtype=np.float32), place, progress)
+        Y, used, place = PROJECTORS[algo](X, params, seed, notes, graph)
     metrics, kernels = used.pop("_metrics", {}), used.pop("_kernels", None)
+    xy = _checked(algo, np.asarray(Y, dtype=np.float32))
+    return Projection(algo, xy, used, time.perf_counter() - start, tuple(notes), metrics, kernels), place
+
+
+def _checked(algo: str, xy: np.ndarray) -> np.ndarray:
     if not np.isfinite(xy).all():
         raise InputError(
             f"{NAMES[algo]} returned NaN coordinates (the vectors are too alike to spread out)",
             f"try {say('algo', 'pca')}, or remove duplicate rows",
         )
-    projection = Projection(algo, xy, used, time.perf_counter() - start, tuple(notes), metrics, kernels)
-    return replace(projection, fit=fit if n < len(X) else None)
+    return xy
 
 
 def _placed(X: np.ndarray, fit: np.ndarray, Y: np.ndarray, place, progress) -> np.ndarray:
