@@ -56,6 +56,10 @@ class OptionError(EmbprojError):
     """An option names a column that does not exist, or a value out of range."""
 
 
+class ClusterError(EmbprojError):
+    """The Dask cluster cannot be reached, lost its workers, or did no work for too long (--engine dask)."""
+
+
 class EmbprojWarning(UserWarning):
     """A run's warning in the Python API (rows dropped, a parameter lowered, a map left out); the CLI prints
     the same text as `Warning: …`."""

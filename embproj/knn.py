@@ -139,10 +139,16 @@ def find_neighbours(
     original_k = max(0 if note else table_k, measure_k)
     space = original if reduced is None else reduced
     if reduced is None and len(fit_rows) == n and not index:
-        graph = knn(original, max(fit_k, original_k), metric, seed) if max(fit_k, original_k) else None
+        graph = knn(_here(original), max(fit_k, original_k), metric, seed) if max(fit_k, original_k) else None
         return Neighbours(graph, graph, note)
-    fit = knn(space[fit_rows], fit_k, metric, seed, index=index) if fit_k else None
-    return Neighbours(fit, knn(original, original_k, metric, seed) if original_k else None, note)
+    fit = knn(_here(space[fit_rows]), fit_k, metric, seed, index=index) if fit_k else None
+    return Neighbours(fit, knn(_here(original), original_k, metric, seed) if original_k else None, note)
+
+
+def _here(X) -> np.ndarray:
+    """X in this process: rows a Dask cluster holds are gathered (cluster.ClusterRows); only ever the fitted
+    rows, or at most `TABLE_ROWS` rows for the page's table and the quality numbers."""
+    return X if isinstance(X, np.ndarray) else X[np.arange(len(X))]
 
 
 def _table_note(n: int, k: int) -> str:

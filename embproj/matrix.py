@@ -89,6 +89,8 @@ def matrix_from(X: np.ndarray, bad: np.ndarray, dims: int, where: str = "") -> M
             "check the embedding column, or choose another with --embedding/--columns",
             where=where or None,
         )
+    if not isinstance(X, np.ndarray):  # held by a Dask cluster's workers, the usable rows only (cluster.py)
+        return Matrix(X, X, keep, dims, dropped, seconds=time.perf_counter() - start)
     if len(keep) < len(X):
         for begin in range(0, len(keep), BLOCK_ROWS):  # forward, block by block: a row only moves up
             rows = keep[begin : begin + BLOCK_ROWS]
@@ -178,7 +180,8 @@ def reduce(matrix: Matrix, max_dims: int, seed: int, fit: np.ndarray | None = No
     reducer = fit_reducer(matrix.original if fit is None else matrix.original[fit], max_dims, seed)
     if reducer is None:
         return matrix
-    return replace(matrix, X=reducer(matrix.original), reduced_to=reducer.target, reduced_variance=reducer.variance)
+    X = reducer(matrix.original) if isinstance(matrix.original, np.ndarray) else matrix.original.reduced(reducer)
+    return replace(matrix, X=X, reduced_to=reducer.target, reduced_variance=reducer.variance)
 
 
 @dataclass(frozen=True)

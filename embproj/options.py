@@ -28,6 +28,7 @@ DEFAULT_ALGO = "umap"  # when --algo is not given,
 SMALL_TABLE_ALGO = "pca"  # or this instead, for a table too small for it (project.runnable)
 FORMATS = ("csv", "tsv", "parquet", "json", "jsonl")
 SAMPLE_METHODS = ("random", "stratified")
+ENGINES = ("local", "dask")
 UMAP_METRICS = ("euclidean", "cosine", "manhattan", "correlation", "chebyshev", "minkowski")
 TSNE_METRICS = ("euclidean", "cosine", "manhattan", "correlation")
 COORDS_SUFFIXES = (".parquet", ".csv")
@@ -189,6 +190,19 @@ class Options:
     cache: bool = option(
         True, "--cache/--no-cache", help="Reuse the coordinates of an earlier run on the same vectors with the same "
         "projection options (~/.cache/embproj/projections)", in_command=False,
+    )  # fmt: skip
+    # where the batch steps run; the same coordinates either way, so none of these is in "to make it again"
+    engine: str = option(
+        "local", "--engine", help="Where reading, sampling and placing rows run: this process, or a Dask cluster "
+        "(pip install 'embproj[dask]'); the same map either way", choices=ENGINES, in_command=False,
+    )  # fmt: skip
+    scheduler: str | None = option(
+        None, "--scheduler", help="With --engine dask: the scheduler's address, e.g. tcp://10.0.0.5:8786 [default: "
+        "DASK_SCHEDULER_ADDRESS, else a cluster on this machine]", in_command=False,
+    )  # fmt: skip
+    timeout: float = option(
+        600.0, "--timeout", help="With --engine dask: give up when the cluster finishes no task for this many "
+        "seconds", low=0, low_open=True, in_command=False,
     )  # fmt: skip
     reproducible: bool = option(
         False, "--reproducible", help="Byte-identical output: pin the time (or set SOURCE_DATE_EPOCH), no timings in "

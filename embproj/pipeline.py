@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import pyarrow as pa
 
 from .errors import EmbprojError, OptionError, located
@@ -102,37 +103,60 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         source, plan = inspect(opts, source)
     for line in (*source.about, *plan.explain()):
         reporter.info(line)
-    with stage("sample", "Reading rows", source.num_rows) as tick:
-        sample = _sample(opts, source, plan, tick)
-    with stage("matrix", "Building the matrix"):
-        matrix = located(source.name, matrix_from, sample.X, sample.bad, sample.dims, source.name)
-    maps = located(source.name, runnable, opts.algo, len(matrix.X))  # the maps the rows allow, warned for others
-    fit = fit_rows(len(matrix.X), opts.fit_points, opts.seed)
-    cached = _cached(opts, maps.algos, matrix, fit)
-    if needs_reduction(matrix, maps.algos, opts.max_dims) and len(cached) < len(maps.algos):
-        with stage("reduce", f"Reducing {matrix.dims:,} dimensions with PCA"):
-            matrix = reduce(matrix, opts.max_dims, opts.seed, fit)
-    with stage("neighbours", "Finding each point's neighbours"):
-        graphs = _neighbours(opts, tuple(a for a in maps.algos if a not in cached), matrix, fit)
-    projections = [cached.get(a) or _project(opts, a, maps, matrix, graphs, fit, stage) for a in maps.algos]
-    if opts.metrics:
-        from .metrics import measure
+    with _engine(opts, reporter) as cluster:  # None: this process
+        with stage("sample", "Reading rows", source.num_rows) as tick:
+            sample = _sample(opts, source, plan, tick, cluster)
+        with stage("matrix", "Building the matrix"):
+            matrix = located(source.name, matrix_from, sample.X, sample.bad, sample.dims, source.name)
+        maps = located(source.name, runnable, opts.algo, len(matrix.X))  # the maps the rows allow, warned for others
+        fit = fit_rows(len(matrix.X), opts.fit_points, opts.seed)
+        cached = _cached(opts, maps.algos, matrix, fit)
+        if needs_reduction(matrix, maps.algos, opts.max_dims) and len(cached) < len(maps.algos):
+            with stage("reduce", f"Reducing {matrix.dims:,} dimensions with PCA"):
+                matrix = reduce(matrix, opts.max_dims, opts.seed, fit)
+        with stage("neighbours", "Finding each point's neighbours"):
+            graphs = _neighbours(opts, tuple(a for a in maps.algos if a not in cached), matrix, fit)
+        projections = [cached.get(a) or _project(opts, a, maps, matrix, graphs, fit, stage) for a in maps.algos]
+        if opts.metrics:
+            from .metrics import measure
 
-        with stage("metrics", "Measuring quality"):
-            projections = measure(projections, matrix.original, opts.seed, opts.metric, graphs.original)
+            with stage("metrics", "Measuring quality"):
+                projections = measure(projections, matrix.original, opts.seed, opts.metric, graphs.original)
     with stage("report", "Writing the report"):
         page = make_page(opts, source, plan, sample, matrix, tuple(projections), graphs, dict(stage.seconds))
     for message in page.summary.warnings:
         reporter.warn(message)
     with Stages(Reporter(), stage.seconds)("write", ""):
-        _check_outputs(opts, page.files_read)  # the image files are known now
+        _check_outputs(opts, (*source.parts, *page.files_read))  # the part files and image files are known now
         written = write_outputs(_outputs(opts, page.html, plan, sample, matrix, projections))
     return Result(page.html, plan, page.summary, tuple(projections), stage.seconds, written)
 
 
-def _sample(opts: Options, source: Source, plan: Plan, tick):
-    """The plotted rows: what the page shows of them, and their vectors converted as the file streams."""
+def _engine(opts: Options, reporter: Reports):
+    """Where the batch steps run: None for this process, or a connected `cluster.Cluster`."""
+    if opts.engine != "dask":
+        return nullcontext(None)
+    from .cluster import connect
+
+    @contextmanager
+    def connected():
+        with connect(opts.scheduler, opts.timeout) as cluster:
+            if cluster.started:
+                reporter.info(cluster.started)
+            yield cluster
+
+    return connected()
+
+
+def _sample(opts: Options, source: Source, plan: Plan, tick, cluster=None):
+    """The plotted rows: what the page shows of them, and their vectors converted as the file streams (on a
+    Dask cluster: read by its workers, the vectors left there)."""
     from functools import partial
+
+    if cluster is not None:
+        from .cluster import sample_on
+
+        return located(source.name, sample_on, cluster, source, plan, opts, tick)
 
     from .matrix import vectors
     from .sample import sample_rows
@@ -149,7 +173,7 @@ def _cached(opts: Options, algos: tuple[str, ...], matrix, fit) -> dict:
     from . import cache
     from .matrix import reduction
 
-    if not cache.enabled(opts.cache):
+    if not cache.enabled(opts.cache) or not isinstance(matrix.original, np.ndarray):  # a cluster's: not hashed here
         return {}
     found = {}
     reduced_to = reduction(matrix, algos, opts.max_dims, len(fit))  # every map of the run sees the same matrix
@@ -187,7 +211,7 @@ def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage):
     with stage(algo, f"Projecting with {ALGO_NAMES[algo]}{fitted}", len(matrix.X)) as tick:
         args = (opts.params_for(algo), opts.seed, graphs.fit, fit, maps.notes_for(algo), tick)
         made = located(opts.data or "", project, matrix.X, algo, *args)
-    if not cache.enabled(opts.cache):
+    if not cache.enabled(opts.cache) or not isinstance(matrix.original, np.ndarray):
         return made
     cache.save(_cache_key(opts, algo, matrix, fit, matrix.reduced_to), made)
     return replace(made, cached="miss")

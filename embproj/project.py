@@ -123,7 +123,8 @@ def project(
     `options.validate` before any work."""
     start = time.perf_counter()
     fit = np.arange(len(X)) if fit is None else fit
-    fitted, place = fit_map(X[fit] if len(fit) < len(X) else X, algo, params, seed, graph, told)
+    whole = len(fit) == len(X) and isinstance(X, np.ndarray)
+    fitted, place = fit_map(X if whole else X[fit], algo, params, seed, graph, told)
     xy = _checked(algo, _placed(X, fit, fitted.xy, place, progress))
     return replace(fitted, xy=xy, seconds=time.perf_counter() - start, fit=fit if len(fit) < len(X) else None)
 
@@ -162,6 +163,8 @@ def _placed(X: np.ndarray, fit: np.ndarray, Y: np.ndarray, place, progress) -> n
         progress(len(fit))
     if len(fit) == len(X):
         return Y
+    if not isinstance(X, np.ndarray):  # rows a Dask cluster holds are placed there (cluster.ClusterRows)
+        return X.placed(fit, Y, place, progress, PLACE_BATCH)
     xy = np.empty((len(X), 2), dtype=np.float32)
     xy[fit] = Y
     rest = np.setdiff1d(np.arange(len(X)), fit, assume_unique=True)

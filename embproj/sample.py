@@ -26,7 +26,9 @@ class Sample:
     row_ids: np.ndarray  # int64: each kept row's number in the file (0-based)
     rows_read: int
     method: str
-    X: np.ndarray | None = None  # with `vectors`: float32, one row per kept row (zeros where unusable)
+    # with `vectors`: float32, one row per kept row (zeros where unusable); on a Dask cluster, its usable rows
+    # held by the workers (cluster.ClusterRows)
+    X: Any = None
     bad: np.ndarray | None = None  # with `vectors`: why a row's vector is unusable (matrix.REASONS), 0 if usable
     dims: int = 0
 

@@ -8,8 +8,10 @@ unique, non-empty column names and no dictionary (pandas Categorical) columns.
 
 from __future__ import annotations
 
+import glob
 import gzip
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from .options import FORMATS
 from .tidy import plain_type, rename_notes, tidy_batches, unique_names
 
 BATCH_ROWS = 16_384
+GLOB_CHARS = re.compile(r"[*?[]")
 CSV_BLOCK_BYTES = 4 << 20
 # A CSV cell must fit in about two blocks; a longer one makes the reader start again with blocks 4 times larger,
 # up to this (pyarrow holds a few blocks at once, so ~0.3 GB at the most).
@@ -55,6 +58,7 @@ class Source:
     notes: tuple[str, ...] = ()  # what reading changed, for the run's warnings (columns renamed)
     about: tuple[str, ...] = ()  # what was read, said before the plan (which table of a folder of several)
     image_root: Path | None = None  # image paths are read inside this folder, not the data file's (W&B's media/)
+    parts: tuple[Path, ...] = ()  # Parquet: the files read, in order (what a Dask cluster's workers read)
 
     def __post_init__(self) -> None:  # every source, however made, keeps tidy.py's promises
         old = self.schema.names
@@ -100,6 +104,8 @@ def open_source(
 
     path = Path(path)
     name = str(path)
+    if not path.exists() and GLOB_CHARS.search(name):
+        return _open_parquet_glob(name)
     if not path.exists():
         raise InputError("no such file or directory", "check the path", where=name)
     other = open_other(path, name, format, encoding, table)  # other tools' files and folders, or None
@@ -313,12 +319,10 @@ def _open_parquet(path: Path, name: str, fmt: str, encoding: str | None) -> Sour
         reader = pq.ParquetFile(_readable(path), pre_buffer=False, buffer_size=PARQUET_BUFFER)
         yield from reader.iter_batches(batch_size=BATCH_ROWS, columns=list(columns) if columns is not None else None)
 
-    return Source(name, "parquet", meta.schema_arrow, meta.metadata.num_rows, batches)
+    return Source(name, "parquet", meta.schema_arrow, meta.metadata.num_rows, batches, parts=(path,))
 
 
 def _open_parquet_dir(path: Path, name: str) -> Source:
-    import pyarrow.dataset as ds
-
     files = sorted(p for p in path.rglob("*") if p.is_file() and _format_from_suffix(p) == "parquet")
     if not files:
         raise InputError(
@@ -327,11 +331,30 @@ def _open_parquet_dir(path: Path, name: str) -> Source:
             "folder or a folder saved with datasets' save_to_disk",
             where=name,
         )
+    return _open_parquet_files(files, name, shown_path(path))
+
+
+def _open_parquet_glob(pattern: str) -> Source:
+    """Parquet part files named by a pattern (`parts/*.parquet`, `data/**/*.parquet`), read in name order."""
+    files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+    if not files:
+        raise InputError("no file matches the pattern", "check the path and the pattern", where=pattern)
+    others = [f for f in files if _format_from_suffix(f) != "parquet"]
+    if others:
+        raise InputError(
+            f'"{shown_path(others[0])}" is not a .parquet file',
+            "a pattern reads Parquet part files only: narrow it, e.g. to *.parquet",
+            where=pattern,
+        )
+    return _open_parquet_files(files, pattern, pattern)
+
+
+def _open_parquet_files(files: list[Path], name: str, where: str) -> Source:
+    import pyarrow.dataset as ds
+
     for f in files:
         if not _utf8_name(f):  # pyarrow's datasets take UTF-8 paths only
-            raise InputError(
-                f'the file name "{shown_path(f)}" is not UTF-8', "rename it, then run again", where=shown_path(path)
-            )
+            raise InputError(f'the file name "{shown_path(f)}" is not UTF-8', "rename it, then run again", where=where)
     try:
         dataset = ds.dataset([str(f) for f in files], format="parquet")
         num_rows = dataset.count_rows()
@@ -349,7 +372,7 @@ def _open_parquet_dir(path: Path, name: str) -> Source:
             fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False, buffer_size=PARQUET_BUFFER),
         )
 
-    return Source(name, "parquet", dataset.schema, num_rows, batches)
+    return Source(name, "parquet", dataset.schema, num_rows, batches, parts=tuple(files))
 
 
 def _open_jsonl(path: Path, name: str, fmt: str, encoding: str | None) -> Source:

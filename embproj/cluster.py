@@ -1,0 +1,303 @@
+"""`--engine dask`: the batch steps (read, sample, place rows) on an existing `dask.distributed` cluster.
+
+What runs where:
+- the client (this process) reads the Parquet footers and the first rows (for the plan), draws nothing else;
+- each worker reads its own Parquet parts: the random keys of the sample (one numpy stream, advanced to the part's
+  first row, so the keys are the local engine's), then the sampled rows' vectors, which stay on the worker;
+- the client gathers the shown columns of the plotted rows, and the vectors of the rows the fit and the quality
+  numbers need (`ClusterRows[rows]`); the fit runs once, here;
+- the placer (the fitted model, pickled once) goes to the workers, which place the other rows in the local
+  engine's batches (the same rows in the same batch, so the same coordinates), and send back x, y.
+
+Dask is imported here only, and only when the engine is asked for: the local engine needs no Dask installed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .errors import ClusterError, EmbprojError, InputError, OptionError
+
+INSTALL = "pip install 'embproj[dask]'"
+
+
+# -- on the workers ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Part:
+    """One Parquet part's sampled rows, held by a worker: the usable rows' vectors stay there."""
+
+    X: np.ndarray  # float32, the usable sampled rows' vectors, in file order
+    bad: np.ndarray  # int8 per sampled row: why its vector is unusable (matrix.REASONS), 0 if usable
+    table: pa.Table  # the shown columns of the sampled rows
+    dims: int
+
+
+def part_rows(path: str) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def smallest_keys(seed: int, offset: int, n: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `limit` smallest sampling keys of rows offset … offset + n - 1 and their row numbers. The keys are
+    the local engine's (sample.py): one `default_rng(seed)` stream over the rows in file order, advanced here to
+    this part's first row (a double is one 64-bit draw)."""
+    from .sample import _smallest
+
+    bits = np.random.PCG64(seed)  # what default_rng(seed) draws from
+    bits.advance(offset)
+    keys = np.random.Generator(bits).random(n)
+    picked = np.sort(_smallest(keys, limit))
+    return keys[picked], picked + offset
+
+
+def load_part(path: str, rows: np.ndarray | None, columns: Sequence[str], schema: pa.Schema, embedding) -> Part:
+    """The part's rows `rows` (numbers within the part, ascending; None: every row): their vectors converted as
+    the part streams, and their shown columns (`schema`, as the whole table's)."""
+    from .matrix import vectors
+    from .source import _open_parquet
+
+    source = _open_parquet(Path(path), path, "parquet", None)  # the same tidy names as the whole table's
+    X, bad, tables, dims, start = [], [], [], 0, 0
+    for batch in source.batches(columns):
+        n = batch.num_rows
+        if rows is not None:
+            lo, hi = np.searchsorted(rows, [start, start + n])
+            batch = batch.take(pa.array(rows[lo:hi] - start))
+        start += n
+        v = vectors(batch, embedding)
+        X.append(v.X[v.bad == 0])
+        bad.append(v.bad)
+        tables.append(pa.Table.from_batches([batch]).select(schema.names).cast(schema))
+        dims = dims or (v.dims if v.X.size else 0)
+    if not tables:
+        return Part(np.empty((0, 0), np.float32), np.empty(0, np.int8), schema.empty_table(), 0)
+    width = max(x.shape[1] for x in X)
+    X = [x if x.shape[1] == width else np.empty((0, width), np.float32) for x in X]
+    return Part(np.concatenate(X), np.concatenate(bad), pa.concat_tables(tables), dims)
+
+
+def shown(part: Part) -> tuple[np.ndarray, pa.Table, int]:
+    """What the client takes of a part: the rows' codes and shown columns (not the vectors)."""
+    return part.bad, part.table, part.dims
+
+
+def take(part: Part, rows: np.ndarray, reducer) -> np.ndarray:
+    X = part.X[rows]
+    return reducer(X) if reducer is not None else X
+
+
+def place(placer, reducer, pieces: list) -> np.ndarray:
+    """One batch of rows placed: the rows of each (part, rows) piece in order, pre-reduced, then placed."""
+    X = np.concatenate([part.X[rows] for part, rows in pieces])
+    if reducer is not None:
+        X = reducer(X)
+    return np.asarray(placer(X), dtype=np.float32)
+
+
+# -- on the client ----------------------------------------------------------------------------------------------
+
+
+class Cluster:
+    """A client of the cluster, and the one way of waiting on it: never longer than `timeout` seconds without a
+    task done; a task's error comes back as the error it raised, a lost worker or scheduler as `ClusterError`."""
+
+    def __init__(self, client, timeout: float, started: str = "") -> None:
+        self.client, self.timeout, self.started = client, timeout, started
+
+    def submit(self, fn, *args, **kwargs):
+        return self.client.submit(fn, *args, pure=False, **kwargs)
+
+    def done(self, futures: list) -> Iterator[tuple[int, Any]]:
+        """(position, result) of each future, in order, waiting at most `timeout` seconds for each."""
+        for i, future in enumerate(futures):
+            yield i, self._result(future)
+
+    def results(self, futures: list) -> list:
+        out: list = [None] * len(futures)
+        for i, value in self.done(futures):
+            out[i] = value
+        return out
+
+    def _result(self, future):
+        try:
+            return future.result(timeout=self.timeout)
+        except TimeoutError:
+            raise ClusterError(
+                f"the Dask cluster did not finish a task in {self.timeout:g} s ({self._workers()})",
+                "check that the cluster has workers that can read the data, or give a longer --timeout",
+            ) from None
+        except EmbprojError:
+            raise
+        except Exception as err:  # noqa: BLE001 - every failure of the cluster is said in one line
+            name = type(err).__name__
+            if name == "KilledWorker":
+                raise ClusterError(
+                    "a Dask worker died each time it ran a task of this run (out of memory?)",
+                    "give the workers more memory, or fewer rows per part",
+                ) from None
+            if name in ("CancelledError", "CommClosedError", "FutureCancelledError"):
+                raise ClusterError("lost the Dask scheduler", "check the cluster, then run again") from None
+            raise
+
+    def _workers(self) -> str:
+        try:
+            n = len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+        except Exception:  # noqa: BLE001 - only for the message
+            return "the scheduler does not answer"
+        return f"{n} worker{'s' if n != 1 else ''} connected"
+
+
+@contextmanager
+def connect(scheduler: str | None, timeout: float) -> Iterator[Cluster]:
+    """The cluster at `scheduler` (or DASK_SCHEDULER_ADDRESS); with neither, a cluster of this machine's cores."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise OptionError("--engine dask needs Dask, which is not installed", f"install it with {INSTALL}") from None
+    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    local = None
+    try:
+        if address:
+            client = Client(address, timeout=timeout, set_as_default=False)
+            started = ""
+        else:
+            workers = os.cpu_count() or 1
+            local = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
+            client = Client(local, set_as_default=False)
+            started = f"no --scheduler: started a Dask cluster of {workers} workers on this machine"
+    except (OSError, TimeoutError, ValueError) as err:
+        why = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ClusterError(
+            f"cannot reach the Dask scheduler at {address} ({why})",
+            "check --scheduler (e.g. tcp://10.0.0.5:8786) and that the scheduler runs",
+        ) from None
+    try:
+        yield Cluster(client, timeout, started)
+    finally:
+        client.close()
+        if local is not None:
+            local.close()
+
+
+class ClusterRows:
+    """The plotted rows' vectors, held by the workers part by part, as the local engine's matrix would hold them:
+    `len`, `shape`, `rows[idx]` (gathered), `reduced(reducer)` (applied on the workers) and `placed`."""
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, cluster: Cluster, parts: list, sizes, dims: int, reducer=None) -> None:
+        self.cluster, self.parts, self.dims, self.reducer = cluster, parts, dims, reducer
+        self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self), (self.reducer.target if self.reducer is not None else self.dims)
+
+    def reduced(self, reducer) -> ClusterRows:
+        return ClusterRows(self.cluster, self.parts, np.diff(self.starts), self.dims, reducer)
+
+    def _pieces(self, rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """(part, rows within it) for ascending row numbers."""
+        bounds = np.searchsorted(rows, self.starts)
+        return [
+            (p, rows[bounds[p] : bounds[p + 1]] - self.starts[p])
+            for p in range(len(self.parts))
+            if bounds[p + 1] > bounds[p]
+        ]
+
+    def __getitem__(self, rows) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        order = np.argsort(rows, kind="stable")
+        ordered = rows[order]
+        futures = [self.cluster.submit(take, self.parts[p], local, self.reducer) for p, local in self._pieces(ordered)]
+        got = self.cluster.results(futures)
+        X = np.concatenate(got) if got else np.empty((0, self.shape[1]), np.float32)
+        out = np.empty_like(X)
+        out[order] = X
+        return out
+
+    def placed(self, fit: np.ndarray, Y: np.ndarray, placer, progress, batch: int) -> np.ndarray:
+        """Every row's coordinates: the fitted rows' Y, the others placed on the workers in the local engine's
+        batches (`batch` rows of the unfitted rows in order), each batch's x, y sent back as it is done."""
+        xy = np.empty((len(self), 2), dtype=np.float32)
+        xy[fit] = Y
+        rest = np.setdiff1d(np.arange(len(self)), fit, assume_unique=True)
+        [placer_f] = self.cluster.client.scatter([placer], broadcast=True, hash=False)
+        batches = [rest[b : b + batch] for b in range(0, len(rest), batch)]
+        pieces = [[(self.parts[p], local) for p, local in self._pieces(rows)] for rows in batches]
+        futures = [self.cluster.submit(place, placer_f, self.reducer, piece) for piece in pieces]
+        for i, placed_xy in self.cluster.done(futures):
+            xy[batches[i]] = placed_xy
+            futures[i] = None  # the worker lets the batch go
+            if progress is not None:
+                progress(len(batches[i]))
+        return xy
+
+
+def sample_on(cluster: Cluster, source, plan, opts, progress=None):
+    """sample.sample_rows on the cluster: the same rows, with their vectors left on the workers."""
+    from .sample import Sample, _smallest
+
+    if opts.sample == "stratified":
+        raise OptionError(
+            "--sample stratified does not run on --engine dask yet", "use --sample random, or --engine local"
+        )
+    if not source.parts:
+        raise InputError(
+            "--engine dask reads Parquet: a file, a folder of part files, or a pattern such as 'parts/*.parquet'",
+            "convert the table to Parquet, or use --engine local",
+            where=source.name,
+        )
+    paths = [str(p) for p in source.parts]
+    sizes = np.array(cluster.results([cluster.submit(part_rows, p) for p in paths]), dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    total = int(offsets[-1])
+    if total == 0:
+        raise InputError("the table has no rows", "give a file with at least one data row")
+    limit = opts.max_points
+    if limit is None or total <= limit:
+        chosen: list = [None] * len(paths)
+        method_rows = total
+    else:
+        found = cluster.results(
+            [cluster.submit(smallest_keys, opts.seed, int(offsets[p]), int(sizes[p]), limit) for p in range(len(paths))]
+        )
+        keys, ids = np.concatenate([k for k, _ in found]), np.concatenate([i for _, i in found])
+        kept = np.sort(ids[_smallest(keys, limit)])
+        bounds = np.searchsorted(kept, offsets)
+        chosen = [kept[bounds[p] : bounds[p + 1]] - offsets[p] for p in range(len(paths))]
+        method_rows = len(kept)
+    schema = pa.schema([source.schema.field(c) for c in plan.shown_columns])
+    wanted = [p for p in range(len(paths)) if chosen[p] is None or len(chosen[p])]
+    columns, embedding = plan.needed_columns, plan.embedding
+    parts = [cluster.submit(load_part, paths[p], chosen[p], columns, schema, embedding) for p in wanted]
+    heads: list = [None] * len(parts)
+    for i, got in cluster.done([cluster.submit(shown, part) for part in parts]):
+        heads[i] = got
+        if progress is not None:
+            progress(int(sizes[wanted[i]]))
+    bad = np.concatenate([h[0] for h in heads]) if heads else np.empty(0, np.int8)
+    table = pa.concat_tables([h[1] for h in heads]).combine_chunks() if heads else schema.empty_table()
+    row_ids = np.concatenate(
+        [np.arange(sizes[p]) + offsets[p] if chosen[p] is None else chosen[p] + offsets[p] for p in wanted]
+    ).astype(np.int64)
+    assert len(row_ids) == method_rows == len(bad)
+    dims_seen = [h[2] for h in heads if h[2]]
+    dims = max(set(dims_seen), key=dims_seen.count) if dims_seen else 0
+    usable = [int((h[0] == 0).sum()) for h in heads]
+    rows = ClusterRows(cluster, parts, usable, dims)
+    return Sample(table, row_ids, total, opts.sample, rows, bad, dims)
