@@ -99,11 +99,11 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     reporter = reporter or Reporter()
     _check_outputs(validate(opts))
     stage = Stages(reporter)
-    with stage("read", "Reading and detecting columns"):
-        source, plan = inspect(opts, source)
-    for line in (*source.about, *plan.explain()):
-        reporter.info(line)
     with _engine(opts, reporter) as cluster:  # None: this process
+        with stage("read", "Reading and detecting columns"):
+            source, plan = inspect(opts, source)
+        for line in (*source.about, *plan.explain()):
+            reporter.info(line)
         with stage("sample", "Reading rows", source.num_rows) as tick:
             sample = _sample(opts, source, plan, tick, cluster)
         with stage("matrix", "Building the matrix"):

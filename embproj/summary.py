@@ -85,6 +85,7 @@ class RunSummary:
     umap_kernels: str | None = None  # where UMAP's compiled kernels are cached, or why not
     neighbours: dict[str, Any] = field(default_factory=dict)  # how each neighbour graph was found (knn.Graph)
     images: ImageFacts | None = None
+    engine: str = "local"  # where the batch steps ran (--json only: the page is the same on every engine)
 
 
 def describe_run(
@@ -118,6 +119,7 @@ def describe_run(
             for p in projections
         ),
         seed=opts.seed,
+        engine=opts.engine,
         seconds={k: round(v, 3) for k, v in seconds.items()},
         versions=versions_used([p.algo for p in projections]),
         warnings=tuple(warnings),
@@ -222,6 +224,7 @@ def json_summary(result) -> dict:
         ],  # fmt: skip
         "neighbours": s.neighbours,
         "seed": s.seed,
+        "engine": s.engine,
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
         "peak_rss_mb": peak_rss_mb(),
         "warnings": list(s.warnings),

@@ -1,0 +1,309 @@
+"""--engine dask on real clusters on loopback: a `distributed.LocalCluster` of 2 worker processes, and a scheduler
+and a worker started with the `dask` command-line tools as a user would. The same seed gives the same sample and
+the same coordinates as the local engine, whatever the number of parts; lost workers are survived, a cluster that
+does nothing ends in one `Error:` line, never a hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import vector_table
+
+distributed = pytest.importorskip("distributed")
+
+ROWS = 800
+FIT = "300"  # fitted rows: the other 500 are placed by the workers
+BIN = Path(sys.executable).parent
+
+
+def write_parts(folder: Path, parts: int, table: pa.Table | None = None) -> Path:
+    table = table if table is not None else vector_table(ROWS, dims=12, classes=4)
+    folder.mkdir(parents=True)
+    for p, rows in enumerate(np.array_split(np.arange(table.num_rows), parts)):
+        pq.write_table(table.take(pa.array(rows)), folder / f"part-{p:02d}.parquet")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A LocalCluster of 2 worker processes (with nannies, which restart a worker that dies)."""
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    ) as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory) -> Path:
+    return write_parts(tmp_path_factory.mktemp("table") / "parts", 5)
+
+
+def coords(path: Path) -> pa.Table:
+    return pq.read_table(path)
+
+
+def project(cli, data, out: str, *args):
+    result = cli("project", data, "-o", f"{out}.html", "--coords-out", f"{out}.parquet", "--reproducible", *args)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def all_three(parts, cluster, tmp_path_factory):
+    """PCA, UMAP and t-SNE of every row (400 fitted, the rest placed), pre-reduced to 8 dims, on each engine."""
+    from typer.testing import CliRunner
+
+    from embproj.cli import app
+
+    folder = tmp_path_factory.mktemp("all_three")
+    made = {}
+    for engine in ("local", "dask"):
+        out = folder / engine
+        args = ["project", str(parts), "-o", f"{out}.html", "--coords-out", f"{out}.parquet", "--reproducible"]
+        args += ["--algo", "all", "--max-points", "all", "--fit-points", FIT, "--max-dims", "8", "--json"]
+        args += ["--iterations", "100", "--neighbours", "0", "--no-metrics"]
+        args += ["--engine", engine, "--scheduler", cluster.scheduler_address]
+        result = CliRunner().invoke(app, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+        made[engine] = (out, result)
+    return made
+
+
+def test_every_map_is_the_local_engines_row_by_row(all_three):
+    local, dask = (coords(out.with_suffix(".parquet")) for out, _ in all_three.values())
+    assert local.num_rows == ROWS and local.column_names[:7] == [
+        "row",
+        "pca_x",
+        "pca_y",
+        "umap_x",
+        "umap_y",
+        "tsne_x",
+        "tsne_y",
+    ]
+    assert sum(local.column("fitted").to_pylist()) == int(FIT)
+    assert local.equals(dask)  # every coordinate, bit for bit
+
+
+def test_the_report_is_the_local_engines(all_three):
+    (local, _), (dask, result) = all_three.values()
+    page = dask.with_suffix(".html").read_text().replace(str(dask), str(local))
+    assert page == local.with_suffix(".html").read_text()
+    summary = json.loads(result.stdout)
+    assert [p["placed"] for p in summary["algorithms"]] == [ROWS - int(FIT)] * 3
+    assert summary["engine"] == "dask" and all(p["cache"] == "off" for p in summary["algorithms"])
+
+
+def test_the_same_sample_whatever_the_parts(tmp_path, cluster, cli):
+    """A seeded sample of 1,000 of 3,200 rows: the same rows and map from 5 parts, 2 parts, 1 file."""
+    table = vector_table(3_200, dims=12, classes=4)
+    project(cli, write_parts(tmp_path / "five", 5, table), "local", "--algo", "pca", "--max-points", "1000")
+    for name, parts in (("two", 2), ("one", 1)):
+        data = write_parts(tmp_path / name, parts, table)
+        result = project(
+            cli, data, name, "--algo", "pca", "-n", "1000", "--engine", "dask", "--scheduler", cluster.scheduler_address
+        )
+        assert "Wrote" in result.stderr and "1,000 points of 3,200 rows" in result.stderr
+        assert coords(tmp_path / f"{name}.parquet").equals(coords(tmp_path / "local.parquet"))
+
+
+def test_a_pattern_of_parts_reads_the_same_rows(parts, cli, tmp_path):
+    project(cli, parts, "folder", "--algo", "pca", "--max-points", "all")
+    project(cli, f"{parts}/part-*.parquet", "pattern", "--algo", "pca", "--max-points", "all")
+    assert coords(tmp_path / "pattern.parquet").equals(coords(tmp_path / "folder.parquet"))
+    result = cli("project", f"{parts}/nothing-*.parquet", "--algo", "pca")
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip()
+        == f"Error: {parts}/nothing-*.parquet: no file matches the pattern, check the path and the pattern"
+    )
+
+
+def test_a_scheduler_and_a_worker_started_by_hand(parts, tmp_path):
+    """`dask scheduler` and `dask worker` as separate processes, embproj pointed at them by
+    DASK_SCHEDULER_ADDRESS, as a user would run it."""
+    info = tmp_path / "scheduler.json"
+    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    scheduler = subprocess.Popen(
+        [BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", info],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    worker = None
+    try:
+        deadline = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(info.read_text())["address"]
+        worker = subprocess.Popen(
+            [BIN / "dask", "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        args = [
+            "project",
+            str(parts),
+            "--algo",
+            "pca",
+            "--max-points",
+            "all",
+            "--fit-points",
+            FIT,
+            "--neighbours",
+            "0",
+            "--reproducible",
+            "-o",
+            tmp_path / "r.html",
+            "--coords-out",
+            tmp_path / "dask.parquet",
+        ]
+        run = subprocess.run(
+            [BIN / "embproj", *map(str, args), "--engine", "dask", "--timeout", "120"],
+            capture_output=True,
+            text=True,
+            env={**env, "DASK_SCHEDULER_ADDRESS": address},
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr
+        assert "Wrote" in run.stderr and "800 points" in run.stderr
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                process.terminate()
+                process.wait(30)
+    local = subprocess.run(
+        [BIN / "embproj", *map(str, args[:-2]), "--coords-out", str(tmp_path / "local.parquet")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert local.returncode == 0, local.stderr
+    assert coords(tmp_path / "dask.parquet").equals(coords(tmp_path / "local.parquet"))
+
+
+def test_a_cluster_without_workers_ends_in_one_error_line(parts, cli, tmp_path):
+    with distributed.LocalCluster(n_workers=0, dashboard_address=None, silence_logs=50) as empty:
+        result = cli(
+            "project",
+            parts,
+            "--engine",
+            "dask",
+            "--scheduler",
+            empty.scheduler_address,
+            "--timeout",
+            "3",
+            "-o",
+            "r.html",
+        )
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: {parts}: the Dask cluster did not finish a task in 3 s (0 workers connected), check that the "
+        "cluster has workers that can read the data, or give a longer --timeout"
+    )
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_an_unreachable_scheduler_is_one_error_line(parts, cli, tmp_path):
+    result = cli("project", parts, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9", "--timeout", "2")
+    assert result.exit_code == 2
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("Error: cannot reach the Dask scheduler at tcp://127.0.0.1:9 (")
+    assert line.endswith("check --scheduler (e.g. tcp://10.0.0.5:8786) and that the scheduler runs")
+    assert not list(tmp_path.glob("*.html"))
+
+
+@pytest.mark.parametrize(
+    ("make", "args", "message"),
+    [
+        (
+            lambda d: (d / "t.csv").write_text("a,b\n1,2\n3,4\n"),
+            ["t.csv"],
+            "Error: t.csv: --engine dask reads Parquet: a file, a folder of part files, or a pattern such as "
+            "'parts/*.parquet', convert the table to Parquet, or use --engine local",
+        ),
+        (
+            lambda d: write_parts(d / "p", 2),
+            ["p", "--sample", "stratified"],
+            "Error: p: --sample stratified does not run on --engine dask yet, use --sample random, or --engine local",
+        ),
+    ],
+)
+def test_what_the_cluster_does_not_read(make, args, message, cli, tmp_path, cluster):
+    make(tmp_path)
+    result = cli("project", *args, "--engine", "dask", "--scheduler", cluster.scheduler_address)
+    assert result.exit_code == 2 and result.stderr.strip().splitlines()[-1] == message
+
+
+def test_without_dask_installed_the_error_names_the_extra(vectors_parquet, cli, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails, as where it is not installed
+    result = cli("project", vectors_parquet, "--engine", "dask", "-o", "r.html")
+    assert result.exit_code == 2 and not (tmp_path / "r.html").exists()
+    assert result.stderr.strip() == (
+        "Error: --engine dask needs Dask, which is not installed, install it with pip install 'embproj[dask]'"
+    )
+    assert cli("project", vectors_parquet, "--algo", "pca", "-q", "-o", "r.html").exit_code == 0  # local: no Dask
+
+
+class KillsAWorker:
+    """A reporter that kills one of the cluster's worker processes when the rows start being placed."""
+
+    def __init__(self, cluster) -> None:
+        self.cluster, self.killed = cluster, 0
+
+    def stage(self, name, total=None):
+        if not name.startswith("Projecting") or self.killed:
+            return nullcontext(lambda rows: None)
+        with distributed.Client(self.cluster, set_as_default=False) as client:
+            victim = sorted(client.scheduler_info()["workers"])[0]
+            pid = client.run(os.getpid, workers=[victim])[victim]
+        os.kill(pid, 9)
+        self.killed = pid
+        return nullcontext(lambda rows: None)
+
+    def timed(self, name, seconds):
+        pass
+
+    def info(self, message):
+        pass
+
+    def warn(self, message):
+        pass
+
+
+def test_a_worker_dying_mid_run_is_survived(parts, tmp_path, cluster, all_three):
+    """One of the two workers is killed while the map is fitted (last in this file: the cluster's nanny starts
+    a new worker): the parts it held are read again elsewhere (Dask's lineage), and the coordinates are still the
+    local engine's."""
+    from embproj.options import Options
+    from embproj.pipeline import run
+
+    killer = KillsAWorker(cluster)
+    opts = Options(
+        data=parts,
+        algo="umap",
+        max_points=None,
+        fit_points=int(FIT),
+        neighbours=0,
+        metrics=False,
+        max_dims=8,
+        engine="dask",
+        scheduler=cluster.scheduler_address,
+        output=None,
+        coords_out=tmp_path / "dask.parquet",
+        timeout=120,
+    )
+    run(opts, reporter=killer)
+    assert killer.killed
+    local = coords(all_three["local"][0].with_suffix(".parquet"))
+    assert coords(tmp_path / "dask.parquet").equals(local.select(["row", "umap_x", "umap_y", "label", "fitted"]))
