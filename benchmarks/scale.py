@@ -4,6 +4,7 @@ process (wall time and peak RSS from os.wait4), with trustworthiness (k=10) on t
   python benchmarks/scale.py                  # 100k UMAP and the 1M runs (about an hour on 2 cores)
   python benchmarks/scale.py --only 100k      # one case: 100k, 1m-pca, 1m-umap, 1m-tsne
   python benchmarks/scale.py --plain-1m       # also the plain script on all 1M rows (may take hours)
+  python benchmarks/scale.py --only dask      # --engine dask: the tables in 20 Parquet parts, a 2-worker LocalCluster
 
 The data: 20 Gaussian blobs in 128 dims, float32, a text label (benchmarks/data/, made once, not committed).
 """
@@ -129,13 +130,56 @@ def case_1m(work: Path, algo: str, plain: bool = False) -> list[str]:
     return lines
 
 
+def make_parts(table: Path, parts: int) -> Path:
+    """`table` split into `parts` Parquet files of consecutive rows, in a folder beside it."""
+    import pyarrow.parquet as pq
+
+    folder = table.with_name(f"{table.stem}-{parts}-parts")
+    if folder.exists():
+        return folder
+    folder.mkdir()
+    source = pq.ParquetFile(table)
+    bounds = np.linspace(0, source.metadata.num_rows, parts + 1).astype(int)
+    whole = pq.read_table(table)
+    for p in range(parts):
+        pq.write_table(whole.slice(bounds[p], bounds[p + 1] - bounds[p]), folder / f"part-{p:02d}.parquet")
+    return folder
+
+
+def case_dask(work: Path) -> list[str]:
+    """The same tables in 20 parts, on the local engine and through a LocalCluster of 2 single-thread workers
+    started here (the embproj process is the client: its peak RSS is the client's)."""
+    from distributed import LocalCluster
+
+    lines = []
+    cases = [("pca", DATA / "blobs-1m.parquet", 1_000_000), ("umap", DATA / "blobs-100k.parquet", 100_000)]
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=50) as cluster:
+        for algo, table, n in cases:
+            parts = make_parts(make_table(table, n), 20)
+            extra = ["--no-metrics"] if algo == "pca" else []
+            local_s, local_rss, _ = embproj(parts, algo, work / f"local-{algo}.html", *extra)
+            dask_s, dask_rss, _ = embproj(parts, algo, work / f"dask-{algo}.html", *extra, "--engine", "dask",
+                                          "--scheduler", cluster.scheduler_address)  # fmt: skip
+            same = np.array_equal(
+                coords_of(work / f"local-{algo}.parquet", algo), coords_of(work / f"dask-{algo}.parquet", algo)
+            )
+            quality = trust(table, coords_of(work / f"dask-{algo}.parquet", algo))
+            name = f"{n:,} × 128 {algo.upper()}, every row, 20 parts"
+            lines += [
+                f"| {name} | embproj, local engine | {local_s:.1f} | 1 | {local_rss / 2**20:.0f} | |",
+                f"| {name} | embproj --engine dask, 2 workers (client's RSS) | {dask_s:.1f} | {dask_s / local_s:.2f}× "
+                f"| {dask_rss / 2**20:.0f} | {quality:.4f} ({'the same' if same else 'NOT the same'} coordinates) |",
+            ]
+    return lines
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("100k", "1m-pca", "1m-umap", "1m-tsne"), action="append")
+    parser.add_argument("--only", choices=("100k", "1m-pca", "1m-umap", "1m-tsne", "dask"), action="append")
     parser.add_argument("--plain-1m", action="store_true", help="also the plain UMAP script on 1M rows")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
-    chosen = args.only or ["100k", "1m-pca", "1m-umap", "1m-tsne"]
+    chosen = args.only or ["100k", "1m-pca", "1m-umap", "1m-tsne", "dask"]
     lines = [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `python benchmarks/scale.py`; load "
         f"average {os.getloadavg()[0]:.2f} before the runs. Every run a fresh process; RSS is its peak.",
@@ -147,17 +191,22 @@ def main(argv=None) -> None:
         work = Path(tmp)
         for case in chosen:
             print(f"running {case} …", flush=True)
-            lines += case_100k(work) if case == "100k" else case_1m(work, case[3:], args.plain_1m)
+            if case == "dask":
+                lines += case_dask(work)
+            else:
+                lines += case_100k(work) if case == "100k" else case_1m(work, case[3:], args.plain_1m)
             print("\n".join(lines[-3:]), flush=True)
-    report = "\n".join(lines)
-    print(report)
-    if not args.no_write:
-        text = RESULTS.read_text()
-        if START in text:
-            text = text[: text.index(START)] + f"{START}\n{report}\n{END}" + text[text.index(END) + len(END) :]
-        else:
-            text = text.rstrip() + f"\n\n## Every row, at scale\n\n{START}\n{report}\n{END}\n"
-        RESULTS.write_text(text)
+            if not args.no_write:  # after each case: a long run stopped early keeps what it measured
+                write_results("\n".join(lines))
+
+
+def write_results(report: str) -> None:
+    text = RESULTS.read_text()
+    if START in text:
+        text = text[: text.index(START)] + f"{START}\n{report}\n{END}" + text[text.index(END) + len(END) :]
+    else:
+        text = text.rstrip() + f"\n\n## Every row, at scale\n\n{START}\n{report}\n{END}\n"
+    RESULTS.write_text(text)
 
 
 if __name__ == "__main__":
