@@ -48,17 +48,43 @@ def part_rows(path: str) -> int:
     return int(pq.ParquetFile(path).metadata.num_rows)
 
 
-def smallest_keys(seed: int, offset: int, n: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """The `limit` smallest sampling keys of rows offset … offset + n - 1 and their row numbers. The keys are
-    the local engine's (sample.py): one `default_rng(seed)` stream over the rows in file order, advanced here to
-    this part's first row (a double is one 64-bit draw)."""
-    from .sample import _smallest
-
+def keys_of(seed: int, offset: int, n: int) -> np.ndarray:
+    """The sampling keys of rows offset … offset + n - 1: the local engine's (sample.py), one `default_rng(seed)`
+    stream over the rows in file order, advanced here to this part's first row (a double is one 64-bit draw)."""
     bits = np.random.PCG64(seed)  # what default_rng(seed) draws from
     bits.advance(offset)
-    keys = np.random.Generator(bits).random(n)
+    return np.random.Generator(bits).random(n)
+
+
+def smallest_keys(seed: int, offset: int, n: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `limit` smallest sampling keys of the part's rows, and their row numbers."""
+    from .sample import _smallest
+
+    keys = keys_of(seed, offset, n)
     picked = np.sort(_smallest(keys, limit))
     return keys[picked], picked + offset
+
+
+def class_keys(path: str, column: str, seed: int, offset: int, limit: int) -> list[tuple]:
+    """For --sample stratified: per class of `column` in the part, (value, rows, first row, the `limit`
+    smallest keys, their row numbers)."""
+    import pyarrow.compute as pc
+
+    from .sample import _smallest
+    from .source import _open_parquet
+
+    batches = list(_open_parquet(Path(path), path, "parquet", None).batches([column]))
+    values = pa.chunked_array([b.column(0) for b in batches]).combine_chunks() if batches else pa.array([])
+    encoded = pc.dictionary_encode(values)
+    names = [*encoded.dictionary.to_pylist(), None]
+    codes = encoded.indices.fill_null(len(names) - 1).to_numpy(zero_copy_only=False)
+    keys = keys_of(seed, offset, len(values))
+    out = []
+    for code in np.unique(codes):
+        members = np.flatnonzero(codes == code)
+        picked = members[np.sort(_smallest(keys[members], limit))]
+        out.append((names[code], len(members), int(members[0]) + offset, keys[picked], picked + offset))
+    return out
 
 
 def load_part(path: str, rows: np.ndarray | None, columns: Sequence[str], schema: pa.Schema, embedding) -> Part:
@@ -250,12 +276,8 @@ class ClusterRows:
 
 def sample_on(cluster: Cluster, source, plan, opts, progress=None):
     """sample.sample_rows on the cluster: the same rows, with their vectors left on the workers."""
-    from .sample import Sample, _smallest
+    from .sample import Sample
 
-    if opts.sample == "stratified":
-        raise OptionError(
-            "--sample stratified does not run on --engine dask yet", "use --sample random, or --engine local"
-        )
     if not source.parts:
         raise InputError(
             "--engine dask reads Parquet: a file, a folder of part files, or a pattern such as 'parts/*.parquet'",
@@ -268,19 +290,7 @@ def sample_on(cluster: Cluster, source, plan, opts, progress=None):
     total = int(offsets[-1])
     if total == 0:
         raise InputError("the table has no rows", "give a file with at least one data row")
-    limit = opts.max_points
-    if limit is None or total <= limit:
-        chosen: list = [None] * len(paths)
-        method_rows = total
-    else:
-        found = cluster.results(
-            [cluster.submit(smallest_keys, opts.seed, int(offsets[p]), int(sizes[p]), limit) for p in range(len(paths))]
-        )
-        keys, ids = np.concatenate([k for k, _ in found]), np.concatenate([i for _, i in found])
-        kept = np.sort(ids[_smallest(keys, limit)])
-        bounds = np.searchsorted(kept, offsets)
-        chosen = [kept[bounds[p] : bounds[p + 1]] - offsets[p] for p in range(len(paths))]
-        method_rows = len(kept)
+    chosen = _sampled(cluster, paths, sizes, offsets, plan, opts)  # per part: its rows to plot (None: all)
     schema = pa.schema([source.schema.field(c) for c in plan.shown_columns])
     wanted = [p for p in range(len(paths)) if chosen[p] is None or len(chosen[p])]
     columns, embedding = plan.needed_columns, plan.embedding
@@ -295,9 +305,44 @@ def sample_on(cluster: Cluster, source, plan, opts, progress=None):
     row_ids = np.concatenate(
         [np.arange(sizes[p]) + offsets[p] if chosen[p] is None else chosen[p] + offsets[p] for p in wanted]
     ).astype(np.int64)
-    assert len(row_ids) == method_rows == len(bad)
     dims_seen = [h[2] for h in heads if h[2]]
     dims = max(set(dims_seen), key=dims_seen.count) if dims_seen else 0
     usable = [int((h[0] == 0).sum()) for h in heads]
     rows = ClusterRows(cluster, parts, usable, dims)
     return Sample(table, row_ids, total, opts.sample, rows, bad, dims)
+
+
+def _sampled(cluster: Cluster, paths: list[str], sizes, offsets, plan, opts) -> list:
+    """sample.sample_rows's choice of rows, made from the parts' keys: per part, the numbers within it of the
+    rows kept, or None for all of them."""
+    from .sample import _smallest, _stratified
+
+    limit, seed, total = opts.max_points, opts.seed, int(offsets[-1])
+    if limit is None or total <= limit:
+        return [None] * len(paths)
+    if opts.sample == "stratified":
+        if not plan.color.column:
+            raise OptionError("--sample stratified needs a colour column", "name one with --color")
+        column = plan.color.column
+        found = cluster.results(
+            [cluster.submit(class_keys, p, column, seed, int(o), limit) for p, o in zip(paths, offsets)]
+        )
+        merged: dict = {}  # class value: [rows, first row, keys, row numbers]
+        for value, rows, first, keys, ids in (c for part in found for c in part):
+            got = merged.setdefault(value, [0, first, [], []])
+            got[0] += rows
+            got[1] = min(got[1], first)
+            got[2].append(keys)
+            got[3].append(ids)
+        classes = sorted(merged.values(), key=lambda c: c[1])  # in the order of their first row, as sample.py
+        keys = np.concatenate([k for c in classes for k in c[2]])
+        ids = np.concatenate([i for c in classes for i in c[3]])
+        codes = np.repeat(np.arange(len(classes)), [sum(len(k) for k in c[2]) for c in classes])
+        kept = np.sort(ids[_stratified(keys, codes, np.array([c[0] for c in classes]), limit)])
+    else:
+        jobs = [cluster.submit(smallest_keys, seed, int(offsets[p]), int(sizes[p]), limit) for p in range(len(paths))]
+        found = cluster.results(jobs)
+        keys, ids = np.concatenate([k for k, _ in found]), np.concatenate([i for _, i in found])
+        kept = np.sort(ids[_smallest(keys, limit)])
+    bounds = np.searchsorted(kept, offsets)
+    return [kept[bounds[p] : bounds[p + 1]] - offsets[p] for p in range(len(paths))]

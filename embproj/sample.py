@@ -3,7 +3,8 @@
 Every row gets a seeded random key; the rows with the smallest keys are kept (a reservoir). The keys come from one
 numpy stream, so the sample depends on the seed and the row order only, never on batch sizes. `stratified` keeps
 the smallest keys per class of the colour column, then shares the places among classes so that every class is
-represented (at least one row each, the rest in proportion to class size).
+represented (at least one row each, the rest in proportion to class size); classes are taken in the order of
+their first row, so that ties in the shares fall the same way however the file is cut into batches or parts.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def sample_rows(
     kept = list(columns if keep_columns is None else keep_columns)
     classes: dict = {}
     totals = np.zeros(0, dtype=np.int64)  # rows per class in the whole file, for proportional quotas
+    first_rows: dict[int, int] = {}  # each class's first row
     offset = 0
     for batch in source.batches(columns):
         n = batch.num_rows
@@ -119,6 +121,8 @@ def sample_rows(
         if progress is not None:
             progress(n)
         codes = _class_codes(batch.column(stratify_by), classes) if method == "stratified" else np.zeros(n, np.int64)
+        for code, at in zip(*np.unique(codes, return_index=True)):
+            first_rows.setdefault(int(code), int(ids[at]))
         width = max(len(totals), int(codes.max()) + 1)
         totals = np.pad(totals, (0, width - len(totals))) + np.bincount(codes, minlength=width)
         if method == "random" and len(res.keys) >= limit:
@@ -133,7 +137,13 @@ def sample_rows(
         raise InputError("the table has no rows", "give a file with at least one data row")
     if len(res.keys) > limit:
         k = int(limit)
-        res.keep(_smallest(res.keys, k) if method == "random" else _stratified(res.keys, res.codes, totals, k))
+        if method == "random":
+            res.keep(_smallest(res.keys, k))
+        else:
+            order = np.array(sorted(first_rows, key=first_rows.__getitem__))  # codes by first row
+            rank = np.empty(len(totals), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            res.keep(_stratified(res.keys, rank[res.codes], totals[order], k))
     X, bad = res.vectors() if vectors is not None else (None, None)
     dims = X.shape[1] if X is not None else 0
     return Sample(res.table(), res.ids, offset, method, X, bad, dims)

@@ -117,6 +117,23 @@ def test_the_same_sample_whatever_the_parts(tmp_path, cluster, cli):
         assert coords(tmp_path / f"{name}.parquet").equals(coords(tmp_path / "local.parquet"))
 
 
+def test_a_stratified_sample_is_the_local_engines(tmp_path, cluster, cli):
+    """Classes of 60%, 30%, 9% and 1% of the rows, and rows with no class, first seen in different parts: the
+    same 400 rows (every class kept) from 1 file locally and 3 or 7 parts on the cluster."""
+    table = vector_table(3_200, dims=12, classes=4)
+    rng = np.random.default_rng(3)
+    labels = rng.choice(["big", "mid", "small", "rare", None], size=3_200, p=[0.6, 0.3, 0.09, 0.005, 0.005])
+    table = table.set_column(1, "label", pa.array(labels.tolist(), pa.string()))
+    args = ["--algo", "pca", "-n", "400", "--sample", "stratified", "--color", "label"]
+    project(cli, write_parts(tmp_path / "one", 1, table), "local", *args)
+    local = coords(tmp_path / "local.parquet")
+    assert set(local.column("label").to_pylist()) == {"big", "mid", "small", "rare", None}
+    for parts in (3, 7):
+        data = write_parts(tmp_path / f"p{parts}", parts, table)
+        project(cli, data, f"dask{parts}", *args, "--engine", "dask", "--scheduler", cluster.scheduler_address)
+        assert coords(tmp_path / f"dask{parts}.parquet").equals(local)
+
+
 def test_a_pattern_of_parts_reads_the_same_rows(parts, cli, tmp_path):
     project(cli, parts, "folder", "--algo", "pca", "--max-points", "all")
     project(cli, f"{parts}/part-*.parquet", "pattern", "--algo", "pca", "--max-points", "all")
@@ -231,11 +248,6 @@ def test_an_unreachable_scheduler_is_one_error_line(parts, cli, tmp_path):
             ["t.csv"],
             "Error: t.csv: --engine dask reads Parquet: a file, a folder of part files, or a pattern such as "
             "'parts/*.parquet', convert the table to Parquet, or use --engine local",
-        ),
-        (
-            lambda d: write_parts(d / "p", 2),
-            ["p", "--sample", "stratified"],
-            "Error: p: --sample stratified does not run on --engine dask yet, use --sample random, or --engine local",
         ),
     ],
 )
