@@ -278,6 +278,10 @@ def sample_on(cluster: Cluster, source, plan, opts, progress=None):
     """sample.sample_rows on the cluster: the same rows, with their vectors left on the workers."""
     from .sample import Sample
 
+    if opts.metadata:
+        raise OptionError(
+            "--metadata does not run on --engine dask", "join it into the Parquet parts, or use --engine local"
+        )
     if not source.parts:
         raise InputError(
             "--engine dask reads Parquet: a file, a folder of part files, or a pattern such as 'parts/*.parquet'",

@@ -87,4 +87,4 @@ def join_columns(
         if end is not None:
             end(offset)
 
-    return replace(source, schema=pa.schema(list(source.schema) + list(extra)), _open=batches)
+    return replace(source, schema=pa.schema(list(source.schema) + list(extra)), _open=batches, parts=())

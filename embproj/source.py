@@ -58,7 +58,9 @@ class Source:
     notes: tuple[str, ...] = ()  # what reading changed, for the run's warnings (columns renamed)
     about: tuple[str, ...] = ()  # what was read, said before the plan (which table of a folder of several)
     image_root: Path | None = None  # image paths are read inside this folder, not the data file's (W&B's media/)
-    parts: tuple[Path, ...] = ()  # Parquet: the files read, in order (what a Dask cluster's workers read)
+    # Parquet read as it is: the files, in order (what a Dask cluster's workers read); () when the batches are
+    # changed on the way (a metadata file joined, class labels decoded), which only this process can do
+    parts: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:  # every source, however made, keeps tidy.py's promises
         old = self.schema.names

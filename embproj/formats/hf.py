@@ -52,7 +52,7 @@ def _relabelled(source: Source, labels: dict[str, list[str]]) -> Source:
         for batch in inner(columns):
             yield _with_labels(batch, {c: n for c, n in labels.items() if c in batch.schema.names})
 
-    return replace(source, schema=_labelled_schema(source.schema, labels), _open=batches)
+    return replace(source, schema=_labelled_schema(source.schema, labels), _open=batches, parts=())
 
 
 def _splits(path: Path) -> list[str] | None:

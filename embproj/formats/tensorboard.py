@@ -130,7 +130,7 @@ def _as_vectors(source: Source) -> Source:
                 [pa.FixedSizeListArray.from_arrays(flat, dims)], schema=pa.schema([vectors])
             )
 
-    return replace(source, schema=pa.schema([vectors]), _open=batches)
+    return replace(source, schema=pa.schema([vectors]), _open=batches, parts=())
 
 
 def _inside(e: Embedding, field: str, text: str) -> Path:
