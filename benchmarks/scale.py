@@ -4,6 +4,7 @@ process (wall time and peak RSS from os.wait4), with trustworthiness (k=10) on t
   python benchmarks/scale.py                  # 100k UMAP and the 1M runs (about an hour on 2 cores)
   python benchmarks/scale.py --only 100k      # one case: 100k, 1m-pca, 1m-umap, 1m-tsne
   python benchmarks/scale.py --plain-1m       # also the plain script on all 1M rows (may take hours)
+  python benchmarks/scale.py --only sklearn-tsne  # scikit-learn's TSNE on 100k rows, scaled to 1M by n log n
   python benchmarks/scale.py --only dask      # --engine dask: the tables in 20 Parquet parts, a 2-worker LocalCluster
 
 The data: 20 Gaussian blobs in 128 dims, float32, a text label (benchmarks/data/, made once, not committed).
@@ -135,6 +136,22 @@ def case_1m(work: Path, algo: str, plain: bool = False) -> list[str]:
     return lines
 
 
+def case_sklearn_tsne(work: Path) -> list[str]:
+    """scikit-learn's TSNE on the 100k table (every row), and its time scaled to 1M rows by n log n, to stand
+    beside embproj's 1M t-SNE (scikit-learn on the 1M rows would take many hours on 2 cores)."""
+    import math
+
+    data = make_table(DATA / "blobs-100k.parquet", 100_000)
+    seconds, rss, _ = run([sys.executable, str(HERE / "plain_tsne.py"), str(data), str(work / "tsne100k.npy")])
+    quality = trust(data, np.load(work / "tsne100k.npy"))
+    scaled = seconds * 10 * math.log(1e6) / math.log(1e5)
+    return [
+        f"| 100,000 × 128 t-SNE, every row | plain script (PCA to 50, scikit-learn `TSNE(random_state=0)`) "
+        f"| {seconds:.1f} | | {rss / 2**20:.0f} | {quality:.4f} |",
+        f"| 1,000,000 × 128 t-SNE, every row | that plain script, scaled by n log n (not run) | {scaled:.0f} | | | |",
+    ]
+
+
 def make_parts(table: Path, parts: int) -> Path:
     """`table` split into `parts` Parquet files of consecutive rows, in a folder beside it."""
     import pyarrow.parquet as pq
@@ -180,7 +197,9 @@ def case_dask(work: Path) -> list[str]:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("100k", "1m-pca", "1m-umap", "1m-tsne", "dask"), action="append")
+    parser.add_argument(
+        "--only", choices=("100k", "1m-pca", "1m-umap", "1m-tsne", "dask", "sklearn-tsne"), action="append"
+    )
     parser.add_argument("--plain-1m", action="store_true", help="also the plain UMAP script on 1M rows")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--append", action="store_true", help="add to the table RESULTS.md holds")
@@ -204,6 +223,8 @@ def main(argv=None) -> None:
             print(f"running {case} …", flush=True)
             if case == "dask":
                 lines += case_dask(work)
+            elif case == "sklearn-tsne":
+                lines += case_sklearn_tsne(work)
             else:
                 lines += case_100k(work) if case == "100k" else case_1m(work, case[3:], args.plain_1m)
             print("\n".join(lines[-3:]), flush=True)
