@@ -54,17 +54,33 @@ def make_table(path: Path, n: int, dims: int = 128, classes: int = 20, seed: int
 
 
 def run(cmd: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (bytes) and stdout of one fresh process."""
+    """Wall seconds, peak RSS (bytes) and stdout of one fresh process. The peak is the process's own high-water
+    mark (VmHWM, read until it exits): `ru_maxrss` would count this process's memory, which the child holds
+    between fork and exec."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, high_water(proc.pid))
+            time.sleep(0.05)
         seconds = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
+        if proc.returncode != 0:
             err.seek(0)
             sys.exit(f"failed: {' '.join(cmd)}\n{err.read().decode(errors='replace')[-2000:]}")
         out.seek(0)
-        return seconds, usage.ru_maxrss * 1024, out.read().decode(errors="replace")
+        return seconds, peak, out.read().decode(errors="replace")
+
+
+def high_water(pid: int) -> int:
+    """A live process's peak resident memory so far, in bytes (0 once it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def embproj(data: Path, algo: str, out: Path, *extra: str, cache: bool = False) -> tuple[float, int, dict]:
