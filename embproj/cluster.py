@@ -108,8 +108,6 @@ def load_part(path: str, rows: np.ndarray | None, columns: Sequence[str], schema
         dims = dims or (v.dims if v.X.size else 0)
     if not tables:
         return Part(np.empty((0, 0), np.float32), np.empty(0, np.int8), schema.empty_table(), 0)
-    width = max(x.shape[1] for x in X)
-    X = [x if x.shape[1] == width else np.empty((0, width), np.float32) for x in X]
     return Part(np.concatenate(X), np.concatenate(bad), pa.concat_tables(tables), dims)
 
 
