@@ -15,6 +15,7 @@ Dask is imported here only, and only when the engine is asked for: the local eng
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -197,7 +198,9 @@ def connect(scheduler: str | None, timeout: float) -> Iterator[Cluster]:
             started = ""
         else:
             workers = os.cpu_count() or 1
-            local = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
+            with warnings.catch_warnings():  # "port 8787 is in use": its status page, which is not started
+                warnings.simplefilter("ignore")
+                local = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None, silence_logs=40)
             client = Client(local, set_as_default=False)
             started = f"no --scheduler: started a Dask cluster of {workers} workers on this machine"
     except (OSError, TimeoutError, ValueError) as err:
