@@ -98,8 +98,26 @@ def _words(column, words):
 
 
 def legend_labels(page: str) -> list[str]:
+    """The legend's entries as the page first shows them (the first colour choice's): the Legend model's items,
+    its references resolved (other colour choices, such as the clusters, have items of their own)."""
+    by_id: dict[str, dict] = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "attributes" in node:
+                by_id[node["id"]] = node
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document(page))
+    legends = models(page, "Legend")
+    if not legends:
+        return []
     labels = []
-    for item in models(page, "LegendItem"):
-        label = item["attributes"]["label"]
+    for ref in legends[0]["attributes"]["items"]:
+        label = by_id[ref["id"]]["attributes"]["label"]
         labels.append(label["value"] if isinstance(label, dict) else label)
     return labels
