@@ -59,8 +59,7 @@ class Nearest:
             prepared = self.space.prepare(Q[block])[0]
             best_v, best_i = np.empty((len(block), 0)), np.empty((len(block), 0), dtype=np.int64)
             for cols in _columns(len(self.R), self.space.col_tile, m):
-                v = self.space.tile(block, cols, query=prepared)
-                best_v, best_i = _keep(np.hstack([best_v, v]), np.hstack([best_i, np.broadcast_to(cols, v.shape)]), m)
+                best_v, best_i = _merge(best_v, best_i, self.space.tile(block, cols, query=prepared), cols, m)
             d = _exact(Q[block], best_i, self.metric, self.R)
             order = np.lexsort((best_i, d), axis=-1)[:, :k]
             out_i[block], out_d[block] = np.take_along_axis(best_i, order, 1), np.take_along_axis(d, order, 1)
@@ -94,6 +93,7 @@ class _Space:
         self.X, self.metric = X, metric
         self.col_tile = max(1, TILE_VALUES // ROW_TILE)
         self.Z, self.squares = self.prepare(X)
+        self.squares32 = self.squares.astype(np.float32) if self.squares is not None else None
         self.slack = 0.0
         if metric in PRODUCT_METRICS:  # float32 products: rounding of up to dims × eps × the largest |x|·|c|
             scale = float(self.squares.max(initial=0.0)) if self.squares is not None else 1.0
@@ -121,13 +121,15 @@ class _Space:
         if self.metric not in PRODUCT_METRICS:
             from sklearn.metrics import pairwise_distances
 
-            v = pairwise_distances(left, self.X[first:end], metric=self.metric, n_jobs=1).astype(np.float64)
-        else:
-            v = (left @ self.Z[first:end].T).astype(np.float64)
-            v *= -2.0 if self.squares is not None else -1.0
-            if self.squares is not None:
-                v += self.squares[first:end]
-        v[np.isnan(v)] = np.inf
+            v = pairwise_distances(left, self.X[first:end], metric=self.metric, n_jobs=1).astype(np.float32)
+            v[np.isnan(v)] = np.inf
+        else:  # float32 throughout: the ranking only chooses candidates, whose distances are recomputed exactly
+            v = left @ self.Z[first:end].T
+            if self.squares32 is not None:
+                v *= -2.0
+                v += self.squares32[first:end]
+            else:
+                np.negative(v, out=v)
         if query is None:
             own = (rows >= first) & (rows < end)  # a row is not its own neighbour
             v[np.flatnonzero(own), rows[own] - first] = np.inf

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -164,31 +165,56 @@ def needs_reduction(matrix: Matrix, algos, max_dims: int) -> bool:
     return any(a in ("umap", "tsne") for a in algos) and matrix.dims > max_dims
 
 
-def reduction(matrix: Matrix, algos, max_dims: int) -> int | None:
+def reduction(matrix: Matrix, algos, max_dims: int, fitted: int | None = None) -> int | None:
     """The dimensions UMAP and t-SNE will see after `reduce`, or None when they see the vectors as read."""
-    return min(max_dims, len(matrix.X) - 1) if needs_reduction(matrix, algos, max_dims) else None
+    if not needs_reduction(matrix, algos, max_dims):
+        return None
+    return min(max_dims, (fitted or len(matrix.X)) - 1)
 
 
-def reduce(matrix: Matrix, max_dims: int, seed: int) -> Matrix:
-    """The matrix with X narrowed by PCA to `max_dims` (the vectors as read stay in `original`)."""
-    X, reduced_to, variance = pre_reduce(matrix.original, max_dims, seed)
-    return replace(matrix, X=X, reduced_to=reduced_to, reduced_variance=variance)
+def reduce(matrix: Matrix, max_dims: int, seed: int, fit: np.ndarray | None = None) -> Matrix:
+    """The matrix with X narrowed by PCA to `max_dims`, fitted on the rows `fit` (default all) and applied to
+    every row (the vectors as read stay in `original`)."""
+    reducer = fit_reducer(matrix.original if fit is None else matrix.original[fit], max_dims, seed)
+    if reducer is None:
+        return matrix
+    return replace(matrix, X=reducer(matrix.original), reduced_to=reducer.target, reduced_variance=reducer.variance)
 
 
-def pre_reduce(X: np.ndarray, max_dims: int, seed: int) -> tuple[np.ndarray, int | None, float | None]:
-    """PCA to `max_dims` (fewer when there are fewer rows): the eigenvectors of the d×d covariance, built in float64
-    over row blocks (so no n×d float64 copy), signs fixed as scikit-learn's `svd_flip` fixes them. Wider than
-    `EIGH_DIMS`, scikit-learn's randomized PCA. Blocked, so that a large matrix is never copied whole."""
+@dataclass(frozen=True)
+class Reducer:
+    """A fitted PCA pre-reduction: each row's coordinates on the top components, row by row (the same numbers
+    whatever the block a row is in, so on any engine)."""
+
+    mean: np.ndarray  # float64, d
+    components: np.ndarray  # float64, d × target
+    target: int
+    variance: float  # the share of variance kept
+    pca: Any = None  # scikit-learn's PCA instead, for matrices wider than EIGH_DIMS
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        if self.pca is not None:
+            return self.pca.transform(X).astype(np.float32)
+        Y = np.empty((len(X), self.target), dtype=np.float32)
+        step = max(1, BLOCK_VALUES // max(1, X.shape[1]))
+        for start in range(0, len(X), step):
+            Y[start : start + step] = (X[start : start + step] - self.mean) @ self.components
+        return Y
+
+
+def fit_reducer(X: np.ndarray, max_dims: int, seed: int) -> Reducer | None:
+    """PCA to `max_dims` (fewer when there are fewer rows), None when X is narrow enough: the eigenvectors of the
+    d×d covariance, built in float64 over row blocks (so no n×d float64 copy), signs fixed as scikit-learn's
+    `svd_flip` fixes them. Wider than `EIGH_DIMS`, scikit-learn's randomized PCA."""
     n, d = X.shape
     target = min(max_dims, n - 1)
     if d <= max_dims or target < 2:
-        return X, None, None
+        return None
     if d > EIGH_DIMS:
         from sklearn.decomposition import PCA
 
-        pca = PCA(n_components=target, random_state=seed)
-        Y = pca.fit_transform(X).astype(np.float32)
-        return Y, target, float(pca.explained_variance_ratio_.sum())
+        pca = PCA(n_components=target, random_state=seed).fit(X)
+        return Reducer(np.zeros(d), np.zeros((d, target)), target, float(pca.explained_variance_ratio_.sum()), pca)
     mean = X.mean(axis=0, dtype=np.float64)
     step = max(1, BLOCK_VALUES // d)
     cov = np.zeros((d, d))
@@ -200,8 +226,11 @@ def pre_reduce(X: np.ndarray, max_dims: int, seed: int) -> tuple[np.ndarray, int
     V = vectors[:, top]
     signs = np.sign(V[np.abs(V).argmax(axis=0), np.arange(target)])
     V *= np.where(signs == 0, 1.0, signs)
-    Y = np.empty((n, target), dtype=np.float32)
-    for start in range(0, n, step):
-        Y[start : start + step] = (X[start : start + step] - mean) @ V
     total = float(np.clip(values, 0, None).sum())
-    return Y, target, float(values[top].sum() / total) if total > 0 else 1.0
+    return Reducer(mean, V, target, float(values[top].sum() / total) if total > 0 else 1.0)
+
+
+def pre_reduce(X: np.ndarray, max_dims: int, seed: int) -> tuple[np.ndarray, int | None, float | None]:
+    """X reduced by a PCA fitted on all of it: (Y, target, variance kept), or X itself when narrow enough."""
+    reducer = fit_reducer(X, max_dims, seed)
+    return (X, None, None) if reducer is None else (reducer(X), reducer.target, reducer.variance)

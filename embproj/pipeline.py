@@ -112,7 +112,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     cached = _cached(opts, maps.algos, matrix, fit)
     if needs_reduction(matrix, maps.algos, opts.max_dims) and len(cached) < len(maps.algos):
         with stage("reduce", f"Reducing {matrix.dims:,} dimensions with PCA"):
-            matrix = reduce(matrix, opts.max_dims, opts.seed)
+            matrix = reduce(matrix, opts.max_dims, opts.seed, fit)
     with stage("neighbours", "Finding each point's neighbours"):
         graphs = _neighbours(opts, tuple(a for a in maps.algos if a not in cached), matrix, fit)
     projections = [cached.get(a) or _project(opts, a, maps, matrix, graphs, fit, stage) for a in maps.algos]
@@ -155,7 +155,7 @@ def _cached(opts: Options, algos: tuple[str, ...], matrix, fit) -> dict:
     if not cache.enabled(opts.cache):
         return {}
     found = {}
-    reduced_to = reduction(matrix, algos, opts.max_dims)  # every map of the run sees the same matrix
+    reduced_to = reduction(matrix, algos, opts.max_dims, len(fit))  # every map of the run sees the same matrix
     for algo in algos:
         hit = cache.load(_cache_key(opts, algo, matrix, fit, reduced_to))
         if hit is not None:

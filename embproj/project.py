@@ -18,6 +18,7 @@ from .errors import InputError
 from .knn import Graph
 from .options import ALGO_NAMES as NAMES
 from .options import ALGOS, DEFAULT_ALGO, SMALL_TABLE_ALGO, say
+from .place import AtOrigin, PcaPlacer, TsnePlacer, UmapPlacer, searchable
 
 MIN_ROWS = {"pca": 1, "umap": 4, "tsne": 4}
 PLACE_BATCH = 10_000  # rows placed at a time; fixed, so the same input is placed in the same batches
@@ -120,29 +121,39 @@ def project(
     index when rows are to be placed) for UMAP and t-SNE; `told`: warnings to give with it
     (`Runnable.notes_for`); `progress(rows)` is told as rows are placed. Parameters are checked by
     `options.validate` before any work."""
+    start = time.perf_counter()
+    fit = np.arange(len(X)) if fit is None else fit
+    fitted, place = fit_map(X[fit] if len(fit) < len(X) else X, algo, params, seed, graph, told)
+    xy = _checked(algo, _placed(X, fit, fitted.xy, place, progress))
+    return replace(fitted, xy=xy, seconds=time.perf_counter() - start, fit=fit if len(fit) < len(X) else None)
+
+
+def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | None = None, told=()):
+    """`algo` fitted on every row of X: (its Projection of those rows, the placer for other rows)."""
     if algo not in PROJECTORS:
         raise ValueError(f"unknown projector {algo!r}, one of {', '.join(PROJECTORS)}")
-    fit = np.arange(len(X)) if fit is None else fit
-    n = len(fit)
+    n = len(X)
     if n < MIN_ROWS[algo]:
         raise too_few(algo, n)
     start = time.perf_counter()
     notes: list[str] = list(told)
-    sub = X[fit] if n < len(X) else X
     if _distinct_rows(X) < 2:
-        Y, used, place = np.zeros((n, 2), dtype=np.float32), dict(params), _at_origin
-        notes.append(f"all {len(X):,} vectors are identical, so every point sits at (0, 0)")
+        Y, used, place = np.zeros((n, 2), dtype=np.float32), dict(params), AtOrigin()
+        notes.append(f"all {n:,} vectors are identical, so every point sits at (0, 0)")
     else:
-        Y, used, place = PROJECTORS[algo](sub, params, seed, notes, graph)
-    xy = _placed(X, fit, np.asarray(Y, dtype=np.float32), place, progress)
+        Y, used, place = PROJECTORS[algo](X, params, seed, notes, graph)
     metrics, kernels = used.pop("_metrics", {}), used.pop("_kernels", None)
+    xy = _checked(algo, np.asarray(Y, dtype=np.float32))
+    return Projection(algo, xy, used, time.perf_counter() - start, tuple(notes), metrics, kernels), place
+
+
+def _checked(algo: str, xy: np.ndarray) -> np.ndarray:
     if not np.isfinite(xy).all():
         raise InputError(
             f"{NAMES[algo]} returned NaN coordinates (the vectors are too alike to spread out)",
             f"try {say('algo', 'pca')}, or remove duplicate rows",
         )
-    projection = Projection(algo, xy, used, time.perf_counter() - start, tuple(notes), metrics, kernels)
-    return replace(projection, fit=fit if n < len(X) else None)
+    return xy
 
 
 def _placed(X: np.ndarray, fit: np.ndarray, Y: np.ndarray, place, progress) -> np.ndarray:
@@ -162,10 +173,6 @@ def _placed(X: np.ndarray, fit: np.ndarray, Y: np.ndarray, place, progress) -> n
     return xy
 
 
-def _at_origin(X: np.ndarray) -> np.ndarray:
-    return np.zeros((len(X), 2), dtype=np.float32)
-
-
 # -- projectors -----------------------------------------------------------------------------------------------
 
 
@@ -175,11 +182,7 @@ def _pca(X: np.ndarray, p: dict, seed: int, notes: list[str], graph=None):
     k = min(2, X.shape[0], X.shape[1])
     pca = PCA(n_components=k, whiten=p["whiten"], random_state=seed)
     pca.fit(X)
-
-    def place(rows: np.ndarray) -> np.ndarray:  # exact: the fitted components, applied
-        Y = pca.transform(rows)
-        return np.column_stack([Y, np.zeros((len(Y), 2 - k))]) if k < 2 else Y  # one row or dimension: flat
-
+    place = PcaPlacer(pca, k)
     ratio = [round(float(v), 4) for v in pca.explained_variance_ratio_]
     return place(X), {"whiten": p["whiten"], "_metrics": {"explained_variance_ratio": ratio}}, place
 
@@ -221,20 +224,11 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
         return model
 
     model = fit(run)
-
-    def place(rows: np.ndarray) -> np.ndarray:
-        def transform(umap):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return model.transform(np.ascontiguousarray(rows, dtype=np.float32))
-
-        return fit(transform)
-
     cache_warning = warning()
     if cache_warning:
         notes.append(cache_warning)
     used = {"n_neighbors": k, "min_dist": p["min_dist"], "metric": p["metric"], "_kernels": status()}
-    return model.embedding_, used, place
+    return model.embedding_, used, UmapPlacer(model)
 
 
 def _perplexity(perplexity: float, n: int) -> float:
@@ -247,7 +241,6 @@ def _tsne(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
     in 50 dimensions, and Annoy above); rows are placed by `TSNEEmbedding.transform`, which asks the neighbours'
     search index for each new row's nearest fitted rows."""
     from openTSNE import TSNE, affinity
-    from openTSNE.nearest_neighbors import PrecomputedNeighbors
 
     n = len(X)
     perplexity = _perplexity(p["perplexity"], n)
@@ -266,24 +259,14 @@ def _tsne(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
         verbose=False,
     )
 
-    class Searchable(PrecomputedNeighbors):
-        """The run's neighbours, and (when rows are to be placed) their search index for new rows."""
-
-        def query(self, query, k):
-            return graph.index.query(np.ascontiguousarray(query, dtype=np.float32), k=k)
-
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        knn = Searchable(near.indices, near.distances)
+        knn = searchable(near.indices, near.distances, graph.index)
         affinities = affinity.PerplexityBasedNN(knn_index=knn, perplexity=perplexity, n_jobs=-1, random_state=seed)
         embedding = tsne.fit(X, affinities=affinities)
 
-    def place(rows: np.ndarray) -> np.ndarray:  # openTSNE's own placement of new points into a fitted map
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            return np.asarray(embedding.transform(np.ascontiguousarray(rows, dtype=np.float64)))
-
-    return np.asarray(embedding), {**p, "perplexity": perplexity, "learning_rate": learning_rate}, place
+    used = {**p, "perplexity": perplexity, "learning_rate": learning_rate}
+    return np.asarray(embedding), used, TsnePlacer(embedding)
 
 
 PROJECTORS: dict[str, Callable] = {"pca": _pca, "umap": _umap, "tsne": _tsne}

@@ -3,10 +3,11 @@
 umap-learn's `UMAP.transform` finds each new row's fitted neighbours only through a `pynndescent.NNDescent`
 index handed in as `precomputed_knn[2]` (it checks with isinstance) and then calls its `query(X, k, epsilon=)`
 and reads its `_angular_trees`. Building a real index compiles numba code for ~25-50 s in every process, before a
-single query (measured: benchmarks/RESULTS.md), which costs more than the rest of placing 100,000 rows. This
-subclass builds nothing: `query` asks knn_exact.Nearest, the same exact search the run's other neighbours come
-from. It leans on those two names of pynndescent's and umap-learn's (0.5.x), so it stays here; `search_index`
-gives a real NN-descent index when the names are not there, and `status` says which (`--json`).
+single query (measured: benchmarks/RESULTS.md), which costs more than the rest of placing 100,000 rows. `Answered`
+is an NNDescent that builds nothing: `query` asks knn_exact.Nearest, the same exact search the run's other
+neighbours come from. It leans on those two names of pynndescent's and umap-learn's (0.5.x), so it stays here;
+`search_index` gives a real NN-descent index when they are not there, and `status` says which (`--json`). It
+pickles as its search alone, so that a fitted UMAP can be sent to a Dask worker to place rows there.
 """
 
 from __future__ import annotations
@@ -22,23 +23,44 @@ def search_index(nearest, X, k: int, metric: str, seed: int) -> Any:
     from pynndescent import NNDescent
 
     if "epsilon" in inspect.signature(NNDescent.query).parameters:
-
-        class Answered(NNDescent):
-            """No graph, no trees: `query` asks the exact search. Never pickled or updated by embproj."""
-
-            def __init__(self) -> None:  # noqa: D401 - nothing of NNDescent's own build is wanted
-                self._angular_trees = metric in ("cosine", "correlation")
-                self.n_neighbors = k
-
-            def query(self, query_data, k: int = 10, epsilon: float = 0.1, **_: Any):
-                indices, distances = nearest.query(query_data, k)
-                return indices.astype("int32"), distances
-
         STATE["status"] = "exact (embproj's search, handed to umap-learn's transform)"
-        return Answered()
+        return __getattr__("Answered")(nearest, metric in ("cosine", "correlation"), k)
     STATE["status"] = "NN-descent (pynndescent's own index: its query is not the one checked)"
     return NNDescent(X, metric=metric, n_neighbors=k + 1, random_state=seed, n_jobs=1, low_memory=True)
 
 
 def status() -> str:
     return STATE["status"]
+
+
+_CLASS: list = []
+
+
+def __getattr__(name: str):
+    """`Answered`, made on first use (it subclasses pynndescent's NNDescent, which loads numba)."""
+    if name != "Answered":
+        raise AttributeError(name)
+    if not _CLASS:
+        from pynndescent import NNDescent
+
+        class Answered(NNDescent):
+            """No graph, no trees: `query` asks the exact search."""
+
+            def __init__(self, nearest, angular: bool, k: int) -> None:  # nothing of NNDescent's own build
+                self._nearest, self._angular_trees, self.n_neighbors = nearest, angular, k
+
+            def query(self, query_data, k: int = 10, epsilon: float = 0.1, **_: Any):
+                indices, distances = self._nearest.query(query_data, k)
+                return indices.astype("int32"), distances
+
+            def __reduce__(self):  # pickled as its search alone (NNDescent's own state is not there)
+                return (_rebuild, (self._nearest, self._angular_trees, self.n_neighbors))
+
+        Answered.__module__ = __name__
+        Answered.__qualname__ = "Answered"
+        _CLASS.append(Answered)
+    return _CLASS[0]
+
+
+def _rebuild(nearest, angular: bool, k: int):
+    return __getattr__("Answered")(nearest, angular, k)

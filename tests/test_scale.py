@@ -141,9 +141,7 @@ def test_a_second_run_with_only_page_options_changed_takes_the_coordinates_from_
     assert [a["cache"] for a in json.loads(first.stdout)["algorithms"]] == ["miss", "miss", "miss"]
     again = cli(*base, "-o", "b.html", "--coords-out", "b.parquet", "--title", "Another title", "--color", "")
     assert [a["cache"] for a in json.loads(again.stdout)["algorithms"]] == ["hit", "hit", "hit"]
-    assert pq.read_table(tmp_path / "a.parquet").drop_columns(["label"]).equals(
-        pq.read_table(tmp_path / "b.parquet")
-    )
+    assert pq.read_table(tmp_path / "a.parquet").drop_columns(["label"]).equals(pq.read_table(tmp_path / "b.parquet"))
     assert (tmp_path / "cache" / "embproj" / "projections").stat().st_mode & 0o777 == 0o700
     other_seed = cli(*base, "-o", "c.html", "--seed", "1")
     assert [a["cache"] for a in json.loads(other_seed.stdout)["algorithms"]] == ["miss", "miss", "miss"]

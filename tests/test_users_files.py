@@ -158,6 +158,7 @@ def test_wandb_run_with_two_tables_lists_them_and_takes_table(cli, tmp_path):
 
     result = cli("inspect", latest, "--table", "test")  # its embedding came from add_computed_columns
     assert result.exit_code == 0, result.output
+    assert f'{latest}: W&B run, table "test" of 2' in result.stdout  # inspect says which table it read, too
     assert "test_0_" in result.stdout and '"embedding", 16 dims' in result.stdout and "40 rows" in result.stdout
 
 
