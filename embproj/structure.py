@@ -209,7 +209,7 @@ def map_density(xy: np.ndarray) -> Density:
     g = grid(finite, extent=_around(finite))
     ny, nx = g.counts.shape[1:]
     x, y = g.x0 + (np.arange(nx) + 0.5) * g.dx, g.y0 + (np.arange(ny) + 0.5) * g.dy
-    if len(finite) < 10 or not (finite.std(axis=0) > 0).all():
+    if len(finite) < 10 or not (finite.std(axis=0) > 0).all() or min(nx, ny) < 2:  # a line has no contours
         return Density(x, y, np.zeros((ny, nx)), ())
     scott = len(finite) ** (-1 / 6) * finite.std(axis=0)  # Scott's rule in 2-D, per axis
     sigma = float(np.clip(DENSITY_SCOPE * min(scott[0] / g.dx, scott[1] / g.dy), 1.0, 24.0))

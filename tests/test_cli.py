@@ -167,7 +167,10 @@ EMBPROJ = str(Path(sys.executable).with_name("embproj"))  # the console script, 
     ("args", "expected"),
     [
         (["project"], "Error: Missing argument 'DATA', see embproj project --help"),
-        (["project", "x.parquet", "--colour", "a"], "Error: No such option: --colour (Possible options: --clusters, --color"),
+        (
+            ["project", "x.parquet", "--colour", "a"],
+            "Error: No such option: --colour (Possible options: --clusters, --color",
+        ),
         (["project", "x.parquet", "--max-points", "many"], 'Error: --max-points "many" is not a whole number, give a'),
         (["plot"], "Error: No such command 'plot', see embproj --help"),
     ],

@@ -5,16 +5,23 @@
 // selection, so the selection table and its CSV follow; selecting on a map again clears the charts' choices.
 (function (ep) {
   "use strict";
-  let applying = false, clearing = false, pending = false;
-  const chosen = [];  // per chart: the Set of chosen bars, or null
+  // BokehJS runs a CustomJS callback after the change that fired it, not inside it, so no flag set around a
+  // change can tell the callbacks where it came from: instead each side remembers what it last set. `chosen`:
+  // per chart, the Set of chosen bars, or null; `filtered`: the rows the charts last made the maps' selection.
+  let pending = false, filtered = null;
+  const chosen = [];
 
   const charts = () => ep.meta().charts || [];
   const bars = (j) => ep.model("chart_bars_" + j);
+  const same = (a, b) => a.length === b.length && a.every((v, k) => v === b[k]);
 
-  // A chart's bar selection changed (a click or a brush): the maps select the rows every choice admits.
+  // A chart's bar selection changed (a click or a brush): the maps select the rows every choice admits. A change
+  // to what `chosen` already holds (the charts' choices cleared by a selection on a map) does nothing.
   ep.chartBrushed = function (j) {
-    if (clearing || !ep.state.ready) return;
-    const picked = Array.from(bars(j).selected.indices);
+    if (!ep.state.ready) return;
+    const picked = Array.from(bars(j).selected.indices).sort((a, b) => a - b);
+    const before = chosen[j] ? Array.from(chosen[j]).sort((a, b) => a - b) : [];
+    if (same(picked, before)) return;
     chosen[j] = picked.length ? new Set(picked) : null;
     ep.filterByCharts();
   };
@@ -34,24 +41,16 @@
   };
 
   ep.filterByCharts = function () {
-    applying = true;
-    try {
-      ep.points().selected.indices = ep.chartRows();
-    } finally {
-      applying = false;
-    }
+    filtered = ep.chartRows();
+    ep.points().selected.indices = filtered;
   };
 
+  // A selection made on a map (box, lasso, a cluster row, Clear) drops the charts' choices.
   function clearChoices() {
-    clearing = true;
-    try {
-      charts().forEach((c, j) => {
-        chosen[j] = null;
-        if (bars(j).selected.indices.length) bars(j).selected.indices = [];
-      });
-    } finally {
-      clearing = false;
-    }
+    charts().forEach((c, j) => {
+      chosen[j] = null;
+      if (bars(j).selected.indices.length) bars(j).selected.indices = [];
+    });
   }
 
   // The selection's count in each bar of chart j.
@@ -79,7 +78,11 @@
   // The maps' selection changed: from the charts' choices, or from a map (which clears those choices).
   ep.chartsFollow = function () {
     if (!ep.state.ready) return;
-    if (!applying) clearChoices();
+    const now = ep.points().selected.indices;
+    if (filtered === null || !same(Array.from(now), filtered)) {
+      filtered = null;
+      clearChoices();
+    }
     schedule();
   };
 
