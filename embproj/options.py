@@ -33,7 +33,7 @@ TSNE_METRICS = ("euclidean", "cosine", "manhattan", "correlation")
 COORDS_SUFFIXES = (".parquet", ".csv")
 CLUSTERS = ("auto", "none")
 CLUSTER_MIN_ROWS = 200  # --clusters auto finds clusters from this many plotted rows on
-# --min-cluster-size's default, × √points: the digits' ten digits as ten clusters (benchmarks/cluster_space.py)
+# --min-cluster-size's default, × √points: the digits' ten digits as ten clusters (benchmarks/explain.py)
 MIN_CLUSTER_SCALE = 1.5
 MAX_CHARTS = 6
 MAX_NEIGHBOURS = 100  # a click rings at most this many; the page carries n × k int32
