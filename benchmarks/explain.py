@@ -162,7 +162,7 @@ def page_speed(work: Path, repeat: int) -> dict:
         for name, report in (("full", out), ("bare", bare)):
             for key, value in _browse(report, brush=name == "full").items():
                 timings.setdefault(f"{name} {key}", []).append(value)
-        print("  " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in timings.items()), flush=True)
+        print("  " + ", ".join(f"{k} {v[-1]:.2f}" for k, v in timings.items()), flush=True)
     return {"n": summary["rows"]["plotted"], "made": made, "mb": out.stat().st_size / 1e6,
             "bare_mb": bare.stat().st_size / 1e6, "structure": summary["seconds"].get("structure"),
             "clusters": summary["clusters"]["found"], "charts": len(page_data(out.read_text())["charts"]),
