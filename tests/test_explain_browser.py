@@ -41,7 +41,7 @@ def blobs(tmp_path_factory):
 @pytest.fixture(scope="module")
 def digits_umap(digits_parquet, tmp_path_factory):
     out = tmp_path_factory.mktemp("digits") / "report.html"
-    make_report(digits_parquet, out, "--algo", "umap")
+    make_report(digits_parquet, out, "--algo", "umap", "--no-images", "--neighbours", "0")  # labels only
     return out
 
 
@@ -287,6 +287,11 @@ def test_clicking_a_bar_filters_the_map_and_the_selection_table_follows(chart_pa
     assert count == f"{len(wanted)} rows selected"
     table_rows = page.js("() => document.querySelectorAll('#ep-selection-table tbody tr').length")
     assert table_rows == len(wanted)
+    with page.page.expect_download() as download:
+        page.page.click("#ep-csv")
+    lines = open(download.value.path(), encoding="utf-8-sig").read().splitlines()
+    rows = [int(line.split(",")[0]) for line in lines[1:]]
+    assert rows == [int(data["row"][i]) for i in wanted], "the CSV holds the filtered rows"
 
     page.page.click("#ep-cluster-table tbody tr:nth-child(1)")  # a selection made on the map side wins
     frames(page)

@@ -210,6 +210,7 @@ def test_a_hostile_majority_value_is_only_ever_text(tmp_path):
     evil = '<img src=x onerror="alert(1)">'
     animals = [evil if a == "cat" else a for a in table.column("animal").to_pylist()]
     table = table.set_column(0, "animal", pa.array(animals))
+    table = table.set_column(2, "$$h$$", pa.array([f"$${h}$$" for h in table.column("habitat").to_pylist()]))
     pq.write_table(table, tmp_path / "evil.parquet")
     out = tmp_path / "evil.html"
     result = run_cli(tmp_path / "evil.parquet", "--algo", "pca", "-o", out, "--no-metrics", "-q")
@@ -217,3 +218,5 @@ def test_a_hostile_majority_value_is_only_ever_text(tmp_path):
     page = out.read_text()
     assert "<img src=x" not in page
     assert f"{evil} · 100%" in page_data(page)["clusters"]["labels"]
+    assert len(page) < 2_500_000, "a chart's TeX-like name and bars are text, not TeX (no 1.8 MB MathJax bundle)"
+    assert [c["name"] for c in page_data(page)["charts"]] == ["animal", "weight", "$$h$$"]

@@ -92,7 +92,7 @@ def chart_figures(charts: list[dict], points):
 
 
 def _chart(j: int, chart: dict, points):
-    from bokeh.models import BoxSelectTool, ColumnDataSource, CustomJS, FixedTicker, Range1d, TapTool
+    from bokeh.models import BoxSelectTool, ColumnDataSource, CustomJS, FixedTicker, PlainText, Range1d, TapTool
     from bokeh.plotting import figure
 
     n = len(chart["labels"])
@@ -106,9 +106,10 @@ def _chart(j: int, chart: dict, points):
     source = ColumnDataSource(data, name=f"chart_bars_{j}")
     ranges = {} if histogram else {"y_range": Range1d(n - 0.5, -0.5)}  # bars top down, the first on top
     fig = figure(
-        height=HEIGHT, sizing_mode="stretch_width", tools="", toolbar_location=None, title=_title(chart),
-        name=f"chart_{j}", min_border_left=8, **ranges,
+        height=HEIGHT, sizing_mode="stretch_width", tools="", toolbar_location=None, name=f"chart_{j}",
+        min_border_left=8, **ranges,
     )  # fmt: skip
+    fig.title.text = PlainText(text=_title(chart))  # a name or value like "$$x$$" as written, not TeX
     fig.grid.visible = False
     fig.title.text_font_size = "12px"
     if histogram:
@@ -124,7 +125,7 @@ def _chart(j: int, chart: dict, points):
                        name=f"chart_sel_{j}")  # fmt: skip
         fig.x_range.start = 0
         fig.yaxis.ticker = FixedTicker(ticks=list(range(n)))
-        fig.yaxis.major_label_overrides = {k: _short(label) for k, label in enumerate(chart["labels"])}
+        fig.yaxis.major_label_overrides = {k: PlainText(text=_short(label)) for k, label in enumerate(chart["labels"])}
     whole.selection_glyph = whole.glyph.clone(fill_color=BRUSHED)
     whole.nonselection_glyph = whole.glyph.clone(fill_alpha=0.45)
     sel.selection_glyph = sel.nonselection_glyph = sel.glyph  # the selection's bars never fade
