@@ -5,8 +5,8 @@ density (density.py), for the contours.
 Why the map and not the embedding: on the digits and on a text-like table (fixtures/make_topics.py), HDBSCAN
 finds the true classes on the UMAP map (adjusted Rand index 0.92 and 0.82) far better than on the pre-reduced
 50-dim embedding (0.48 and at best 0.08, whatever the min cluster size), where it calls a quarter of the digits and
-over half of the documents noise; and no slower (benchmarks/explain.py, RESULTS.md). The clusters are then also
-what the reader sees: blobs on the map, each with its label on it."""
+over half of the documents noise; and five times faster (benchmarks/explain.py, RESULTS.md). The clusters are
+then also what the reader sees: blobs on the map, each with its label on it."""
 
 from __future__ import annotations
 
