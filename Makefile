@@ -31,7 +31,7 @@ lint: $(STAMP) ## ruff check, format check and mypy type check
 	$(BIN)/ruff format --check embproj tests benchmarks fixtures docs
 	$(BIN)/mypy embproj
 
-bench: $(STAMP) fixtures/digits.parquet ## measure speed and memory against the hand-written script (BENCH_ARGS=--scale: 100k and 1M rows)
+bench: $(STAMP) fixtures/digits.parquet ## measure speed and memory against the hand-written script (BENCH_ARGS=--scale: 100k and 1M rows; --explain: clusters and charts)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 screenshot: $(STAMP) fixtures/digits.parquet ## write docs/digits.png: the digits UMAP report in headless Chromium

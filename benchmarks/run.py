@@ -10,6 +10,7 @@ folder made for this run: "cold" is the first run into the empty folder (what a 
   python benchmarks/run.py --repeat 5   # more runs per row
   python benchmarks/run.py --large      # also t-SNE on 50,000 x 256 (scikit-learn's TSNE takes many minutes)
   python benchmarks/run.py --scale      # instead: 100k and 1M rows of every row on the map (benchmarks/scale.py)
+  python benchmarks/run.py --explain    # instead: clusters, labels and charts (benchmarks/explain.py)
 """
 
 from __future__ import annotations
@@ -66,12 +67,18 @@ def main(argv=None) -> None:
     parser.add_argument("--large", action="store_true", help="also t-SNE on a generated 50,000 x 256 table")
     parser.add_argument("--no-write", action="store_true", help=f"print only, leave {RESULTS.name} alone")
     parser.add_argument("--scale", action="store_true", help="instead, the large tables (benchmarks/scale.py)")
+    parser.add_argument("--explain", action="store_true", help="instead, clusters and charts (benchmarks/explain.py)")
     args = parser.parse_args(argv)
     if args.scale:
         sys.path.insert(0, str(HERE))
         from scale import main as scale
 
         return scale(["--no-write"] if args.no_write else [])
+    if args.explain:
+        sys.path.insert(0, str(HERE))
+        from explain import main as explain
+
+        return explain(["--no-write"] if args.no_write else [])
     if not DIGITS.exists():
         sys.exit(f"{DIGITS} is missing: run `make fixtures/digits.parquet` (or `make bench`, which makes it)")
     load_before = os.getloadavg()[0]

@@ -1,5 +1,7 @@
 """Make docs/digits.png, the picture in the README: the digits report (UMAP) in headless Chromium, one point
-clicked (its neighbours ringed) and another hovered (its tooltip with the digit's image).
+clicked (its neighbours ringed) and another hovered (its tooltip with the digit's image); and beside it
+docs/digits-clusters.png: the same map with its cluster labels and density contours, the chart under it showing
+one cluster's selection, and the cluster table.
 
     python docs/screenshot.py [DIGITS_PARQUET] [OUT_PNG]       # `make screenshot` runs this
 
@@ -48,6 +50,26 @@ def shoot(report: Path, png: Path) -> None:
         browser.close()
 
 
+def shoot_clusters(report: Path, png: Path) -> None:
+    """The map as it explains itself: labels, the density contours switched on, the biggest cluster's row of the
+    cluster table clicked (its points selected, the chart drawing them over the whole)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=find_chromium(), headless=True,
+                                    args=["--headless=new", "--no-sandbox"])  # fmt: skip
+        page = browser.new_page(viewport={"width": 1400, "height": 1300}, device_scale_factor=1)
+        page.goto(report.resolve().as_uri(), wait_until="load")
+        page.wait_for_function("() => document.documentElement.dataset.epReady === '1'", timeout=60_000)
+        page.check("#ep-density")
+        page.click("#ep-cluster-table tbody tr:nth-child(1)")
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        page.mouse.move(2, 2)
+        page.wait_for_timeout(400)
+        page.screenshot(path=str(png))
+        browser.close()
+
+
 def _click_a_telling_point(page, positions) -> int:
     """Click points from the middle of the map outwards until one keeps some, not all, of its neighbours
     together on the map: the picture then shows both what the map keeps and what it tears apart."""
@@ -76,7 +98,9 @@ def main(argv: list[str]) -> int:
         report = Path(folder) / "digits.html"
         make_report(data, report)
         shoot(report, png)
-    print(f"wrote {png}")
+        clusters = png.with_name(png.stem + "-clusters" + png.suffix)
+        shoot_clusters(report, clusters)
+    print(f"wrote {png} and {clusters}")
     return 0
 
 

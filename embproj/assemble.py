@@ -21,13 +21,15 @@ class Page:
     files_read: tuple[Path, ...] = ()  # the image files read into it: no output may land on one
 
 
-def make_page(opts: Options, source, plan, sample, matrix, projections, neighbours, seconds) -> Page:
+def make_page(opts: Options, source, plan, sample, matrix, projections, neighbours, seconds, structure=None) -> Page:
     from .budget import fit_report
     from .render import ReportData, render_html
 
     table, images = _rows_shown(opts, source, plan, sample, matrix)
     warnings = source.notes + run_warnings(sample, matrix, projections, table, plan.color, images)
-    summary = describe_run(opts, source, plan, sample, matrix, projections, seconds, warnings, neighbours)
+    summary = describe_run(opts, source, plan, sample, matrix, projections, seconds, warnings, neighbours, structure)
+    table, cluster = _with_clusters(table, structure)
+    coloured = plan.color_choices + (((cluster, "categorical"),) if cluster and opts.color != "" else ())
     near = neighbours.table(opts.neighbours)
 
     def render(uris, image_facts, note) -> str:  # the budget renders, measures, and renders again if need be
@@ -39,22 +41,40 @@ def make_page(opts: Options, source, plan, sample, matrix, projections, neighbou
             color=plan.color.column,
             color_kind=plan.color.kind,
             label=plan.label.column,
-            hover=plan.hover,
+            hover=plan.hover + ((cluster,) if cluster else ()),
             images=uris,
             summary=with_page(summary, image_facts, note),
-            colors=plan.color_choices,
+            colors=coloured,
             neighbours=near,
             neighbours_note=neighbours.table_note if near is None else "",
             neighbours_metric=opts.metric,
             neighbours_exact=neighbours.original is None or neighbours.original.exact,
             fit=projections[0].fit if projections else None,
             hover_more=plan.hover_more,
+            structure=structure,
+            cluster_column=cluster,
+            charts=plan.charts,
         )
         return render_html(data)
 
     fitted = fit_report(render, images, opts.max_html_mb, opts.seed, plan.image.column)
     files = tuple(images.cells.files) if images is not None else ()
     return Page(fitted.html, with_page(summary, fitted.images, fitted.note), files)
+
+
+def _with_clusters(table: pa.Table, structure) -> tuple[pa.Table, str | None]:
+    """The plotted rows with each one's cluster as a column of text ("7 · 96%", "noise"): the page colours by it,
+    shows it on hover, searches it and puts it in the selection's table and CSV like any other column. Named
+    "cluster" unless the table has a column of that name."""
+    from .structure import NOISE_LABEL
+
+    if structure is None or structure.codes is None:
+        return table, None
+    name = "cluster"
+    while name in table.column_names:
+        name = f"{name} (embproj)"
+    labels = [c.label for c in structure.clusters] + [NOISE_LABEL]  # code -1: the last
+    return table.append_column(name, pa.array([labels[c] for c in structure.codes.tolist()])), name
 
 
 def _rows_shown(opts: Options, source, plan, sample, matrix) -> tuple[pa.Table, Any]:

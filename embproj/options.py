@@ -32,6 +32,11 @@ ENGINES = ("local", "dask")
 UMAP_METRICS = ("euclidean", "cosine", "manhattan", "correlation", "chebyshev", "minkowski")
 TSNE_METRICS = ("euclidean", "cosine", "manhattan", "correlation")
 COORDS_SUFFIXES = (".parquet", ".csv")
+CLUSTERS = ("auto", "none")
+CLUSTER_MIN_ROWS = 200  # --clusters auto finds clusters from this many plotted rows on
+# --min-cluster-size's default, × √points: the digits' ten digits as ten clusters (benchmarks/explain.py)
+MIN_CLUSTER_SCALE = 1.5
+MAX_CHARTS = 6
 MAX_NEIGHBOURS = 100  # a click rings at most this many; the page carries n × k int32
 BOTH = ("project", "inspect")
 
@@ -131,6 +136,16 @@ class Options:
                                commands=BOTH)  # fmt: skip
     hover: tuple[str, ...] | None = option(None, "--hover", help="Columns shown on hover, comma-separated",
                                            commands=BOTH, listed=True)  # fmt: skip
+    charts: tuple[str, ...] | None = option(
+        None, "--charts", help=f"Columns charted beside the map (histograms, top-category bars), at most {MAX_CHARTS}, "
+        "comma-separated; '' for none [default: label-like and numeric columns]", commands=BOTH, listed=True,
+    )  # fmt: skip
+    clusters: str = option("auto", "--clusters", help="Find clusters with HDBSCAN and label them on the map; auto: "
+                           f"from {CLUSTER_MIN_ROWS} points", choices=CLUSTERS)  # fmt: skip
+    min_cluster_size: int | None = option(None, "--min-cluster-size", help="Fewest points a cluster holds [default: "
+                                          f"{MIN_CLUSTER_SCALE:g} × √points]", low=2, integer=True)  # fmt: skip
+    text: str | None = option(None, "--text", help="Column of text: name each cluster by its most distinctive "
+                              "words [default: the label column's majority value]", commands=BOTH)  # fmt: skip
     no_images: bool = option(False, "--no-images", help="Leave images out of the report", commands=BOTH)
     image_roots: tuple[Path, ...] = option(
         (), "--image-root", help="Also read image files inside this folder (repeat for more); otherwise image paths "

@@ -1,5 +1,5 @@
 """The order of the stages, and nothing else:
-source → plan → sample → matrix → knn → project → (metrics) → report → write."""
+source → plan → sample → matrix → knn → project → (metrics) → structure → report → write."""
 
 from __future__ import annotations
 
@@ -95,6 +95,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     from .assemble import make_page
     from .matrix import matrix_from, needs_reduction, reduce
     from .project import fit_rows, runnable
+    from .structure import find_structure
 
     reporter = reporter or Reporter()
     _check_outputs(validate(opts))
@@ -122,8 +123,10 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
 
             with stage("metrics", "Measuring quality"):
                 projections = measure(projections, matrix.original, opts.seed, opts.metric, graphs.original)
+    with stage("structure", "Finding clusters and the maps' density"):
+        structure = find_structure(opts, plan, sample, matrix, tuple(projections))
     with stage("report", "Writing the report"):
-        page = make_page(opts, source, plan, sample, matrix, tuple(projections), graphs, dict(stage.seconds))
+        page = make_page(opts, source, plan, sample, matrix, tuple(projections), graphs, dict(stage.seconds), structure)
     for message in page.summary.warnings:
         reporter.warn(message)
     with Stages(Reporter(), stage.seconds)("write", ""):

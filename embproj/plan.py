@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from .chartplan import choose_charts, choose_names, majority_column
 from .columns import EMBEDDING_NAMES, IMAGE_NAMES, LABEL_NAMES, MAX_CATEGORIES, TITLE_NAMES, ColumnInfo, describe
 from .errors import InputError, OptionError
 from .options import Options, say
@@ -50,6 +51,10 @@ class Plan:
     info: tuple[ColumnInfo, ...] = field(default=())
     color_choices: tuple[tuple[str, str], ...] = ()  # (column, kind) the report can switch its colour to
     hover_more: int = 0  # dimensions left off the hover of a table that has nothing else to show
+    charts: tuple[tuple[str, str], ...] = ()  # (column, "histogram" | "bars") charted beside the map
+    charts_reason: str = ""
+    names: Role = Role(None, "")  # what names the clusters: kind "words" (--text) or "majority" (a label column)
+    purity: str | None = None  # the label-like column a cluster's purity is measured on
 
     @property
     def needed_columns(self) -> list[str]:
@@ -61,6 +66,7 @@ class Plan:
         """What the page shows of each row (colour, label, hover, image, the colour menu): all that is kept."""
         wanted = [self.color.column, self.label.column, *self.hover, self.image.column]
         wanted += [name for name, _ in self.color_choices]
+        wanted += [name for name, _ in self.charts] + [self.names.column, self.purity]
         return list(dict.fromkeys(c for c in wanted if c))
 
     def roles(self) -> list[tuple[ColumnInfo, str, str]]:
@@ -102,6 +108,9 @@ class Plan:
         others = [f"{_quote(name)} ({kind})" for name, kind in self.color_choices if name != self.color.column]
         if others:
             lines.append(f"colour choices in the page: {', '.join(others)}")
+        charts = ", ".join(f"{_quote(name)} ({kind})" for name, kind in self.charts) or "none"
+        lines.append(f"charts: {charts} ({self.charts_reason})")
+        lines.append(f"cluster names: {self.names.reason}")
         return lines
 
 
@@ -112,9 +121,12 @@ def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
         name = getattr(opts, option)
         if name is not None and name not in by_name and not (option != "embedding" and name == ""):
             raise _unknown_column(option, name, info)
-    for name in opts.hover or ():
-        if name not in by_name:
-            raise _unknown_column("hover", name, info, opts.hover)
+    for listed in ("hover", "charts"):
+        for name in getattr(opts, listed) or ():
+            if name not in by_name:
+                raise _unknown_column(listed, name, info, getattr(opts, listed))
+    if opts.text is not None and opts.text not in by_name:
+        raise _unknown_column("text", opts.text, info)
     image = _choose_image(info, by_name, opts)
     color = _choose_color(info, by_name, opts, exclude={image.column})
     embedding = _choose_embedding(info, by_name, opts, exclude={image.column, color.column}, where=where)
@@ -126,8 +138,13 @@ def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
     if not hover and opts.hover is None and dims:  # a table of nothing but its dimensions (W&B's hello world)
         hover, more = dims[:MAX_HOVER], max(0, len(dims) - MAX_HOVER)
         hover_reason = "the table has only its dimensions" + (f", the first {MAX_HOVER}" if more else "")
-    choices = _color_choices(info, color, used={image.column, *embedding.columns}) if opts.color != "" else ()
-    return Plan(embedding, color, label, image, hover, hover_reason, tuple(info), choices, more)
+    used = {image.column, *embedding.columns}
+    choices = _color_choices(info, color, used) if opts.color != "" else ()
+    charts, charts_reason = choose_charts(info, by_name, opts, used)
+    names = Role(*choose_names(by_name, opts, (label.column, color.column)))
+    purity = majority_column(by_name, (label.column, color.column))
+    return Plan(embedding, color, label, image, hover, hover_reason, tuple(info), choices, more, charts, charts_reason,
+                names, purity)  # fmt: skip
 
 
 # -- embedding ------------------------------------------------------------------------------------------------

@@ -86,10 +86,22 @@ class RunSummary:
     neighbours: dict[str, Any] = field(default_factory=dict)  # how each neighbour graph was found (knn.Graph)
     images: ImageFacts | None = None
     engine: str = "local"  # where the batch steps ran (--json only: the page is the same on every engine)
+    clusters: dict[str, Any] = field(default_factory=dict)  # structure.Structure.facts(): found, noise, map, …
+
+    @property
+    def clusters_text(self) -> str:
+        """The header's "clusters" fact: `10 by HDBSCAN on the UMAP map (min cluster size 64), 31 points noise`."""
+        c = self.clusters
+        if not c.get("found"):
+            return ""
+        text = f"{c['found']:,} by HDBSCAN on the {c['map_name']} map (min cluster size {c['min_cluster_size']:,})"
+        if c["clustered_points"] < self.rows.plotted:
+            text += f", found on a seeded {c['clustered_points']:,} points"
+        return text + f", {c['noise']:,} point{'s' if c['noise'] != 1 else ''} noise; labels: {c['names']}"
 
 
 def describe_run(
-    opts: Options, source, plan, sample, matrix, projections, seconds, warnings, graphs=None
+    opts: Options, source, plan, sample, matrix, projections, seconds, warnings, graphs=None, structure=None
 ) -> RunSummary:
     e = plan.embedding
     dims = f"{matrix.dims} dims"
@@ -128,6 +140,7 @@ def describe_run(
         reproducible=pinned(opts.reproducible),
         umap_kernels=next((p.kernels for p in projections if p.kernels), None),
         neighbours=graphs.facts() if graphs is not None else {},
+        clusters=structure.facts() if structure is not None else {},
     )
 
 
@@ -223,6 +236,7 @@ def json_summary(result) -> dict:
             for p in s.projections
         ],  # fmt: skip
         "neighbours": s.neighbours,
+        "clusters": s.clusters,
         "seed": s.seed,
         "engine": s.engine,
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},

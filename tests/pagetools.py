@@ -282,8 +282,12 @@ class ReportPage:
         """Run JS `body` with `view` bound to the view of `algo`'s figure (the model named "map_<algo>"),
         `points()` giving the "points" ColumnDataSource, `clientXY(view, xs, ys)` and `args`; returns its
         result."""
+        return self.on_named_figure(f"map_{algo}", body, *args)
+
+    def on_named_figure(self, name: str, body: str, *args):
+        """`on_figure` for any figure, by its model name (a chart: "chart_0")."""
         script = f"([name, args]) => {{ {FIGURE_VIEW_JS}\nconst view = figureView(name);\n{body}\n}}"
-        return self.js(script, [f"map_{algo}", list(args)])
+        return self.js(script, [name, list(args)])
 
     def point_positions(self, algo: str) -> list[tuple[float, float]]:
         """Client (page) x, y of every point on the map of `algo`, in ColumnDataSource order."""

@@ -37,13 +37,13 @@ def page_data(page: str) -> dict:
     return json.loads(match.group(1))
 
 
-def models(page: str, name: str) -> list[dict]:
-    """Every serialized model of Bokeh type `name` (e.g. "ColumnDataSource", "LegendItem")."""
+def _objects(page: str) -> list[dict]:
+    """Every serialized model of the document, in document order."""
     found = []
 
     def walk(node):
         if isinstance(node, dict):
-            if node.get("type") == "object" and node.get("name") == name:
+            if node.get("type") == "object" and "id" in node:
                 found.append(node)
             for value in node.values():
                 walk(value)
@@ -53,6 +53,11 @@ def models(page: str, name: str) -> list[dict]:
 
     walk(document(page))
     return found
+
+
+def models(page: str, name: str) -> list[dict]:
+    """Every serialized model of Bokeh type `name` (e.g. "ColumnDataSource", "LegendItem")."""
+    return [node for node in _objects(page) if node.get("name") == name]
 
 
 def decode(value):
@@ -98,8 +103,14 @@ def _words(column, words):
 
 
 def legend_labels(page: str) -> list[str]:
+    """The legend's entries as the page first shows them (the first colour choice's): the Legend model's items,
+    its references resolved (other colour choices, such as the clusters, have items of their own)."""
+    by_id = {node["id"]: node for node in _objects(page)}
+    legends = models(page, "Legend")
+    if not legends:
+        return []
     labels = []
-    for item in models(page, "LegendItem"):
-        label = item["attributes"]["label"]
+    for ref in legends[0]["attributes"]["items"]:
+        label = by_id[ref["id"]]["attributes"]["label"]
         labels.append(label["value"] if isinstance(label, dict) else label)
     return labels

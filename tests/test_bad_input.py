@@ -167,6 +167,36 @@ ERRORS = {
         ["--hover", "v,zz"],
         '--hover "zz": no such column',
     ),
+    "unknown column in --charts": (
+        _parquet(_vectors(_blob_rows(9))),
+        ["--charts", "v,zz"],
+        '--charts "zz": no such column, columns are: "v"',
+    ),
+    "too many --charts": (
+        _parquet(pa.table({"v": _blob_rows(9), **{f"c{i}": [i] * 9 for i in range(7)}})),
+        ["--charts", "c0,c1,c2,c3,c4,c5,c6"],
+        "--charts c0,c1,c2,c3,c4,c5,c6 names 7 columns, give at most 6",
+    ),
+    "--charts a column of vectors": (
+        _parquet(_vectors(_blob_rows(9))),
+        ["--charts", "v"],
+        '--charts "v" holds list<double> values, which cannot be charted, chart columns of numbers, labels or text',
+    ),
+    "--text a column of numbers": (
+        _parquet(pa.table({"v": _blob_rows(9), "s": np.arange(9.0)})),
+        ["--text", "s"],
+        '--text "s" holds double values, not text, give a column of text (titles, sentences, documents)',
+    ),
+    "unknown --clusters": (
+        _parquet(_vectors(_blob_rows(9))),
+        ["--clusters", "some"],
+        '--clusters "some" is not supported, use one of auto, none',
+    ),
+    "--min-cluster-size below 2": (
+        _parquet(_vectors(_blob_rows(9))),
+        ["--min-cluster-size", "1"],
+        "--min-cluster-size 1 is out of range, give a whole number, 2 or more",
+    ),
     "parameter out of range": (
         _parquet(_vectors(_blob_rows(9))),
         ["--perplexity", "-3"],

@@ -98,14 +98,15 @@ def test_points_are_sent_compactly(blobs):
     assert fields["name"]["words"] is None, "every name is different: no word list"
     choices = [(c["name"], c["kind"]) for c in meta["colors"]]
     assert choices == [("label", "categorical"), ("score", "continuous"), ("group", "categorical"),
-                       ("note", "categorical")]  # fmt: skip
+                       ("note", "categorical"), ("cluster", "categorical")]  # fmt: skip
     assert data["val1"].dtype == np.float32
     np.testing.assert_allclose(data["val1"], table.column("score").to_numpy(), rtol=1e-6)
 
 
 def test_colour_choices_leave_out_the_embedding_dimensions(digits_report):
     meta = page_data(digits_report.read_text(encoding="utf-8"))
-    assert [(c["name"], c["kind"]) for c in meta["colors"]] == [("target", "categorical")]  # not 64 pixels
+    colours = [(c["name"], c["kind"]) for c in meta["colors"]]
+    assert colours == [("target", "categorical"), ("cluster", "categorical")]  # not 64 pixels
 
 
 def test_a_big_report_says_why_it_has_no_neighbour_table(monkeypatch):
@@ -336,7 +337,7 @@ def test_box_selection_fills_the_table_and_downloads_quoted_safe_csv(open_report
     _drag(page, [(left, top), (right, bottom)])
     shown = _selection_table(page)
     assert shown["count"] == f"{len(cluster)} rows selected"
-    assert shown["header"] == ["row", "name", "label", "score", "group", "note", "pca_x", "pca_y"]
+    assert shown["header"] == ["row", "name", "label", "score", "group", "note", "cluster", "pca_x", "pca_y"]
     assert [int(r[0]) for r in shown["rows"]] == sorted(rows[i] for i in cluster)
     first = records[int(shown["rows"][0][0])]
     assert shown["rows"][0][1:6] == [
@@ -356,8 +357,9 @@ def test_box_selection_fills_the_table_and_downloads_quoted_safe_csv(open_report
         record = records[int(line[0])]
         assert line[1:5] == [record["name"], record["label"], _num(record["score"]), record["group"]]
         assert line[5] == ("'" + record["note"] if record["note"] in FORMULAS else record["note"])
+        assert line[6] in (f"{record['label']} · 100%", "noise"), "each row's cluster, named by its class"
         i = by_row[int(line[0])]
-        assert float(line[6]) == pytest.approx(xs[i], rel=1e-6) and float(line[7]) == pytest.approx(ys[i], rel=1e-6)
+        assert float(line[7]) == pytest.approx(xs[i], rel=1e-6) and float(line[8]) == pytest.approx(ys[i], rel=1e-6)
     notes = {line[5] for line in parsed[1:]}
     assert {"'" + f for f in FORMULAS} <= notes and set(AWKWARD) <= notes, "every kind of note should be selected"
     assert '"a,b ""quoted"""' in text and '"two\nlines"' in text and '" padded "' in text

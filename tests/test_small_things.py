@@ -191,7 +191,10 @@ def test_api_errors_name_python_keywords():
         ({"n_neighbors": 1}, "n_neighbors=1 is out of range, give a whole number from 2 to 1000"),
         ({"algo": "umpa"}, 'algo="umpa" is not supported, did you mean algo="umap"? Use one of pca, umap, tsne'),
         ({"hover": ["D1", "d2"], "algo": "pca"}, 'hover=["d2"]: no such column, did you mean hover=["D1", "D2"]?'),
-        ({"colour": "target"}, 'unknown option "colour", did you mean color? Use one of algo, cache, color,'),
+        (
+            {"colour": "target"},
+            'unknown option "colour", did you mean color? Use one of algo, cache, charts, clusters, color,',
+        ),  # fmt: skip
     ]
     for keywords, message in cases:
         with pytest.raises(embproj.EmbprojError) as err:

@@ -28,6 +28,9 @@ class ReportData:
     neighbours_exact: bool = True  # False: found by an approximate search (knn.py)
     fit: np.ndarray | None = None  # positions of the rows the maps were fitted on; None: every row
     hover_more: int = 0  # dimensions left off the hover (a table of nothing else shows its first ones)
+    structure: Any = None  # structure.Structure: clusters, their labels and each map's density; None for none
+    cluster_column: str | None = None  # the column of `table` that holds each row's cluster, as text
+    charts: tuple[tuple[str, str], ...] = ()  # (column, "histogram" | "bars") charted beside the maps
 
     @property
     def color_choices(self) -> tuple[tuple[str, str], ...]:

@@ -12,6 +12,8 @@ from embproj.options import ALGO_NAMES as NAMES
 from embproj.safe_text import NUMBER, formula_pattern
 from embproj.summary import color_fact
 
+from .charts import chart_meta
+from .clusters import cluster_meta, density_maps, faint_noise
 from .data import ReportData
 from .values import category_codes, dictionary, display_strings
 
@@ -62,6 +64,7 @@ def encode(data: ReportData) -> Encoded:
         colors.append(choice)
         if values is not None:
             shared[name] = (choice.key, choice.factors, values)
+    faint_noise(colors, data)
     fields = [_field(data, j, name, columns, shared.get(name)) for j, name in enumerate(data.hover)]
     images = None
     if data.images is not None:
@@ -86,6 +89,9 @@ def encode(data: ReportData) -> Encoded:
         else None,
         "neighbours_note": data.neighbours_note,
         "csv": {"formula": formula_pattern(), "number": f"^{NUMBER}$"},  # the export's guard (safe_text.py)
+        "clusters": cluster_meta(data, columns),  # what explains the map: render/clusters.py and charts.py
+        "charts": chart_meta(data, columns),
+        "density": density_maps(data),
     }
     return Encoded(columns, colors, meta, nn.reshape(-1) if nn is not None else None)
 

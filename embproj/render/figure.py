@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from embproj.options import ALGO_NAMES as NAMES
 
+from .charts import chart_figures, follow_selection
+from .clusters import add_map_layers, label_settings
 from .data import ReportData
 from .encode import Encoded, encode
 from .legend import add_keys, color_mappers, fill_color, keys_figure
@@ -24,7 +26,7 @@ ZOOM_NOTE = {
 
 def build_layout(data: ReportData):
     """(the root layout, the page's JSON meta, the callback to run once the document is ready)."""
-    from bokeh.layouts import row
+    from bokeh.layouts import column, row
     from bokeh.models import BooleanFilter, ColumnDataSource, CustomJS, IndexFilter
 
     encoded = encode(data)
@@ -34,6 +36,8 @@ def build_layout(data: ReportData):
     mappers = color_mappers(encoded.colors)
     size = point_size(len(data.row_ids))
     figures = [_figure(proj, source, shown, marks, encoded, mappers, size) for proj in data.projections]
+    for fig, proj in zip(figures, data.projections):
+        add_map_layers(fig, proj, data)  # cluster labels and density contours (clusters.py)
     keys = keys_figure(encoded.colors, HEIGHT)
     items = add_keys(keys, encoded.colors, mappers, size, ALPHA) if keys is not None else []
     source.selected.js_on_change("indices", CustomJS(code="window.embproj.selectionChanged();"))
@@ -42,7 +46,11 @@ def build_layout(data: ReportData):
     ready = CustomJS(args=args, code="window.embproj.ready(items, mappers, figures, neighbours);")
     panels = [*figures, keys] if keys is not None else figures
     layout = panels[0] if len(panels) == 1 else row(*panels, sizing_mode="stretch_width", name="maps")
-    return layout, {**encoded.meta, "zoom": ZOOM_NOTE}, ready
+    charts = chart_figures(encoded.meta["charts"], source)  # linked to the maps (charts.py)
+    if charts is not None:
+        follow_selection(source)
+        layout = column(layout, charts, sizing_mode="stretch_width", name="page")
+    return layout, {**encoded.meta, "zoom": ZOOM_NOTE, "label_font": label_settings()}, ready
 
 
 def point_size(n: int) -> int:

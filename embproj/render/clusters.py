@@ -1,0 +1,104 @@
+"""The structure layers of each map (structure.py found them): every cluster's label at its centre, drawn as text in
+data coordinates so that it stays on its cluster when the map is zoomed or panned (templates/js/clusters.js
+shows, biggest cluster first, only the labels that do not collide with a bigger one), and the density contours,
+a switchable layer under the points. Also what the page's cluster table needs: each point's cluster as a code."""
+
+from __future__ import annotations
+
+from .values import code_dtype
+
+NOISE_COLOR = "#d9dce1"  # a noise point in the cluster colouring: visible, but faint beside any cluster's colour
+LABEL_FONT = {"text_font": "helvetica", "text_font_size": "13px", "text_font_style": "bold"}  # js/clusters.js too
+LABEL_PADDING = 3  # pixels around a label's text, inside its white box
+CONTOUR_COLOR = "#3c4657"
+
+
+def cluster_meta(data, columns: dict) -> dict | None:
+    """Each point's cluster (int codes, -1 for noise) added to the points' `columns` as "cluster_id"; the page's
+    JSON for the cluster table: labels, sizes and purities, biggest first."""
+    import numpy as np
+
+    s = data.structure
+    if s is None or s.codes is None:
+        return None
+    columns["cluster_id"] = s.codes.astype(code_dtype(len(s.clusters) + 1))
+    return {
+        "key": "cluster_id",
+        "column": data.cluster_column,
+        "labels": [c.label for c in s.clusters],
+        "sizes": [c.size for c in s.clusters],
+        "purity": [None if c.purity is None else round(float(c.purity), 4) for c in s.clusters],
+        "noise": int(np.sum(s.codes < 0)),
+        "about": s.about,
+    }
+
+
+def density_maps(data) -> list[str]:
+    """The maps that have density contours to switch on."""
+    s = data.structure
+    return [] if s is None else [algo for algo, d in s.density.items() if d.levels]
+
+
+def faint_noise(colors: list, data) -> None:
+    """The cluster colouring: the clusters in the palette's colours, the noise faint (NOISE_COLOR)."""
+    from embproj.structure import NOISE_LABEL
+
+    from .encode import _palette
+
+    for c in colors:
+        if c.name == data.cluster_column and NOISE_LABEL in c.factors:
+            clusters = iter(_palette(len(c.factors) - 1))
+            c.palette = [NOISE_COLOR if f == NOISE_LABEL else next(clusters) for f in c.factors]
+
+
+def add_map_layers(fig, proj, data) -> None:
+    """Density contours (hidden until the page's switch shows them) and the cluster labels, on one map."""
+    s = data.structure
+    if s is None:
+        return
+    density = s.density.get(proj.algo)
+    if density is not None and density.levels:
+        _contours(fig, proj.algo, density)
+    if s.codes is not None:
+        _labels(fig, proj.algo, s.clusters)
+
+
+def _contours(fig, algo: str, density) -> None:
+    contour = fig.contour(
+        density.x, density.y, density.z, list(density.levels), line_color=CONTOUR_COLOR, line_alpha=0.5,
+        line_width=1.2, fill_color=None,
+    )  # fmt: skip
+    contour.name = f"density_{algo}"
+    contour.level = "underlay"  # under the points: the contours show where they crowd, not hide them
+    # Hidden by its lines, not by itself: BokehJS never draws a contour renderer that starts invisible.
+    contour.line_renderer.visible = False
+
+
+def _labels(fig, algo: str, clusters) -> None:
+    from bokeh.core.properties import value
+    from bokeh.models import CDSView, ColumnDataSource, CustomJS, IndexFilter
+
+    placed = [(c.centres[algo], c.label) for c in clusters if algo in c.centres]
+    source = ColumnDataSource(
+        {"x": [xy[0] for xy, _ in placed], "y": [xy[1] for xy, _ in placed], "text": [t for _, t in placed]},
+        name=f"cluster_labels_{algo}",
+    )
+    shown = IndexFilter(indices=[], name=f"cluster_labels_shown_{algo}")  # js/clusters.js places them
+    text = fig.text(
+        "x", "y", "text", source=source, view=CDSView(filter=shown), text_align="center", text_baseline="middle",
+        text_color="#111827", background_fill_color="white", background_fill_alpha=0.82, padding=LABEL_PADDING,
+        border_radius=3, name=f"labels_{algo}", text_font=value(LABEL_FONT["text_font"]),
+        text_font_size=LABEL_FONT["text_font_size"], text_font_style=LABEL_FONT["text_font_style"],
+    )  # fmt: skip
+    text.level = "overlay"  # over the points and their rings: a label is read first
+    place = CustomJS(code="window.embproj.placeLabels();")
+    for model, names in ((fig.x_range, ("start", "end")), (fig.y_range, ("start", "end")),
+                         (fig, ("inner_width", "inner_height"))):  # fmt: skip
+        for name in names:
+            model.js_on_change(name, place)
+
+
+def label_settings() -> dict:
+    """What js/clusters.js needs to measure a label as Bokeh draws it."""
+    font = LABEL_FONT
+    return {"font": f"{font['text_font_style']} {font['text_font_size']} {font['text_font']}", "padding": LABEL_PADDING}
