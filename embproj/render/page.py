@@ -42,7 +42,7 @@ def _environment():
 _IDS_LOCK = threading.Lock()
 
 
-SCRIPTS = ("core.js", "tooltip.js", "colour.js", "search.js", "selection.js", "neighbours.js", "zoom.js")
+SCRIPTS = ("core.js", "tooltip.js", "colour.js", "search.js", "selection.js", "neighbours.js", "zoom.js", "lod.js")
 
 
 def render_html(data: ReportData) -> str:
