@@ -5,16 +5,17 @@ sparse region keep points; zooming in draws the view's points one by one. The pa
 it bins the points, picks the drawn ones, and answers hover, click, search and selection on every row through a
 grid index. Python declares the numbers and the models; the page reads the numbers from its JSON ("lod").
 
-Why these numbers (headless Chromium, software WebGL, this 2-core machine): a repaint of a WebGL scatter costs
-~14 µs a point, so 10,000 drawn points repaint in ~0.15 s, within a 0.25 s pan step; 20,000 points (~0.3 s) is
-where drawing every point stops being smooth."""
+Why these numbers (headless Chromium, software WebGL, this 2-core machine, loaded): handing Bokeh a new set of
+drawn points and repainting costs one task of ~0.37 s for 10,000 points, ~0.3 s for 5,000 and ~0.15 s for 3,000
+(benchmarks/large_page.py), so 3,000 keeps the longest task of a pan under 0.25 s; a map of 20,000 points or fewer
+(~14 µs a point a repaint, ~0.3 s) is still drawn whole, as before."""
 
 from __future__ import annotations
 
 from embproj.density import BINS
 
 THRESHOLD = 20_000  # more points than this: the density image and at most DRAWN points
-DRAWN = 10_000  # points drawn one by one at most, in the view
+DRAWN = 3_000  # points drawn one by one at most, in the view
 THIN_CELLS = 48  # the view is cut into this many cells a side to choose the drawn points (per cell and class)
 INDEX_CELLS = 512  # the page's grid index for hit-testing: cells a side over the map's extent
 PAN_POINTS = 2_000  # during a pan or zoom Bokeh draws every lod_factor-th point of the drawn ones above this

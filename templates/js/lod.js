@@ -69,104 +69,125 @@
 
   function colourChoice() { return ep.meta().colors[ep.state.color || 0] || null; }
 
-  // The points to draw for map `fig`'s view: all shown points in it when they are few, else per (cell, class)
-  // at most `cap` of them (the largest cap that keeps the total within `drawn`), on a coarser grid when even one
-  // point per cell and class would be too many.
-  ep.chooseDrawn = function (fig) {
-    const c = cfg(), algo = algoOf(fig), d = ep.points().data, xs = d["x_" + algo], ys = d["y_" + algo];
-    const shown = ep.shownMask(), choice = colourChoice(), n = xs.length;
-    const codes = choice && choice.kind === "categorical" ? d[choice.key] : null;
-    const K = codes ? choice.factors.length : 1, key = new Int32Array(n);
-    const x0 = fig.x_range.start, y0 = fig.y_range.start;
-    const keysAt = (T) => {
-      const sx = T / ((fig.x_range.end - x0) || 1), sy = T / ((fig.y_range.end - y0) || 1);
-      const counts = new Int32Array(T * T * K);
-      let total = 0, occupied = 0;
-      for (let i = 0; i < n; i++) {
-        key[i] = -1;
-        if ((shown && !shown[i]) || !inView(fig, xs[i], ys[i])) continue;
-        const cx = Math.min(T - 1, Math.floor((xs[i] - x0) * sx)), cy = Math.min(T - 1, Math.floor((ys[i] - y0) * sy));
-        key[i] = (cy * T + cx) * K + (codes ? Math.max(0, Math.min(K - 1, codes[i])) : 0);
-        if (counts[key[i]]++ === 0) occupied++;
-        total++;
+  const STEP = 0x3fff;  // points between two looks at the clock (see run)
+
+  // visit(i) for every shown point in map `fig`'s view, found through the grid index; a generator that yields
+  // now and then, so that the work is cut into short tasks.
+  function* eachInView(fig, visit) {
+    const algo = algoOf(fig), ix = indexes[algo], G = ix.G, d = ep.points().data, shown = ep.shownMask();
+    const xs = d["x_" + algo], ys = d["y_" + algo];
+    const xa = fig.x_range.start, xb = fig.x_range.end, ya = fig.y_range.start, yb = fig.y_range.end;
+    const clamp = (v) => Math.min(G - 1, Math.max(0, Math.floor(v)));
+    const ca = clamp((xa - ix.x0) * ix.sx), cb = clamp((xb - ix.x0) * ix.sx);
+    const ra = clamp((ya - ix.y0) * ix.sy), rb = clamp((yb - ix.y0) * ix.sy);
+    let steps = 0;
+    for (let r = ra; r <= rb; r++) {
+      for (let k = ix.start[r * G + ca], end = ix.start[r * G + cb + 1]; k < end; k++) {
+        const i = ix.order[k], x = xs[i], y = ys[i];
+        if (x >= xa && x <= xb && y >= ya && y <= yb && (!shown || shown[i])) visit(i);
+        if ((++steps & STEP) === 0) yield;
       }
-      return { counts, total, occupied };
-    };
-    let T = c.thin_cells, k = keysAt(T);
-    const out = [];
-    if (k.total <= c.drawn) {
-      for (let i = 0; i < n; i++) if (key[i] >= 0) out.push(i);
-      return { indices: out, all: true };
     }
-    while (k.occupied > c.drawn && T > 1) { T = Math.max(1, T >> 1); k = keysAt(T); }
-    const kept = (cap) => { let s = 0; for (const m of k.counts) s += Math.min(m, cap); return s; };
-    let cap = 1, hi = c.drawn;
-    while (cap < hi) { const mid = (cap + hi + 1) >> 1; if (kept(mid) <= c.drawn) cap = mid; else hi = mid - 1; }
-    const score = new Map();  // below 1: drawn; a cell's points by their fixed pseudo-random number
-    for (let i = 0; i < n; i++) {
-      if (key[i] < 0) continue;
-      const s = (priority(i) * k.counts[key[i]]) / cap;
-      if (s < 1) { out.push(i); score.set(i, s); }
-    }
-    if (out.length > c.drawn) {  // chance kept a few too many: drop the highest scores
-      out.sort((a, b) => score.get(a) - score.get(b));
-      out.length = c.drawn;
-      out.sort((a, b) => a - b);
-    }
-    return { indices: out, all: false };
-  };
+  }
 
   function hexRGB(hex) {
     const v = parseInt(String(hex).slice(1, 7), 16);
     return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
   }
 
-  // The density image of map `fig`'s view: a bins × bins' grid (the longer side `bins` cells) of RGBA pixels.
-  ep.densityImage = function (fig) {
+  // The density image of map `fig`'s view, point by point (add), then as RGBA pixels (image): a grid whose longer
+  // side has `bins` cells; a cell's colour is the mean colour of its points, its opacity grows with their number.
+  function density(fig) {
     const c = cfg(), algo = algoOf(fig), d = ep.points().data, xs = d["x_" + algo], ys = d["y_" + algo];
-    const shown = ep.shownMask(), choice = colourChoice(), n = xs.length;
-    const w = fig.inner_width || 1, h = fig.inner_height || 1;
-    const nx = w >= h ? c.bins : Math.max(1, Math.round(c.bins * w / h));
-    const ny = w >= h ? Math.max(1, Math.round(c.bins * h / w)) : c.bins;
+    const choice = colourChoice(), w = fig.inner_width || 1, h = fig.inner_height || 1;
+    const nx = w >= h ? c.bins : Math.max(1, Math.round((c.bins * w) / h));
+    const ny = w >= h ? Math.max(1, Math.round((c.bins * h) / w)) : c.bins;
     const x0 = fig.x_range.start, y0 = fig.y_range.start;
     const sx = nx / ((fig.x_range.end - x0) || 1), sy = ny / ((fig.y_range.end - y0) || 1);
     const count = new Float32Array(nx * ny), r = new Float32Array(nx * ny), g = new Float32Array(nx * ny);
-    const b = new Float32Array(nx * ny);
+    const b = new Float32Array(nx * ny), none = hexRGB("#bbbbbb");
     let colourOf;
     if (!choice) {
       const one = hexRGB("#1f77b4");
       colourOf = () => one;
     } else if (choice.kind === "categorical") {
-      const rgb = choice.palette.map(hexRGB), none = hexRGB("#bbbbbb"), codes = d[choice.key];
+      const rgb = choice.palette.map(hexRGB), codes = d[choice.key];
       colourOf = (i) => rgb[codes[i]] || none;
     } else {
       const pal = ep.state.mappers[ep.state.color].palette.map(hexRGB), vals = d[choice.key];
-      const low = choice.low, span = (choice.high - choice.low) || 1, none = hexRGB("#bbbbbb");
+      const low = choice.low, span = (choice.high - choice.low) || 1;
       colourOf = (i) => Number.isFinite(vals[i])
-        ? pal[Math.max(0, Math.min(pal.length - 1, Math.floor((vals[i] - low) / span * pal.length)))] : none;
+        ? pal[Math.max(0, Math.min(pal.length - 1, Math.floor(((vals[i] - low) / span) * pal.length)))] : none;
     }
-    for (let i = 0; i < n; i++) {
-      if (shown && !shown[i]) continue;
-      const cx = Math.floor((xs[i] - x0) * sx), cy = Math.floor((ys[i] - y0) * sy);
-      if (!(cx >= 0 && cy >= 0 && cx < nx && cy < ny)) continue;
-      const at = cy * nx + cx, rgb = colourOf(i);
-      count[at]++; r[at] += rgb[0]; g[at] += rgb[1]; b[at] += rgb[2];
-    }
-    let most = 0;
-    for (const m of count) if (m > most) most = m;
-    const pixels = new Uint32Array(nx * ny), [a0, a1] = c.alpha, scale = 1 / Math.log1p(most || 1);
-    for (let at = 0; at < nx * ny; at++) {
-      const m = count[at];
-      if (!m) continue;
-      const a = Math.round(255 * (a0 + (a1 - a0) * Math.log1p(m) * scale));
-      pixels[at] = ((a << 24) | (Math.round(b[at] / m) << 16) | (Math.round(g[at] / m) << 8) | Math.round(r[at] / m)) >>> 0;
-    }
-    const { ndarray } = Bokeh.require("core/util/ndarray");
     return {
-      image: [ndarray(pixels, { dtype: "uint32", shape: [ny, nx] })],
-      x: [x0], y: [y0], dw: [nx / sx], dh: [ny / sy],
+      add(i) {
+        const at = Math.min(ny - 1, Math.floor((ys[i] - y0) * sy)) * nx + Math.min(nx - 1, Math.floor((xs[i] - x0) * sx));
+        const rgb = colourOf(i);
+        count[at]++; r[at] += rgb[0]; g[at] += rgb[1]; b[at] += rgb[2];
+      },
+      image() {
+        let most = 0;
+        for (const m of count) if (m > most) most = m;
+        const pixels = new Uint32Array(nx * ny), [a0, a1] = c.alpha, scale = 1 / Math.log1p(most || 1);
+        for (let at = 0; at < nx * ny; at++) {
+          const m = count[at];
+          if (!m) continue;
+          const a = Math.round(255 * (a0 + (a1 - a0) * Math.log1p(m) * scale));
+          pixels[at] = ((a << 24) | (Math.round(b[at] / m) << 16) | (Math.round(g[at] / m) << 8) | Math.round(r[at] / m)) >>> 0;
+        }
+        const { ndarray } = Bokeh.require("core/util/ndarray");
+        return { image: [ndarray(pixels, { dtype: "uint32", shape: [ny, nx] })], x: [x0], y: [y0], dw: [nx / sx], dh: [ny / sy] };
+      },
     };
-  };
+  }
+
+  // The points to draw for map `fig`'s view (each point in it also goes to `dens`): all shown points in it when
+  // they are few, else per (cell, class) at most `cap` of them, the largest cap that keeps the total within
+  // `drawn`, on a coarser grid when even one point per cell and class would be too many. A crowded cell's points
+  // are chosen by a fixed pseudo-random number per point, whatever the order of the rows in the file.
+  function* chooseDrawn(fig, dens) {
+    const c = cfg(), algo = algoOf(fig), d = ep.points().data, xs = d["x_" + algo], ys = d["y_" + algo];
+    const choice = colourChoice(), codes = choice && choice.kind === "categorical" ? d[choice.key] : null;
+    const K = codes ? choice.factors.length : 1, x0 = fig.x_range.start, y0 = fig.y_range.start;
+    const T = c.thin_cells;
+    const sx = T / ((fig.x_range.end - x0) || 1), sy = T / ((fig.y_range.end - y0) || 1);
+    const found = [], cells = [];  // the view's points, and each one's cell (column, row) on the T grid
+    yield* eachInView(fig, (i) => {
+      found.push(i);
+      const cx = Math.min(T - 1, Math.floor((xs[i] - x0) * sx)), cy = Math.min(T - 1, Math.floor((ys[i] - y0) * sy));
+      cells.push((cy << 16) | cx);
+      dens.add(i);
+    });
+    if (found.length <= c.drawn) return { indices: found.sort((a, b) => a - b), all: true };
+    const klass = (i) => (codes ? Math.max(0, Math.min(K - 1, codes[i])) : 0);
+    const keyOf = (j, shift) => {
+      const dim = T >> shift, cx = Math.min(dim - 1, (cells[j] & 0xffff) >> shift);
+      return (Math.min(dim - 1, (cells[j] >>> 16) >> shift) * dim + cx) * K;
+    };
+    let shift = 0, counts;
+    for (;;) {  // one point per occupied cell and class must fit, or the cells double in size
+      counts = new Int32Array((T >> shift) * (T >> shift) * K);
+      let occupied = 0;
+      for (let j = 0; j < found.length; j++) if (counts[keyOf(j, shift) + klass(found[j])]++ === 0) occupied++;
+      if (occupied <= c.drawn || T >> shift <= 1) break;
+      shift++;
+      yield;
+    }
+    const kept = (cap) => { let s = 0; for (const m of counts) s += Math.min(m, cap); return s; };
+    let cap = 1, hi = c.drawn;
+    while (cap < hi) { const mid = (cap + hi + 1) >> 1; if (kept(mid) <= c.drawn) cap = mid; else hi = mid - 1; }
+    const out = [], score = [];
+    for (let j = 0; j < found.length; j++) {
+      const i = found[j], s = (priority(i) * counts[keyOf(j, shift) + klass(i)]) / cap;
+      if (s < 1) { out.push(i); score.push(s); }
+    }
+    let indices = out;
+    if (out.length > c.drawn) {  // chance kept a few too many: drop the highest scores
+      const byScore = out.map((i, j) => j).sort((a, b) => score[a] - score[b]).slice(0, c.drawn);
+      indices = byScore.map((j) => out[j]);
+    }
+    return { indices: indices.sort((a, b) => a - b), all: false };
+  }
 
   function copyRows(indices, keys) {
     const d = ep.points().data, out = { idx: Int32Array.from(indices) };
@@ -182,8 +203,9 @@
 
   // The drawn points' selection follows the selection of every row ("points").
   function syncSelection() {
-    const drawn = ep.model("drawn"), chosen = new Set(ep.points().selected.indices), idx = drawn.data.idx, on = [];
-    for (let j = 0; j < idx.length; j++) if (chosen.has(idx[j])) on.push(j);
+    const drawn = ep.model("drawn"), chosen = new Uint8Array(ep.meta().n), idx = drawn.data.idx, on = [];
+    for (const i of ep.points().selected.indices) chosen[i] = 1;
+    for (let j = 0; j < idx.length; j++) if (chosen[idx[j]]) on.push(j);
     drawn.selected.indices = on;
   }
 
@@ -198,19 +220,38 @@
     ep.model("drawn_" + name).data = copyRows(out, coordinateKeys());
   }
 
-  function update() {
-    timer = 0;
-    const fig = active, choice = ep.meta().colors.map((c) => c.key);
-    const chosen = ep.chooseDrawn(fig);
-    ep.model("drawn").data = copyRows(chosen.indices, [...coordinateKeys(), ...choice]);
+  // The catch-up after a pan, a zoom, a colour or a legend change: every map's density image and the drawn
+  // points of the map last moved, computed in tasks of about SLICE_MS each (a newer change drops an unfinished
+  // one), then handed to Bokeh at once.
+  function* catchUp() {
+    const fig = active, keys = [...coordinateKeys(), ...ep.meta().colors.map((c) => c.key)];
+    const images = ep.state.figures.map(density);
+    const chosen = yield* chooseDrawn(fig, images[ep.state.figures.indexOf(fig)]);
+    for (const [j, f] of ep.state.figures.entries()) if (f !== fig) yield* eachInView(f, images[j].add);
+    ep.model("drawn").data = copyRows(chosen.indices, keys);
     syncSelection();
-    for (const f of ep.state.figures) {
-      const renderer = f.renderers.find((r) => r.name === "density_" + algoOf(f));
-      if (!chosen.all) ep.model("density_image_" + algoOf(f)).data = ep.densityImage(f);
-      renderer.visible = !chosen.all;
+    for (const [j, f] of ep.state.figures.entries()) {
+      if (!chosen.all) ep.model("density_image_" + algoOf(f)).data = images[j].image();
+      f.renderers.find((r) => r.name === "density_" + algoOf(f)).visible = !chosen.all;
     }
     for (const name of ["search_hits", "nn_hits", "nn_origin"]) fillMarks(name);
     document.documentElement.dataset.epDrawn = String(chosen.indices.length);
+  }
+
+  const SLICE_MS = 40;
+  let job = null;
+
+  function run(it) {
+    if (job !== it) return;  // a newer change started its own
+    const until = performance.now() + SLICE_MS;
+    while (performance.now() < until) if (it.next().done) { job = null; return; }
+    setTimeout(() => run(it), 0);
+  }
+
+  function update() {
+    timer = 0;
+    job = catchUp();
+    run(job);
   }
 
   function schedule(fig, wait) {
