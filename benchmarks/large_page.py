@@ -50,8 +50,9 @@ def report(n: int, neighbours: int) -> Path:
     data = make_table(DATA / f"blobs16-{n}.parquet", n, dims=16)
     out = DATA / f"large-{n}-nn{neighbours}.html"
     if not out.exists():
+        data, to = data.relative_to(ROOT), out.relative_to(ROOT)  # the page names them as a user would
         cmd = [sys.executable, "-m", "embproj", "project", str(data), "--algo", "pca", "--max-points", "all"]
-        subprocess.run([*cmd, "--neighbours", str(neighbours), "-o", str(out), "-q"], check=True, cwd=ROOT)
+        subprocess.run([*cmd, "--neighbours", str(neighbours), "-o", str(to), "-q"], check=True, cwd=ROOT)
     return out
 
 

@@ -7,18 +7,19 @@ grid index. Python declares the numbers and the models; the page reads the numbe
 
 Why these numbers (headless Chromium, software WebGL, this 2-core machine, loaded): handing Bokeh a new set of
 drawn points and repainting costs one task of ~0.37 s for 10,000 points, ~0.3 s for 5,000 and ~0.15 s for 3,000
-(benchmarks/large_page.py), so 3,000 keeps the longest task of a pan under 0.25 s; a map of 20,000 points or fewer
-(~14 µs a point a repaint, ~0.3 s) is still drawn whole, as before."""
+(benchmarks/large_page.py); during a drag each repaint of the 1M map took ~0.2 s with 3,000 drawn points and ~0.1 s
+with none (the density image and the canvas copies), so 2,000 keeps a pan's longest task near 0.25 s on a loaded
+machine; a map of 20,000 points or fewer (~14 µs a point a repaint, ~0.3 s) is still drawn whole, as before."""
 
 from __future__ import annotations
 
 from embproj.density import BINS
 
 THRESHOLD = 20_000  # more points than this: the density image and at most DRAWN points
-DRAWN = 3_000  # points drawn one by one at most, in the view
+DRAWN = 2_000  # points drawn one by one at most, in the view
 THIN_CELLS = 48  # the view is cut into this many cells a side to choose the drawn points (per cell and class)
 INDEX_CELLS = 512  # the page's grid index for hit-testing: cells a side over the map's extent
-PAN_POINTS = 2_000  # during a pan or zoom Bokeh draws every lod_factor-th point of the drawn ones above this
+PAN_POINTS = 1_000  # during a pan or zoom Bokeh draws every lod_factor-th point of the drawn ones above this
 HOVER_PX = 6  # the large map's hover finds the nearest point within this many pixels, drawn or not
 DENSITY_ALPHA = (0.25, 0.9)  # opacity of the lightest and the densest cell of the density image
 

@@ -11,6 +11,7 @@
   let timer = 0, active = null;  // the map last panned or zoomed: it chooses the drawn points
 
   const cfg = () => ep.meta().lod;
+  const RINGS = { search_hits: "search", nn_hits: "neighbours", nn_origin: "clicked" };  // figure.py's names
   const algoOf = (fig) => fig.name.slice(4);
 
   // A counting sort of the points by cell of a G × G grid over the map's fixed extent.
@@ -218,6 +219,10 @@
       if ((!shown || shown[i] || name === "nn_origin") && inView(fig, xs[i], ys[i])) out.push(i);
     }
     ep.model("drawn_" + name).data = copyRows(out, coordinateKeys());
+    for (const f of ep.state.figures) {  // an empty ring layer still costs a copy of the WebGL canvas a repaint
+      const ring = f.renderers.find((r) => r.name === RINGS[name] + "_" + algoOf(f));
+      if (ring.visible !== out.length > 0) ring.visible = out.length > 0;
+    }
   }
 
   // The catch-up after a pan, a zoom, a colour or a legend change: every map's density image and the drawn
