@@ -6,6 +6,7 @@ an error."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -14,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from test_interactions import _download, _drag, _frames, _legend_entry, _selection_table, _use_tool, make_report
 
 from reportdata import models, page_data
@@ -103,7 +105,7 @@ def test_large_map_draws_density_and_a_bounded_set_that_keeps_every_class(open_r
           let painted = 0;
           for (const v of img) if (v >>> 24) painted++;
           return {painted: painted, shape: Array.from(img.shape),
-                  visible: embproj.state.figures[0].renderers.find((r) => r.name === 'density_pca').visible};
+                  visible: embproj.state.figures[0].renderers.find((r) => r.name === 'lod_density_pca').visible};
         }"""
     )
     assert (
@@ -131,7 +133,9 @@ def test_zooming_in_draws_every_point_in_view_and_hides_the_density(open_report,
     inside = np.flatnonzero((abs(xs - cx) <= span) & (abs(ys - cy) <= span))
     assert 0 < len(inside) <= DRAWN
     assert sorted(drawn(page)) == inside.tolist()
-    assert page.js("() => embproj.state.figures[0].renderers.find((r) => r.name === 'density_pca').visible") is False
+    assert (
+        page.js("() => embproj.state.figures[0].renderers.find((r) => r.name === 'lod_density_pca').visible") is False
+    )
     page.assert_quiet()
 
 
@@ -233,6 +237,9 @@ def test_box_and_lasso_select_every_row_inside_drawn_or_not(open_report, large):
     ring = [(center[0] + radius * math.cos(a), center[1] + radius * math.sin(a)) for a in np.linspace(0, 6.3, 24)]
     _use_tool(page, "LassoSelectTool")
     _drag(page, ring)
+    with contextlib.suppress(PlaywrightTimeout):  # the lasso's rows replace the box's (the same count is possible)
+        page.page.wait_for_function(f"() => document.getElementById('ep-selection').dataset.count !== '{len(inside)}'",
+                                    timeout=3_000)  # fmt: skip
     count = int(page.js("() => document.getElementById('ep-selection').dataset.count"))
     within = np.hypot(*(positions - center).T) < radius - 1.5
     assert within.sum() <= count <= (np.hypot(*(positions - center).T) < radius + 1.5).sum()

@@ -73,7 +73,7 @@ def add_density(fig, algo: str) -> None:
         {"image": [np.zeros((1, 1), np.uint32)], "x": [0.0], "y": [0.0], "dw": [1.0], "dh": [1.0]},
         name=f"density_image_{algo}",
     )
-    fig.image_rgba(image="image", x="x", y="y", dw="dw", dh="dh", source=image, name=f"density_{algo}")
+    fig.image_rgba(image="image", x="x", y="y", dw="dw", dh="dh", source=image, name=f"lod_density_{algo}")
     fig.lod_threshold = PAN_POINTS
     fig.lod_factor = 10
     fig.lod_timeout = 300

@@ -237,7 +237,7 @@
     syncSelection();
     for (const [j, f] of ep.state.figures.entries()) {
       if (!chosen.all) ep.model("density_image_" + algoOf(f)).data = images[j].image();
-      f.renderers.find((r) => r.name === "density_" + algoOf(f)).visible = !chosen.all;
+      f.renderers.find((r) => r.name === "lod_density_" + algoOf(f)).visible = !chosen.all;
     }
     for (const name of ["search_hits", "nn_hits", "nn_origin"]) fillMarks(name);
     document.documentElement.dataset.epDrawn = String(chosen.indices.length);
