@@ -11,6 +11,7 @@ from .clusters import add_map_layers, label_settings
 from .data import ReportData
 from .encode import Encoded, encode
 from .legend import add_keys, color_mappers, fill_color, keys_figure
+from .lod import add_density, add_hit_events, drawn_source, lod_meta, marks_source
 
 ALPHA = 0.75
 SEARCH_RING = "#e4007c"
@@ -35,7 +36,9 @@ def build_layout(data: ReportData):
     marks = {name: IndexFilter(indices=[], name=name) for name in MARKS}
     mappers = color_mappers(encoded.colors)
     size = point_size(len(data.row_ids))
-    figures = [_figure(proj, source, shown, marks, encoded, mappers, size) for proj in data.projections]
+    lod = lod_meta(len(data.row_ids))
+    drawn = {**_drawn_sources(encoded, data), "held": [source, shown, *marks.values()]} if lod else None
+    figures = [_figure(proj, source, shown, marks, encoded, mappers, size, drawn) for proj in data.projections]
     for fig, proj in zip(figures, data.projections):
         add_map_layers(fig, proj, data)  # cluster labels and density contours (clusters.py)
     keys = keys_figure(encoded.colors, HEIGHT)
@@ -50,15 +53,22 @@ def build_layout(data: ReportData):
     if charts is not None:
         follow_selection(source)
         layout = column(layout, charts, sizing_mode="stretch_width", name="page")
-    return layout, {**encoded.meta, "zoom": ZOOM_NOTE, "label_font": label_settings()}, ready
+    return layout, {**encoded.meta, "zoom": ZOOM_NOTE, "label_font": label_settings(), "lod": lod}, ready
+
+
+def _drawn_sources(encoded: Encoded, data: ReportData) -> dict:
+    """The large map's small sources: the drawn points ("points") and each ring layer's points."""
+    algos = [p.algo for p in data.projections]
+    keys = [c.key for c in encoded.colors]
+    return {"points": drawn_source(encoded.columns, algos, keys), **{m: marks_source(m, algos) for m in MARKS}}
 
 
 def point_size(n: int) -> int:
     return 8 if n <= 2_000 else 5 if n <= 20_000 else 3
 
 
-def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, size: int):
-    from bokeh.models import BoxSelectTool, CDSView, CustomJS, HoverTool, LassoSelectTool
+def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, size: int, drawn: dict | None):
+    from bokeh.models import CDSView, CustomJS, HoverTool
     from bokeh.plotting import figure
 
     fig = figure(
@@ -76,6 +86,8 @@ def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, s
     fig.xaxis.visible = fig.yaxis.visible = False
     fig.grid.visible = False
     x, y = f"x_{proj.algo}", f"y_{proj.algo}"
+    if drawn:
+        return _large_figure(fig, proj.algo, drawn, encoded, mappers, size)
     main = fig.scatter(
         x, y, source=source, view=CDSView(filter=shown), size=size, fill_alpha=ALPHA, line_color=None,
         name=f"points_{proj.algo}", **fill_color(encoded.colors, mappers),
@@ -83,9 +95,7 @@ def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, s
     _ring(fig, x, y, source, shown & marks["search_hits"], size + 6, SEARCH_RING, 1.5, "search")
     _ring(fig, x, y, source, shown & marks["nn_hits"], size + 6, NEIGHBOUR_RING, 2.5, "neighbours")
     _ring(fig, x, y, source, marks["nn_origin"], size + 12, NEIGHBOUR_RING, 3.0, "clicked", marker="cross")
-    for tool in fig.tools:
-        if isinstance(tool, (BoxSelectTool, LassoSelectTool)):
-            tool.renderers = [main]
+    _select_on(fig, main)
     axes = {"fig": fig, "xcol": x, "ycol": y}
     fig.add_tools(
         HoverTool(
@@ -103,6 +113,36 @@ def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, s
     return fig
 
 
+def _select_on(fig, main) -> None:
+    from bokeh.models import BoxSelectTool, LassoSelectTool
+
+    for tool in fig.tools:
+        if isinstance(tool, (BoxSelectTool, LassoSelectTool)):
+            tool.renderers = [main]
+
+
+def _large_figure(fig, algo: str, drawn: dict, encoded: Encoded, mappers: list, size: int):
+    """The map above lod.THRESHOLD points: the density image, the drawn points and the rings from the page's
+    small sources, and hover, click and selection answered by the page over every row (js/lod.js)."""
+    from bokeh.models import CustomJS
+
+    x, y = f"x_{algo}", f"y_{algo}"
+    add_density(fig, algo)
+    main = fig.scatter(
+        x, y, source=drawn["points"], size=size, fill_alpha=ALPHA, line_color=None, name=f"points_{algo}",
+        **fill_color(encoded.colors, mappers),
+    )  # fmt: skip
+    _ring(fig, x, y, drawn["search_hits"], None, size + 6, SEARCH_RING, 1.5, "search")
+    _ring(fig, x, y, drawn["nn_hits"], None, size + 6, NEIGHBOUR_RING, 2.5, "neighbours")
+    _ring(fig, x, y, drawn["nn_origin"], None, size + 12, NEIGHBOUR_RING, 3.0, "clicked", marker="cross")
+    _select_on(fig, main)
+    add_hit_events(fig, algo, drawn["held"])
+    tap = CustomJS(args={"fig": fig, "xcol": x, "ycol": y}, code="window.embproj.tap(cb_obj, fig, xcol, ycol);")
+    fig.js_on_event("tap", tap)
+    fig.js_on_event("doubletap", tap)
+    return fig
+
+
 def _fixed_range(values):
     import numpy as np
     from bokeh.models import Range1d
@@ -116,8 +156,9 @@ def _fixed_range(values):
 def _ring(fig, x, y, source, view_filter, size, color, width, name, marker="circle"):
     from bokeh.models import CDSView
 
+    view = CDSView(filter=view_filter) if view_filter is not None else CDSView()
     ring = fig.scatter(
-        x, y, source=source, view=CDSView(filter=view_filter), size=size, marker=marker, fill_color=None,
+        x, y, source=source, view=view, size=size, marker=marker, fill_color=None,
         line_color=color, line_width=width, name=f"{name}_{fig.name[4:]}",
     )  # fmt: skip
     ring.nonselection_glyph = ring.glyph  # a ring stays as strong outside a selection

@@ -1,5 +1,5 @@
 // embproj report script. Every file in templates/js extends window.embproj; page.py inlines them in order
-// (core, tooltip, colour, search, selection, neighbours, zoom). Rules for all of them: a value from the table is
+// (core, tooltip, colour, search, selection, neighbours, zoom, lod). Rules for all of them: a value from the table is
 // only ever set as text (textContent, never innerHTML); an image only as a data:image URI embproj itself encoded;
 // nothing is fetched: the data is in the page (the Bokeh document and the #ep-data JSON).
 window.embproj = (function () {
@@ -92,6 +92,10 @@ window.embproj = (function () {
     const d = ep.points().data, xs = d[xcol], ys = d[ycol];
     const kx = (fig.inner_width || 1) / ((fig.x_range.end - fig.x_range.start) || 1);
     const ky = (fig.inner_height || 1) / ((fig.y_range.end - fig.y_range.start) || 1);
+    if (!candidates && radius !== undefined && ep.indexNearest) {  // the grid index (js/lod.js), when built
+      const found = ep.indexNearest(x, y, fig, xcol.slice(2), radius);
+      if (found !== -2) return found;
+    }
     const limit = radius === undefined ? Infinity : radius * radius, shown = ep.shownMask();
     let best = -1, bestD = Infinity;
     const visit = (i) => {

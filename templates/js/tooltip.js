@@ -41,7 +41,11 @@
 
   ep.hover = function (cb, source, fig, xcol, ycol) {
     const indices = cb.index.indices;
-    const i = indices && indices.length ? ep.nearest(cb.geometry.x, cb.geometry.y, fig, xcol, ycol, indices) : -1;
+    ep.showTip(indices && indices.length ? ep.nearest(cb.geometry.x, cb.geometry.y, fig, xcol, ycol, indices) : -1);
+  };
+
+  // Point i's tooltip by the mouse, or none for -1.
+  ep.showTip = function (i) {
     const t = tip();
     if (i < 0) { t.hidden = true; delete t.dataset.index; return; }
     if (t.dataset.index !== String(i)) render(i);
