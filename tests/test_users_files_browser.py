@@ -27,14 +27,16 @@ def make_report(data, out) -> None:
     assert result.exit_code == 0, result.output
 
 
-def hover_shows_each_rows_image(page, own_image) -> None:
-    """Hover the most isolated point and two others: one image, the row's own, 64 px, under its digit."""
+def hover_shows_each_rows_image(page, own_image) -> list[str]:
+    """Hover the most isolated point and two others: one image, the row's own, 64 px, under its digit. Returns
+    the tooltips' titles."""
     positions = np.array(page.point_positions(ALGO))
     rows = page.column("row")
     assert len(positions) == len(rows) == 100
     gaps = np.hypot(*(positions[:, None, :] - positions[None, :, :]).transpose(2, 0, 1))
     np.fill_diagonal(gaps, np.inf)
     isolated = int(np.argmax(gaps.min(axis=1)))
+    titles = []
     for i in (isolated, 0, 57):
         tip = page.hover(i, ALGO)
         assert tip.visible and tip.index is not None, f"point {i}: no tooltip ({tip})"
@@ -45,19 +47,24 @@ def hover_shows_each_rows_image(page, own_image) -> None:
         assert tip.title == LABELS[row]
         shown = np.asarray(tip.image().convert("L"))
         assert np.array_equal(shown, enlarged(own_image(row))), f"row {row}: the tooltip shows another image"
-    page.assert_quiet()
+        titles.append(tip.title)
+    return titles
 
 
 def test_wandb_artifact_hover_shows_the_wandb_image(open_report, tmp_path):
     out = tmp_path / "artifact.html"
     make_report(ARTIFACT, out)
     cells = [row[0]["path"] for row in json.loads((ARTIFACT / "digits.table.json").read_text())["data"]]
-    hover_shows_each_rows_image(
-        open_report(out), lambda row: np.asarray(Image.open(ARTIFACT / cells[row]).convert("L"))
-    )
+    page = open_report(out)
+    titles = hover_shows_each_rows_image(page, lambda row: np.asarray(Image.open(ARTIFACT / cells[row]).convert("L")))
+    assert len(titles) == 3 and set(titles) <= set(LABELS)  # each tooltip is headed by its row's digit
+    page.assert_quiet()  # no network request, no console error
 
 
 def test_tensorboard_hover_shows_the_sprite_tile(open_report, tmp_path):
     out = tmp_path / "tensorboard.html"
     make_report(TB_DIGITS, out)
-    hover_shows_each_rows_image(open_report(out), sprite_tile)
+    page = open_report(out)
+    titles = hover_shows_each_rows_image(page, sprite_tile)
+    assert len(titles) == 3 and set(titles) <= set(LABELS)  # each tooltip is headed by its row's digit
+    page.assert_quiet()  # no network request, no console error
