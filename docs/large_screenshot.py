@@ -14,30 +14,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "docs"))
 
-from browserjs import POSITIONS_JS, find_chromium  # noqa: E402 (the shared browser helpers live with the tests)
-
-VIEWPORT = {"width": 1400, "height": 940}
+from browserjs import POSITIONS_JS  # noqa: E402 (the shared browser helpers live with the tests)
+from screenshot import hover_and_shoot, opened  # noqa: E402
 
 
 def shoot(report: Path, png: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    chromium = find_chromium()
-    if chromium is None:
-        raise SystemExit("no Chromium found: install chromium or set EMBPROJ_CHROMIUM")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--headless=new", "--no-sandbox"])
-        page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
-        page.goto(report.resolve().as_uri(), wait_until="load")
-        page.wait_for_function("() => document.documentElement.dataset.epDrawn !== undefined", timeout=120_000)
-        x, y = page.evaluate(POSITIONS_JS, ["pca"])[123_456]
-        page.mouse.move(x, y)
-        page.wait_for_function("() => !document.getElementById('ep-tooltip').hidden", timeout=10_000)
-        page.wait_for_timeout(300)
-        png.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(png))
-        browser.close()
+    with opened(report, ready="dataset.epDrawn !== undefined", timeout=120_000) as page:
+        hover_and_shoot(page, page.evaluate(POSITIONS_JS, ["pca"])[123_456], png)
 
 
 def main(argv: list[str]) -> int:

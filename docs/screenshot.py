@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,9 @@ def make_report(data: Path, out: Path) -> None:
     embproj.report(data, algo="umap", reproducible=True).save(out)
 
 
-def shoot(report: Path, png: Path) -> None:
+@contextmanager
+def opened(report: Path, viewport: dict = VIEWPORT, ready: str = "dataset.epReady === '1'", timeout: int = 60_000):
+    """The report in headless Chromium, once the page says `ready` (of document.documentElement)."""
     from playwright.sync_api import sync_playwright
 
     chromium = find_chromium()
@@ -35,39 +38,41 @@ def shoot(report: Path, png: Path) -> None:
         raise SystemExit("no Chromium found: install chromium or set EMBPROJ_CHROMIUM")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--headless=new", "--no-sandbox"])
-        page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
+        page = browser.new_page(viewport=viewport, device_scale_factor=1)
         page.goto(report.resolve().as_uri(), wait_until="load")
-        page.wait_for_function("() => document.documentElement.dataset.epReady === '1'", timeout=60_000)
+        page.wait_for_function(f"() => document.documentElement.{ready}", timeout=timeout)
+        yield page
+        browser.close()
+
+
+def hover_and_shoot(page, point: tuple[float, float], png: Path) -> None:
+    """The pointer on `point`, its tooltip shown, then the picture."""
+    page.mouse.move(*point)
+    page.wait_for_function("() => !document.getElementById('ep-tooltip').hidden", timeout=10_000)
+    page.wait_for_timeout(300)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(png))
+
+
+def shoot(report: Path, png: Path) -> None:
+    with opened(report) as page:
         positions = page.evaluate(POSITIONS_JS, ["umap"])
         clicked = _click_a_telling_point(page, positions)
         hovered = _near(positions, positions[clicked][0] + 150, positions[clicked][1] + 60)
         page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no focus outline
-        page.mouse.move(*positions[hovered])
-        page.wait_for_function("() => !document.getElementById('ep-tooltip').hidden", timeout=10_000)
-        page.wait_for_timeout(300)
-        png.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(png))
-        browser.close()
+        hover_and_shoot(page, positions[hovered], png)
 
 
 def shoot_clusters(report: Path, png: Path) -> None:
     """The map as it explains itself: labels, the density contours switched on, the biggest cluster's row of the
     cluster table clicked (its points selected, the chart drawing them over the whole)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=find_chromium(), headless=True,
-                                    args=["--headless=new", "--no-sandbox"])  # fmt: skip
-        page = browser.new_page(viewport={"width": 1400, "height": 1300}, device_scale_factor=1)
-        page.goto(report.resolve().as_uri(), wait_until="load")
-        page.wait_for_function("() => document.documentElement.dataset.epReady === '1'", timeout=60_000)
+    with opened(report, {"width": 1400, "height": 1300}) as page:
         page.check("#ep-density")
         page.click("#ep-cluster-table tbody tr:nth-child(1)")
         page.evaluate("() => document.activeElement && document.activeElement.blur()")
         page.mouse.move(2, 2)
         page.wait_for_timeout(400)
         page.screenshot(path=str(png))
-        browser.close()
 
 
 def _click_a_telling_point(page, positions) -> int:
