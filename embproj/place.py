@@ -32,19 +32,20 @@ class PcaPlacer:
 
 @dataclass
 class UmapPlacer:
-    """umap-learn's `UMAP.transform`, with umap-learn's kernels cached where that can be done."""
+    """umap-learn's `UMAP.transform` (umap_transform.py), with umap-learn's kernels cached where that can be done."""
 
     model: Any
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         from .umap_kernels import fit
+        from .umap_transform import transform
 
-        def transform(umap):
+        def run(umap):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return self.model.transform(np.ascontiguousarray(rows, dtype=np.float32))
+                return transform(umap, self.model, np.ascontiguousarray(rows, dtype=np.float32))
 
-        return fit(transform)
+        return fit(run)
 
 
 @dataclass
