@@ -36,6 +36,14 @@ class UmapPlacer:
 
     model: Any
 
+    def threads(self) -> int:
+        """How many batches can be placed at once, a thread each: every core when the layout kernels run
+        without Python's lock (umap_kernels.py), else 1."""
+        from .umap_kernels import load_umap, without_gil
+
+        load_umap()
+        return usable_cores() if without_gil() else 1
+
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         from .umap_kernels import fit
         from .umap_transform import transform
@@ -46,6 +54,13 @@ class UmapPlacer:
                 return transform(umap, self.model, np.ascontiguousarray(rows, dtype=np.float32))
 
         return fit(run)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -170,11 +171,21 @@ def _placed(X: np.ndarray, fit: np.ndarray, Y: np.ndarray, place, progress) -> n
     xy = np.empty((len(X), 2), dtype=np.float32)
     xy[fit] = Y
     rest = np.setdiff1d(np.arange(len(X)), fit, assume_unique=True)
-    for begin in range(0, len(rest), PLACE_BATCH):
-        rows = rest[begin : begin + PLACE_BATCH]
-        xy[rows] = np.asarray(place(X[rows]), dtype=np.float32)
-        if progress is not None:
-            progress(len(rows))
+    batches = [rest[begin : begin + PLACE_BATCH] for begin in range(0, len(rest), PLACE_BATCH)]
+
+    def one(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return rows, np.asarray(place(X[rows]), dtype=np.float32)
+
+    threads = min(len(batches), place.threads() if hasattr(place, "threads") else 1)
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="embproj-place") if threads > 1 else None
+    try:  # each batch is placed alone, so a thread each gives the coordinates of one after the other
+        for rows, placed in pool.map(one, batches) if pool else map(one, batches):
+            xy[rows] = placed
+            if progress is not None:
+                progress(len(rows))
+    finally:
+        if pool is not None:  # on an error or an interrupt, the batches not started are dropped
+            pool.shutdown(wait=True, cancel_futures=True)
     return xy
 
 

@@ -14,6 +14,7 @@ itself runs when one is missing, the version is outside the checked range, or th
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -32,11 +33,9 @@ def transform(umap, model, X: np.ndarray) -> np.ndarray:
     if steps is None:
         return model.transform(X)
     make_epochs_per_sample, optimize_layout_euclidean, INT32_MIN, INT32_MAX = steps
-    model.transform_mode = "graph"
-    try:
-        graph = model.transform(X)
-    finally:
-        model.transform_mode = "embedding"
+    asked = copy.copy(model)  # the same fitted arrays; its own mode, so that threads can share the model
+    asked.transform_mode = "graph"
+    graph = asked.transform(X)
     if graph is getattr(model, "graph_", None):  # X is the fitted data itself: its own places
         return model.embedding_
     csr = graph.tocsr()

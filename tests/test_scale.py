@@ -110,6 +110,22 @@ def test_umap_places_rows_as_its_own_transform_does_to_the_bit(X, monkeypatch):
     np.testing.assert_array_equal(placer(X[rest]), expected)
 
 
+def test_rows_placed_on_every_core_land_where_one_thread_puts_them(X, monkeypatch):
+    """UMAP places a batch a thread on every core (its layout kernels run without Python's lock): the same
+    coordinates as one batch after the other."""
+    from embproj import project as project_module
+    from embproj.place import UmapPlacer, usable_cores
+
+    fit = fit_rows(N, FIT, seed=0)
+    params, graph = Options().params_for("umap"), knn(X[fit], 14, index=True)
+    monkeypatch.setattr(project_module, "PLACE_BATCH", 50)  # 9 batches
+    _, placer = fit_map(X[fit], "umap", params, 0, graph)
+    assert placer.threads() == usable_cores()
+    threaded = project(X, "umap", params, 0, graph, fit)
+    monkeypatch.setattr(UmapPlacer, "threads", lambda self: 1)
+    np.testing.assert_array_equal(project(X, "umap", params, 0, graph, fit).xy, threaded.xy)
+
+
 def _table(path, n: int = N, dims: int = 12):
     X, labels = blobs(n=n, dims=dims, classes=4, seed=3)
     pq.write_table(pa.table({"label": labels, "embedding": pa.array(list(X), type=pa.list_(pa.float32()))}), path)
@@ -171,7 +187,8 @@ def test_a_second_run_with_only_page_options_changed_takes_the_coordinates_from_
     assert [a["cache"] for a in json.loads(again.stdout)["algorithms"]] == ["hit", "hit", "hit"]
     assert pq.read_table(tmp_path / "a.parquet").drop_columns(["label"]).equals(pq.read_table(tmp_path / "b.parquet"))
     assert (tmp_path / "cache" / "embproj" / "projections").stat().st_mode & 0o777 == 0o700
-    other_seed = cli(*base, "-o", "c.html", "--seed", "1")
-    assert [a["cache"] for a in json.loads(other_seed.stdout)["algorithms"]] == ["miss", "miss", "miss"]
-    off = cli(*base, "-o", "d.html", "--no-cache")
-    assert [a["cache"] for a in json.loads(off.stdout)["algorithms"]] == ["off", "off", "off"]
+    pca = [*base[:2], "--algo", "pca", *base[4:]]  # the key is made the same way for every map: PCA says it
+    other_seed = cli(*pca, "-o", "c.html", "--seed", "1")
+    assert [a["cache"] for a in json.loads(other_seed.stdout)["algorithms"]] == ["miss"]
+    off = cli(*pca, "-o", "d.html", "--no-cache")
+    assert [a["cache"] for a in json.loads(off.stdout)["algorithms"]] == ["off"]
