@@ -419,8 +419,7 @@ def test_clicking_a_point_rings_its_nearest_neighbours_in_the_original_space(ope
     dark_before = _near(_pixels(page), "#111111", 1.0, tolerance=40)
 
     for i in clickable[:: max(1, len(clickable) // 4)][:4]:
-        page.page.mouse.click(*positions[i])
-        _frames(page)
+        click_for_neighbours(page, positions[i])
         state = page.js(
             """() => ({
               origin: Array.from(embproj.model('nn_origin').indices),
@@ -476,6 +475,15 @@ def _emptiest(positions: np.ndarray, rect) -> tuple[float, float]:
 
 
 # -- helpers: reading the page -------------------------------------------------------------------------------
+
+
+def click_for_neighbours(page, position) -> None:
+    """A click on a point, then until its neighbours are listed (the first click decodes the table)."""
+    page.page.mouse.click(*position)
+    page.page.wait_for_function(
+        "() => document.getElementById('ep-neighbours').dataset.kept !== undefined", timeout=30_000
+    )
+    _frames(page)
 
 
 def _frames(page) -> None:
