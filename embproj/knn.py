@@ -13,9 +13,12 @@ search never pays. NN-descent asks for at least `DEPTH` neighbours and keeps the
 searching 21 found 0.78 (10 s) and 0.995 (6 s). With the default --fit-points (20,000) the projections' graph is
 always exact. Rows placed later find their nearest fitted rows exactly too (`index`, knn_exact.Nearest).
 
-The page's table covers every plotted row up to `TABLE_ROWS` (NN-descent over 1,000,000 rows: see
-benchmarks/RESULTS.md); with --engine dask the vectors stay on the workers, so the table is made only up to
-`GATHER_ROWS` rows, the ones this process may gather.
+The page's table covers every plotted row up to `TABLE_ROWS`, the size measured (benchmarks/neighbours.py): for
+1,000,000 rows × 128 dims NN-descent took minutes (468 s on a loaded 2-core machine, recall 0.457 on those
+isotropic blobs) and 1.6 GB more memory, and the table ~20 MB (~20 B a point), so a 1M-point page weighs ~35 MB:
+twice that would pass the default --max-html-mb of 50. Searching PCA-reduced vectors instead (32 dims, 200,000
+rows) was not much faster (10.8 s against 13 s) and found 4% of the true neighbours. With --engine dask the
+vectors stay on the workers, so the table is made only up to `GATHER_ROWS` rows, the ones this process gathers.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import numpy as np
 EXACT_WORK = 1e11  # n² × dims up to which the search is exact (~30 s): NN-descent's first call compiles for ~25 s
 RECALL_ROWS = 200  # rows whose exact neighbours measure an approximate search
 DEPTH = 20  # NN-descent searches at least this many neighbours (then keeps k): recall, measured above
-TABLE_ROWS = 2_000_000  # the page's click-for-neighbours table, for every plotted row up to this many
+TABLE_ROWS = 1_000_000  # the page's click-for-neighbours table, for every plotted row up to this many (see above)
 GATHER_ROWS = 50_000  # --engine dask: at most this many rows' vectors gathered here for the table
 TABLE_BYTES = 20  # about what the table adds to the page a point at k = 10 (render/neighbours.py), for the note
 

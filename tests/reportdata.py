@@ -147,7 +147,7 @@ def decode_neighbours(text: str, code: dict, xy: np.ndarray, k: int) -> np.ndarr
     f = a = g = 0
     for p in range(n):
         mine = []
-        for q in asked[p]:
+        for q in reversed(asked[p]):  # the latest asker first
             if flags[f]:
                 mine.append(q)
             f += 1

@@ -6,8 +6,8 @@ from the coordinates it holds (float32 → a 2^BITS grid over the map's extent, 
 JSON; a stable sort by the interleaved bits), so the order costs no byte and rows near on the map get near
 numbers. Then, row by row in that order, for row p:
 
-1. one bit for each earlier row q whose list holds p, in the order of q: does p's list hold q too? (About 40% of
-   a k-nearest-neighbour graph's pairs are mutual: such a neighbour costs one bit instead of a number.)
+1. one bit for each earlier row q whose list holds p, the latest q first: does p's list hold q too? (About 40%
+   of a k-nearest-neighbour graph's pairs are mutual: such a neighbour costs one bit instead of a number.)
 2. its other neighbours' numbers, ascending: the first as a zigzag difference from p, the rest as the gaps
    between them less one.
 
@@ -124,6 +124,7 @@ def _streams(near: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     asks = np.sort(cols[later] * n + rows[later])  # by the row that gets the bit, then by the row asked about
     flags = _holds(edges, asks)
     answered = _holds(asks[flags], edges)  # p lists q < p and q listed p: p's bit for q said so
+    flags = _latest_first(flags, asks // n, n)
     rows, cols = rows[~answered], cols[~answered]
     first = np.ones(len(rows), bool)
     first[1:] = rows[1:] != rows[:-1]
@@ -131,6 +132,14 @@ def _streams(near: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     firsts = ((firsts << 1) ^ (firsts >> 63)).astype(np.uint32)  # zigzag: 0, -1, 1, -2 … → 0, 1, 2, 3 …
     gaps = (cols[~first] - np.roll(cols, 1)[~first] - 1).astype(np.uint32)
     return flags, firsts, gaps
+
+
+def _latest_first(flags: np.ndarray, asker: np.ndarray, n: int) -> np.ndarray:
+    """Each row's bits in reverse (its latest asker first: the page pushes askers onto a list and reads it back)."""
+    bounds = np.searchsorted(asker, np.arange(n + 1))
+    out = np.empty_like(flags)
+    out[bounds[asker] + bounds[asker + 1] - 1 - np.arange(len(flags))] = flags
+    return out
 
 
 def _holds(haystack: np.ndarray, keys: np.ndarray) -> np.ndarray:
