@@ -200,8 +200,10 @@ class Options:
         suffixes=COORDS_SUFFIXES,
     )  # fmt: skip
     metrics: bool = option(True, "--metrics/--no-metrics", help="Measure trustworthiness and kNN recall")
-    neighbours: int = option(10, "--neighbours", help="Nearest rows a click on a point rings (exact, by --metric)",
-                             low=0, high=MAX_NEIGHBOURS, integer=True)  # fmt: skip
+    neighbours: int = option(
+        10, "--neighbours", help="Nearest rows a click on a point rings (by --metric; approximate above ~45,000 rows)",
+        low=0, high=MAX_NEIGHBOURS, integer=True,
+    )  # fmt: skip
     cache: bool = option(
         True, "--cache/--no-cache", help="Reuse the coordinates of an earlier run on the same vectors with the same "
         "projection options (~/.cache/embproj/projections)", in_command=False,

@@ -17,9 +17,10 @@ planes, the low bytes of every number first) are deflated (zlib) and sent as bas
 A row's neighbours come out as a set (the page lists them by row), not nearest first: the order would cost
 log2(k!) bits a row, 2.7 bytes at k = 10.
 
-Measured on 20 Gaussian blobs in 16 dims, PCA map, k = 10 (bytes a point before base85): int32 gzipped 27.5 at
-100,000 rows and 31.6 at 1,000,000; the ids sorted as varint gaps, no reordering, 21.4 / 26.2; the Z-order with
-varint gaps 16.0 / 20.0; byte planes instead of varints 15.1 / 18.5; the mutual bits too 12.8 / 15.3."""
+Measured on 20 Gaussian blobs in 16 dims, PCA map, k = 10 (bytes a point before base85; benchmarks/RESULTS.md):
+int32 gzipped 27.5 at 100,000 rows and 31.6 at 1,000,000; the ids sorted as varint gaps, no reordering, 21.4 /
+26.2; the Z-order with varint gaps 16.0 / 20.0; byte planes instead of varints 15.1 / 18.5; the mutual bits too
+12.6 / 15.3. In the page, with base85: 15.8 / 19.3 B a point."""
 
 from __future__ import annotations
 
