@@ -63,7 +63,7 @@ def load(name: str):
     except (OSError, ValueError, KeyError):
         return None
     return Projection(facts["algo"], xy, facts["params"], facts["seconds"], tuple(facts["notes"]), facts["metrics"],
-                      facts["kernels"], fit)  # fmt: skip
+                      facts["kernels"], fit, placing=facts.get("placing"))  # fmt: skip
 
 
 def save(name: str, projection) -> None:
@@ -78,6 +78,7 @@ def save(name: str, projection) -> None:
         "notes": list(projection.notes),
         "metrics": projection.metrics,
         "kernels": projection.kernels,
+        "placing": projection.placing,
         "placed": projection.fit is not None,
     }
     buffer = io.BytesIO()

@@ -32,19 +32,35 @@ class PcaPlacer:
 
 @dataclass
 class UmapPlacer:
-    """umap-learn's `UMAP.transform`, with umap-learn's kernels cached where that can be done."""
+    """umap-learn's `UMAP.transform` (umap_transform.py), with umap-learn's kernels cached where that can be done."""
 
     model: Any
 
+    def threads(self) -> int:
+        """How many batches can be placed at once, a thread each: every core when the layout kernels run
+        without Python's lock (umap_kernels.py), else 1."""
+        from .umap_kernels import load_umap, without_gil
+
+        load_umap()
+        return usable_cores() if without_gil() else 1
+
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         from .umap_kernels import fit
+        from .umap_transform import transform
 
-        def transform(umap):
+        def run(umap):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return self.model.transform(np.ascontiguousarray(rows, dtype=np.float32))
+                return transform(umap, self.model, np.ascontiguousarray(rows, dtype=np.float32))
 
-        return fit(transform)
+        return fit(run)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -35,6 +36,7 @@ class Projection:
     kernels: str | None = None  # UMAP: where its compiled kernels are cached, or why not (umap_kernels.py)
     fit: np.ndarray | None = None  # positions of the rows the model was fitted on; None: every row
     cached: str | None = None  # "hit": the coordinates came from the projection cache; "miss": they went into it
+    placing: str | None = None  # UMAP: how its rows are placed (umap_transform.py), when there are rows to place
 
     @property
     def fitted(self) -> int:
@@ -143,9 +145,10 @@ def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | No
         notes.append(f"all {n:,} vectors are identical, so every point sits at (0, 0)")
     else:
         Y, used, place = PROJECTORS[algo](X, params, seed, notes, graph)
-    metrics, kernels = used.pop("_metrics", {}), used.pop("_kernels", None)
+    metrics, kernels, placing = used.pop("_metrics", {}), used.pop("_kernels", None), used.pop("_placing", None)
     xy = _checked(algo, np.asarray(Y, dtype=np.float32))
-    return Projection(algo, xy, used, time.perf_counter() - start, tuple(notes), metrics, kernels), place
+    seconds = time.perf_counter() - start
+    return Projection(algo, xy, used, seconds, tuple(notes), metrics, kernels, placing=placing), place
 
 
 def _checked(algo: str, xy: np.ndarray) -> np.ndarray:
@@ -168,11 +171,21 @@ def _placed(X: np.ndarray, fit: np.ndarray, Y: np.ndarray, place, progress) -> n
     xy = np.empty((len(X), 2), dtype=np.float32)
     xy[fit] = Y
     rest = np.setdiff1d(np.arange(len(X)), fit, assume_unique=True)
-    for begin in range(0, len(rest), PLACE_BATCH):
-        rows = rest[begin : begin + PLACE_BATCH]
-        xy[rows] = np.asarray(place(X[rows]), dtype=np.float32)
-        if progress is not None:
-            progress(len(rows))
+    batches = [rest[begin : begin + PLACE_BATCH] for begin in range(0, len(rest), PLACE_BATCH)]
+
+    def one(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return rows, np.asarray(place(X[rows]), dtype=np.float32)
+
+    threads = min(len(batches), place.threads() if hasattr(place, "threads") else 1)
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="embproj-place") if threads > 1 else None
+    try:  # each batch is placed alone, so a thread each gives the coordinates of one after the other
+        for rows, placed in pool.map(one, batches) if pool else map(one, batches):
+            xy[rows] = placed
+            if progress is not None:
+                progress(len(rows))
+    finally:
+        if pool is not None:  # on an error or an interrupt, the batches not started are dropped
+            pool.shutdown(wait=True, cancel_futures=True)
     return xy
 
 
@@ -195,7 +208,7 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
     find them by calling a numba metric once per pair from Python: ~15 s on the digits) and, when rows are to be
     placed, a search index for `UMAP.transform` that answers from the run's exact search (umap_search.py). The
     epochs are umap-learn's own rule, said explicitly: `transform` then takes a third of them whatever the batch."""
-    from .umap_kernels import fit, status, warning
+    from .umap_kernels import fit, load_umap, status, warning
 
     n = len(X)
     k = p["n_neighbors"]
@@ -231,6 +244,10 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
     if cache_warning:
         notes.append(cache_warning)
     used = {"n_neighbors": k, "min_dist": p["min_dist"], "metric": p["metric"], "_kernels": status()}
+    if index is not None:
+        from .umap_transform import plan
+
+        used["_placing"] = plan(load_umap(), model)
     return model.embedding_, used, UmapPlacer(model)
 
 

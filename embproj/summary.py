@@ -83,6 +83,7 @@ class RunSummary:
     created: str
     reproducible: bool  # time pinned, no timings in the page
     umap_kernels: str | None = None  # where UMAP's compiled kernels are cached, or why not
+    umap_transform: str | None = None  # how UMAP placed the rows it was not fitted on, when it placed some
     neighbours: dict[str, Any] = field(default_factory=dict)  # how each neighbour graph was found (knn.Graph)
     images: ImageFacts | None = None
     engine: str = "local"  # where the batch steps ran (--json only: the page is the same on every engine)
@@ -140,6 +141,7 @@ def describe_run(
         created=created_at(opts.reproducible),
         reproducible=pinned(opts.reproducible),
         umap_kernels=next((p.kernels for p in projections if p.kernels), None),
+        umap_transform=next((p.placing for p in projections if p.placing and p.placed), None),
         neighbours={**(graphs.facts() if graphs is not None else {}), **({"table": table} if table else {})},
         clusters=structure.facts() if structure is not None else {},
     )
@@ -254,6 +256,8 @@ def json_summary(result) -> dict:
     }
     if s.umap_kernels is not None:
         out["umap_kernel_cache"] = s.umap_kernels  # the first thing to check when UMAP is slow
+    if s.umap_transform is not None:
+        out["umap_transform"] = s.umap_transform
     return out
 
 

@@ -2,7 +2,9 @@
 
 umap-learn jit-compiles its hot kernels (the fuzzy graph, the layout epoch, the distances) in every fresh process:
 ~4 s on the digits, more than the fit itself. `load_umap` re-creates them from their Python functions with
-`cache=True` and otherwise the same options, so that a machine compiles them once. The cache lives in
+`cache=True` and otherwise the same options, so that a machine compiles them once; the graph and layout kernels
+also with `nogil=True` (the same machine code, run without holding Python's lock), so that rows can be placed
+on every core at once, a batch a thread (project.py). The cache lives in
 NUMBA_CACHE_DIR when the user set it, else in ~/.cache/embproj/numba (XDG_CACHE_HOME respected).
 
 This leans on private names of umap-learn (pinned below 0.6), so it is isolated here: the module imports nothing
@@ -39,6 +41,7 @@ KERNELS: tuple[tuple[str, str], ...] = (
     ("umap.distances", "cosine"),
     ("umap.distances", "correlation"),
 )
+NOGIL = {"smooth_knn_dist", "compute_membership_strengths", "_nb_optimize_layout_euclidean_single_epoch"}
 UMAP_VERSIONS = ((0, 5, 5), (0, 6, 0))  # [low, high): the range whose private names were checked
 # Twins are named `<kernel>__embproj_<hash of options>`: numba's cache key holds neither the options nor the
 # dispatcher, so this keeps our entries apart from any umap-learn may cache, and from our own older ones.
@@ -154,6 +157,12 @@ def status() -> str:
     return _STATE.status
 
 
+def without_gil() -> bool:
+    """Whether the layout epochs run without Python's lock (the cached kernels are in place), so that batches
+    placed on several threads run at once; with umap-learn's own kernels they would take turns."""
+    return _STATE.patch is not None and _STATE.status.startswith("cached in ")
+
+
 def warning() -> str | None:
     """What the user should hear about the cache (a folder others can write to, an entry that did not load)."""
     return _STATE.warning
@@ -212,6 +221,8 @@ def _cached_twin(numba, old, name: str):
     if QUALNAME_MARK in old.py_func.__qualname__:
         raise RuntimeError(f"umap-learn's {name} is patched already (embproj.umap_kernels loaded twice?)")
     options = {k: v for k, v in old.targetoptions.items() if k != "nopython"}
+    if name in NOGIL:
+        options["nogil"] = True
     twin = types.FunctionType(
         old.py_func.__code__,
         old.py_func.__globals__,

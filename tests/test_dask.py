@@ -162,7 +162,7 @@ def test_a_pattern_of_parts_reads_the_same_rows(parts, cli, tmp_path):
     )
 
 
-def test_a_scheduler_and_a_worker_started_by_hand(parts, tmp_path):
+def test_a_scheduler_and_a_worker_started_by_hand(parts, tmp_path, cli):
     """`dask scheduler` and `dask worker` as separate processes, embproj pointed at them by
     DASK_SCHEDULER_ADDRESS, as a user would run it."""
     info = tmp_path / "scheduler.json"
@@ -215,13 +215,8 @@ def test_a_scheduler_and_a_worker_started_by_hand(parts, tmp_path):
             if process is not None:
                 process.terminate()
                 process.wait(30)
-    local = subprocess.run(
-        [BIN / "embproj", *map(str, args[:-2]), "--coords-out", str(tmp_path / "local.parquet")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert local.returncode == 0, local.stderr
+    local = cli(*args[:-2], "--coords-out", tmp_path / "local.parquet")
+    assert local.exit_code == 0, local.stderr
     assert coords(tmp_path / "dask.parquet").equals(coords(tmp_path / "local.parquet"))
 
 

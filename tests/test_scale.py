@@ -12,9 +12,10 @@ import pytest
 from sklearn.manifold import trustworthiness
 
 from conftest import blobs
+from embproj import umap_transform
 from embproj.knn import knn
 from embproj.options import Options
-from embproj.project import fit_rows, neighbours_needed, project
+from embproj.project import fit_map, fit_rows, neighbours_needed, project
 from reportdata import points
 
 pytestmark = pytest.mark.slow
@@ -83,6 +84,48 @@ def test_placing_rows_does_not_change_the_fitted_map(X, maps):
     np.testing.assert_array_equal(runs["umap"][0].xy[fit], alone.xy)
 
 
+def test_umap_places_rows_as_its_own_transform_does_to_the_bit(X, monkeypatch):
+    """umap_transform takes umap-learn's start for new rows as whole arrays; the coordinates stay `transform`'s,
+    and umap-learn's own `transform` runs where its names were not checked."""
+    import umap
+    from scipy.sparse import csr_matrix
+    from umap.umap_ import init_graph_transform
+
+    fit = fit_rows(N, FIT, seed=0)
+    rest = np.setdiff1d(np.arange(N), fit)
+    params = Options().params_for("umap")
+    _, placer = fit_map(X[fit], "umap", params, 0, knn(X[fit], 14, index=True))
+    rows = np.ascontiguousarray(X[rest], dtype=np.float32)
+    expected = placer.model.transform(rows)
+    np.testing.assert_array_equal(placer(X[rest]), expected)
+    assert umap_transform.plan(umap, placer.model) == umap_transform.WHOLE_ARRAYS
+    np.testing.assert_array_equal(umap_transform.transform(umap, placer.model, X[fit]), placer.model.embedding_)
+    # the start alone, with what the loop treats apart: a weight of exactly 1 (not first in its row), a row
+    # with no neighbours, rows of different lengths
+    graph = csr_matrix(np.array([[0.5, 0.25, 0, 0.125], [0, 0, 0, 0], [0.3, 1.0, 0.7, 0], [0, 0, 0.9, 0]], np.float32))
+    embedding = np.random.default_rng(0).normal(size=(4, 2)).astype(np.float32)
+    np.testing.assert_array_equal(umap_transform.start(graph, embedding), init_graph_transform(graph, embedding))
+    monkeypatch.setattr(umap_transform, "UMAP_VERSIONS", ((9, 0, 0), (10, 0, 0)))
+    assert "not checked" in umap_transform.plan(umap, placer.model)
+    np.testing.assert_array_equal(placer(X[rest]), expected)
+
+
+def test_rows_placed_on_every_core_land_where_one_thread_puts_them(X, monkeypatch):
+    """UMAP places a batch a thread on every core (its layout kernels run without Python's lock): the same
+    coordinates as one batch after the other."""
+    from embproj import project as project_module
+    from embproj.place import UmapPlacer, usable_cores
+
+    fit = fit_rows(N, FIT, seed=0)
+    params, graph = Options().params_for("umap"), knn(X[fit], 14, index=True)
+    monkeypatch.setattr(project_module, "PLACE_BATCH", 50)  # 9 batches
+    _, placer = fit_map(X[fit], "umap", params, 0, graph)
+    assert placer.threads() == usable_cores()
+    threaded = project(X, "umap", params, 0, graph, fit)
+    monkeypatch.setattr(UmapPlacer, "threads", lambda self: 1)
+    np.testing.assert_array_equal(project(X, "umap", params, 0, graph, fit).xy, threaded.xy)
+
+
 def _table(path, n: int = N, dims: int = 12):
     X, labels = blobs(n=n, dims=dims, classes=4, seed=3)
     pq.write_table(pa.table({"label": labels, "embedding": pa.array(list(X), type=pa.list_(pa.float32()))}), path)
@@ -98,6 +141,7 @@ def test_every_row_on_the_page_says_which_were_placed(cli, tmp_path):
     assert summary["rows"]["plotted"] == N and summary["algorithms"][0]["fitted"] == FIT
     assert summary["algorithms"][0]["placed"] == N - FIT
     assert summary["neighbours"]["fit"] == {"rows": FIT, "k": 14, "metric": "euclidean", "exact": True}
+    assert summary["umap_transform"] == umap_transform.WHOLE_ARRAYS
     page = (tmp_path / "r.html").read_text()
     data_points = points(page)
     assert len(data_points["x_umap"]) == N and int(data_points["fit"].sum()) == FIT
@@ -143,7 +187,8 @@ def test_a_second_run_with_only_page_options_changed_takes_the_coordinates_from_
     assert [a["cache"] for a in json.loads(again.stdout)["algorithms"]] == ["hit", "hit", "hit"]
     assert pq.read_table(tmp_path / "a.parquet").drop_columns(["label"]).equals(pq.read_table(tmp_path / "b.parquet"))
     assert (tmp_path / "cache" / "embproj" / "projections").stat().st_mode & 0o777 == 0o700
-    other_seed = cli(*base, "-o", "c.html", "--seed", "1")
-    assert [a["cache"] for a in json.loads(other_seed.stdout)["algorithms"]] == ["miss", "miss", "miss"]
-    off = cli(*base, "-o", "d.html", "--no-cache")
-    assert [a["cache"] for a in json.loads(off.stdout)["algorithms"]] == ["off", "off", "off"]
+    pca = [*base[:2], "--algo", "pca", *base[4:]]  # the key is made the same way for every map: PCA says it
+    other_seed = cli(*pca, "-o", "c.html", "--seed", "1")
+    assert [a["cache"] for a in json.loads(other_seed.stdout)["algorithms"]] == ["miss"]
+    off = cli(*pca, "-o", "d.html", "--no-cache")
+    assert [a["cache"] for a in json.loads(off.stdout)["algorithms"]] == ["off"]

@@ -129,14 +129,14 @@ def test_an_unwritable_cache_folder_falls_back(fitted, tmp_path, monkeypatch):
 # -- the cache ----------------------------------------------------------------------------------------------
 
 
-def test_patched_kernels_are_cached_twins_with_the_original_options(fitted, numba_cache):
+def test_patched_kernels_are_cached_twins_with_the_original_options_and_without_the_gil(fitted, numba_cache):
     uk.load_umap()
     originals = {key: old for _, key, old, _ in uk._STATE.patch.places}
     for module_name, name in MAIN_KERNELS:
         module = sys.modules[module_name]
         twin, old = getattr(module, name), originals[name]
         assert _is_twin(twin)
-        assert twin.targetoptions == old.targetoptions
+        assert twin.targetoptions == old.targetoptions | ({"nogil": True} if name in uk.NOGIL else {})
         assert _declared(twin.locals) == _declared(old.locals)
         assert Path(twin._cache.cache_path).is_relative_to(numba_cache)
     assert uk.status() == f"cached in {numba_cache}"
