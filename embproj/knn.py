@@ -13,12 +13,14 @@ search never pays. NN-descent asks for at least `DEPTH` neighbours and keeps the
 searching 21 found 0.78 (10 s) and 0.995 (6 s). With the default --fit-points (20,000) the projections' graph is
 always exact. Rows placed later find their nearest fitted rows exactly too (`index`, knn_exact.Nearest).
 
-The page's table covers every plotted row up to `TABLE_ROWS`, the size measured (benchmarks/neighbours.py): for
-1,000,000 rows × 128 dims NN-descent took minutes (468 s on a loaded 2-core machine, recall 0.457 on those
-isotropic blobs) and 1.6 GB more memory, and the table ~20 MB (~20 B a point), so a 1M-point page weighs ~35 MB:
-twice that would pass the default --max-html-mb of 50. Searching PCA-reduced vectors instead (32 dims, 200,000
-rows) was not much faster (10.8 s against 13 s) and found 4% of the true neighbours. With --engine dask the
-vectors stay on the workers, so the table is made only up to `GATHER_ROWS` rows, the ones this process gathers.
+The page's table covers every plotted row up to --neighbour-rows (default 50,000, about as far as the exact search
+goes, so that a default report never waits for NN-descent's compile and search) and at most `TABLE_ROWS`, the size
+measured (benchmarks/neighbours.py): for 1,000,000 rows × 128 dims NN-descent took minutes (468 s on a loaded 2-core
+machine, recall 0.457 on those isotropic blobs) and 1.6 GB more memory, and the table ~20 MB (~20 B a point), so a
+1M-point page weighs ~35 MB: twice that would pass the default --max-html-mb of 50. Searching PCA-reduced vectors
+instead (32 dims, 200,000 rows) was not much faster (10.8 s against 13 s) and found 4% of the true neighbours.
+With --engine dask the vectors stay on the workers, so the table is made only up to `GATHER_ROWS` rows, the ones
+this process gathers.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 EXACT_WORK = 1e11  # n² × dims up to which the search is exact (~30 s): NN-descent's first call compiles for ~25 s
 RECALL_ROWS = 200  # rows whose exact neighbours measure an approximate search
 DEPTH = 20  # NN-descent searches at least this many neighbours (then keeps k): recall, measured above
-TABLE_ROWS = 1_000_000  # the page's click-for-neighbours table, for every plotted row up to this many (see above)
+TABLE_ROWS = 1_000_000  # the most --neighbour-rows may ask for: the page's table for every plotted row (see above)
 GATHER_ROWS = 50_000  # --engine dask: at most this many rows' vectors gathered here for the table
 TABLE_BYTES = 20  # about what the table adds to the page a point at k = 10 (render/neighbours.py), for the note
 
@@ -156,13 +158,23 @@ class Neighbours:
 
 
 def find_neighbours(
-    original, reduced, fit_rows, fit_k: int, table_k: int, measure_k: int, metric: str, seed: int, index: bool
+    original,
+    reduced,
+    fit_rows,
+    fit_k: int,
+    table_k: int,
+    measure_k: int,
+    metric: str,
+    seed: int,
+    index: bool,
+    table_rows: int = TABLE_ROWS,
 ) -> Neighbours:
     """Each graph once, as deep as its deepest consumer: the projections' fit (`fit_k`, over `fit_rows` of
     `reduced`, or of `original` when `reduced` is None; with a search index when rows are to be placed), the
-    page's table (`table_k`) and the quality numbers (`measure_k`), over every row of `original`."""
+    page's table (`table_k`, up to `table_rows` rows: --neighbour-rows) and the quality numbers (`measure_k`), over
+    every row of `original`."""
     n = len(original)
-    note = _table_note(n, table_k, gathered=not isinstance(original, np.ndarray))
+    note = _table_note(n, table_k, gathered=not isinstance(original, np.ndarray), limit=table_rows)
     original_k = max(0 if note else table_k, measure_k)
     space = original if reduced is None else reduced
     if reduced is None and len(fit_rows) == n and not index:
@@ -178,9 +190,9 @@ def _here(X) -> np.ndarray:
     return X if isinstance(X, np.ndarray) else X[np.arange(len(X))]
 
 
-def _table_note(n: int, k: int, gathered: bool = False) -> str:
+def _table_note(n: int, k: int, gathered: bool = False, limit: int = TABLE_ROWS) -> str:
     """Why the page gets no neighbour table ("" when it gets one). `gathered`: the vectors are on a Dask
-    cluster's workers and would have to come here."""
+    cluster's workers and would have to come here; `limit`: --neighbour-rows."""
     if k == 0:
         return "no neighbour table: --neighbours 0"
     if n < 2:
@@ -193,4 +205,11 @@ def _table_note(n: int, k: int, gathered: bool = False) -> str:
         )
     if n > TABLE_ROWS:
         return f"no neighbour table: {n:,} points, over {TABLE_ROWS:,} ({adds})"
+    if n > limit:
+        from .options import say
+
+        return (
+            f"no neighbour table: {n:,} points, over {say('neighbour_rows', limit)} ({say('neighbour_rows', n)} "
+            f"makes it: NN-descent over every row, minutes at a million rows; {adds})"
+        )
     return ""

@@ -118,6 +118,9 @@ def test_a_big_report_says_why_it_has_no_neighbour_table(monkeypatch):
     assert neighbours(html) is None
     note = page_data(html)["neighbours_note"]
     assert note == f"no neighbour table: {N} points, over 100 (would add 0.0 MB)" and note in html
+    monkeypatch.undo()
+    note = page_data(embproj.report(blobs_table(), algo="pca", neighbour_rows=100).html)["neighbours_note"]
+    assert note.startswith(f"no neighbour table: {N} points, over neighbour_rows=100 (neighbour_rows={N} makes it")
 
 
 def test_neighbour_table_is_the_exact_knn_of_the_input(digits_report, digits_table):

@@ -123,6 +123,10 @@ def test_the_table_is_left_out_with_a_reason(monkeypatch):
     found = find_neighbours(X, None, ALL, 14, 10, 0, **args)
     assert found.table(10) is None and found.table_note.startswith("no neighbour table: 160 points, over 100")
     assert found.fit.k == 14  # the projections still get theirs
+    monkeypatch.undo()
+    assert find_neighbours(X, None, ALL, 14, 10, 0, **args, table_rows=160).table(10) is not None
+    found = find_neighbours(X, None, ALL, 14, 10, 0, **args, table_rows=159)  # --neighbour-rows
+    assert found.table(10) is None and found.table_note.startswith("no neighbour table: 160 points, over ")
 
 
 def blob_rows(n: int = 3000, dims: int = 16) -> np.ndarray:
