@@ -223,8 +223,8 @@ def neighbour_cost(n: int = 20_000) -> str:
     finally:
         knn.TABLE_ROWS = saved
     return (
-        f"The neighbour table (k = {metrics.K}, int32, embedded up to {knn.TABLE_ROWS:,} points, so "
-        f"not in the row above) adds {(with_table - without) / n:.1f} bytes a point ({n:,} points)."
+        f"The neighbour table (k = {metrics.K}, in its compact code, embedded up to {knn.TABLE_ROWS:,} points, "
+        f"so not in the row above) adds {(with_table - without) / n:.1f} bytes a point ({n:,} points)."
     )
 
 

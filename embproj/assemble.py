@@ -27,10 +27,12 @@ def make_page(opts: Options, source, plan, sample, matrix, projections, neighbou
 
     table, images = _rows_shown(opts, source, plan, sample, matrix)
     warnings = source.notes + run_warnings(sample, matrix, projections, table, plan.color, images)
-    summary = describe_run(opts, source, plan, sample, matrix, projections, seconds, warnings, neighbours, structure)
+    near = _neighbour_table(neighbours, opts.neighbours, projections)
+    args = (seconds, warnings, neighbours, structure, _table_facts(neighbours, near))
+    summary = describe_run(opts, source, plan, sample, matrix, projections, *args)
     table, cluster = _with_clusters(table, structure)
     coloured = plan.color_choices + (((cluster, "categorical"),) if cluster and opts.color != "" else ())
-    near = neighbours.table(opts.neighbours)
+    graph = neighbours.original
 
     def render(uris, image_facts, note) -> str:  # the budget renders, measures, and renders again if need be
         data = ReportData(
@@ -48,7 +50,8 @@ def make_page(opts: Options, source, plan, sample, matrix, projections, neighbou
             neighbours=near,
             neighbours_note=neighbours.table_note if near is None else "",
             neighbours_metric=opts.metric,
-            neighbours_exact=neighbours.original is None or neighbours.original.exact,
+            neighbours_exact=graph is None or graph.exact,
+            neighbours_recall=graph.recall if graph is not None else None,
             fit=projections[0].fit if projections else None,
             hover_more=plan.hover_more,
             structure=structure,
@@ -60,6 +63,25 @@ def make_page(opts: Options, source, plan, sample, matrix, projections, neighbou
     fitted = fit_report(render, images, opts.max_html_mb, opts.seed, plan.image.column)
     files = tuple(images.cells.files) if images is not None else ()
     return Page(fitted.html, with_page(summary, fitted.images, fitted.note), files)
+
+
+def _neighbour_table(neighbours, k: int, projections):
+    """The page's click-for-neighbours table, encoded once (the budget may render the page again), numbered
+    along the first map; None when the page has none."""
+    from .render.neighbours import encode_neighbours
+
+    indices = neighbours.table(k)
+    if indices is None or not projections:
+        return None
+    return encode_neighbours(indices, projections[0].xy, projections[0].algo)
+
+
+def _table_facts(neighbours, table) -> dict:
+    """`--json`'s neighbours.table: how the page's table is sent and what it weighs, or why there is none."""
+    if table is None:
+        return {"note": neighbours.table_note or "no neighbour table"}
+    graph = neighbours.original
+    return {**table.facts(), "exact": graph.exact, **({"recall": graph.recall} if graph.recall is not None else {})}
 
 
 def _with_clusters(table: pa.Table, structure) -> tuple[pa.Table, str | None]:

@@ -7,9 +7,20 @@ rows of 50 dims, ~30 s on 2 cores. Above, approximate: pynndescent's NN-descent 
 itself), seeded and single-threaded so that the same seed gives the same graph, with its recall against the exact
 neighbours of a seeded sample of rows measured and reported. Measured at 50 dims: exact 0.5 / 1.3 / 4.5 / 19 s for
 5k / 10k / 20k / 40k rows; NN-descent 0.1 / 0.2 / 0.5 / 1.0 s at recall 0.996 / 0.984 / 0.960 / 0.915, but its
-first call in a process compiles numba code for ~25 s (more on a busy machine), which the exact search never pays.
-With the default --fit-points (20,000) the projections' graph is always exact. Rows placed later find their
-nearest fitted rows exactly too (`index`, knn_exact.Nearest).
+first call in a process compiles numba code for ~25 s (more on a busy machine; ~45 s measured), which the exact
+search never pays. NN-descent asks for at least `DEPTH` neighbours and keeps the k nearest: on 20 Gaussian blobs
+(100,000 rows, k = 10) searching 11 found 0.51 of the true neighbours in 128 dims (6 s) and 0.935 in 16 dims (4 s);
+searching 21 found 0.78 (10 s) and 0.995 (6 s). With the default --fit-points (20,000) the projections' graph is
+always exact. Rows placed later find their nearest fitted rows exactly too (`index`, knn_exact.Nearest).
+
+The page's table covers every plotted row up to --neighbour-rows (default 50,000, about as far as the exact search
+goes, so that a default report never waits for NN-descent's compile and search) and at most `TABLE_ROWS`, the size
+measured (benchmarks/neighbours.py): for 1,000,000 rows × 128 dims NN-descent took minutes (468 s on a loaded 2-core
+machine, recall 0.457 on those isotropic blobs) and 1.6 GB more memory, and the table ~20 MB (~20 B a point), so a
+1M-point page weighs ~35 MB: twice that would pass the default --max-html-mb of 50. Searching PCA-reduced vectors
+instead (32 dims, 200,000 rows) was not much faster (10.8 s against 13 s) and found 4% of the true neighbours.
+With --engine dask the vectors stay on the workers, so the table is made only up to `GATHER_ROWS` rows, the ones
+this process gathers.
 """
 
 from __future__ import annotations
@@ -21,7 +32,10 @@ import numpy as np
 
 EXACT_WORK = 1e11  # n² × dims up to which the search is exact (~30 s): NN-descent's first call compiles for ~25 s
 RECALL_ROWS = 200  # rows whose exact neighbours measure an approximate search
-TABLE_ROWS = 50_000  # the page's click-for-neighbours table: int32 n × k, ~35 bytes a point gzipped
+DEPTH = 20  # NN-descent searches at least this many neighbours (then keeps k): recall, measured above
+TABLE_ROWS = 1_000_000  # the most --neighbour-rows may ask for: the page's table for every plotted row (see above)
+GATHER_ROWS = 50_000  # --engine dask: at most this many rows' vectors gathered here for the table
+TABLE_BYTES = 20  # about what the table adds to the page a point at k = 10 (render/neighbours.py), for the note
 
 
 @dataclass(frozen=True)
@@ -74,17 +88,32 @@ def knn(X: np.ndarray, k: int, metric: str = "euclidean", seed: int = 0, index: 
     if float(n) * n * X.shape[1] <= EXACT_WORK:
         indices, distances = exact(X, k, metric)
         return Graph(indices.astype(np.int32), distances.astype(np.float32), metric, index=search)
-    found, found_distances = _nn_descent(X, k, metric, seed).neighbor_graph
+    found, found_distances = _nn_descent(X, min(max(k, DEPTH), n - 1), metric, seed).neighbor_graph
     indices, distances = _without_self(found, found_distances, k)
+    indices, distances = _complete(X, indices, distances, metric)
     graph = Graph(indices, distances, metric, exact=False, index=search)
     return replace(graph, recall=recall(X, graph, seed))
 
 
 def _nn_descent(X: np.ndarray, k: int, metric: str, seed: int):
-    """NN-descent over X, seeded and on one thread (the same seed, the same graph)."""
+    """NN-descent over X for each row's k nearest others, seeded and on one thread (the same seed, the same
+    graph)."""
     from pynndescent import NNDescent
 
     return NNDescent(X, metric=metric, n_neighbors=k + 1, random_state=seed, n_jobs=1, low_memory=True)
+
+
+def _complete(X: np.ndarray, indices: np.ndarray, distances: np.ndarray, metric: str):
+    """NN-descent leaves -1 where it found too few neighbours (or, on ties, a row twice): those rows get their
+    exact neighbours, so that every row lists k distinct others (the page's table relies on it)."""
+    from .knn_exact import exact_rows
+
+    ordered = np.sort(indices, axis=1)
+    bad = np.flatnonzero((ordered[:, 0] < 0) | (np.diff(ordered, axis=1) == 0).any(axis=1))
+    if bad.size:
+        indices, distances = indices.copy(), distances.copy()
+        indices[bad], distances[bad] = exact_rows(X, bad, indices.shape[1], metric)
+    return indices, distances
 
 
 def _without_self(indices: np.ndarray, distances: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -129,13 +158,23 @@ class Neighbours:
 
 
 def find_neighbours(
-    original, reduced, fit_rows, fit_k: int, table_k: int, measure_k: int, metric: str, seed: int, index: bool
+    original,
+    reduced,
+    fit_rows,
+    fit_k: int,
+    table_k: int,
+    measure_k: int,
+    metric: str,
+    seed: int,
+    index: bool,
+    table_rows: int = TABLE_ROWS,
 ) -> Neighbours:
     """Each graph once, as deep as its deepest consumer: the projections' fit (`fit_k`, over `fit_rows` of
     `reduced`, or of `original` when `reduced` is None; with a search index when rows are to be placed), the
-    page's table (`table_k`) and the quality numbers (`measure_k`), over every row of `original`."""
+    page's table (`table_k`, up to `table_rows` rows: --neighbour-rows) and the quality numbers (`measure_k`), over
+    every row of `original`."""
     n = len(original)
-    note = _table_note(n, table_k)
+    note = _table_note(n, table_k, gathered=not isinstance(original, np.ndarray), limit=table_rows)
     original_k = max(0 if note else table_k, measure_k)
     space = original if reduced is None else reduced
     if reduced is None and len(fit_rows) == n and not index:
@@ -147,16 +186,30 @@ def find_neighbours(
 
 def _here(X) -> np.ndarray:
     """X in this process: rows a Dask cluster holds are gathered (cluster.ClusterRows); only ever the fitted
-    rows, or at most `TABLE_ROWS` rows for the page's table and the quality numbers."""
+    rows, or at most `GATHER_ROWS` rows for the page's table and the quality numbers."""
     return X if isinstance(X, np.ndarray) else X[np.arange(len(X))]
 
 
-def _table_note(n: int, k: int) -> str:
-    """Why the page gets no neighbour table ("" when it gets one)."""
+def _table_note(n: int, k: int, gathered: bool = False, limit: int = TABLE_ROWS) -> str:
+    """Why the page gets no neighbour table ("" when it gets one). `gathered`: the vectors are on a Dask
+    cluster's workers and would have to come here; `limit`: --neighbour-rows."""
     if k == 0:
         return "no neighbour table: --neighbours 0"
     if n < 2:
         return "no neighbours: only one point"
+    adds = f"would add {n * k * TABLE_BYTES / 10 / 1e6:.1f} MB"
+    if gathered and n > GATHER_ROWS:
+        return (
+            f"no neighbour table: {n:,} points on the Dask cluster, over the {GATHER_ROWS:,} whose vectors are "
+            f"gathered here for it (--engine local finds them for every row; {adds})"
+        )
     if n > TABLE_ROWS:
-        return f"no neighbour table: {n:,} points, over {TABLE_ROWS:,} (would add {n * k * 3.5 / 1e6:.1f} MB)"
+        return f"no neighbour table: {n:,} points, over {TABLE_ROWS:,} ({adds})"
+    if n > limit:
+        from .options import say
+
+        return (
+            f"no neighbour table: {n:,} points, over {say('neighbour_rows', limit)} ({say('neighbour_rows', n)} "
+            f"makes it: NN-descent over every row, minutes at a million rows; {adds})"
+        )
     return ""

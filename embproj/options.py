@@ -200,8 +200,15 @@ class Options:
         suffixes=COORDS_SUFFIXES,
     )  # fmt: skip
     metrics: bool = option(True, "--metrics/--no-metrics", help="Measure trustworthiness and kNN recall")
-    neighbours: int = option(10, "--neighbours", help="Nearest rows a click on a point rings (exact, by --metric)",
-                             low=0, high=MAX_NEIGHBOURS, integer=True)  # fmt: skip
+    neighbours: int = option(
+        10, "--neighbours", help="Nearest rows a click on a point rings (by --metric; approximate above ~45,000 rows)",
+        low=0, high=MAX_NEIGHBOURS, integer=True,
+    )  # fmt: skip
+    neighbour_rows: int = option(
+        50_000, "--neighbour-rows", help="Up to how many points the page gets its neighbour table; above the exact "
+        "search's ~45,000 rows NN-descent finds them (1,000,000 × 128: minutes and ~1.6 GB more)",
+        low=0, high=1_000_000, integer=True,  # knn.TABLE_ROWS
+    )  # fmt: skip
     cache: bool = option(
         True, "--cache/--no-cache", help="Reuse the coordinates of an earlier run on the same vectors with the same "
         "projection options (~/.cache/embproj/projections)", in_command=False,

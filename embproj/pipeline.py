@@ -202,7 +202,7 @@ def _neighbours(opts: Options, algos: tuple[str, ...], matrix, fit):
     placing = len(fit) < len(matrix.X) and any(a in ("umap", "tsne") for a in algos)
     reduced = matrix.X if matrix.reduced_to else None
     measure = measure_k(opts, len(matrix.X))
-    args = (fit, fit_k, opts.neighbours, measure, opts.metric, opts.seed, placing)
+    args = (fit, fit_k, opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows)
     return find_neighbours(matrix.original, reduced, *args)
 
 

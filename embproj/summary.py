@@ -102,8 +102,9 @@ class RunSummary:
 
 
 def describe_run(
-    opts: Options, source, plan, sample, matrix, projections, seconds, warnings, graphs=None, structure=None
+    opts: Options, source, plan, sample, matrix, projections, seconds, warnings, graphs=None, structure=None, table=None
 ) -> RunSummary:
+    """`table`: the page's neighbour table's facts (assemble._table_facts), under neighbours.table."""
     e = plan.embedding
     dims = f"{matrix.dims} dims"
     if matrix.reduced_to:
@@ -141,7 +142,7 @@ def describe_run(
         reproducible=pinned(opts.reproducible),
         umap_kernels=next((p.kernels for p in projections if p.kernels), None),
         umap_transform=next((p.placing for p in projections if p.placing and p.placed), None),
-        neighbours=graphs.facts() if graphs is not None else {},
+        neighbours={**(graphs.facts() if graphs is not None else {}), **({"table": table} if table else {})},
         clusters=structure.facts() if structure is not None else {},
     )
 

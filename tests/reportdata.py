@@ -92,10 +92,20 @@ def points(page: str) -> dict:
     return data
 
 
+TABLE = re.compile(r'<script type="application/octet-stream" id="ep-neighbour-table">(.*?)</script>', re.S)
+
+
 def neighbours(page: str) -> np.ndarray | None:
-    """The report's neighbour table, n × k int32, or None when the report carries none."""
-    k = (page_data(page)["neighbours"] or {}).get("k")
-    return None if k is None else source(page, "neighbours")["nn"].reshape(-1, k)
+    """The report's neighbour table, n × k (each row's neighbours ascending), or None when it carries none."""
+    info = page_data(page)["neighbours"]
+    if info is None:
+        assert not TABLE.search(page), "a neighbour table the page does not announce"
+        return None
+    match = TABLE.search(page)
+    assert match, "no neighbour table in the page"
+    code, data = info["code"], source(page, "points")
+    xy = np.column_stack([data["x_" + code["algo"]], data["y_" + code["algo"]]])
+    return decode_neighbours(match.group(1).strip(), code, xy, info["k"])
 
 
 def _words(column, words):
@@ -114,3 +124,81 @@ def legend_labels(page: str) -> list[str]:
         label = by_id[ref["id"]]["attributes"]["label"]
         labels.append(label["value"] if isinstance(label, dict) else label)
     return labels
+
+
+def decode_neighbours(text: str, code: dict, xy: np.ndarray, k: int) -> np.ndarray:
+    """The page's neighbour table from its compact code (embproj/render/neighbours.py), decoded independently of
+    the encoder: n × k, each row's neighbours ascending."""
+    import zlib
+
+    n = len(xy)
+    alphabet = code["alphabet"]
+    raw = _b85(text, alphabet)
+    body = zlib.decompress(raw)
+    flag_bytes = (code["flags"] + 7) // 8
+    flags = np.unpackbits(np.frombuffer(body[:flag_bytes], np.uint8))[: code["flags"]]
+    at = flag_bytes
+    firsts, at = _unplane(body, at, code["firsts"], code["first_planes"])
+    gaps, at = _unplane(body, at, code["gaps"], code["gap_planes"])
+    assert at == len(body), "bytes left over"
+    order = _z_order(xy, code)
+    asked: list[list[int]] = [[] for _ in range(n)]
+    near = np.empty((n, k), np.int64)
+    f = a = g = 0
+    for p in range(n):
+        mine = []
+        for q in reversed(asked[p]):  # the latest asker first
+            if flags[f]:
+                mine.append(q)
+            f += 1
+        if len(mine) < k:
+            z = int(firsts[a])
+            a += 1
+            s = p + ((z >> 1) ^ -(z & 1))
+            mine.append(s)
+            for _ in range(k - len(mine)):
+                s += int(gaps[g]) + 1
+                g += 1
+                mine.append(s)
+        for s in mine:
+            if s > p:
+                asked[s].append(p)
+        near[p] = mine
+    assert (f, a, g) == (code["flags"], code["firsts"], code["gaps"])
+    table = np.empty((n, k), np.int64)
+    table[order] = order[near]
+    return np.sort(table, axis=1).astype(np.int32)
+
+
+def _b85(text: str, alphabet: str) -> bytes:
+    digits = {c: i for i, c in enumerate(alphabet)}
+    out = bytearray()
+    for start in range(0, len(text), 5):
+        group = [digits[c] for c in text[start : start + 5]]
+        pad = 5 - len(group)
+        value = 0
+        for d in group + [84] * pad:
+            value = value * 85 + d
+        out += value.to_bytes(4, "big")[: 4 - pad]
+    return bytes(out)
+
+
+def _unplane(body: bytes, at: int, count: int, planes: int) -> tuple[np.ndarray, int]:
+    values = np.zeros(count, np.int64)
+    for b in range(planes):
+        values |= np.frombuffer(body[at : at + count], np.uint8).astype(np.int64) << (8 * b)
+        at += count
+    return values, at
+
+
+def _z_order(xy: np.ndarray, code: dict) -> np.ndarray:
+    top = (1 << code["bits"]) - 1
+
+    def cell(v, low):
+        t = (np.asarray(v, np.float32).astype(np.float64) - low) * code["scale"]
+        return np.array([min(int(np.floor(x)), top) if x >= 0 else 0 for x in t], np.int64)
+
+    cx, cy = cell(xy[:, 0], code["x0"]), cell(xy[:, 1], code["y0"])
+    bits = range(code["bits"])
+    key = [sum(((x >> b) & 1) << (2 * b) | ((y >> b) & 1) << (2 * b + 1) for b in bits) for x, y in zip(cx, cy)]
+    return np.array(sorted(range(len(key)), key=lambda i: (key[i], i)), np.int64)

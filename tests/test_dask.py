@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import vector_table
+from reportdata import neighbours, page_data
 
 distributed = pytest.importorskip("distributed")
 
@@ -115,6 +116,21 @@ def test_the_same_sample_whatever_the_parts(tmp_path, cluster, cli):
         )
         assert "Wrote" in result.stderr and "1,000 points of 3,200 rows" in result.stderr
         assert coords(tmp_path / f"{name}.parquet").equals(coords(tmp_path / "local.parquet"))
+        local_table = neighbours((tmp_path / "local.html").read_text(encoding="utf-8"))
+        assert local_table is not None  # 1,000 rows are gathered for the neighbour table: the local engine's
+        np.testing.assert_array_equal(neighbours((tmp_path / f"{name}.html").read_text(encoding="utf-8")), local_table)
+
+
+def test_above_the_rows_it_gathers_the_dask_page_says_why_it_has_no_neighbour_table(parts, cluster, cli, monkeypatch):
+    import embproj.knn
+
+    monkeypatch.setattr(embproj.knn, "GATHER_ROWS", 500)
+    on_dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address]
+    result = project(cli, parts, "over", "--algo", "pca", "--max-points", "all", "--json", *on_dask)
+    html = Path("over.html").read_text(encoding="utf-8")
+    note = f"no neighbour table: {ROWS} points on the Dask cluster, over the 500 whose vectors are gathered here"
+    assert neighbours(html) is None and page_data(html)["neighbours_note"].startswith(note) and note in html
+    assert json.loads(result.stdout)["neighbours"]["table"]["note"].startswith(note)
 
 
 def test_a_stratified_sample_is_the_local_engines(tmp_path, cluster, cli):

@@ -118,6 +118,9 @@ def test_a_big_report_says_why_it_has_no_neighbour_table(monkeypatch):
     assert neighbours(html) is None
     note = page_data(html)["neighbours_note"]
     assert note == f"no neighbour table: {N} points, over 100 (would add 0.0 MB)" and note in html
+    monkeypatch.undo()
+    note = page_data(embproj.report(blobs_table(), algo="pca", neighbour_rows=100).html)["neighbours_note"]
+    assert note.startswith(f"no neighbour table: {N} points, over neighbour_rows=100 (neighbour_rows={N} makes it")
 
 
 def test_neighbour_table_is_the_exact_knn_of_the_input(digits_report, digits_table):
@@ -419,8 +422,7 @@ def test_clicking_a_point_rings_its_nearest_neighbours_in_the_original_space(ope
     dark_before = _near(_pixels(page), "#111111", 1.0, tolerance=40)
 
     for i in clickable[:: max(1, len(clickable) // 4)][:4]:
-        page.page.mouse.click(*positions[i])
-        _frames(page)
+        click_for_neighbours(page, positions[i])
         state = page.js(
             """() => ({
               origin: Array.from(embproj.model('nn_origin').indices),
@@ -476,6 +478,15 @@ def _emptiest(positions: np.ndarray, rect) -> tuple[float, float]:
 
 
 # -- helpers: reading the page -------------------------------------------------------------------------------
+
+
+def click_for_neighbours(page, position) -> None:
+    """A click on a point, then until its neighbours are listed (the first click decodes the table)."""
+    page.page.mouse.click(*position)
+    page.page.wait_for_function(
+        "() => document.getElementById('ep-neighbours').dataset.kept !== undefined", timeout=30_000
+    )
+    _frames(page)
 
 
 def _frames(page) -> None:

@@ -123,6 +123,10 @@ def test_the_table_is_left_out_with_a_reason(monkeypatch):
     found = find_neighbours(X, None, ALL, 14, 10, 0, **args)
     assert found.table(10) is None and found.table_note.startswith("no neighbour table: 160 points, over 100")
     assert found.fit.k == 14  # the projections still get theirs
+    monkeypatch.undo()
+    assert find_neighbours(X, None, ALL, 14, 10, 0, **args, table_rows=160).table(10) is not None
+    found = find_neighbours(X, None, ALL, 14, 10, 0, **args, table_rows=159)  # --neighbour-rows
+    assert found.table(10) is None and found.table_note.startswith("no neighbour table: 160 points, over ")
 
 
 def blob_rows(n: int = 3000, dims: int = 16) -> np.ndarray:
@@ -145,3 +149,66 @@ def test_above_the_exact_limit_the_search_is_approximate_seeded_and_measured(mon
     assert abs(truth - a.recall) < 0.03  # the sampled recall says what the whole graph's is
     assert not (a.indices == np.arange(len(X))[:, None]).any() and (np.diff(a.distances, axis=1) >= 0).all()
     assert a.facts() == {"rows": 3000, "k": 10, "metric": "euclidean", "exact": False, "recall": a.recall}
+
+
+def test_rows_the_search_left_short_get_their_exact_neighbours():
+    X = blob_rows(300)
+    exact = knn(X, 5)
+    short = exact.indices.copy()
+    short[3, 4] = -1  # NN-descent's "not found"
+    short[8, 2] = short[8, 1]  # a row twice
+    indices, distances = knn_module._complete(X, short, exact.distances.copy(), "euclidean")
+    np.testing.assert_array_equal(indices, exact.indices)
+    np.testing.assert_allclose(distances, exact.distances, rtol=1e-5)
+
+
+def test_an_approximate_table_reaches_the_page_with_its_recall(monkeypatch, cli, tmp_path):
+    """Above the exact limit the page's table is NN-descent's graph, every row of it, and the page and `--json`
+    say it is approximate, with its measured recall and what the table weighs."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from reportdata import neighbours, page_data
+
+    X = blob_rows()
+    vectors = pa.array(list(X), type=pa.list_(pa.float32()))
+    pq.write_table(pa.table({"id": np.arange(len(X)), "embedding": vectors}), tmp_path / "b.parquet")
+    monkeypatch.setattr(knn_module, "EXACT_WORK", 1e6)
+    done = cli("project", "b.parquet", "--algo", "pca", "-o", "b.html", "-q", "--json")
+    assert done.exit_code == 0, done.stderr
+    graph = knn(X, 10, seed=0)
+    facts = json.loads(done.stdout)["neighbours"]["table"]
+    assert facts["exact"] is False and facts["recall"] == graph.recall and 0.9 <= graph.recall <= 1.0
+    assert facts["encoding"] == "z-order, mutual bits, byte planes, deflate, base85" and facts["rows"] == len(X)
+    html = (tmp_path / "b.html").read_text(encoding="utf-8")
+    assert 0 < facts["bytes"] < len(html) and facts["per_point"] == round(facts["bytes"] / len(X), 2)
+    np.testing.assert_array_equal(neighbours(html), np.sort(graph.indices, axis=1))
+    assert page_data(html)["neighbours"]["recall"] == graph.recall
+    assert f"its 10 nearest, approximate (recall {graph.recall:.3f}: the share of the true ones found" in html
+
+
+class Held:
+    """Rows held elsewhere, gathered when indexed, as a Dask cluster's (cluster.ClusterRows)."""
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.X, self.shape, self.dtype = X, X.shape, X.dtype
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, rows) -> np.ndarray:
+        return self.X[rows]
+
+
+def test_rows_on_a_cluster_get_a_table_up_to_what_may_be_gathered(monkeypatch):
+    X = small_data("float")
+    args = dict(metric="euclidean", seed=0, index=False)
+    found = find_neighbours(Held(X), None, ALL, 0, 10, 0, **args)
+    np.testing.assert_array_equal(found.table(10), knn(X, 10).indices)
+    monkeypatch.setattr(knn_module, "GATHER_ROWS", 100)
+    found = find_neighbours(Held(X), None, ALL, 0, 10, 0, **args)
+    assert found.table(10) is None and found.original is None
+    assert found.table_note.startswith("no neighbour table: 160 points on the Dask cluster, over the 100 whose")
+    assert find_neighbours(X, None, ALL, 0, 10, 0, **args).table(10) is not None  # this process's rows: a table

@@ -16,9 +16,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from test_interactions import _download, _drag, _frames, _legend_entry, _selection_table, _use_tool, make_report
+from test_interactions import (
+    _download,
+    _drag,
+    _frames,
+    _legend_entry,
+    _selection_table,
+    _use_tool,
+    click_for_neighbours,
+    make_report,
+)
 
-from reportdata import models, page_data
+from reportdata import models, neighbours, page_data
 
 pytest_plugins = ["pagetools"]
 
@@ -154,16 +163,38 @@ def test_hover_and_click_find_a_point_that_is_not_drawn(open_report, large):
     tip = page.hover(i, ALGO)
     assert tip.visible and tip.index == i and tip.title == names[int(rows[i])]
 
-    page.page.mouse.click(*positions[i])
-    _frames(page)
+    click_for_neighbours(page, positions[i])
     state = page.js(
         """() => ({origin: Array.from(embproj.model('nn_origin').indices),
-                  ringed: embproj.model('nn_hits').indices.length,
+                  ringed: Array.from(embproj.model('nn_hits').indices),
                   drawnRings: embproj.model('drawn_nn_hits').data.idx.length,
                   text: document.getElementById('ep-neighbours').textContent})"""
     )
-    assert state["origin"] == [i] and state["ringed"] == 10 and state["drawnRings"] == 10
+    assert state["origin"] == [i] and sorted(state["ringed"]) == graph(table)[i].tolist() and state["drawnRings"] == 10
     assert state["text"].startswith(f"row {rows[i]} · {names[int(rows[i])]}")
+    page.assert_quiet()
+
+
+def graph(table) -> np.ndarray:
+    """Each row's 10 nearest, as the pipeline finds them (exact at this size), ascending."""
+    from embproj.knn import knn
+
+    X = np.array(table.column("embedding").to_pylist(), dtype=np.float32)
+    return np.sort(knn(X, 10).indices, axis=1)
+
+
+@pytest.mark.browser
+def test_the_pages_decoded_neighbour_table_is_the_pipelines_graph_for_every_row(open_report, large):
+    report, table = large
+    expected = graph(table)
+    np.testing.assert_array_equal(neighbours(report.read_text(encoding="utf-8")), expected)  # decoded in Python
+    page = open_ready(open_report, report)
+    assert [int(r) for r in page.column("row")] == list(range(N))
+    decoded = page.js(
+        """async () => { await embproj.neighbourTable();
+                         return Array.from({length: embproj.meta().n}, (_, i) => embproj.neighboursOf(i)); }"""
+    )
+    np.testing.assert_array_equal(np.array(decoded), expected)  # decoded by the page
     page.assert_quiet()
 
 

@@ -22,10 +22,11 @@ class ReportData:
     images: list | None  # data URI or None per plotted row
     summary: Any  # summary.RunSummary: the header's and footer's facts, and the manifest
     colors: tuple[tuple[str, str], ...] = ()  # (column, kind) the page can colour by; the first is `color`
-    neighbours: np.ndarray | None = None  # int32 n × k: each row's nearest rows in the original space
+    neighbours: Any = None  # render.neighbours.NeighbourTable: each row's nearest rows in the original space, encoded
     neighbours_note: str = ""  # why there are none, when there are none
     neighbours_metric: str = "euclidean"  # the distance they are nearest by
     neighbours_exact: bool = True  # False: found by an approximate search (knn.py)
+    neighbours_recall: float | None = None  # approximate: the share of true neighbours found (knn.recall)
     fit: np.ndarray | None = None  # positions of the rows the maps were fitted on; None: every row
     hover_more: int = 0  # dimensions left off the hover (a table of nothing else shows its first ones)
     structure: Any = None  # structure.Structure: clusters, their labels and each map's density; None for none

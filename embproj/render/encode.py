@@ -1,6 +1,7 @@
 """The data the page gets, compact: float32 coordinates, int32 row numbers, integer codes plus a word list for
-categories and for repetitive text, float32 numbers for numeric colours, and the neighbour table as int32.
-Bokeh sends every numpy column as gzip + base64 binary; the word lists travel in the page's own JSON."""
+categories and for repetitive text, float32 numbers for numeric colours. Bokeh sends every numpy column as gzip +
+base64 binary; the word lists travel in the page's own JSON, the neighbour table in its own compact code
+(neighbours.py), outside the Bokeh document."""
 
 from __future__ import annotations
 
@@ -49,7 +50,6 @@ class Encoded:
     columns: dict  # the "points" ColumnDataSource
     colors: list[ColorChoice]
     meta: dict  # the page's JSON: fields and their words, colour choices, neighbours
-    neighbours: np.ndarray | None  # int32, flattened row by row (n × k)
 
 
 def encode(data: ReportData) -> Encoded:
@@ -73,9 +73,6 @@ def encode(data: ReportData) -> Encoded:
         fitted = np.zeros(n, dtype=np.int8)
         fitted[data.fit] = 1
         columns["fit"] = fitted
-    nn = None
-    if data.neighbours is not None and data.neighbours.size:
-        nn = np.ascontiguousarray(data.neighbours, dtype=np.int32)
     meta = {
         "n": n,
         "algos": [{"algo": p.algo, "name": NAMES[p.algo]} for p in data.projections],
@@ -84,16 +81,23 @@ def encode(data: ReportData) -> Encoded:
         "label": data.hover.index(data.label) if data.label in data.hover else -1,
         "images": images,
         "colors": [c.as_json() for c in colors],
-        "neighbours": {"k": int(nn.shape[1]), "metric": data.neighbours_metric, "exact": data.neighbours_exact}
-        if nn is not None
-        else None,
+        "neighbours": _neighbours(data),
         "neighbours_note": data.neighbours_note,
         "csv": {"formula": formula_pattern(), "number": f"^{NUMBER}$"},  # the export's guard (safe_text.py)
         "clusters": cluster_meta(data, columns),  # what explains the map: render/clusters.py and charts.py
         "charts": chart_meta(data, columns),
         "density": density_maps(data),
     }
-    return Encoded(columns, colors, meta, nn.reshape(-1) if nn is not None else None)
+    return Encoded(columns, colors, meta)
+
+
+def _neighbours(data: ReportData) -> dict | None:
+    """What the page says of its neighbour table and needs to decode it (the table itself: render_html)."""
+    table = data.neighbours
+    if table is None:
+        return None
+    about = {"k": table.k, "metric": data.neighbours_metric, "exact": data.neighbours_exact}
+    return {**about, "recall": data.neighbours_recall, "code": table.code}
 
 
 def _color(data: ReportData, j: int, name: str, kind: str, columns: dict):

@@ -44,9 +44,8 @@ def build_layout(data: ReportData):
     keys = keys_figure(encoded.colors, HEIGHT)
     items = add_keys(keys, encoded.colors, mappers, size, ALPHA) if keys is not None else []
     source.selected.js_on_change("indices", CustomJS(code="window.embproj.selectionChanged();"))
-    nn = None if encoded.neighbours is None else ColumnDataSource({"nn": encoded.neighbours}, name="neighbours")
-    args = {"items": items, "mappers": mappers, "figures": figures, "neighbours": nn}
-    ready = CustomJS(args=args, code="window.embproj.ready(items, mappers, figures, neighbours);")
+    args = {"items": items, "mappers": mappers, "figures": figures}
+    ready = CustomJS(args=args, code="window.embproj.ready(items, mappers, figures);")
     panels = [*figures, keys] if keys is not None else figures
     layout = panels[0] if len(panels) == 1 else row(*panels, sizing_mode="stretch_width", name="maps")
     charts = chart_figures(encoded.meta["charts"], source)  # linked to the maps (charts.py)

@@ -71,6 +71,7 @@ def render_html(data: ReportData) -> str:
                 "summary": data.summary,
                 "meta": meta,
                 "page_data": _script_json(meta),
+                "neighbour_table": data.neighbours.text if data.neighbours is not None else "",  # base85: no "<"
                 "manifest": _script_json(manifest(data.summary)),
                 "app_js": _assets(),
                 "app_css": (templates_dir() / "report.css").read_text(encoding="utf-8"),

@@ -4,7 +4,7 @@
 // nothing is fetched: the data is in the page (the Bokeh document and the #ep-data JSON).
 window.embproj = (function () {
   "use strict";
-  const ep = { state: { ready: false, items: [], mappers: [], figures: [], neighbours: null } };
+  const ep = { state: { ready: false, items: [], mappers: [], figures: [] } };
   const hooks = {};
 
   // The BokehJS half of embproj.render.models.CodeColorMapper: integer code k → palette[k]. It must be
@@ -75,8 +75,8 @@ window.embproj = (function () {
   ep.emit = function (name, arg) { for (const fn of hooks[name] || []) fn(arg); };
 
   // The Bokeh document's "document_ready" callback: the models the page drives, then each part's start-up.
-  ep.ready = function (items, mappers, figures, neighbours) {
-    Object.assign(ep.state, { items: items, mappers: mappers, figures: figures, neighbours: neighbours });
+  ep.ready = function (items, mappers, figures) {
+    Object.assign(ep.state, { items: items, mappers: mappers, figures: figures });
     ep.state.ready = true;
     ep.emit("ready");
     document.documentElement.dataset.epReady = "1";

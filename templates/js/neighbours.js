@@ -1,6 +1,7 @@
-// Neighbours: a click on a point rings its k nearest neighbours in the original space (computed by embproj when
-// the report was made, exact, sent as an int32 table) on every map, and says how many of them are also among its
-// k nearest on each map, i.e. whether the map keeps its true neighbours together.
+// Neighbours: a click on a point rings its k nearest neighbours in the original space (found by embproj when the
+// report was made, exact or approximate as the header says, sent in a compact code decoded on the first click) on
+// every map, and says how many of them are also among its k nearest on each map, i.e. whether the map keeps its
+// true neighbours together.
 (function (ep) {
   "use strict";
   const RADIUS = 12;  // pixels: a click farther than this from every point clears the neighbours
@@ -21,12 +22,138 @@
     return new Set(best.map((b) => b[1]));
   }
 
-  ep.neighboursOf = function (i) {
-    const nb = ep.state.neighbours, info = ep.meta().neighbours;
-    if (!nb || !info) return null;
-    const k = info.k, nn = nb.data.nn, out = [];  // (Bokeh's typed arrays do not slice like plain ones)
-    for (let j = i * k; j < (i + 1) * k; j++) out.push(nn[j]);
+  // -- the table, decoded on the first click (its code: embproj/render/neighbours.py) ---------------------------
+  let table = null, decoding = null, failed = "";  // once decoded: {near, order, position}; the promise meanwhile
+
+  function base85(text, alphabet) {
+    const digit = new Uint8Array(128), chars = new TextEncoder().encode(text);  // ASCII: a byte a character
+    for (let d = 0; d < alphabet.length; d++) digit[alphabet.charCodeAt(d)] = d;
+    const rest = chars.length % 5, full = chars.length - rest;
+    const out = new Uint8Array((full / 5) * 4 + Math.max(0, rest - 1));
+    let o = 0;
+    for (let at = 0; at < full; at += 5, o += 4) {  // a Uint8Array keeps the low 8 bits of what it is given
+      const v = (((digit[chars[at]] * 85 + digit[chars[at + 1]]) * 85 + digit[chars[at + 2]]) * 85 +
+        digit[chars[at + 3]]) * 85 + digit[chars[at + 4]];
+      out[o] = v >>> 24; out[o + 1] = v >>> 16; out[o + 2] = v >>> 8; out[o + 3] = v;
+    }
+    if (rest) {  // a partial last group is padded with the highest digit, as base64.b85decode does
+      let v = 0;
+      for (let j = 0; j < 5; j++) v = v * 85 + (j < rest ? digit[chars[full + j]] : 84);
+      for (let b = 0; b < rest - 1; b++) out[o++] = v >>> (24 - 8 * b);
+    }
     return out;
+  }
+
+  async function inflate(bytes) {
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+
+  // The rows along the Z-order curve of map c.algo, ties in row order: the cells and a stable sort (two passes
+  // of 16 bits), computed as Python does (float64 arithmetic on the float32 coordinates).
+  function zOrder(xs, ys, c) {
+    const n = xs.length, top = (1 << c.bits) - 1, scale = c.scale, x0 = c.x0, y0 = c.y0;
+    const low = new Int32Array(n), high = new Int32Array(n);  // the code's two 16-bit halves
+    const spread = new Int32Array(256);  // a byte's bits at the even positions of 16
+    for (let b = 0; b < 256; b++) for (let j = 0; j < 8; j++) spread[b] |= ((b >> j) & 1) << (2 * j);
+    for (let i = 0; i < n; i++) {
+      const tx = (xs[i] - x0) * scale, ty = (ys[i] - y0) * scale;
+      const cx = tx >= 0 ? Math.min(Math.floor(tx), top) : 0, cy = ty >= 0 ? Math.min(Math.floor(ty), top) : 0;
+      low[i] = spread[cx & 255] | (spread[cy & 255] << 1);
+      high[i] = spread[cx >> 8] | (spread[cy >> 8] << 1);
+    }
+    const order = new Int32Array(n), next = new Int32Array(n), start = new Int32Array(65537);
+    for (let i = 0; i < n; i++) start[low[i] + 1]++;
+    for (let b = 0; b < 65536; b++) start[b + 1] += start[b];
+    for (let i = 0; i < n; i++) next[start[low[i]]++] = i;
+    start.fill(0);
+    for (let i = 0; i < n; i++) start[high[i] + 1]++;
+    for (let b = 0; b < 65536; b++) start[b + 1] += start[b];
+    for (let j = 0; j < n; j++) { const r = next[j]; order[start[high[r]]++] = r; }
+    return order;
+  }
+
+  // The i-th of `count` numbers sent as `planes` byte planes from body[at] on (the low bytes first).
+  function number(body, at, count, planes, i) {
+    let v = body[at + i];
+    for (let b = 1; b < planes; b++) v |= body[at + b * count + i] << (8 * b);
+    return v >>> 0;
+  }
+
+  const SLICE_MS = 40;  // the decoding gives the page back its thread between slices of about this long
+  const pause = () => new Promise((go) => setTimeout(go, 0));
+
+  // Row p of the order lists: the earlier rows that listed p whose bit is 1 (a bit each, the latest row first),
+  // then its other neighbours, the first as a zigzag difference from p and the rest as gaps less one.
+  async function decodeTable(body, c, n, k) {
+    const fb = (c.flags + 7) >> 3;
+    const t = {
+      body: body, n: n, k: k, fb: fb, fp: c.first_planes, nf: c.firsts, ga: fb + c.firsts * c.first_planes,
+      gp: c.gap_planes, ng: c.gaps, near: new Int32Array(n * k), head: new Int32Array(n).fill(-1),
+      asks: new Int32Array(2 * c.flags),  // each row's askers, the latest first: (asker, next) pairs
+      p: 0, used: 0, f: 0, a: 0, g: 0,
+    };
+    while (t.p < n) {
+      decodeRows(t, performance.now() + SLICE_MS);
+      if (t.p < n) await pause();
+    }
+    if (t.f !== c.flags || t.a !== c.firsts || t.g !== c.gaps) throw new Error("the neighbour table does not add up");
+    return t.near;
+  }
+
+  function decodeRows(t, until) {
+    const { body, n, k, fb, fp, nf, ga, gp, ng, near, head, asks } = t;
+    let { p, used, f, a, g } = t;
+    for (; p < n; p++) {
+      if ((p & 1023) === 0 && performance.now() > until) break;
+      const row = p * k;
+      let m = 0;
+      for (let e = head[p]; e >= 0; e = asks[e + 1], f++) if ((body[f >> 3] >> (7 - (f & 7))) & 1) near[row + m++] = asks[e];
+      if (m < k) {
+        const z = number(body, fb, nf, fp, a++);
+        let s = p + ((z >>> 1) ^ -(z & 1));
+        near[row + m++] = s;
+        while (m < k) { s += number(body, ga, ng, gp, g++) + 1; near[row + m++] = s; }
+      }
+      for (let j = row; j < row + k; j++) {
+        const s = near[j];
+        if (s <= p) continue;
+        asks[used] = p; asks[used + 1] = head[s];
+        head[s] = used;
+        used += 2;
+      }
+    }
+    Object.assign(t, { p: p, used: used, f: f, a: a, g: g });
+  }
+
+  async function decode() {
+    const info = ep.meta().neighbours, c = info.code, k = info.k, d = ep.points().data;
+    const text = document.getElementById("ep-neighbour-table").textContent.trim();
+    const raw = base85(text, c.alphabet);
+    await pause();
+    const body = await inflate(raw), order = zOrder(d["x_" + c.algo], d["y_" + c.algo], c), n = order.length;
+    await pause();
+    const near = await decodeTable(body, c, n, k), position = new Int32Array(n);
+    for (let p = 0; p < n; p++) position[order[p]] = p;
+    return { near: near, order: order, position: position };
+  }
+
+  // A promise that the table is decoded (once).
+  ep.neighbourTable = function () {
+    if (!decoding) {
+      decoding = decode().then((t) => (table = t), (e) => { failed = String(e); throw e; });
+    }
+    return decoding;
+  };
+
+  // Point i's neighbours: an array; null when the report has none; undefined until the table is decoded.
+  ep.neighboursOf = function (i) {
+    const info = ep.meta().neighbours;
+    if (!info || failed) return null;
+    if (!table) return undefined;
+    const k = info.k, at = table.position[i] * k, out = [];
+    for (let j = at; j < at + k; j++) out.push(table.order[table.near[j]]);
+    return out.sort((a, b) => a - b);
   };
 
   ep.clearNeighbours = function () {
@@ -46,9 +173,17 @@
     ep.model("nn_hits").indices = near || [];
     out.replaceChildren();
     out.dataset.index = String(i);
+    delete out.dataset.kept;
     out.appendChild(ep.el("strong", ep.title(i, d)));
+    if (near === undefined) {  // the first click: the table is decoded, then this point's neighbours shown
+      out.appendChild(ep.el("span", " · finding its neighbours…"));
+      const again = () => { if (out.dataset.index === String(i)) ep.showNeighbours(i); };
+      ep.neighbourTable().then(again, again);
+      return;
+    }
     if (!near) {
-      out.appendChild(ep.el("span", ` · ${m.neighbours_note || "this report has no neighbour table"}`));
+      const why = failed ? `the neighbour table could not be read here (${failed})` : m.neighbours_note;
+      out.appendChild(ep.el("span", ` · ${why || "this report has no neighbour table"}`));
       return;
     }
     const k = near.length, kept = [];
