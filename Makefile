@@ -23,10 +23,8 @@ demo: $(STAMP) fixtures/digits.parquet ## set up, then write report.html from th
 	$(BIN)/embproj project fixtures/digits.parquet --algo umap -o report.html
 	@echo "Open report.html in a browser."
 
-# A worker per core already keeps every core busy: the libraries' own thread pools (OpenBLAS, OpenMP) would only
-# make the workers fight over the same cores.
 test: $(STAMP) ## set up, then run the whole test suite (a test file per worker, one worker per core)
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n auto --dist loadfile
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP) ## ruff check, format check and mypy type check
 	$(BIN)/ruff check embproj tests benchmarks fixtures docs
