@@ -96,7 +96,10 @@ def _with_clusters(table: pa.Table, structure) -> tuple[pa.Table, str | None]:
     while name in table.column_names:
         name = f"{name} (embproj)"
     labels = [c.label for c in structure.clusters] + [NOISE_LABEL]  # code -1: the last
-    return table.append_column(name, pa.array([labels[c] for c in structure.codes.tolist()])), name
+    column = pa.array([labels[c] for c in structure.codes.tolist()])
+    if table.num_columns == 0:  # only the embedding was read: a table of no columns has no rows to add to
+        return pa.table({name: column}), name
+    return table.append_column(name, column), name
 
 
 def _rows_shown(opts: Options, source, plan, sample, matrix) -> tuple[pa.Table, Any]:

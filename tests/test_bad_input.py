@@ -408,3 +408,16 @@ def test_killed_while_writing_leaves_the_old_report(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert out.read_text() == "the previous report"
+
+
+def test_a_table_of_only_the_embedding_gets_its_clusters(cli, tmp_path):
+    """No column but the vectors: the page's table starts with no column, and the clusters found are its first."""
+    from conftest import blobs
+
+    X, _ = blobs(n=300, dims=8, classes=3, seed=2)
+    pq.write_table(pa.table({"embedding": pa.array(list(X), type=pa.list_(pa.float32()))}), tmp_path / "only.parquet")
+    result = cli("project", "only.parquet", "--algo", "pca", "-o", "r.html", "--json", "-q")
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["clusters"]["clusters"]) >= 2
+    data = points((tmp_path / "r.html").read_text(encoding="utf-8"))
+    assert len(data["x_pca"]) == 300
