@@ -10,8 +10,16 @@ from typing import Any
 import numpy as np
 
 
+class Placer:
+    """A placer is called with a batch of rows and returns their (n, 2) coordinates."""
+
+    def threads(self) -> int:
+        """How many batches can be placed at once, a thread each: 1 unless the placer says otherwise."""
+        return 1
+
+
 @dataclass
-class AtOrigin:
+class AtOrigin(Placer):
     """Every vector was the same: every row sits at (0, 0)."""
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
@@ -19,7 +27,7 @@ class AtOrigin:
 
 
 @dataclass
-class PcaPlacer:
+class PcaPlacer(Placer):
     """Exact: the fitted components, applied."""
 
     pca: Any
@@ -31,7 +39,7 @@ class PcaPlacer:
 
 
 @dataclass
-class UmapPlacer:
+class UmapPlacer(Placer):
     """umap-learn's `UMAP.transform` (umap_transform.py), with umap-learn's kernels cached where that can be done."""
 
     model: Any
@@ -64,7 +72,7 @@ def usable_cores() -> int:
 
 
 @dataclass
-class TsnePlacer:
+class TsnePlacer(Placer):
     """openTSNE's own placement of new points into a fitted embedding (`TSNEEmbedding.transform`)."""
 
     embedding: Any

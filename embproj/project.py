@@ -176,7 +176,7 @@ def _placed(X: np.ndarray, fit: np.ndarray, Y: np.ndarray, place, progress) -> n
     def one(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return rows, np.asarray(place(X[rows]), dtype=np.float32)
 
-    threads = min(len(batches), place.threads() if hasattr(place, "threads") else 1)
+    threads = min(len(batches), place.threads())
     pool = ThreadPoolExecutor(threads, thread_name_prefix="embproj-place") if threads > 1 else None
     try:  # each batch is placed alone, so a thread each gives the coordinates of one after the other
         for rows, placed in pool.map(one, batches) if pool else map(one, batches):

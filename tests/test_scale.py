@@ -180,6 +180,7 @@ def test_a_second_run_with_only_page_options_changed_takes_the_coordinates_from_
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     data = _table(tmp_path / "t.parquet")
     base = ["project", data, "--algo", "all", "--max-points", "all", "--fit-points", FIT, "--json", "-q"]
+    base += ["--iterations", "100"]  # a shorter t-SNE: the cache is what is tested
     first = cli(*base, "-o", "a.html", "--coords-out", "a.parquet")
     assert first.exit_code == 0, first.output
     assert [a["cache"] for a in json.loads(first.stdout)["algorithms"]] == ["miss", "miss", "miss"]
