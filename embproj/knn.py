@@ -3,24 +3,19 @@ read by every consumer: UMAP (`precomputed_knn`), openTSNE (its affinities), the
 and the quality numbers.
 
 Exact (knn_exact.py, blocked matrix products) while that is cheap: up to `EXACT_WORK` of n² × dims, about 45,000
-rows of 50 dims, ~30 s on 2 cores. Above, approximate: pynndescent's NN-descent (which umap-learn brings and uses
-itself), seeded and single-threaded so that the same seed gives the same graph, with its recall against the exact
-neighbours of a seeded sample of rows measured and reported. Measured at 50 dims: exact 0.5 / 1.3 / 4.5 / 19 s for
-5k / 10k / 20k / 40k rows; NN-descent 0.1 / 0.2 / 0.5 / 1.0 s at recall 0.996 / 0.984 / 0.960 / 0.915, but its
-first call in a process compiles numba code for ~25 s (more on a busy machine; ~45 s measured), which the exact
-search never pays. NN-descent asks for at least `DEPTH` neighbours and keeps the k nearest: on 20 Gaussian blobs
-(100,000 rows, k = 10) searching 11 found 0.51 of the true neighbours in 128 dims (6 s) and 0.935 in 16 dims (4 s);
-searching 21 found 0.78 (10 s) and 0.995 (6 s). With the default --fit-points (20,000) the projections' graph is
-always exact. Rows placed later find their nearest fitted rows exactly too (`index`, knn_exact.Nearest).
+rows of 50 dims, ~30 s on 2 cores (measured at 50 dims: 0.5 / 1.3 / 4.5 / 19 s for 5k / 10k / 20k / 40k rows).
+Above, approximate: each row searched exactly among the rows of a few nearby cells (knn_cells.py, the same matrix
+products, seeded: the same seed gives the same graph), with its recall against the exact neighbours of a seeded
+sample of rows measured and reported. On 20 Gaussian blobs of 128 dims, 100,000 rows, k = 10: recall 0.968 in
+~14 s on 2 busy cores. pynndescent's NN-descent, used here before, found 0.78 (searching 20, keeping 10) in ~10 s
+after a numba compile of ~50 s that every process pays; at 1,000,000 rows it took 468 s for a recall of 0.457.
+With the default --fit-points (20,000) the projections' graph is always exact. Rows placed later find their
+nearest fitted rows exactly too (`index`, knn_exact.Nearest).
 
-The page's table covers every plotted row up to --neighbour-rows (default 50,000, about as far as the exact search
-goes, so that a default report never waits for NN-descent's compile and search) and at most `TABLE_ROWS`, the size
-measured (benchmarks/neighbours.py): for 1,000,000 rows × 128 dims NN-descent took minutes (468 s on a loaded 2-core
-machine, recall 0.457 on those isotropic blobs) and 1.6 GB more memory, and the table ~20 MB (~20 B a point), so a
-1M-point page weighs ~35 MB: twice that would pass the default --max-html-mb of 50. Searching PCA-reduced vectors
-instead (32 dims, 200,000 rows) was not much faster (10.8 s against 13 s) and found 4% of the true neighbours.
-With --engine dask the vectors stay on the workers, so the table is made only up to `GATHER_ROWS` rows, the ones
-this process gathers.
+The page's table covers every plotted row up to --neighbour-rows and at most `TABLE_ROWS`, the size measured
+(benchmarks/neighbours.py): at 1,000,000 rows the table weighs ~20 MB (~20 B a point), so a 1M-point page weighs
+~35 MB with it. With --engine dask the vectors stay on the workers, so the table is made only up to `GATHER_ROWS`
+rows, the ones this process gathers.
 """
 
 from __future__ import annotations
@@ -30,9 +25,8 @@ from typing import Any
 
 import numpy as np
 
-EXACT_WORK = 1e11  # n² × dims up to which the search is exact (~30 s): NN-descent's first call compiles for ~25 s
+EXACT_WORK = 1e11  # n² × dims up to which the search is exact (~30 s); above, the cell search
 RECALL_ROWS = 200  # rows whose exact neighbours measure an approximate search
-DEPTH = 20  # NN-descent searches at least this many neighbours (then keeps k): recall, measured above
 TABLE_ROWS = 1_000_000  # the most --neighbour-rows may ask for: the page's table for every plotted row (see above)
 GATHER_ROWS = 50_000  # --engine dask: at most this many rows' vectors gathered here for the table
 TABLE_BYTES = 20  # about what the table adds to the page a point at k = 10 (render/neighbours.py), for the note
@@ -88,24 +82,17 @@ def knn(X: np.ndarray, k: int, metric: str = "euclidean", seed: int = 0, index: 
     if float(n) * n * X.shape[1] <= EXACT_WORK:
         indices, distances = exact(X, k, metric)
         return Graph(indices.astype(np.int32), distances.astype(np.float32), metric, index=search)
-    found, found_distances = _nn_descent(X, min(max(k, DEPTH), n - 1), metric, seed).neighbor_graph
-    indices, distances = _without_self(found, found_distances, k)
-    indices, distances = _complete(X, indices, distances, metric)
+    from .knn_cells import cells_knn
+
+    indices, distances = _complete(X, *cells_knn(X, k, metric, seed), metric)
     graph = Graph(indices, distances, metric, exact=False, index=search)
     return replace(graph, recall=recall(X, graph, seed))
 
 
-def _nn_descent(X: np.ndarray, k: int, metric: str, seed: int):
-    """NN-descent over X for each row's k nearest others, seeded and on one thread (the same seed, the same
-    graph)."""
-    from pynndescent import NNDescent
-
-    return NNDescent(X, metric=metric, n_neighbors=k + 1, random_state=seed, n_jobs=1, low_memory=True)
-
-
 def _complete(X: np.ndarray, indices: np.ndarray, distances: np.ndarray, metric: str):
-    """NN-descent leaves -1 where it found too few neighbours (or, on ties, a row twice): those rows get their
-    exact neighbours, so that every row lists k distinct others (the page's table relies on it)."""
+    """The cell search leaves -1 where a row's cells held too few others (a row listed twice would be wrong
+    too): those rows get their exact neighbours, so that every row lists k distinct others (the page's table
+    relies on it)."""
     from .knn_exact import exact_rows
 
     ordered = np.sort(indices, axis=1)
@@ -114,16 +101,6 @@ def _complete(X: np.ndarray, indices: np.ndarray, distances: np.ndarray, metric:
         indices, distances = indices.copy(), distances.copy()
         indices[bad], distances[bad] = exact_rows(X, bad, indices.shape[1], metric)
     return indices, distances
-
-
-def _without_self(indices: np.ndarray, distances: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """NN-descent's graph lists each row among its own neighbours (usually first, not always with duplicates)."""
-    own = indices == np.arange(len(indices))[:, None]
-    order = np.argsort(own, axis=1, kind="stable")[:, :k]  # the others first, in distance order
-    return (
-        np.take_along_axis(indices, order, 1).astype(np.int32),
-        np.take_along_axis(distances, order, 1).astype(np.float32),
-    )
 
 
 def recall(X: np.ndarray, graph: Graph, seed: int, rows: int = RECALL_ROWS) -> float:
@@ -210,6 +187,6 @@ def _table_note(n: int, k: int, gathered: bool = False, limit: int = TABLE_ROWS)
 
         return (
             f"no neighbour table: {n:,} points, over {say('neighbour_rows', limit)} ({say('neighbour_rows', n)} "
-            f"makes it: NN-descent over every row, minutes at a million rows; {adds})"
+            f"makes it; {adds})"
         )
     return ""

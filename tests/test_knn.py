@@ -151,11 +151,49 @@ def test_above_the_exact_limit_the_search_is_approximate_seeded_and_measured(mon
     assert a.facts() == {"rows": 3000, "k": 10, "metric": "euclidean", "exact": False, "recall": a.recall}
 
 
+def test_the_cell_search_on_every_metric_ties_and_thread_counts(monkeypatch):
+    """Cells of ~30 rows, 3 probed: every row gets k distinct others (none itself), nearest first, on every
+    metric, with tied and duplicate rows (equal centres among them); the same graph on one thread as on two."""
+    from embproj import knn_cells, place
+
+    monkeypatch.setattr(knn_cells, "CELL_ROWS", 30)
+    monkeypatch.setattr(knn_cells, "PROBE", 3)
+    X = small_data("ties", 400)
+    X[100:140] = X[99]  # 41 equal rows: centres among them, cells left empty
+    for metric in METRICS:
+        indices, distances = knn_cells.cells_knn(X, 5, metric, seed=3)
+        assert (indices != np.arange(len(X))[:, None]).all() and (np.diff(distances, axis=1) >= 0).all()
+        found = indices >= 0
+        assert found.mean() > 0.95 and (np.isinf(distances) == ~found).all()
+        ok = found.all(axis=1)
+        assert (np.diff(np.sort(indices[ok], axis=1), axis=1) > 0).all()  # k distinct others
+        truth = pairwise_distances(X, metric=metric)[np.arange(len(X))[ok, None], indices[ok]]
+        np.testing.assert_allclose(distances[ok], np.nan_to_num(truth, nan=1.0), rtol=1e-4, atol=1e-5)
+    two = knn_cells.cells_knn(X, 5, "cosine", seed=3)[0]
+    monkeypatch.setattr(place, "usable_cores", lambda: 1)
+    np.testing.assert_array_equal(knn_cells.cells_knn(X, 5, "cosine", seed=3)[0], two)
+
+
+def test_a_row_whose_cells_hold_too_few_gets_its_exact_neighbours(monkeypatch):
+    """Two far groups, cells of ~4 rows, one probed: rows whose cell holds fewer than k others are completed by
+    the exact search, so that the page's table lists k distinct others for every row."""
+    from embproj import knn_cells
+
+    monkeypatch.setattr(knn_module, "EXACT_WORK", 0)
+    monkeypatch.setattr(knn_cells, "CELL_ROWS", 4)
+    monkeypatch.setattr(knn_cells, "PROBE", 1)
+    X = blob_rows(200, dims=4)
+    graph = knn(X, 8)
+    assert not graph.exact and (graph.indices >= 0).all()
+    assert (np.diff(np.sort(graph.indices, axis=1), axis=1) > 0).all()
+    assert not (graph.indices == np.arange(len(X))[:, None]).any()
+
+
 def test_rows_the_search_left_short_get_their_exact_neighbours():
     X = blob_rows(300)
     exact = knn(X, 5)
     short = exact.indices.copy()
-    short[3, 4] = -1  # NN-descent's "not found"
+    short[3, 4] = -1  # the cells held too few
     short[8, 2] = short[8, 1]  # a row twice
     indices, distances = knn_module._complete(X, short, exact.distances.copy(), "euclidean")
     np.testing.assert_array_equal(indices, exact.indices)
@@ -163,7 +201,7 @@ def test_rows_the_search_left_short_get_their_exact_neighbours():
 
 
 def test_an_approximate_table_reaches_the_page_with_its_recall(monkeypatch, cli, tmp_path):
-    """Above the exact limit the page's table is NN-descent's graph, every row of it, and the page and `--json`
+    """Above the exact limit the page's table is the cell search's graph, every row of it, and the page and `--json`
     say it is approximate, with its measured recall and what the table weighs."""
     import json
 
