@@ -1,5 +1,5 @@
 """What the click-for-neighbours table costs at 1,000,000 rows × 128 dims (20 Gaussian blobs, benchmarks/scale.py's
-data): a PCA report of every row with the default 10 neighbours (NN-descent over every row, knn.py) beside the
+data): a PCA report of every row with the default 10 neighbours (the cell search over every row, knn.py) beside the
 same report with `--neighbours 0`. One fresh process each (wall time and peak RSS as scale.py measures them),
 the neighbours stage's seconds, the search's measured recall and the table's bytes from `--json`.
 
@@ -40,7 +40,7 @@ def measure(rows: int) -> list[str]:
         seconds, rss, summary = embproj(data, "pca", out, "--neighbours", str(k), "--neighbour-rows", "1000000")
         table = summary["neighbours"].get("table", {})
         found = summary["neighbours"].get("original", {})
-        search = "" if not found else "exact" if found.get("exact") else "NN-descent"
+        search = "" if not found else "exact" if found.get("exact") else "cells"
         per_point = f"{table['bytes'] / 1e6:.1f} MB, {table['per_point']:.1f} B a point" if "bytes" in table else "—"
         lines.append(
             f"| {k} | {seconds:.1f} | {summary['seconds'].get('neighbours', 0):.1f} | {rss / 2**20:.0f} | {search} "
