@@ -189,7 +189,8 @@ def _env(cache_home: Path) -> dict:
 def _embproj_cmd(data: Path, out: Path, algo: str, extra: list[str] = ()) -> list[str]:
     script = Path(sys.executable).with_name("embproj")
     head = [str(script)] if script.exists() else [sys.executable, "-m", "embproj"]
-    return [*head, "project", str(data), "--algo", algo, "-o", str(out), "-q", "--json", *extra]
+    # --no-cache: every run computes its map (the projection cache would answer the runs after the first)
+    return [*head, "project", str(data), "--algo", algo, "-o", str(out), "-q", "--json", "--no-cache", *extra]
 
 
 def _script_cmd(script: str, data: Path, out: Path) -> list[str]:

@@ -206,7 +206,7 @@ class Options:
     )  # fmt: skip
     neighbour_rows: int = option(
         50_000, "--neighbour-rows", help="Up to how many points the page gets its neighbour table; above the exact "
-        "search's ~45,000 rows NN-descent finds them (1,000,000 × 128: minutes and ~1.6 GB more)",
+        "search's ~45,000 rows an approximate one finds them, its recall measured (1,000,000 × 128: ~3 minutes)",
         low=0, high=1_000_000, integer=True,  # knn.TABLE_ROWS
     )  # fmt: skip
     cache: bool = option(
