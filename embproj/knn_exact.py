@@ -16,6 +16,7 @@ import numpy as np
 PRODUCT_METRICS = ("euclidean", "cosine", "correlation")
 TILE_VALUES = 1 << 21  # float64 distances per tile (16 MB), so a tile's work stays in cache whatever N is
 ROW_TILE = 512
+PREPARE_ROWS = 65_536  # rows converted to float64 at a time
 MARGIN = 8  # candidates beyond k, for distances that the products' rounding puts in another order
 
 
@@ -104,14 +105,24 @@ class _Space:
         euclidean, their squared norms; other metrics take the rows as they are."""
         if self.metric not in PRODUCT_METRICS:
             return X, None
-        Z = X.astype(np.float64)
-        if self.metric == "correlation":
-            Z -= Z.mean(axis=1, keepdims=True)
-        if self.metric == "euclidean":
-            return Z.astype(np.float32), np.einsum("ij,ij->i", Z, Z)
-        norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
-        Z /= np.where(norms > 0, norms, 1.0)[:, None]  # a zero row stays zero: distance 1 to every other
-        return Z.astype(np.float32), None
+        euclidean = self.metric == "euclidean"
+        if euclidean and X.dtype == np.float32 and X.flags.c_contiguous:
+            out = X  # as they are: no copy of a large matrix
+        else:
+            out = np.empty(X.shape, dtype=np.float32)
+        squares = np.empty(len(X)) if euclidean else None
+        for block in _blocks(len(X), PREPARE_ROWS):  # in float64 a block at a time, not the whole matrix at once
+            Z = X[block].astype(np.float64)
+            if self.metric == "correlation":
+                Z -= Z.mean(axis=1, keepdims=True)
+            if squares is not None:
+                squares[block] = np.einsum("ij,ij->i", Z, Z)
+            else:
+                norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
+                Z /= np.where(norms > 0, norms, 1.0)[:, None]  # a zero row stays zero: distance 1 to every other
+            if out is not X:
+                out[block] = Z
+        return out, squares
 
     def tile(self, rows: np.ndarray, cols: np.ndarray, query: np.ndarray | None = None) -> np.ndarray:
         """Rank values between `rows` (any) and `cols` (a run of rows), lower is nearer; a row's own entry at
