@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 CELL_ROWS = 500  # rows a cell holds, on average
+ASSIGN_ROWS = 4_096  # rows given their cell at a time
 PROBE = 6  # cells searched for a row's neighbours: its own and the nearest others, by their centres
 
 
@@ -32,7 +33,7 @@ def cells_knn(X: np.ndarray, k: int, metric: str, seed: int) -> tuple[np.ndarray
     n = len(X)
     centres = np.sort(np.random.default_rng(seed).choice(n, max(1, n // CELL_ROWS), replace=False))
     C = np.ascontiguousarray(X[centres])
-    cell = Nearest(C, metric).query(X, 1)[0][:, 0]
+    cell = _nearest_centre(X, C, metric)
     nearby = Nearest(C, metric).query(C, min(PROBE, len(C)))[0]
     order = np.argsort(cell, kind="stable")
     starts = np.searchsorted(cell[order], np.arange(len(C) + 1))
@@ -54,14 +55,28 @@ def cells_knn(X: np.ndarray, k: int, metric: str, seed: int) -> tuple[np.ndarray
     return indices, distances
 
 
+def _nearest_centre(X: np.ndarray, C: np.ndarray, metric: str) -> np.ndarray:
+    """Each row's nearest centre by the tiles' ranking (any fixed rule makes cells; this one is a matrix product
+    and an argmin a block of rows)."""
+    from .knn_exact import _blocks, _Space
+
+    space, columns = _Space(C, metric), np.arange(len(C))
+    cell = np.empty(len(X), dtype=np.int64)
+    for block in _blocks(len(X), ASSIGN_ROWS):
+        cell[block] = np.argmin(space.tile(block, columns, query=space.prepare(X[block])[0]), axis=1)
+    return cell
+
+
 def _nearest_among(X: np.ndarray, rows: np.ndarray, candidates: np.ndarray, k: int, metric: str):
-    """`rows`' k nearest others among `candidates` (global row numbers, nearest first, ties to the lower row)."""
+    """`rows`' k nearest others among `candidates` (global row numbers, nearest first, ties to the lower row),
+    which begin with `rows` themselves."""
     from .knn_exact import MARGIN, _exact, _Space
 
     R = X[candidates]
     space = _Space(R, metric)
     v = space.tile(rows, np.arange(len(candidates)), query=space.prepare(X[rows])[0])
-    v[rows[:, None] == candidates[None, :]] = np.inf  # a row is not its own neighbour
+    own = np.arange(len(rows))
+    v[own, own] = np.inf  # a row is not its own neighbour: the candidates begin with the cell's own rows
     m = min(k + MARGIN, len(candidates))
     pick = np.argpartition(v, m - 1, axis=1)[:, :m] if v.shape[1] > m else np.tile(np.arange(m), (len(rows), 1))
     exact = _exact(X[rows], pick, metric, R)
