@@ -80,19 +80,22 @@ def exact_rows(X: np.ndarray, rows: np.ndarray, k: int, metric: str) -> tuple[np
                 np.hstack([best_v, v]), np.hstack([best_i, np.broadcast_to(cols, v.shape)]), k + MARGIN
             )
         d = _exact(X[chosen], best_i, metric, X)
+        d[best_i == chosen[:, None]] = np.inf  # itself, kept when every row fits among the candidates
         order = np.lexsort((best_i, d), axis=-1)[:, :k]
         out_i[block], out_d[block] = np.take_along_axis(best_i, order, 1), np.take_along_axis(d, order, 1)
     return out_i, out_d
 
 
 class _Space:
-    """The rows as the tiles rank them: by matrix products (float32, ranked in float64) for euclidean
-    (|c|² − 2x·c, the squared distance less |x|²), cosine and correlation (−x̂·ĉ), else by scikit-learn's
+    """The rows as the tiles rank them: by matrix products (float32) for euclidean (|c|² − 2x·c of the rows
+    moved to their mean: the squared distance less |x|²), cosine and correlation (−x̂·ĉ), else by scikit-learn's
     distances. `rank` turns a true distance into those units; `slack` bounds their rounding."""
 
     def __init__(self, X: np.ndarray, metric: str) -> None:
         self.X, self.metric = X, metric
         self.col_tile = max(1, TILE_VALUES // ROW_TILE)
+        # euclidean rows are moved to their mean first: a large common offset would drown |c|² − 2x·c in rounding
+        self.shift = X.mean(axis=0, dtype=np.float64) if metric == "euclidean" and len(X) else None
         self.Z, self.squares = self.prepare(X)
         self.squares32 = self.squares.astype(np.float32) if self.squares is not None else None
         self.slack = 0.0
@@ -101,18 +104,17 @@ class _Space:
             self.slack = 4 * float(np.finfo(np.float32).eps) * (scale + 1.0) * X.shape[1]
 
     def prepare(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Rows as the products want them (float64; centred for correlation, unit length for cosine) and, for
-        euclidean, their squared norms; other metrics take the rows as they are."""
+        """Rows as the products want them (float32, worked out in float64; moved by `shift` for euclidean,
+        centred for correlation, unit length for cosine) and, for euclidean, their squared norms (float64); other
+        metrics take the rows as they are."""
         if self.metric not in PRODUCT_METRICS:
             return X, None
-        euclidean = self.metric == "euclidean"
-        if euclidean and X.dtype == np.float32 and X.flags.c_contiguous:
-            out = X  # as they are: no copy of a large matrix
-        else:
-            out = np.empty(X.shape, dtype=np.float32)
-        squares = np.empty(len(X)) if euclidean else None
+        out = np.empty(X.shape, dtype=np.float32)
+        squares = np.empty(len(X)) if self.metric == "euclidean" else None
         for block in _blocks(len(X), PREPARE_ROWS):  # in float64 a block at a time, not the whole matrix at once
             Z = X[block].astype(np.float64)
+            if self.shift is not None:
+                Z -= self.shift
             if self.metric == "correlation":
                 Z -= Z.mean(axis=1, keepdims=True)
             if squares is not None:
@@ -120,8 +122,7 @@ class _Space:
             else:
                 norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
                 Z /= np.where(norms > 0, norms, 1.0)[:, None]  # a zero row stays zero: distance 1 to every other
-            if out is not X:
-                out[block] = Z
+            out[block] = Z
         return out, squares
 
     def tile(self, rows: np.ndarray, cols: np.ndarray, query: np.ndarray | None = None) -> np.ndarray:

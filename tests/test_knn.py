@@ -174,6 +174,47 @@ def test_the_cell_search_on_every_metric_ties_and_thread_counts(monkeypatch):
     np.testing.assert_array_equal(knn_cells.cells_knn(X, 5, "cosine", seed=3)[0], two)
 
 
+def test_many_equal_rows_keep_each_cells_work_bounded(monkeypatch):
+    """Half the rows zero (missing embeddings, say): they all fall into one cell, which is searched 30 rows at a
+    time against at most PROBE × CELL_CAP candidates; each zero row's neighbours are other zero rows."""
+    from embproj import knn_cells
+
+    monkeypatch.setattr(knn_cells, "CELL_ROWS", 30)
+    monkeypatch.setattr(knn_cells, "CELL_CAP", 120)
+    X = blob_rows(3000, dims=8)
+    X[::2] = 0
+    seen = []
+    real = knn_cells._search_cell
+
+    def watched(X_, rows, candidates, k, metric):
+        seen.append(len(candidates))
+        return real(X_, rows, candidates, k, metric)
+
+    monkeypatch.setattr(knn_cells, "_search_cell", watched)
+    indices, distances = knn_cells.cells_knn(X, 5, "euclidean", seed=0)
+    assert max(seen) <= knn_cells.PROBE * 120
+    zero = np.arange(0, 3000, 2)
+    assert np.isin(indices[zero], zero).all() and (distances[zero] == 0).all()
+    assert (indices != np.arange(3000)[:, None]).all()
+
+
+def test_a_large_common_offset_does_not_cost_recall(monkeypatch):
+    """The float32 products rank |c|² − 2x·c: 3,000 added to every value would drown the differences in
+    rounding; the search ranks the rows moved to their mean, so the recall stays."""
+    monkeypatch.setattr(knn_module, "EXACT_WORK", 0)
+    X = blob_rows()
+    plain, offset = knn(X, 10), knn(X + np.float32(3000), 10)
+    assert plain.recall > 0.9 and offset.recall > plain.recall - 0.05
+
+
+def test_the_exact_rows_of_a_tiny_table_leave_the_row_itself_out():
+    from embproj.knn_exact import exact_rows
+
+    X = small_data("float", 12)
+    indices, _ = exact_rows(X, np.arange(12), 5, "euclidean")
+    assert not (indices == np.arange(12)[:, None]).any()
+
+
 def test_a_row_whose_cells_hold_too_few_gets_its_exact_neighbours(monkeypatch):
     """Two far groups, cells of ~4 rows, one probed: rows whose cell holds fewer than k others are completed by
     the exact search, so that the page's table lists k distinct others for every row."""
