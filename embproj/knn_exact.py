@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 PRODUCT_METRICS = ("euclidean", "cosine", "correlation")
-TILE_VALUES = 1 << 21  # float64 distances per tile (16 MB), so a tile's work stays in cache whatever N is
+TILE_VALUES = 1 << 21  # values per tile (8 MB of float32), so a tile's work stays in cache whatever N is
 ROW_TILE = 512
 PREPARE_ROWS = 65_536  # rows converted to float64 at a time
 MARGIN = 8  # candidates beyond k, for distances that the products' rounding puts in another order
