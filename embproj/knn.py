@@ -9,12 +9,14 @@ products, seeded: the same seed gives the same graph), with its recall against t
 sample of rows measured and reported. On 20 Gaussian blobs of 128 dims, 100,000 rows, k = 10: recall 0.968 in
 ~14 s on 2 busy cores. pynndescent's NN-descent, used here before, found 0.78 (searching 20, keeping 10) in ~10 s
 after a numba compile of ~50 s that every process pays; at 1,000,000 rows it took 468 s for a recall of 0.457.
-With the default --fit-points (20,000) the projections' graph is always exact. Rows placed later find their
-nearest fitted rows exactly too (`index`, knn_exact.Nearest).
+With the default --fit-points (20,000) and --max-dims (50) the projections' graph is always exact. Rows placed
+later find their nearest fitted rows exactly too (`index`, knn_exact.Nearest).
 
-The page's table covers every plotted row up to --neighbour-rows and at most `TABLE_ROWS`, the size measured
-(benchmarks/neighbours.py): at 1,000,000 rows the table weighs ~20 MB (~20 B a point), so a 1M-point page weighs
-~35 MB with it. With --engine dask the vectors stay on the workers, so the table is made only up to `GATHER_ROWS`
+The page's table covers every plotted row up to --neighbour-rows (default 50,000) and at most `TABLE_ROWS`, the
+size measured (benchmarks/neighbours.py): at 1,000,000 rows the table weighs ~20 MB (~20 B a point), so a
+1M-point page weighs ~35 MB with it. It is not made by default above 50,000 rows: at 1,000,000 × 128 the search
+takes minutes, and the graph is not in the projection cache, so a run that takes its maps from the cache would
+still pay it. With --engine dask the vectors stay on the workers, so the table is made only up to `GATHER_ROWS`
 rows, the ones this process gathers.
 """
 
