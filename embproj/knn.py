@@ -6,7 +6,7 @@ Exact (knn_exact.py, blocked matrix products) while that is cheap: up to `EXACT_
 rows of 50 dims, ~30 s on 2 cores (measured at 50 dims: 0.5 / 1.3 / 4.5 / 19 s for 5k / 10k / 20k / 40k rows).
 Above, approximate: each row searched exactly among the rows of a few nearby cells (knn_cells.py, the same matrix
 products, seeded: the same seed gives the same graph), with its recall against the exact neighbours of a seeded
-sample of rows measured and reported. On 20 Gaussian blobs of 128 dims, 100,000 rows, k = 10: recall 0.968 in
+sample of rows measured and reported. On 20 Gaussian blobs of 128 dims, 100,000 rows, k = 10: recall 0.96 in
 ~14 s on 2 busy cores. pynndescent's NN-descent, used here before, found 0.78 (searching 20, keeping 10) in ~10 s
 after a numba compile of ~50 s that every process pays; at 1,000,000 rows it took 468 s for a recall of 0.457.
 With the default --fit-points (20,000) and --max-dims (50) the projections' graph is always exact. Rows placed
