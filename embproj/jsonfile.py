@@ -136,6 +136,9 @@ def _records_from_columns(obj: dict):
 
 
 def table_from_records(records: list) -> pa.Table:
+    wrong = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None)
+    if wrong is not None:
+        raise InputError(f"row {wrong + 1:,} is {_kind(records[wrong])}, not an object", "give one object a row")
     try:
         return pa.Table.from_pylist(records)
     except (pa.ArrowException, TypeError, ValueError, OverflowError) as err:
@@ -147,7 +150,21 @@ def table_from_records(records: list) -> pa.Table:
 
 def table_from_lines(lines: list[str], first: int = 1) -> pa.Table:
     """JSON Lines parsed in Python: slower than pyarrow, but it names the line that is wrong."""
-    return table_from_records([loads(text, first + i) for i, text in enumerate(lines) if text.strip()])
+    records = []
+    for i, text in enumerate(lines):
+        if text.strip():
+            record = loads(text, first + i)
+            if not isinstance(record, dict):
+                raise InputError(f"line {first + i:,} is {_kind(record)}, not an object", "give one JSON object a line")
+            records.append(record)
+    return table_from_records(records)
+
+
+def _kind(value) -> str:
+    """A JSON value's kind, as an error names it."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return {int: "a number", float: "a number", str: "a string", list: "an array"}.get(type(value), "not an object")
 
 
 def first_line(err: BaseException, limit: int = 300) -> str:

@@ -109,6 +109,11 @@ ERRORS = {
         "this CSV file holds Parquet data, rename it to its real type or give it with --format",
     ),
     "empty file": (_csv(""), [], "the file is empty, give a file with a header row"),
+    "a JSON Lines line that is a number": (
+        _file("d.jsonl", b'{"a": 1}\n0\n'),
+        [],
+        "line 2 is a number, not an object, give one JSON object a line",
+    ),
     "header only": (_csv("a,b,c\n"), [], "the table has a header but no rows, give a file with at least one data row"),
     "zero rows after dropping": (
         _parquet(_vectors([[NAN, 1.0]] * 5 + [[INF, 0.0]] * 3)),
