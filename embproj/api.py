@@ -12,7 +12,8 @@ import warnings
 from pathlib import Path
 
 from .errors import EmbprojWarning, OptionError
-from .options import from_keywords, python_names
+from .keywords import from_keywords
+from .options import python_names
 from .pipeline import Reporter
 from .words import closest, guessed, listing
 

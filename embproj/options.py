@@ -1,8 +1,7 @@
 """Every option, declared once: a field of `Options` whose metadata says its flags, help, range or choices, which
 algorithms it applies to and which commands take it. The Typer commands (cli.py), the Python API's keyword check
-(`from_keywords`), the checks (`validate`), the parameters in `--json` (`params_for`) and the page's "to make it
-again" command (`command_line`) are all derived from these declarations. Adding an option is one field here plus
-its use.
+(keywords.py), the checks (`validate`), the parameters in `--json` (`params_for`) and the page's "to make it again"
+command (`command_line`) are all derived from these declarations. Adding an option is one field here plus its use.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import contextvars
 import json
 import math
 import shlex
-import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import MISSING, Field, dataclass, field, fields, replace
@@ -206,7 +204,7 @@ class Options:
     )  # fmt: skip
     neighbour_rows: int = option(
         50_000, "--neighbour-rows", help="Up to how many points the page gets its neighbour table; above the exact "
-        "search's ~45,000 rows an approximate one finds them, its recall measured (1,000,000 × 128: ~3 minutes)",
+        "search's ~45,000 rows an approximate one finds them, its recall measured (1,000,000 × 128: ~2 minutes)",
         low=0, high=1_000_000, integer=True,  # knn.TABLE_ROWS
     )  # fmt: skip
     cache: bool = option(
@@ -284,7 +282,7 @@ def say(name: str, value: Any = NOTHING, *, quote: bool = False) -> str:
     quotes (`--algo "nope"`); otherwise it is quoted only where a shell needs it."""
     d = next(d for f, d in declared() if f.name == name)
     if _PYTHON_NAMES.get():
-        return f"{name}=..." if value is NOTHING else f"{name}={_python(value)}"
+        return f"{name}=..." if value is NOTHING else f"{name}={python_literal(value)}"
     if value is NOTHING:
         return d.flag
     words = _flag_words(d, value)
@@ -292,12 +290,12 @@ def say(name: str, value: Any = NOTHING, *, quote: bool = False) -> str:
     return " ".join(w if w in flags else f'"{w}"' if quote else shlex.quote(w) for w in words)
 
 
-def _python(value) -> str:
+def python_literal(value) -> str:
     """A value as Python source: strings and paths in double quotes, lists in brackets, floats exactly."""
     if isinstance(value, (str, Path)):
         return json.dumps(str(value), ensure_ascii=False)
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(map(_python, value)) + "]"
+        return "[" + ", ".join(map(python_literal, value)) + "]"
     return _text(value) if isinstance(value, float) else repr(value)
 
 
@@ -345,56 +343,6 @@ def _not_supported(name: str, value, choices, by: str | None = None) -> OptionEr
     what = f"{say(name, value, quote=True)} is not supported" + (f" by {by}" if by else "")
     guess = closest(str(value), choices)
     return OptionError(what, guessed(guess and say(name, guess), f"use one of {', '.join(choices)}"))
-
-
-# -- the Python API's keywords --------------------------------------------------------------------------------
-
-ARTICLED = {"int": "an int", "float": "a float", "str": "a str", "bool": "a bool", "Path": "a path",
-            "tuple": "a list"}  # fmt: skip
-
-
-def from_keywords(**keywords: Any) -> Options:
-    """`Options` from the Python API's keywords (the CLI's names with underscores): unknown names and values of
-    the wrong type are an `OptionError` that lists what is accepted."""
-    names = [f.name for f in fields(Options)]
-    words = {f.name: d.words for f, d in declared()}
-    values: dict[str, Any] = {}
-    hints = typing.get_type_hints(Options)
-    for key, value in keywords.items():
-        if key not in names:
-            guess = closest(key, names)
-            raise OptionError(f'unknown option "{key}"', guessed(guess, f"use one of {', '.join(sorted(names))}"))
-        if isinstance(value, str) and value in words[key]:
-            values[key] = words[key][value]
-        else:
-            values[key] = _coerce(key, value, hints[key])
-    return Options(**values)
-
-
-def _coerce(key: str, value, hint):
-    """The value as the field holds it (str paths → Path, lists → tuples), or an error naming the type wanted."""
-    if value is None:
-        return None
-    kinds = tuple(typing.get_origin(a) or a for a in typing.get_args(hint) or (hint,) if a is not type(None))
-    if Path in kinds and isinstance(value, (str, Path)):
-        return Path(value)
-    if tuple in kinds and isinstance(value, (list, tuple)):
-        inner = typing.get_args(next(a for a in typing.get_args(hint) or (hint,) if typing.get_origin(a) is tuple))
-        return tuple(Path(v) for v in value) if inner and inner[0] is Path else tuple(value)
-    if isinstance(value, bool):
-        ok = bool in kinds
-    elif isinstance(value, int):
-        ok = int in kinds or float in kinds
-    elif isinstance(value, float):
-        ok = float in kinds or (int in kinds and value.is_integer())
-    else:
-        ok = isinstance(value, kinds)
-    if not ok:
-        wanted = " or ".join(
-            ARTICLED.get(k.__name__, f"a {k.__name__}") for k in sorted(kinds, key=lambda k: k.__name__)
-        )
-        raise OptionError(f"option {key}={_python(value)} is a {type(value).__name__}", f"give {wanted}")
-    return value
 
 
 # -- "to make it again" -------------------------------------------------------------------------------------
@@ -452,7 +400,6 @@ __all__ = [
     "Options",
     "command_line",
     "declared",
-    "from_keywords",
     "python_names",
     "say",
     "validate",

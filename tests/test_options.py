@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from embproj.errors import OptionError
-from embproj.options import Options, command_line, declared, from_keywords, validate
+from embproj.keywords import from_keywords
+from embproj.options import Options, command_line, declared, validate
 
 
 @pytest.mark.parametrize(
