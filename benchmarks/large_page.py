@@ -55,7 +55,7 @@ def report(n: int, neighbours: int) -> Path:
     if not out.exists():
         data, to = data.relative_to(ROOT), out.relative_to(ROOT)  # the page names them as a user would
         cmd = [sys.executable, "-m", "embproj", "project", str(data), "--algo", "pca", "--max-points", "all"]
-        subprocess.run([*cmd, "--neighbours", str(neighbours), "--neighbour-rows", "1000000", "-o", str(to), "-q"],
+        subprocess.run([*cmd, "--neighbours", str(neighbours), "-o", str(to), "-q"],
                        check=True, cwd=ROOT)  # fmt: skip
     return out
 

@@ -37,7 +37,7 @@ def measure(rows: int) -> list[str]:
     ]
     for k in (10, 0):
         out = DATA / f"neighbours-{rows}-nn{k}.html"
-        seconds, rss, summary = embproj(data, "pca", out, "--neighbours", str(k), "--neighbour-rows", "1000000")
+        seconds, rss, summary = embproj(data, "pca", out, "--neighbours", str(k))
         table = summary["neighbours"].get("table", {})
         found = summary["neighbours"].get("original", {})
         search = "" if not found else "exact" if found.get("exact") else "cells"

@@ -1,6 +1,7 @@
 """The projection cache: a run whose numbers are those of an earlier one (the same vectors, the same projection
 options, the same libraries) reuses its coordinates, so that changing only what the page shows (title, colour,
-images, hover) costs seconds, not the fit again.
+images, hover) costs seconds, not the fit again. The graph of every row's nearest neighbours (the page's table)
+is kept beside the maps, keyed by the same vectors, the metric and the seed.
 
 The key hashes the vectors as projected (the float32 matrix of the sampled, usable rows: whatever file they came
 from), the algorithm's parameters, the seed, the rows fitted and the pre-reduction, and the versions of the
@@ -51,26 +52,17 @@ def load(name: str):
     """The cached Projection, or None (missing, unreadable, or in a folder others can write to)."""
     from .project import Projection
 
-    path = _path(name)
-    if path is None or not path.is_file():
+    found = _read(name, ("xy", "fit"))
+    if found is None:
         return None
-    try:
-        with np.load(path, allow_pickle=False) as entry:
-            facts = json.loads(bytes(entry["facts"]).decode())
-            fit = entry["fit"] if facts["placed"] else None
-            xy = entry["xy"]
-        os.utime(path)  # recently used: the last to go
-    except (OSError, ValueError, KeyError):
-        return None
-    return Projection(facts["algo"], xy, facts["params"], facts["seconds"], tuple(facts["notes"]), facts["metrics"],
-                      facts["kernels"], fit, placing=facts.get("placing"))  # fmt: skip
+    facts, arrays = found
+    fit = arrays["fit"] if facts["placed"] else None
+    return Projection(facts["algo"], arrays["xy"], facts["params"], facts["seconds"], tuple(facts["notes"]),
+                      facts["metrics"], facts["kernels"], fit, placing=facts.get("placing"))  # fmt: skip
 
 
 def save(name: str, projection) -> None:
     """Store the projection (best effort: a full disk or a read-only folder only loses the cache)."""
-    path = _path(name, create=True)
-    if path is None:
-        return
     facts = {
         "algo": projection.algo,
         "params": projection.params,
@@ -81,9 +73,48 @@ def save(name: str, projection) -> None:
         "placing": projection.placing,
         "placed": projection.fit is not None,
     }
-    buffer = io.BytesIO()
     fit = projection.fit if projection.fit is not None else np.empty(0, np.int64)
-    np.savez(buffer, xy=projection.xy, fit=fit, facts=np.frombuffer(json.dumps(facts).encode(), dtype=np.uint8))
+    _write(name, facts, xy=projection.xy, fit=fit)
+
+
+def load_graph(name: str):
+    """The cached knn.Graph over every plotted row, or None."""
+    from .knn import Graph
+
+    found = _read(name, ("indices", "distances"))
+    if found is None:
+        return None
+    facts, arrays = found
+    return Graph(arrays["indices"], arrays["distances"], facts["metric"], facts["exact"], facts["recall"], cached=True)
+
+
+def save_graph(name: str, graph) -> None:
+    """Store a neighbour graph (its search index, for rows placed later, is not kept)."""
+    facts = {"metric": graph.metric, "exact": graph.exact, "recall": graph.recall}
+    _write(name, facts, indices=graph.indices, distances=graph.distances)
+
+
+def _read(name: str, arrays: tuple[str, ...]) -> tuple[dict, dict[str, np.ndarray]] | None:
+    path = _path(name)
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as entry:
+            facts = json.loads(bytes(entry["facts"]).decode())
+            found = {array: entry[array] for array in arrays}
+        os.utime(path)  # recently used: the last to go
+    except (OSError, ValueError, KeyError):
+        return None
+    return facts, found
+
+
+def _write(name: str, facts: dict, **arrays: np.ndarray) -> None:
+    """Best effort: a full disk or a read-only folder only loses the cache."""
+    path = _path(name, create=True)
+    if path is None:
+        return
+    buffer = io.BytesIO()
+    np.savez(buffer, facts=np.frombuffer(json.dumps(facts).encode(), dtype=np.uint8), **arrays)
     try:
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(buffer.getvalue())

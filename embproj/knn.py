@@ -12,11 +12,11 @@ after a numba compile of ~50 s that every process pays; at 1,000,000 rows it too
 With the default --fit-points (20,000) and --max-dims (50) the projections' graph is always exact. Rows placed
 later find their nearest fitted rows exactly too (`index`, knn_exact.Nearest).
 
-The page's table covers every plotted row up to --neighbour-rows (default 50,000) and at most `TABLE_ROWS`, the
-size measured (benchmarks/neighbours.py): at 1,000,000 rows the table weighs ~20 MB (~20 B a point), so a
-1M-point page weighs ~35 MB with it. It is not made by default above 50,000 rows: at 1,000,000 × 128 the search
-takes minutes, and the graph is not in the projection cache, so a run that takes its maps from the cache would
-still pay it. With --engine dask the vectors stay on the workers, so the table is made only up to `GATHER_ROWS`
+The page's table covers every plotted row up to --neighbour-rows (default and most: `TABLE_ROWS`, the size
+measured in benchmarks/neighbours.py): at 1,000,000 rows it weighs ~20 MB (~20 B a point), so a 1M-point page
+weighs ~35 MB with it, and the search over 1,000,000 × 128 takes ~2 minutes. The graph over every row is kept in
+the projection cache with the maps (pipeline._neighbours), so a run that takes its maps from the cache does not
+search again. With --engine dask the vectors stay on the workers, so the table is made only up to `GATHER_ROWS`
 rows, the ones this process gathers.
 """
 
@@ -44,6 +44,7 @@ class Graph:
     exact: bool = True
     recall: float | None = None  # approximate: the share of true neighbours found, on a seeded sample of rows
     index: Any = None  # knn_exact.Nearest over the rows, when asked for: new rows' nearest among them
+    cached: bool = False  # taken from the projection cache, not searched in this run
 
     @property
     def k(self) -> int:
@@ -67,6 +68,8 @@ class Graph:
         out: dict[str, Any] = {"rows": len(self.indices), "k": self.k, "metric": self.metric, "exact": self.exact}
         if self.recall is not None:
             out["recall"] = self.recall
+        if self.cached:
+            out["cache"] = "hit"
         return out
 
 
@@ -147,20 +150,28 @@ def find_neighbours(
     seed: int,
     index: bool,
     table_rows: int = TABLE_ROWS,
+    known: Graph | None = None,
 ) -> Neighbours:
     """Each graph once, as deep as its deepest consumer: the projections' fit (`fit_k`, over `fit_rows` of
     `reduced`, or of `original` when `reduced` is None; with a search index when rows are to be placed), the
     page's table (`table_k`, up to `table_rows` rows: --neighbour-rows) and the quality numbers (`measure_k`), over
-    every row of `original`."""
+    every row of `original`. `known`: a graph over every row of `original` found before (the projection cache's),
+    used when it is deep enough."""
     n = len(original)
     note = _table_note(n, table_k, gathered=not isinstance(original, np.ndarray), limit=table_rows)
     original_k = max(0 if note else table_k, measure_k)
     space = original if reduced is None else reduced
+
+    def every_row(k: int) -> Graph | None:
+        if k == 0:
+            return None
+        return known if known is not None and known.k >= min(k, n - 1) else knn(_here(original), k, metric, seed)
+
     if reduced is None and len(fit_rows) == n and not index:
-        graph = knn(_here(original), max(fit_k, original_k), metric, seed) if max(fit_k, original_k) else None
+        graph = every_row(max(fit_k, original_k))
         return Neighbours(graph, graph, note)
     fit = knn(_here(space[fit_rows]), fit_k, metric, seed, index=index) if fit_k else None
-    return Neighbours(fit, knn(_here(original), original_k, metric, seed) if original_k else None, note)
+    return Neighbours(fit, every_row(original_k), note)
 
 
 def _here(X) -> np.ndarray:

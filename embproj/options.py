@@ -203,8 +203,9 @@ class Options:
         low=0, high=MAX_NEIGHBOURS, integer=True,
     )  # fmt: skip
     neighbour_rows: int = option(
-        50_000, "--neighbour-rows", help="Up to how many points the page gets its neighbour table; above the exact "
-        "search's ~45,000 rows an approximate one finds them, its recall measured (1,000,000 × 128: ~2 minutes)",
+        1_000_000, "--neighbour-rows", help="Up to how many points the page gets its neighbour table; above the "
+        "exact search's ~45,000 rows an approximate one finds them, its recall measured (1,000,000 × 128: ~2 "
+        "minutes, kept in the projection cache)",
         low=0, high=1_000_000, integer=True,  # knn.TABLE_ROWS
     )  # fmt: skip
     cache: bool = option(

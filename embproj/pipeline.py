@@ -194,6 +194,9 @@ def _cache_key(opts: Options, algo: str, matrix, fit, reduced_to) -> str:
 
 
 def _neighbours(opts: Options, algos: tuple[str, ...], matrix, fit):
+    """The run's graphs (knn.py); the one over every row is kept in the projection cache with the maps, so that a
+    run whose maps come from the cache does not search again (at 1,000,000 rows that search takes minutes)."""
+    from . import cache
     from .knn import find_neighbours
     from .metrics import measure_k
     from .project import neighbours_needed
@@ -202,8 +205,14 @@ def _neighbours(opts: Options, algos: tuple[str, ...], matrix, fit):
     placing = len(fit) < len(matrix.X) and any(a in ("umap", "tsne") for a in algos)
     reduced = matrix.X if matrix.reduced_to else None
     measure = measure_k(opts, len(matrix.X))
-    args = (fit, fit_k, opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows)
-    return find_neighbours(matrix.original, reduced, *args)
+    kept = cache.enabled(opts.cache) and isinstance(matrix.original, np.ndarray)
+    name = cache.key(matrix.original, "neighbours", {"metric": opts.metric}, opts.seed, 0, None) if kept else ""
+    known = cache.load_graph(name) if kept else None
+    args = (fit, fit_k, opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows, known)
+    graphs = find_neighbours(matrix.original, reduced, *args)
+    if kept and graphs.original is not None and graphs.original is not known:
+        cache.save_graph(name, graphs.original)
+    return graphs
 
 
 def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage):

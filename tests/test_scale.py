@@ -12,11 +12,12 @@ import pytest
 from sklearn.manifold import trustworthiness
 
 from conftest import blobs
+from embproj import knn as knn_search
 from embproj import umap_transform
 from embproj.knn import knn
 from embproj.options import Options
 from embproj.project import fit_map, fit_rows, neighbours_needed, project
-from reportdata import points
+from reportdata import neighbours, points
 
 pytestmark = pytest.mark.slow
 N, FIT = 600, 150
@@ -178,6 +179,7 @@ def test_all_rows_stream_into_one_matrix(tmp_path):
 def test_a_second_run_with_only_page_options_changed_takes_the_coordinates_from_the_cache(cli, tmp_path, monkeypatch):
     monkeypatch.delenv("EMBPROJ_NO_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(knn_search, "EXACT_WORK", 1e3)  # every row's graph by the cell search, as above ~45,000 rows
     data = _table(tmp_path / "t.parquet")
     base = ["project", data, "--algo", "all", "--max-points", "all", "--fit-points", FIT, "--json", "-q"]
     base += ["--iterations", "100"]  # a shorter t-SNE: the cache is what is tested
@@ -186,6 +188,9 @@ def test_a_second_run_with_only_page_options_changed_takes_the_coordinates_from_
     assert [a["cache"] for a in json.loads(first.stdout)["algorithms"]] == ["miss", "miss", "miss"]
     again = cli(*base, "-o", "b.html", "--coords-out", "b.parquet", "--title", "Another title", "--color", "")
     assert [a["cache"] for a in json.loads(again.stdout)["algorithms"]] == ["hit", "hit", "hit"]
+    graph, cached = (json.loads(run.stdout)["neighbours"]["original"] for run in (first, again))
+    assert not graph["exact"] and "cache" not in graph and cached == {**graph, "cache": "hit"}  # not searched again
+    assert np.array_equal(neighbours((tmp_path / "a.html").read_text()), neighbours((tmp_path / "b.html").read_text()))
     assert pq.read_table(tmp_path / "a.parquet").drop_columns(["label"]).equals(pq.read_table(tmp_path / "b.parquet"))
     assert (tmp_path / "cache" / "embproj" / "projections").stat().st_mode & 0o777 == 0o700
     pca = [*base[:2], "--algo", "pca", *base[4:]]  # the key is made the same way for every map: PCA says it
