@@ -18,6 +18,7 @@ import json
 import os
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -114,7 +115,8 @@ def _write(name: str, facts: dict, **arrays: np.ndarray) -> None:
     if path is None:
         return
     buffer = io.BytesIO()
-    np.savez(buffer, facts=np.frombuffer(json.dumps(facts).encode(), dtype=np.uint8), **arrays)
+    entries: dict[str, Any] = {"facts": np.frombuffer(json.dumps(facts).encode(), dtype=np.uint8), **arrays}
+    np.savez(buffer, **entries)
     try:
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(buffer.getvalue())
