@@ -172,18 +172,17 @@ def test_a_scheduler_and_a_worker_started_by_hand(parts, tmp_path, cli):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    worker = None
+    worker = subprocess.Popen(  # started beside the scheduler: it waits for the scheduler's file
+        [BIN / "dask", "worker", "--scheduler-file", info, "--nthreads", "1", "--no-nanny", "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 60
         while not info.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         address = json.loads(info.read_text())["address"]
-        worker = subprocess.Popen(
-            [BIN / "dask", "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
         args = [
             "project",
             str(parts),
@@ -212,9 +211,8 @@ def test_a_scheduler_and_a_worker_started_by_hand(parts, tmp_path, cli):
         assert "Wrote" in run.stderr and "800 points" in run.stderr
     finally:
         for process in (worker, scheduler):
-            if process is not None:
-                process.terminate()
-                process.wait(30)
+            process.terminate()
+            process.wait(30)
     local = cli(*args[:-2], "--coords-out", tmp_path / "local.parquet")
     assert local.exit_code == 0, local.stderr
     assert coords(tmp_path / "dask.parquet").equals(coords(tmp_path / "local.parquet"))

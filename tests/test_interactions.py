@@ -167,7 +167,7 @@ def test_with_metric_cosine_neighbours_and_quality_are_by_cosine_distance(digits
     from embproj.cli import app
 
     out = tmp_path / "cosine.html"
-    args = ["project", str(digits_parquet), "--algo", "umap", "--metric", "cosine", "-o", str(out), "-q", "--json"]
+    args = ["project", str(digits_parquet), "--algo", ALGO, "--metric", "cosine", "-o", str(out), "-q", "--json"]
     done = CliRunner().invoke(app, args, catch_exceptions=False)
     assert done.exit_code == 0, done.output
     html = out.read_text(encoding="utf-8")
@@ -183,7 +183,7 @@ def test_with_metric_cosine_neighbours_and_quality_are_by_cosine_distance(digits
     assert sum(set(table[i]) != set(euclidean[i, :K]) for i in range(len(X))) > 100  # a different table
     metrics = json.loads(done.stdout)["algorithms"][0]["metrics"]
     xy = source(html, "points")
-    Y = np.column_stack([xy["x_umap"], xy["y_umap"]]).astype(np.float64)
+    Y = np.column_stack([xy[f"x_{ALGO}"], xy[f"y_{ALGO}"]]).astype(np.float64)
     rows = xy["row"]
     expected = trustworthiness(X[rows], Y, n_neighbors=K, metric="cosine")
     assert metrics["trustworthiness"] == pytest.approx(expected, abs=1e-4)
