@@ -62,11 +62,11 @@ def cells_knn(X: np.ndarray, k: int, metric: str, seed: int) -> tuple[np.ndarray
 def _nearest_centre(X: np.ndarray, C: np.ndarray, metric: str) -> np.ndarray:
     """Each row's nearest centre by the tiles' ranking (any fixed rule makes cells; this one is a matrix product
     and an argmin a block of rows); of equal centres, the first."""
-    from .knn_exact import _blocks, _Space
+    from .knn_exact import Space, blocks
 
-    space, columns = _Space(C, metric), np.arange(len(C))
+    space, columns = Space(C, metric), np.arange(len(C))
     cell = np.empty(len(X), dtype=np.int64)
-    for block in _blocks(len(X), ASSIGN_ROWS):
+    for block in blocks(len(X), ASSIGN_ROWS):
         rows = space.prepare(X[block])[0]
         cell[block] = np.argmin(space.tile(block, columns, query=rows), axis=1)
     return cell
@@ -76,10 +76,10 @@ def _search_cell(X: np.ndarray, rows: np.ndarray, candidates: np.ndarray, k: int
     """`rows`' k nearest others among `candidates` (global row numbers; they begin with the first `CELL_CAP` of
     `rows`), nearest first by exact distance, `CELL_ROWS` rows at a time. Among more equal candidates than it
     keeps, which ones a row gets is fixed but not the lowest rows."""
-    from .knn_exact import MARGIN, _exact, _Space
+    from .knn_exact import MARGIN, Space, pair_distances
 
     R = X[candidates]
-    space = _Space(R, metric)
+    space = Space(R, metric)
     m = min(k + MARGIN, len(candidates))
     found = np.full((len(rows), min(k, len(candidates) - 1)), -1, dtype=np.int32)
     found_distances = np.full(found.shape, np.inf, dtype=np.float32)
@@ -90,7 +90,7 @@ def _search_cell(X: np.ndarray, rows: np.ndarray, candidates: np.ndarray, k: int
         inside = own < min(CELL_CAP, len(rows))  # a row is not its own neighbour
         v[np.flatnonzero(inside), own[inside]] = np.inf
         pick = np.argpartition(v, m - 1, axis=1)[:, :m] if v.shape[1] > m else np.tile(np.arange(m), (len(block), 1))
-        exact = _exact(X[block], pick, metric, R)
+        exact = pair_distances(X[block], pick, metric, R)
         exact[np.take_along_axis(v, pick, 1) == np.inf] = np.inf
         ranked = np.lexsort((candidates[pick], exact), axis=-1)[:, : found.shape[1]]
         near, near_distances = candidates[np.take_along_axis(pick, ranked, 1)], np.take_along_axis(exact, ranked, 1)

@@ -23,21 +23,21 @@ MARGIN = 8  # candidates beyond k, for distances that the products' rounding put
 def exact(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """Each row's k nearest other rows (1 <= k < n) by `metric`: int64 indices and float64 distances."""
     n = len(X)
-    space = _Space(X, metric)
+    space = Space(X, metric)
     m = min(k + MARGIN, n - 1)
     candidates, bound = np.empty((n, m), dtype=np.int64), np.empty(n)
-    for rows in _blocks(n, ROW_TILE):
+    for rows in blocks(n, ROW_TILE):
         best_v, best_i = np.empty((len(rows), 0)), np.empty((len(rows), 0), dtype=np.int64)
         for cols in _columns(n, space.col_tile, m):
             best_v, best_i = _merge(best_v, best_i, space.tile(rows, cols), cols, m)
         candidates[rows], bound[rows] = best_i, best_v.max(axis=1)  # every row left out ranks at or above bound
-    exact = _exact(X, candidates, metric)
+    exact = pair_distances(X, candidates, metric)
     order = np.lexsort((candidates, exact), axis=-1)[:, :k]  # ties by row number
     indices, distances = np.take_along_axis(candidates, order, 1), np.take_along_axis(exact, order, 1)
     # A row is settled when its k-th distance ranks clearly below everything left out; else rows tie (or nearly)
     # at its k-th distance, and every row that close is fetched and ranked exactly.
     unsettled = np.flatnonzero(~(space.rank(distances[:, -1], np.arange(n)) < bound - space.slack))
-    for rows in _blocks(len(unsettled), ROW_TILE):
+    for rows in blocks(len(unsettled), ROW_TILE):
         rows = unsettled[rows]
         indices[rows], distances[rows] = _settle(X, space, rows, space.rank(distances[rows, -1], rows) + space.slack, k)
     return indices, distances
@@ -49,19 +49,19 @@ class Nearest:
 
     def __init__(self, R: np.ndarray, metric: str) -> None:
         self.R, self.metric = R, metric
-        self.space = _Space(R, metric)
+        self.space = Space(R, metric)
 
     def query(self, Q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """int64 indices into R and float32 distances, len(Q) × k."""
         k = min(k, len(self.R))
         m = min(k + MARGIN, len(self.R))
         out_i, out_d = np.empty((len(Q), k), dtype=np.int64), np.empty((len(Q), k), dtype=np.float32)
-        for block in _blocks(len(Q), ROW_TILE):
+        for block in blocks(len(Q), ROW_TILE):
             prepared = self.space.prepare(Q[block])[0]
             best_v, best_i = np.empty((len(block), 0)), np.empty((len(block), 0), dtype=np.int64)
             for cols in _columns(len(self.R), self.space.col_tile, m):
                 best_v, best_i = _merge(best_v, best_i, self.space.tile(block, cols, query=prepared), cols, m)
-            d = _exact(Q[block], best_i, self.metric, self.R)
+            d = pair_distances(Q[block], best_i, self.metric, self.R)
             order = np.lexsort((best_i, d), axis=-1)[:, :k]
             out_i[block], out_d[block] = np.take_along_axis(best_i, order, 1), np.take_along_axis(d, order, 1)
         return out_i, out_d
@@ -69,24 +69,24 @@ class Nearest:
 
 def exact_rows(X: np.ndarray, rows: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """The k nearest other rows of X for `rows` only (a sample, to measure an approximate search's recall)."""
-    space = _Space(X, metric)
+    space = Space(X, metric)
     out_i, out_d = np.empty((len(rows), k), dtype=np.int64), np.empty((len(rows), k))
-    for block in _blocks(len(rows), ROW_TILE):
+    for block in blocks(len(rows), ROW_TILE):
         chosen = rows[block]
         best_v, best_i = np.empty((len(chosen), 0)), np.empty((len(chosen), 0), dtype=np.int64)
-        for cols in _blocks(len(X), space.col_tile):
+        for cols in blocks(len(X), space.col_tile):
             v = space.tile(chosen, cols)
             best_v, best_i = _keep(
                 np.hstack([best_v, v]), np.hstack([best_i, np.broadcast_to(cols, v.shape)]), k + MARGIN
             )
-        d = _exact(X[chosen], best_i, metric, X)
+        d = pair_distances(X[chosen], best_i, metric, X)
         d[best_i == chosen[:, None]] = np.inf  # itself, kept when every row fits among the candidates
         order = np.lexsort((best_i, d), axis=-1)[:, :k]
         out_i[block], out_d[block] = np.take_along_axis(best_i, order, 1), np.take_along_axis(d, order, 1)
     return out_i, out_d
 
 
-class _Space:
+class Space:
     """The rows as the tiles rank them: by matrix products (float32) for euclidean (|c|² − 2x·c of the rows
     moved to their mean: the squared distance less |x|²), cosine and correlation (−x̂·ĉ), else by scikit-learn's
     distances. `rank` turns a true distance into those units; `slack` bounds their rounding."""
@@ -111,7 +111,7 @@ class _Space:
             return X, None
         out = np.empty(X.shape, dtype=np.float32)
         squares = np.empty(len(X)) if self.metric == "euclidean" else None
-        for block in _blocks(len(X), PREPARE_ROWS):  # in float64 a block at a time, not the whole matrix at once
+        for block in blocks(len(X), PREPARE_ROWS):  # in float64 a block at a time, not the whole matrix at once
             Z = X[block].astype(np.float64)
             if self.shift is not None:
                 Z -= self.shift
@@ -164,7 +164,7 @@ def _columns(n: int, size: int, m: int):
         yield np.arange(start, min(n, start + size))
 
 
-def _blocks(n: int, size: int):
+def blocks(n: int, size: int):
     for start in range(0, n, size):
         yield np.arange(start, min(n, start + size))
 
@@ -196,23 +196,23 @@ def _keep(values: np.ndarray, indices: np.ndarray, m: int) -> tuple[np.ndarray, 
     return np.take_along_axis(values, part, 1), np.take_along_axis(indices, part, 1)
 
 
-def _settle(X: np.ndarray, space: _Space, rows: np.ndarray, limit: np.ndarray, k: int):
+def _settle(X: np.ndarray, space: Space, rows: np.ndarray, limit: np.ndarray, k: int):
     """For rows whose k-th neighbour ties with rows left out: every row that ranks within `limit`, ranked by
     exact distance, then row number."""
     near: list[list[np.ndarray]] = [[] for _ in rows]
-    for cols in _blocks(len(X), space.col_tile):
+    for cols in blocks(len(X), space.col_tile):
         for j, hits in enumerate(space.tile(rows, cols) <= limit[:, None]):
             near[j].append(cols[hits])
     out_i, out_d = np.empty((len(rows), k), dtype=np.int64), np.empty((len(rows), k))
     for j, row in enumerate(rows):
         cand = np.concatenate(near[j])
-        exact = _exact(X[[row]], cand[None, :], space.metric, X)[0]
+        exact = pair_distances(X[[row]], cand[None, :], space.metric, X)[0]
         order = np.lexsort((cand, exact))[:k]
         out_i[j], out_d[j] = cand[order], exact[order]
     return out_i, out_d
 
 
-def _exact(X: np.ndarray, indices: np.ndarray, metric: str, among: np.ndarray | None = None) -> np.ndarray:
+def pair_distances(X: np.ndarray, indices: np.ndarray, metric: str, among: np.ndarray | None = None) -> np.ndarray:
     """Each pair's distance (row i of X, row indices[i, j] of `among`, default X) computed from the two vectors
     in float64, not from the products."""
     among = X if among is None else among
