@@ -86,7 +86,12 @@ def load_graph(name: str):
     if found is None:
         return None
     facts, arrays = found
-    return Graph(arrays["indices"], arrays["distances"], facts["metric"], facts["exact"], facts["recall"], cached=True)
+    indices, distances = arrays["indices"], arrays["distances"]
+    if indices.ndim != 2 or indices.shape != distances.shape:
+        return None  # not a graph: searched again
+    if indices.size and not (indices.min() >= 0 and indices.max() < len(indices)):
+        return None  # rows it does not have
+    return Graph(indices, distances, facts["metric"], facts["exact"], facts["recall"], cached=True)
 
 
 def save_graph(name: str, graph) -> None:

@@ -165,7 +165,9 @@ def find_neighbours(
     def every_row(k: int) -> Graph | None:
         if k == 0:
             return None
-        return known if known is not None and known.k >= min(k, n - 1) else knn(_here(original), k, metric, seed)
+        if known is not None and len(known.indices) == n and known.k >= min(k, n - 1):
+            return known
+        return knn(_here(original), k, metric, seed)
 
     if reduced is None and len(fit_rows) == n and not index:
         graph = every_row(max(fit_k, original_k))

@@ -176,6 +176,28 @@ def test_all_rows_stream_into_one_matrix(tmp_path):
     np.testing.assert_array_equal(five.X, expected[five.row_ids])  # a sample keeps each row's own vector
 
 
+def test_a_cached_graph_that_is_not_one_of_the_rows_is_searched_again(tmp_path, monkeypatch):
+    from embproj import cache
+    from embproj.knn import Graph, find_neighbours
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    X = blobs(n=40, dims=4, classes=2, seed=1)[0]
+    graph = knn(X, 5)
+    cache.save_graph("g", graph)
+    loaded = cache.load_graph("g")
+    assert (
+        loaded.cached
+        and np.array_equal(loaded.indices, graph.indices)
+        and loaded.facts() == {**graph.facts(), "cache": "hit"}
+    )
+    for indices, distances in [(graph.indices + 1, graph.distances), (graph.indices, graph.distances[:, :3])]:
+        cache.save_graph("g", Graph(indices, distances, "euclidean"))  # a row past the last, or half a graph
+        assert cache.load_graph("g") is None
+    other = knn(X[:30], 5)  # a graph of other rows, given as known: not used
+    found = find_neighbours(X, None, np.arange(40), 5, 5, 0, "euclidean", 0, False, known=other).original
+    assert np.array_equal(found.indices, graph.indices) and not found.cached
+
+
 def test_a_second_run_with_only_page_options_changed_takes_the_coordinates_from_the_cache(cli, tmp_path, monkeypatch):
     monkeypatch.delenv("EMBPROJ_NO_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
