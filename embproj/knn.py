@@ -22,6 +22,7 @@ rows, the ones this process gathers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -150,13 +151,17 @@ def find_neighbours(
     seed: int,
     index: bool,
     table_rows: int = TABLE_ROWS,
-    known: Graph | None = None,
+    known: Callable[[int], Graph | None] | None = None,
+    planned_k: int = 0,
 ) -> Neighbours:
     """Each graph once, as deep as its deepest consumer: the projections' fit (`fit_k`, over `fit_rows` of
     `reduced`, or of `original` when `reduced` is None; with a search index when rows are to be placed), the
     page's table (`table_k`, up to `table_rows` rows: --neighbour-rows) and the quality numbers (`measure_k`), over
-    every row of `original`. `known`: a graph over every row of `original` found before (the projection cache's),
-    used when it is deep enough."""
+    every row of `original`.
+
+    `known(k)`: a graph over every row of `original` found before, k deep (the projection cache's), used when it
+    is the graph this run would search: the same rows, and as deep. `planned_k`: what the fit would take if no map came
+    from the cache, so that the graph over every row is as deep (and so the same) either way."""
     n = len(original)
     note = _table_note(n, table_k, gathered=not isinstance(original, np.ndarray), limit=table_rows)
     original_k = max(0 if note else table_k, measure_k)
@@ -165,12 +170,13 @@ def find_neighbours(
     def every_row(k: int) -> Graph | None:
         if k == 0:
             return None
-        if known is not None and len(known.indices) == n and known.k >= min(k, n - 1):
-            return known
+        found = known(min(k, n - 1)) if known is not None else None
+        if found is not None and len(found.indices) == n and found.k == min(k, n - 1):
+            return found
         return knn(_here(original), k, metric, seed)
 
     if reduced is None and len(fit_rows) == n and not index:
-        graph = every_row(max(fit_k, original_k))
+        graph = every_row(max(fit_k, planned_k, original_k))
         return Neighbours(graph, graph, note)
     fit = knn(_here(space[fit_rows]), fit_k, metric, seed, index=index) if fit_k else None
     return Neighbours(fit, every_row(original_k), note)

@@ -116,7 +116,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
             with stage("reduce", f"Reducing {matrix.dims:,} dimensions with PCA"):
                 matrix = reduce(matrix, opts.max_dims, opts.seed, fit)
         with stage("neighbours", "Finding each point's neighbours"):
-            graphs = _neighbours(opts, tuple(a for a in maps.algos if a not in cached), matrix, fit)
+            graphs = _neighbours(opts, maps.algos, cached, matrix, fit)
         projections = [cached.get(a) or _project(opts, a, maps, matrix, graphs, fit, stage) for a in maps.algos]
         if opts.metrics:
             from .metrics import measure
@@ -193,25 +193,33 @@ def _cache_key(opts: Options, algo: str, matrix, fit, reduced_to) -> str:
     return key(matrix.original, algo, opts.params_for(algo), opts.seed, len(fit), reduced_to)
 
 
-def _neighbours(opts: Options, algos: tuple[str, ...], matrix, fit):
-    """The run's graphs (knn.py); the one over every row is kept in the projection cache with the maps, so that a
-    run whose maps come from the cache does not search again (at 1,000,000 rows that search takes minutes)."""
+def _neighbours(opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit):
+    """The run's graphs (knn.py) for the maps not in `cached`; the one over every row is kept in the projection
+    cache with the maps, so that a run whose maps come from the cache does not search again (at 1,000,000 rows
+    that search takes minutes)."""
     from . import cache
     from .knn import find_neighbours
     from .metrics import measure_k
     from .project import neighbours_needed
 
-    fit_k = max((neighbours_needed(algo, opts.params_for(algo), len(fit)) for algo in algos), default=0)
-    placing = len(fit) < len(matrix.X) and any(a in ("umap", "tsne") for a in algos)
+    def deepest(names) -> int:
+        return max((neighbours_needed(a, opts.params_for(a), len(fit)) for a in names), default=0)
+
+    todo = tuple(a for a in algos if a not in cached)
+    fit_k, planned_k = deepest(todo), deepest(algos)
+    placing = len(fit) < len(matrix.X) and any(a in ("umap", "tsne") for a in todo)
     reduced = matrix.X if matrix.reduced_to else None
     measure = measure_k(opts, len(matrix.X))
     kept = cache.enabled(opts.cache) and isinstance(matrix.original, np.ndarray)
-    name = cache.key(matrix.original, "neighbours", {"metric": opts.metric}, opts.seed, 0, None) if kept else ""
-    known = cache.load_graph(name) if kept else None
+
+    def name(k: int) -> str:
+        return cache.key(matrix.original, "neighbours", {"metric": opts.metric, "k": k}, opts.seed, 0, None)
+
+    known = (lambda k: cache.load_graph(name(k))) if kept else None
     args = (fit, fit_k, opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows, known)
-    graphs = find_neighbours(matrix.original, reduced, *args)
-    if kept and graphs.original is not None and graphs.original is not known:
-        cache.save_graph(name, graphs.original)
+    graphs = find_neighbours(matrix.original, reduced, *args, planned_k=planned_k)
+    if kept and graphs.original is not None and not graphs.original.cached:
+        cache.save_graph(name(graphs.original.k), graphs.original)
     return graphs
 
 

@@ -194,8 +194,30 @@ def test_a_cached_graph_that_is_not_one_of_the_rows_is_searched_again(tmp_path, 
         cache.save_graph("g", Graph(indices, distances, "euclidean"))  # a row past the last, or half a graph
         assert cache.load_graph("g") is None
     other = knn(X[:30], 5)  # a graph of other rows, given as known: not used
-    found = find_neighbours(X, None, np.arange(40), 5, 5, 0, "euclidean", 0, False, known=other).original
+    found = find_neighbours(X, None, np.arange(40), 5, 5, 0, "euclidean", 0, False, known=lambda k: other).original
     assert np.array_equal(found.indices, graph.indices) and not found.cached
+
+
+def test_a_report_made_from_the_cache_is_the_report_made_without_it(cli, tmp_path, monkeypatch):
+    """The graph over every row is as deep whether or not the maps come from the cache (t-SNE's 90 neighbours, the
+    page's 10), so the page is the same to the byte, with the approximate search (where depth changes a row's
+    neighbours)."""
+    monkeypatch.delenv("EMBPROJ_NO_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(knn_search, "EXACT_WORK", 1e3)
+    data = _table(tmp_path / "t.parquet")
+    base = ["project", data, "--max-points", "all", "--reproducible", "--json", "-q", "-o", "r.html"]
+    tsne, pca = [*base, "--algo", "tsne", "--iterations", "100"], [*base, "--algo", "pca"]
+    assert cli(*tsne).exit_code == 0  # fills the cache: the map, and the graph 90 deep
+    for args, hit in ((pca, False), (tsne, True)):  # PCA's page wants 10: searched, and kept 10 deep too
+        cached = cli(*args)
+        graph = json.loads(cached.stdout)["neighbours"]["original"]
+        assert graph.get("cache") == ("hit" if hit else None) and not graph["exact"]
+        page = (tmp_path / "r.html").read_bytes()
+        assert cli(*args, "--no-cache").exit_code == 0
+        assert (tmp_path / "r.html").read_bytes() == page
+    again = json.loads(cli(*pca).stdout)["neighbours"]["original"]
+    assert again["cache"] == "hit" and again["k"] == 10
 
 
 def test_a_second_run_with_only_page_options_changed_takes_the_coordinates_from_the_cache(cli, tmp_path, monkeypatch):
