@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -50,16 +51,22 @@ def key(X: np.ndarray, algo: str, params: dict, seed: int, fitted: int, reduced_
 
 
 def load(name: str):
-    """The cached Projection, or None (missing, unreadable, or in a folder others can write to)."""
+    """The cached Projection, or None (missing, unreadable, not a projection, or in a folder others can write to)."""
     from .project import Projection
 
     found = _read(name, ("xy", "fit"))
     if found is None:
         return None
     facts, arrays = found
-    fit = arrays["fit"] if facts["placed"] else None
-    return Projection(facts["algo"], arrays["xy"], facts["params"], facts["seconds"], tuple(facts["notes"]),
-                      facts["metrics"], facts["kernels"], fit, placing=facts.get("placing"))  # fmt: skip
+    xy, fit = arrays["xy"], arrays["fit"]
+    if xy.ndim != 2 or xy.shape[1:] != (2,) or xy.dtype.kind != "f" or fit.ndim != 1 or fit.dtype.kind not in "iu":
+        return None
+    try:
+        return Projection(facts["algo"], xy, facts["params"], facts["seconds"], tuple(facts["notes"]),
+                          facts["metrics"], facts["kernels"], fit if facts["placed"] else None,
+                          placing=facts.get("placing"))  # fmt: skip
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def save(name: str, projection) -> None:
@@ -79,7 +86,8 @@ def save(name: str, projection) -> None:
 
 
 def load_graph(name: str):
-    """The cached knn.Graph over every plotted row, or None."""
+    """The cached knn.Graph over every plotted row, or None (as `load`; also when it is not a graph of distinct
+    other rows)."""
     from .knn import Graph
 
     found = _read(name, ("indices", "distances"))
@@ -87,11 +95,26 @@ def load_graph(name: str):
         return None
     facts, arrays = found
     indices, distances = arrays["indices"], arrays["distances"]
-    if indices.ndim != 2 or indices.shape != distances.shape:
-        return None  # not a graph: searched again
-    if indices.size and not (indices.min() >= 0 and indices.max() < len(indices)):
-        return None  # rows it does not have
-    return Graph(indices, distances, facts["metric"], facts["exact"], facts["recall"], cached=True)
+    metric, exact, recall = facts.get("metric"), facts.get("exact"), facts.get("recall")
+    if not (isinstance(metric, str) and isinstance(exact, bool) and (recall is None or isinstance(recall, float))):
+        return None
+    if not _is_graph(indices, distances):
+        return None  # searched again
+    return Graph(indices, distances, metric, exact, recall, cached=True)
+
+
+def _is_graph(indices: np.ndarray, distances: np.ndarray) -> bool:
+    """Each row's distinct other rows, among the graph's own, with a distance each."""
+    if indices.ndim != 2 or indices.shape != distances.shape or indices.dtype.kind not in "iu":
+        return False
+    if distances.dtype.kind != "f":
+        return False
+    if not indices.size:
+        return True
+    n = len(indices)
+    if indices.min() < 0 or indices.max() >= n or (indices == np.arange(n)[:, None]).any():
+        return False
+    return not (np.diff(np.sort(indices, axis=1), axis=1) == 0).any()
 
 
 def save_graph(name: str, graph) -> None:
@@ -107,11 +130,11 @@ def _read(name: str, arrays: tuple[str, ...]) -> tuple[dict, dict[str, np.ndarra
     try:
         with np.load(path, allow_pickle=False) as entry:
             facts = json.loads(bytes(entry["facts"]).decode())
-            found = {array: entry[array] for array in arrays}
+            found = {array: np.asarray(entry[array]) for array in arrays}
         os.utime(path)  # recently used: the last to go
-    except (OSError, ValueError, KeyError):
+    except Exception:  # any entry that cannot be read (empty, cut short, not an .npz) is a miss, never an error
         return None
-    return facts, found
+    return (facts, found) if isinstance(facts, dict) else None
 
 
 def _write(name: str, facts: dict, **arrays: np.ndarray) -> None:
@@ -123,12 +146,16 @@ def _write(name: str, facts: dict, **arrays: np.ndarray) -> None:
     entries: dict[str, Any] = {"facts": np.frombuffer(json.dumps(facts).encode(), dtype=np.uint8), **arrays}
     np.savez(buffer, **entries)
     try:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(buffer.getvalue())
+        handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")  # its own: runs at once do not mix
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(buffer.getvalue())
         os.replace(tmp, path)
         _trim(path.parent)
     except OSError:
-        pass
+        Path(tmp).unlink(missing_ok=True)
 
 
 def _path(name: str, create: bool = False) -> Path | None:

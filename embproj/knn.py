@@ -74,6 +74,13 @@ class Graph:
         return out
 
 
+def search_facts() -> dict:
+    """What a graph found by `knn` depends on beside its rows, k, metric and seed (the projection cache's key)."""
+    from .knn_cells import CELL_CAP, CELL_ROWS, PROBE
+
+    return {"exact_work": EXACT_WORK, "recall_rows": RECALL_ROWS, "cells": [CELL_ROWS, CELL_CAP, PROBE]}
+
+
 def knn(X: np.ndarray, k: int, metric: str = "euclidean", seed: int = 0, index: bool = False) -> Graph:
     """Each row of X's k nearest other rows by `metric` (euclidean, cosine, manhattan, correlation, chebyshev,
     minkowski); k is lowered to n - 1 when there are fewer rows. `index`: also keep a search over X for rows given

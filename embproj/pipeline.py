@@ -112,7 +112,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         maps = located(source.name, runnable, opts.algo, len(matrix.X))  # the maps the rows allow, warned for others
         fit = fit_rows(len(matrix.X), opts.fit_points, opts.seed)
         cached = _cached(opts, maps.algos, matrix, fit)
-        if needs_reduction(matrix, maps.algos, opts.max_dims) and len(cached) < len(maps.algos):
+        if needs_reduction(matrix, maps.algos, opts.max_dims):  # also for cached maps: the page says what it kept
             with stage("reduce", f"Reducing {matrix.dims:,} dimensions with PCA"):
                 matrix = reduce(matrix, opts.max_dims, opts.seed, fit)
         with stage("neighbours", "Finding each point's neighbours"):
@@ -182,7 +182,7 @@ def _cached(opts: Options, algos: tuple[str, ...], matrix, fit) -> dict:
     reduced_to = reduction(matrix, algos, opts.max_dims, len(fit))  # every map of the run sees the same matrix
     for algo in algos:
         hit = cache.load(_cache_key(opts, algo, matrix, fit, reduced_to))
-        if hit is not None:
+        if hit is not None and len(hit.xy) == len(matrix.X):
             found[algo] = replace(hit, cached="hit")
     return found
 
@@ -198,7 +198,7 @@ def _neighbours(opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit
     cache with the maps, so that a run whose maps come from the cache does not search again (at 1,000,000 rows
     that search takes minutes)."""
     from . import cache
-    from .knn import find_neighbours
+    from .knn import find_neighbours, search_facts
     from .metrics import measure_k
     from .project import neighbours_needed
 
@@ -213,7 +213,8 @@ def _neighbours(opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit
     kept = cache.enabled(opts.cache) and isinstance(matrix.original, np.ndarray)
 
     def name(k: int) -> str:
-        return cache.key(matrix.original, "neighbours", {"metric": opts.metric, "k": k}, opts.seed, 0, None)
+        params = {"metric": opts.metric, "k": k, **search_facts()}
+        return cache.key(matrix.original, "neighbours", params, opts.seed, 0, None)
 
     known = (lambda k: cache.load_graph(name(k))) if kept else None
     args = (fit, fit_k, opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows, known)

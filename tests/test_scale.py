@@ -190,26 +190,53 @@ def test_a_cached_graph_that_is_not_one_of_the_rows_is_searched_again(tmp_path, 
         and np.array_equal(loaded.indices, graph.indices)
         and loaded.facts() == {**graph.facts(), "cache": "hit"}
     )
-    for indices, distances in [(graph.indices + 1, graph.distances), (graph.indices, graph.distances[:, :3])]:
-        cache.save_graph("g", Graph(indices, distances, "euclidean"))  # a row past the last, or half a graph
+    own = np.arange(40, dtype=np.int32)[:, None] + np.zeros((1, 5), np.int32)
+    for indices, distances in [
+        (graph.indices + 1, graph.distances),  # a row past the last
+        (graph.indices, graph.distances[:, :3]),  # half a graph
+        (graph.indices.astype(np.float32), graph.distances),  # not row numbers
+        (own, graph.distances),  # each row its own neighbour, five times
+    ]:
+        cache.save_graph("g", Graph(indices, distances, "euclidean"))
+        assert cache.load_graph("g") is None
+    entry = tmp_path / "cache" / "embproj" / "projections" / "g.npz"
+    for broken in (b"", entry.read_bytes()[:100], b"not a zip file"):  # empty, cut short, another kind of file
+        entry.write_bytes(broken)
+        assert cache.load_graph("g") is None and cache.load("g") is None
+    for facts in ({}, []):
+        cache._write("g", facts, indices=graph.indices, distances=graph.distances)  # no metric; not a dict
         assert cache.load_graph("g") is None
     other = knn(X[:30], 5)  # a graph of other rows, given as known: not used
     found = find_neighbours(X, None, np.arange(40), 5, 5, 0, "euclidean", 0, False, known=lambda k: other).original
     assert np.array_equal(found.indices, graph.indices) and not found.cached
 
 
-def test_a_report_made_from_the_cache_is_the_report_made_without_it(cli, tmp_path, monkeypatch):
+@pytest.mark.parametrize("dims", ["50", "4"])  # the 12 dims as they are, or pre-reduced for t-SNE (not PCA)
+def test_a_report_made_from_the_cache_is_the_report_made_without_it(cli, tmp_path, monkeypatch, dims):
     """The graph over every row is as deep whether or not the maps come from the cache (t-SNE's 90 neighbours, the
     page's 10), so the page is the same to the byte, with the approximate search (where depth changes a row's
-    neighbours)."""
+    neighbours); so is what the page says of the pre-reduction."""
     monkeypatch.delenv("EMBPROJ_NO_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(knn_search, "EXACT_WORK", 1e3)
     data = _table(tmp_path / "t.parquet")
-    base = ["project", data, "--max-points", "all", "--reproducible", "--json", "-q", "-o", "r.html"]
+    base = [
+        "project",
+        data,
+        "--max-points",
+        "all",
+        "--reproducible",
+        "--json",
+        "-q",
+        "-o",
+        "r.html",
+        "--max-dims",
+        dims,
+    ]
     tsne, pca = [*base, "--algo", "tsne", "--iterations", "100"], [*base, "--algo", "pca"]
     assert cli(*tsne).exit_code == 0  # fills the cache: the map, and the graph 90 deep
-    for args, hit in ((pca, False), (tsne, True)):  # PCA's page wants 10: searched, and kept 10 deep too
+    # PCA's page wants 10: searched and kept 10 deep too, unless t-SNE's pre-reduced vectors left it 10 deep
+    for args, hit in ((pca, dims == "4"), (tsne, True)):
         cached = cli(*args)
         graph = json.loads(cached.stdout)["neighbours"]["original"]
         assert graph.get("cache") == ("hit" if hit else None) and not graph["exact"]
