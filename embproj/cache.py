@@ -169,6 +169,11 @@ def _path(name: str, create: bool = False) -> Path | None:
         return None
     if os.name == "posix" and (info.st_uid != os.getuid() or info.st_mode & 0o022):
         return None  # another user could plant coordinates here
+    if os.name == "posix" and create and info.st_mode & 0o077:
+        try:
+            os.chmod(where, 0o700)  # made readable by the user's own hand: the vectors' maps stay the user's
+        except OSError:
+            return None
     return where / f"{name}.npz"
 
 

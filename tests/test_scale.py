@@ -199,7 +199,11 @@ def test_a_cached_graph_that_is_not_one_of_the_rows_is_searched_again(tmp_path, 
     ]:
         cache.save_graph("g", Graph(indices, distances, "euclidean"))
         assert cache.load_graph("g") is None
-    entry = tmp_path / "cache" / "embproj" / "projections" / "g.npz"
+    where = tmp_path / "cache" / "embproj" / "projections"
+    where.chmod(0o755)  # readable by others, as a user's own mkdir would leave it: private again on the next write
+    cache.save_graph("h", graph)
+    assert where.stat().st_mode & 0o777 == 0o700
+    entry = where / "g.npz"
     for broken in (b"", entry.read_bytes()[:100], b"not a zip file"):  # empty, cut short, another kind of file
         entry.write_bytes(broken)
         assert cache.load_graph("g") is None and cache.load("g") is None
