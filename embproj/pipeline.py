@@ -111,13 +111,15 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
             matrix = located(source.name, matrix_from, sample.X, sample.bad, sample.dims, source.name)
         maps = located(source.name, runnable, opts.algo, len(matrix.X))  # the maps the rows allow, warned for others
         fit = fit_rows(len(matrix.X), opts.fit_points, opts.seed)
-        cached = _cached(opts, maps.algos, matrix, fit)
+        vectors = _fingerprint(opts, matrix)  # "" when the cache is off
+        cached = _cached(opts, maps.algos, matrix, fit, vectors)
         if needs_reduction(matrix, maps.algos, opts.max_dims):  # also for cached maps: the page says what it kept
             with stage("reduce", f"Reducing {matrix.dims:,} dimensions with PCA"):
                 matrix = reduce(matrix, opts.max_dims, opts.seed, fit)
         with stage("neighbours", "Finding each point's neighbours"):
-            graphs = _neighbours(opts, maps.algos, cached, matrix, fit)
-        projections = [cached.get(a) or _project(opts, a, maps, matrix, graphs, fit, stage) for a in maps.algos]
+            graphs = _neighbours(opts, maps.algos, cached, matrix, fit, vectors)
+        args = (maps, matrix, graphs, fit, stage, vectors)
+        projections = [cached.get(a) or _project(opts, a, *args) for a in maps.algos]
         if opts.metrics:
             from .metrics import measure
 
@@ -171,29 +173,38 @@ def _sample(opts: Options, source: Source, plan: Plan, tick, cluster=None):
     return sample
 
 
-def _cached(opts: Options, algos: tuple[str, ...], matrix, fit) -> dict:
+def _fingerprint(opts: Options, matrix) -> str:
+    """The vectors' hash for the projection cache's keys, or "" when it is off (a cluster's: not hashed here)."""
+    from . import cache
+
+    if not cache.enabled(opts.cache) or not isinstance(matrix.original, np.ndarray):
+        return ""
+    return cache.fingerprint(matrix.original)
+
+
+def _cached(opts: Options, algos: tuple[str, ...], matrix, fit, vectors: str) -> dict:
     """The maps the projection cache already holds (cache.py), by algorithm."""
     from . import cache
     from .matrix import reduction
 
-    if not cache.enabled(opts.cache) or not isinstance(matrix.original, np.ndarray):  # a cluster's: not hashed here
+    if not vectors:
         return {}
     found = {}
     reduced_to = reduction(matrix, algos, opts.max_dims, len(fit))  # every map of the run sees the same matrix
     for algo in algos:
-        hit = cache.load(_cache_key(opts, algo, matrix, fit, reduced_to))
+        hit = cache.load(_cache_key(opts, algo, vectors, fit, reduced_to))
         if hit is not None and len(hit.xy) == len(matrix.X):
             found[algo] = replace(hit, cached="hit")
     return found
 
 
-def _cache_key(opts: Options, algo: str, matrix, fit, reduced_to) -> str:
+def _cache_key(opts: Options, algo: str, vectors: str, fit, reduced_to) -> str:
     from .cache import key
 
-    return key(matrix.original, algo, opts.params_for(algo), opts.seed, len(fit), reduced_to)
+    return key(vectors, algo, opts.params_for(algo), opts.seed, len(fit), reduced_to)
 
 
-def _neighbours(opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit):
+def _neighbours(opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit, vectors: str):
     """The run's graphs (knn.py) for the maps not in `cached`; the one over every row is kept in the projection
     cache with the maps, so that a run whose maps come from the cache does not search again (at 1,000,000 rows
     that search takes minutes)."""
@@ -210,21 +221,19 @@ def _neighbours(opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit
     placing = len(fit) < len(matrix.X) and any(a in ("umap", "tsne") for a in todo)
     reduced = matrix.X if matrix.reduced_to else None
     measure = measure_k(opts, len(matrix.X))
-    kept = cache.enabled(opts.cache) and isinstance(matrix.original, np.ndarray)
 
     def name(k: int) -> str:
-        params = {"metric": opts.metric, "k": k, **search_facts()}
-        return cache.key(matrix.original, "neighbours", params, opts.seed, 0, None)
+        return cache.key(vectors, "neighbours", {"metric": opts.metric, "k": k, **search_facts()}, opts.seed, 0, None)
 
-    known = (lambda k: cache.load_graph(name(k))) if kept else None
+    known = (lambda k: cache.load_graph(name(k))) if vectors else None
     args = (fit, fit_k, opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows, known)
     graphs = find_neighbours(matrix.original, reduced, *args, planned_k=planned_k)
-    if kept and graphs.original is not None and not graphs.original.cached:
+    if vectors and graphs.original is not None and not graphs.original.cached:
         cache.save_graph(name(graphs.original.k), graphs.original)
     return graphs
 
 
-def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage):
+def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage, vectors: str):
     from . import cache
     from .project import project
 
@@ -232,9 +241,9 @@ def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage):
     with stage(algo, f"Projecting with {ALGO_NAMES[algo]}{fitted}", len(matrix.X)) as tick:
         args = (opts.params_for(algo), opts.seed, graphs.fit, fit, maps.notes_for(algo), tick)
         made = located(opts.data or "", project, matrix.X, algo, *args)
-    if not cache.enabled(opts.cache) or not isinstance(matrix.original, np.ndarray):
+    if not vectors:
         return made
-    cache.save(_cache_key(opts, algo, matrix, fit, matrix.reduced_to), made)
+    cache.save(_cache_key(opts, algo, vectors, fit, matrix.reduced_to), made)
     return replace(made, cached="miss")
 
 
