@@ -149,8 +149,9 @@ def project(opts: Options, json_out: bool, quiet: bool) -> None:
             report = result.written[0]
             rows = result.summary.rows
             console.print(
-                f"Wrote {terminal(str(report.path))} ({report.bytes / 1e6:.1f} MB): {rows.plotted:,} points "
-                f"of {rows.read:,} rows in {time.perf_counter() - start:.1f} s",
+                f"Wrote {terminal(str(report.path))} ({report.bytes / 1e6:.1f} MB): {rows.plotted:,} "
+                f"point{'s' if rows.plotted != 1 else ''} of {rows.read:,} row{'s' if rows.read != 1 else ''} in "
+                f"{time.perf_counter() - start:.1f} s",
                 markup=False,
                 highlight=False,
             )

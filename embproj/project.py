@@ -142,7 +142,10 @@ def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | No
     notes: list[str] = list(told)
     if _distinct_rows(X) < 2:
         Y, used, place = np.zeros((n, 2), dtype=np.float32), dict(params), AtOrigin()
-        notes.append(f"all {n:,} vectors are identical, so every point sits at (0, 0)")
+        one = (
+            "only one vector, so its point sits" if n == 1 else f"all {n:,} vectors are identical, so every point sits"
+        )
+        notes.append(f"{one} at (0, 0)")
     else:
         Y, used, place = PROJECTORS[algo](X, params, seed, notes, graph)
     metrics, kernels, placing = used.pop("_metrics", {}), used.pop("_kernels", None), used.pop("_placing", None)

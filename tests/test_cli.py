@@ -210,3 +210,11 @@ def test_long_stages_show_rows_done_and_the_time_left_on_a_terminal():
     with ConsoleReporter(Console(file=log, force_terminal=False)).stage("Placing rows", 1000) as tick:
         tick(1000)
     assert log.getvalue() == ""
+
+
+def test_a_table_of_one_row_is_one_point_in_words(cli, tmp_path):
+    (tmp_path / "one.csv").write_text("a,b\n1,2\n")
+    result = cli("project", tmp_path / "one.csv", "-o", "r.html")
+    assert result.exit_code == 0, result.output
+    assert "Warning: only one vector, so its point sits at (0, 0)\n" in result.stderr
+    assert ": 1 point of 1 row in " in result.stderr
