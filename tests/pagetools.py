@@ -17,6 +17,7 @@ Use it from a test module with
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import re
 from dataclasses import dataclass
@@ -105,6 +106,25 @@ _SETTLED = """
 class _Shared:
     playwright = None
     browser = None
+    tab = None  # (context, page): the tab the reports are opened in, one after the other
+    tab_in_use = False
+
+
+def _tab(browser):
+    """The session's one tab, or a new one when that tab holds another report (a test with two open) or died.
+
+    Navigating one tab from report to report costs Chromium ~1.5 CPU-seconds a report; a new context and tab for
+    each costs ~3, most of it the browser's window furniture (Chromium 156 headless makes an omnibox popup WebUI
+    for every window). The reports keep nothing between documents: no storage, cookies or service workers."""
+    if _Shared.tab is not None and not _Shared.tab_in_use and not _Shared.tab[1].is_closed():
+        _Shared.tab_in_use = True
+        return (*_Shared.tab, True)
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    if _Shared.tab is None or _Shared.tab[1].is_closed():
+        _Shared.tab, _Shared.tab_in_use = (context, page), True
+        return context, page, True
+    return context, page, False
 
 
 def launch_chromium():
@@ -131,7 +151,8 @@ def launch_chromium():
 
 def close_chromium() -> None:
     browser, playwright = _Shared.browser, _Shared.playwright
-    _Shared.browser = _Shared.playwright = None
+    _Shared.browser = _Shared.playwright = _Shared.tab = None
+    _Shared.tab_in_use = False
     try:
         if browser is not None:
             browser.close()
@@ -142,7 +163,7 @@ def close_chromium() -> None:
 
 @pytest.fixture(scope="session")
 def chromium():
-    """One headless Chromium for the whole session; each test gets its own context (fresh storage) from it."""
+    """One headless Chromium for the whole session; the reports are opened one after the other in one tab."""
     browser = launch_chromium()
     yield browser
     close_chromium()
@@ -150,7 +171,7 @@ def chromium():
 
 @pytest.fixture
 def open_report(chromium):
-    """`open_report(path)` → a `ReportPage` in a new context, closed after the test."""
+    """`open_report(path)` → a `ReportPage`, closed after the test."""
     opened: list[ReportPage] = []
 
     def open_(path: Path | str, viewport: dict | None = None) -> ReportPage:
@@ -219,22 +240,26 @@ class Tooltip:
 class ReportPage:
     """One report opened in its own browser context, with a record of foreign requests and console errors."""
 
-    def __init__(self, context, page, url: str):
-        self.context, self.page, self.url = context, page, url
+    def __init__(self, context, page, url: str, shared: bool = False):
+        self.context, self.page, self.url, self.shared = context, page, url, shared
         self.requests: list[str] = []  # every URL that is not the report itself or a data:/blob: URL
         self.errors: list[str] = []  # console errors and uncaught page errors
+        self._listeners = [
+            (context, "request", self._on_request),
+            (page, "websocket", lambda ws: self.requests.append(ws.url)),
+            (page, "console", self._on_console),
+            (page, "pageerror", lambda err: self.errors.append(f"pageerror: {err}")),
+            (page, "popup", lambda popup: self.requests.append(f"popup: {popup.url}")),
+        ]
 
     @classmethod
     def open(cls, browser, path: Path | str, viewport: dict | None = None) -> ReportPage:
         url = Path(path).resolve().as_uri()
-        context = browser.new_context(viewport=viewport or VIEWPORT)
-        page = context.new_page()
-        report = cls(context, page, url)
-        context.on("request", report._on_request)
-        page.on("websocket", lambda ws: report.requests.append(ws.url))
-        page.on("console", report._on_console)
-        page.on("pageerror", lambda err: report.errors.append(f"pageerror: {err}"))
-        page.on("popup", lambda popup: report.requests.append(f"popup: {popup.url}"))
+        context, page, shared = _tab(browser)
+        page.set_viewport_size(viewport or VIEWPORT)
+        report = cls(context, page, url, shared)
+        for target, event, listener in report._listeners:
+            target.on(event, listener)
         page.goto(url, wait_until="load")
         report.wait_ready()
         return report
@@ -262,7 +287,24 @@ class ReportPage:
             ) from None
 
     def close(self) -> None:
-        self.context.close()
+        """Leaves the shared tab blank, the mouse in its corner and no key held, for the next report."""
+        if not self.shared:
+            self.context.close()
+            return
+        try:
+            for target, event, listener in self._listeners:
+                target.remove_listener(event, listener)
+            self.page.goto("about:blank")
+            for key in ("Control", "Shift", "Alt", "Meta"):
+                self.page.keyboard.up(key)
+            self.page.mouse.move(0, 0)
+            self.page.mouse.up()
+        except Exception:
+            _Shared.tab = None  # the tab died with its test: the next report gets a new one
+            with contextlib.suppress(Exception):
+                self.context.close()
+        finally:
+            _Shared.tab_in_use = False
 
     def assert_quiet(self) -> None:
         """What a user would notice in the devtools: no network request attempted, no error logged."""
