@@ -8,7 +8,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
+from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -85,16 +86,40 @@ def test_the_report_and_the_coordinates_cannot_be_one_file(cli, vectors_parquet,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vectors.parquet"]
 
 
-def test_a_pipe_is_written_into(vectors_parquet, tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "embproj", "project", str(vectors_parquet), "--algo", "pca", "-o", "/dev/stdout", "-q"],
-        capture_output=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(b"<!DOCTYPE html>") and len(points(done.stdout.decode())["x_pca"]) == 120
+def test_a_pipe_is_written_into(cli, vectors_parquet, tmp_path):
+    """`-o /dev/stdout | gzip`: the report goes into the pipe as it is (here a pipe of this process's, by its
+    /dev/fd name: the test runner's own stdout is not a pipe to spare)."""
+    read_end, write_end = os.pipe()
+    got = _drain(read_end)
+    try:
+        result = cli("project", vectors_parquet, "--algo", "pca", "-o", f"/dev/fd/{write_end}", "-q")
+    finally:
+        os.close(write_end)
+    data = got()
+    assert result.exit_code == 0, result.stderr
+    assert data.startswith(b"<!DOCTYPE html>") and len(points(data.decode())["x_pca"]) == 120
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vectors.parquet"]  # and no temporary file
+
+
+def _drain(fd_or_path) -> Callable[[], bytes]:
+    """Reads a pipe or a FIFO to its end in a thread (as the reader at the pipe's other end would), so that the
+    report can be written into it from this thread; the returned function waits for and gives what was read."""
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        with open(fd_or_path, "rb") as f:
+            chunks.append(f.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+
+    def done() -> bytes:
+        if reader.is_alive() and not isinstance(fd_or_path, int):
+            open(fd_or_path, "wb").close()  # the run never opened the FIFO: let the reader see its end
+        reader.join(timeout=60)
+        return b"".join(chunks)
+
+    return done
 
 
 def test_dev_null_stays_a_device(cli, vectors_parquet):
@@ -103,15 +128,13 @@ def test_dev_null_stays_a_device(cli, vectors_parquet):
     assert not any(name.startswith(".null.") for name in os.listdir("/dev"))
 
 
-def test_a_fifo_gets_the_report(vectors_parquet, tmp_path):
+def test_a_fifo_gets_the_report(cli, vectors_parquet, tmp_path):
     fifo = tmp_path / "report.fifo"
     os.mkfifo(fifo)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "embproj", "project", str(vectors_parquet), "--algo", "pca", "-o", str(fifo), "-q"]
-    )
-    with open(fifo, "rb") as f:
-        data = f.read()
-    assert proc.wait(timeout=120) == 0
+    got = _drain(fifo)
+    result = cli("project", vectors_parquet, "--algo", "pca", "-o", fifo, "-q")
+    data = got()
+    assert result.exit_code == 0, result.stderr
     assert data.startswith(b"<!DOCTYPE html>") and fifo.is_fifo()
 
 
@@ -133,9 +156,13 @@ def test_sigterm_leaves_the_previous_outputs_and_no_temporary_file(tmp_path):
     (tmp_path / "c.csv").write_text("old coords")
     cmd = [sys.executable, "-m", "embproj", "project", str(big), "--algo", "tsne", "-o", "r.html"]
     proc = subprocess.Popen([*cmd, "--coords-out", "c.csv"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)  # well into the run (t-SNE of 3,000 rows takes longer)
+    said = []
+    for line in proc.stderr:  # the neighbours are found: the t-SNE of 3,000 rows has begun
+        said.append(line)
+        if line.startswith("Finding each point's neighbours"):
+            break
     proc.send_signal(signal.SIGTERM)
-    err = proc.communicate(timeout=60)[1]
+    err = "".join(said) + proc.communicate(timeout=60)[1]
     assert proc.returncode == 143 and err.strip().splitlines()[-1] == "Error: terminated, nothing was written"
     assert (tmp_path / "r.html").read_text() == "old report" and (tmp_path / "c.csv").read_text() == "old coords"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.parquet", "c.csv", "r.html"]
