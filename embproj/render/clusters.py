@@ -76,7 +76,7 @@ def _contours(fig, algo: str, density) -> None:
 
 def _labels(fig, algo: str, clusters) -> None:
     from bokeh.core.properties import value
-    from bokeh.models import CDSView, ColumnDataSource, CustomJS, IndexFilter
+    from bokeh.models import CDSView, ColumnDataSource, CustomJS, IndexFilter, Text
 
     placed = [(c.centres[algo], c.label) for c in clusters if algo in c.centres]
     source = ColumnDataSource(
@@ -84,13 +84,14 @@ def _labels(fig, algo: str, clusters) -> None:
         name=f"cluster_labels_{algo}",
     )
     shown = IndexFilter(indices=[], name=f"cluster_labels_shown_{algo}")  # js/clusters.js places them
-    text = fig.text(
-        "x", "y", "text", source=source, view=CDSView(filter=shown), text_align="center", text_baseline="middle",
-        text_color="#111827", background_fill_color="white", background_fill_alpha=0.82, padding=LABEL_PADDING,
-        border_radius=3, name=f"labels_{algo}", text_font=value(LABEL_FONT["text_font"]),
-        text_font_size=LABEL_FONT["text_font_size"], text_font_style=LABEL_FONT["text_font_style"],
+    glyph = Text(
+        x="x", y="y", text="text", text_align="center", text_baseline="middle", text_color="#111827",
+        background_fill_color="white", background_fill_alpha=0.82, padding=LABEL_PADDING, border_radius=3,
+        text_font=value(LABEL_FONT["text_font"]), text_font_size=LABEL_FONT["text_font_size"],
+        text_font_style=LABEL_FONT["text_font_style"],
     )  # fmt: skip
-    text.level = "overlay"  # over the points and their rings: a label is read first
+    # over the points and their rings, a label is read first; its selection and mute looks are BokehJS's own
+    fig.add_glyph(source, glyph, view=CDSView(filter=shown), name=f"labels_{algo}", level="overlay")
     place = CustomJS(code="window.embproj.placeLabels();")
     for model, names in ((fig.x_range, ("start", "end")), (fig.y_range, ("start", "end")),
                          (fig, ("inner_width", "inner_height"))):  # fmt: skip

@@ -81,9 +81,9 @@ def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, s
         active_scroll=None,  # the wheel scrolls the page; templates/js/zoom.js arms it on a click or Ctrl/⌘
         toolbar_location="right",
         name=f"map_{proj.algo}",
+        x_axis_type=None,  # no axes and so no grids: a map's axes mean nothing, and each is ~5 models to write
+        y_axis_type=None,
     )
-    fig.xaxis.visible = fig.yaxis.visible = False
-    fig.grid.visible = False
     x, y = f"x_{proj.algo}", f"y_{proj.algo}"
     if drawn:
         return _large_figure(fig, proj.algo, drawn, encoded, mappers, size)
@@ -153,13 +153,11 @@ def _fixed_range(values):
 
 
 def _ring(fig, x, y, source, view_filter, size, color, width, name, marker="circle"):
-    from bokeh.models import CDSView
+    from bokeh.models import CDSView, Scatter
 
     view = CDSView(filter=view_filter) if view_filter is not None else CDSView()
-    ring = fig.scatter(
-        x, y, source=source, view=view, size=size, marker=marker, fill_color=None,
-        line_color=color, line_width=width, name=f"{name}_{fig.name[4:]}",
+    glyph = Scatter(x=x, y=y, size=size, marker=marker, fill_color=None, line_color=color, line_width=width)
+    return fig.add_glyph(
+        source, glyph, view=view, name=f"{name}_{fig.name[4:]}",
+        selection_glyph=glyph, nonselection_glyph=glyph,  # a ring stays as strong outside a selection
     )  # fmt: skip
-    ring.nonselection_glyph = ring.glyph  # a ring stays as strong outside a selection
-    ring.selection_glyph = ring.glyph
-    return ring

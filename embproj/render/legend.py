@@ -44,27 +44,24 @@ def keys_figure(colors: list[ColorChoice], height: int):
         return None
     labels = [f"{f} ({n:,})" for c in colors for f, n in zip(c.factors, c.counts, strict=True)]
     widest = max([len(label) * CHAR_PX + 50 for label in labels] + [len(c.name) * CHAR_PX + 20 for c in colors])
-    fig = figure(
+    return figure(
         width=int(min(max(widest, KEYS_PX[0]), KEYS_PX[1])), height=height, x_range=Range1d(0, 1),
         y_range=Range1d(0, 1), tools="", toolbar_location=None, outline_line_color=None, min_border=0,
-        name="keys", sizing_mode="fixed",
+        name="keys", sizing_mode="fixed", x_axis_type=None, y_axis_type=None,
     )  # fmt: skip
-    fig.xaxis.visible = fig.yaxis.visible = False
-    fig.grid.visible = False
-    return fig
 
 
 def add_keys(fig, colors: list[ColorChoice], mappers: list, size: int, alpha: float) -> list[list]:
     """The legend and the colour bar inside `fig` (the keys figure); returns each choice's legend items (empty
     for numeric ones)."""
-    from bokeh.models import ColorBar, ColumnDataSource, CustomJS, Legend
+    from bokeh.models import CDSView, ColorBar, ColumnDataSource, CustomJS, Legend
 
     items: list[list] = [[] for _ in colors]
     categorical = [j for j, c in enumerate(colors) if c.kind == "categorical"]
     if categorical:
         stand_in = ColumnDataSource({"x": [float("nan")], "y": [float("nan")]}, name="legend_swatches")
         changed = CustomJS(code="window.embproj.legendChanged();")
-        swatches: dict[str, object] = {}
+        swatches: dict[str, object] = {"view": CDSView()}  # one view of the one stand-in point for every swatch
         for j in categorical:
             items[j] = [
                 _item(fig, stand_in, swatches, colors[j].palette[k], label, count, size, alpha, changed)
@@ -91,16 +88,18 @@ def add_keys(fig, colors: list[ColorChoice], mappers: list, size: int, alpha: fl
 
 
 def _item(fig, stand_in, swatches: dict, color: str, label: str, count: int, size: int, alpha: float, changed):
-    from bokeh.models import LegendItem
+    from bokeh.models import Ellipse, LegendItem
 
     swatch = swatches.get(color)
     if swatch is None:
         # An ellipse, not a scatter marker: Bokeh has no WebGL ellipse, and every WebGL renderer costs a copy of
-        # the WebGL canvas on each repaint (slow where the GPU is software, as in headless Chromium).
-        swatch = fig.ellipse(
-            "x", "y", source=stand_in, width=max(size, 8), height=max(size, 8), width_units="screen",
-            height_units="screen", fill_color=color, fill_alpha=alpha, line_color=None, name="swatch",
+        # the WebGL canvas on each repaint (slow where the GPU is software, as in headless Chromium). Its
+        # selection and mute looks are left to BokehJS ("auto"): never used, and each would be a model to write.
+        glyph = Ellipse(
+            x="x", y="y", width=max(size, 8), height=max(size, 8), width_units="screen", height_units="screen",
+            fill_color=color, fill_alpha=alpha, line_color=None,
         )  # fmt: skip
+        swatch = fig.add_glyph(stand_in, glyph, view=swatches["view"], name="swatch")
         swatch.js_on_change("visible", changed)
         swatches[color] = swatch
     return LegendItem(label=f"{label} ({count:,})", renderers=[swatch])
