@@ -1,7 +1,8 @@
 """Stage 4, matrix: the sampled embedding as a float32 n×d matrix, with unusable rows dropped and counted.
 
 Rows are dropped (never silently) when their vector is missing, empty, of the wrong length, holds text that is not
-a number, or holds NaN/±inf. Wide matrices are pre-reduced with PCA to `max_dims` before UMAP and t-SNE.
+a number, holds NaN/±inf, or holds a value beyond ±`LARGEST` (whose squares overflow float32 distances). Wide
+matrices are pre-reduced with PCA to `max_dims` before UMAP and t-SNE.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from .plan import Embedding
 EIGH_DIMS = 2048  # widest matrix pre-reduced through its covariance (d² floats); wider goes to scikit-learn
 BLOCK_VALUES = 4_000_000  # float64 values per row block while pre-reducing
 BLOCK_ROWS = 65_536  # rows moved at a time while dropping unusable rows in place
+# The largest magnitude kept: a squared distance sums d squares, which stays below float32's 3.4e38 up to 10^8
+# dimensions; a row beyond it would get NaN and infinite distances, and so no neighbours.
+LARGEST = 1e15
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,9 @@ REASONS = (
     "vectors not of length {dims}",
     "vectors holding text that is not a number",
     "NaN or infinite values",
+    "values beyond ±1e15, too large to measure distances",
 )
-MISSING, EMPTY, WRONG, TEXT, NOT_FINITE = range(1, 6)
+MISSING, EMPTY, WRONG, TEXT, NOT_FINITE, TOO_LARGE = range(1, 7)
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,8 @@ def vectors(table: pa.Table | pa.RecordBatch, embedding: Embedding) -> Vectors:
     else:
         X, bad, dims = _from_columns(table, embedding.columns)
     if X.size:
-        bad[(bad == 0) & ~np.isfinite(X).all(axis=1)] = NOT_FINITE
+        out = np.flatnonzero((bad == 0) & ~(np.abs(X) <= LARGEST).all(axis=1))  # NaN is not <= either
+        bad[out] = np.where(np.isfinite(X[out]).all(axis=1), TOO_LARGE, NOT_FINITE)
     return Vectors(X, bad, dims)
 
 

@@ -239,6 +239,12 @@ WARNINGS = {
         "dropped 3 of 23 sampled rows: 3 NaN or infinite values",
         20,
     ),
+    "values too large to measure distances between": (  # squared, 1e30 overflows float32: no neighbours
+        _parquet(_vectors(_blob_rows(20) + [[0, 1, 2, -1e30], [3e20, 1, 2, 3]])),
+        [],
+        "dropped 2 of 22 sampled rows: 2 values beyond ±1e15, too large to measure distances",
+        20,
+    ),
     "ragged embedding lists": (
         _jsonl([{"v": r} for r in _blob_rows(20)] + [{"v": [1.0, 2.0]}, {"v": [1.0] * 7}]),
         [],
