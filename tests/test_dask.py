@@ -162,9 +162,10 @@ def test_a_pattern_of_parts_reads_the_same_rows(parts, cli, tmp_path):
     )
 
 
-def test_a_scheduler_and_a_worker_started_by_hand(parts, tmp_path, cli):
+def test_a_scheduler_and_a_worker_started_by_hand(parts, tmp_path, cli, monkeypatch):
     """`dask scheduler` and `dask worker` as separate processes, embproj pointed at them by
-    DASK_SCHEDULER_ADDRESS, as a user would run it."""
+    DASK_SCHEDULER_ADDRESS, as a user would run it (embproj itself runs in this process: its console script is
+    tested in test_cli.py)."""
     info = tmp_path / "scheduler.json"
     env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
     scheduler = subprocess.Popen(
@@ -178,42 +179,23 @@ def test_a_scheduler_and_a_worker_started_by_hand(parts, tmp_path, cli):
         stderr=subprocess.DEVNULL,
         env=env,
     )
+    args = ["project", parts, "--algo", "pca", "--max-points", "all", "--fit-points", FIT, "--neighbours", "0"]
+    args += ["--reproducible", "-o", tmp_path / "r.html"]
     try:
         deadline = time.monotonic() + 60
         while not info.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
-        address = json.loads(info.read_text())["address"]
-        args = [
-            "project",
-            str(parts),
-            "--algo",
-            "pca",
-            "--max-points",
-            "all",
-            "--fit-points",
-            FIT,
-            "--neighbours",
-            "0",
-            "--reproducible",
-            "-o",
-            tmp_path / "r.html",
-            "--coords-out",
-            tmp_path / "dask.parquet",
-        ]
-        run = subprocess.run(
-            [BIN / "embproj", *map(str, args), "--engine", "dask", "--timeout", "120"],
-            capture_output=True,
-            text=True,
-            env={**env, "DASK_SCHEDULER_ADDRESS": address},
-            timeout=300,
-        )
-        assert run.returncode == 0, run.stderr
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", json.loads(info.read_text())["address"])
+        run = cli(*args, "--coords-out", tmp_path / "dask.parquet", "--engine", "dask", "--timeout", "120")
+        assert run.exit_code == 0, run.stderr
         assert "Wrote" in run.stderr and "800 points" in run.stderr
+        assert "started a Dask cluster" not in run.stderr  # it used the one at DASK_SCHEDULER_ADDRESS
     finally:
         for process in (worker, scheduler):
             process.terminate()
             process.wait(30)
-    local = cli(*args[:-2], "--coords-out", tmp_path / "local.parquet")
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
+    local = cli(*args, "--coords-out", tmp_path / "local.parquet")
     assert local.exit_code == 0, local.stderr
     assert coords(tmp_path / "dask.parquet").equals(coords(tmp_path / "local.parquet"))
 
