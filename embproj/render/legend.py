@@ -59,9 +59,10 @@ def add_keys(fig, colors: list[ColorChoice], mappers: list, size: int, alpha: fl
     items: list[list] = [[] for _ in colors]
     categorical = [j for j, c in enumerate(colors) if c.kind == "categorical"]
     if categorical:
-        stand_in = ColumnDataSource({"x": [float("nan")], "y": [float("nan")]}, name="legend_swatches")
+        # one stand-in point, and one view of it, for every swatch
+        stand_in = (ColumnDataSource({"x": [float("nan")], "y": [float("nan")]}, name="legend_swatches"), CDSView())
         changed = CustomJS(code="window.embproj.legendChanged();")
-        swatches: dict[str, object] = {"view": CDSView()}  # one view of the one stand-in point for every swatch
+        swatches: dict[str, object] = {}
         for j in categorical:
             items[j] = [
                 _item(fig, stand_in, swatches, colors[j].palette[k], label, count, size, alpha, changed)
@@ -99,7 +100,8 @@ def _item(fig, stand_in, swatches: dict, color: str, label: str, count: int, siz
             x="x", y="y", width=max(size, 8), height=max(size, 8), width_units="screen", height_units="screen",
             fill_color=color, fill_alpha=alpha, line_color=None,
         )  # fmt: skip
-        swatch = fig.add_glyph(stand_in, glyph, view=swatches["view"], name="swatch")
+        source, view = stand_in
+        swatch = fig.add_glyph(source, glyph, view=view, name="swatch")
         swatch.js_on_change("visible", changed)
         swatches[color] = swatch
     return LegendItem(label=f"{label} ({count:,})", renderers=[swatch])
