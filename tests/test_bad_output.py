@@ -4,11 +4,13 @@ shows the data's control characters as escapes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 import pyarrow as pa
@@ -114,9 +116,16 @@ def _drain(fd_or_path) -> Callable[[], bytes]:
     reader.start()
 
     def done() -> bytes:
-        if reader.is_alive() and not isinstance(fd_or_path, int):
-            open(fd_or_path, "wb").close()  # the run never opened the FIFO: let the reader see its end
-        reader.join(timeout=60)
+        deadline = time.monotonic() + 60
+        while reader.is_alive() and time.monotonic() < deadline:
+            if not isinstance(fd_or_path, int):
+                # If the run never opened the FIFO, the reader waits in open() (or is about to): a writer that
+                # comes and goes lets it see the end. Without a reader (not there yet, or done) the
+                # non-blocking open fails at once, where a blocking one would wait for a reader for ever.
+                with contextlib.suppress(OSError):
+                    os.close(os.open(fd_or_path, os.O_WRONLY | os.O_NONBLOCK))
+            reader.join(timeout=0.05)
+        assert not reader.is_alive(), f"nothing came out of {fd_or_path} in 60 s"
         return b"".join(chunks)
 
     return done
