@@ -66,6 +66,7 @@ def render_html(data: ReportData) -> str:
             resources=INLINE,
             title=data.title,
             template=env.get_template("report.html.j2"),
+            suppress_callback_warning=True,  # a page has no Python callbacks: no walk over the models for them
             template_variables={
                 "report_title": data.title,
                 "summary": data.summary,
