@@ -23,8 +23,11 @@ demo: $(STAMP) fixtures/digits.parquet ## set up, then write report.html from th
 	$(BIN)/embproj project fixtures/digits.parquet --algo umap -o report.html
 	@echo "Open report.html in a browser."
 
+# The plugins are named, not found: pytest rewrites the asserts of every module of a plugin it finds by itself,
+# and hypothesis's 70-odd modules cost each worker ~5 s at start.
 test: $(STAMP) ## set up, then run the whole test suite (a test file per worker, one worker per core)
-	$(BIN)/python -m pytest -q -n auto --dist loadfile
+	PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 $(BIN)/python -m pytest -p xdist.plugin -p _hypothesis_pytestplugin \
+		-q -n auto --dist loadfile
 
 lint: $(STAMP) ## ruff check, format check and mypy type check
 	$(BIN)/ruff check embproj tests benchmarks fixtures docs
