@@ -15,7 +15,7 @@ from PIL import Image
 from embproj.options import Options
 from embproj.pipeline import run
 from embproj.source import from_table
-from reportdata import legend_labels, points
+from reportdata import legend_labels, models, page_data, points
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,49 @@ def test_self_contained_no_network(digits_report):
     assert "cdn.bokeh.org" not in page and "@import" not in page
     assert "fonts.googleapis" not in page
     assert 'id="ep-tooltip"' in page
+
+
+def test_every_kind_of_page_passes_bokehs_own_checks(digits_parquet, monkeypatch):
+    """Bokeh's checks of a document's models (off for the rest of the suite, see conftest.py) find nothing to
+    log on a page of each kind: images and a legend; three maps side by side; a colour bar, charts of both kinds,
+    clusters and the large map's density layer."""
+    import logging
+
+    from bokeh.embed import file_html
+    from bokeh.plotting import figure
+    from bokeh.resources import INLINE
+
+    import embproj.render.lod as lod
+    from conftest import vector_table
+
+    monkeypatch.setenv("BOKEH_VALIDATE_DOC", "true")
+    monkeypatch.setattr(lod, "THRESHOLD", 200)
+    rng = np.random.default_rng(0)
+    big = vector_table(600, dims=6, classes=4).append_column("score", pa.array(rng.random(600)))
+    runs = [
+        (Options(data=digits_parquet, algo="pca"), None),
+        (Options(algo="all", iterations=100), from_table(vector_table(), name="blobs.parquet")),
+        (Options(algo="pca", color="score", charts=("label", "score")), from_table(big, name="big.parquet")),
+    ]
+    logged: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = logged.append  # type: ignore[method-assign]
+    checks = logging.getLogger("bokeh.core.validation.check")
+    level = checks.level
+    checks.addHandler(handler)
+    checks.setLevel(logging.WARNING)  # whatever a Dask cluster of this process made of Bokeh's logger
+    try:
+        file_html(figure(), INLINE)  # a figure with nothing drawn: the check is on, and what it says is caught
+        assert [r.getMessage()[:6] for r in logged] == ["W-1000"]
+        logged.clear()
+        pages = [run(opts, source=source).html for opts, source in runs]
+    finally:
+        checks.removeHandler(handler)
+        checks.setLevel(level)
+    assert [r.getMessage() for r in logged] == []
+    assert {"x_umap", "x_tsne"} <= set(points(pages[1]))
+    assert models(pages[2], "ColorBar") and models(pages[2], "ImageRGBA") and page_data(pages[2])["lod"]
+    assert models(pages[0], "LegendItem") and page_data(pages[2])["clusters"]
 
 
 def test_values_are_escaped_in_the_page():
