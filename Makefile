@@ -27,7 +27,7 @@ demo: $(STAMP) fixtures/digits.parquet ## set up, then write report.html from th
 # and hypothesis's 70-odd modules cost each worker ~5 s at start.
 test: $(STAMP) ## set up, then run the whole test suite (a test file per worker, one worker per core)
 	PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 $(BIN)/python -m pytest -p xdist.plugin -p _hypothesis_pytestplugin \
-		-q -n auto --dist loadfile
+		-q -n auto --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP) ## ruff check, format check and mypy type check
 	$(BIN)/ruff check embproj tests benchmarks fixtures docs

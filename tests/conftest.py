@@ -29,11 +29,13 @@ os.environ["EMBPROJ_NO_CACHE"] = "1"
 os.environ["BOKEH_VALIDATE_DOC"] = "false"
 
 # The files that take longest go first, so that the workers of `make test` (-n auto --dist loadfile: a file to
-# a worker) end together instead of one of them running a long file alone at the end. Order measured with
-# `pytest --durations=0`, summed by file, longest first.
-FIRST = ("test_dask.py", "test_interactions.py", "test_images.py", "test_hostile.py", "test_explain_browser.py",
-         "test_scale.py", "test_outputs.py", "test_lod.py", "test_umap_kernels.py", "test_bad_input.py",
-         "test_project.py", "test_formats.py", "test_browser.py", "test_users_files.py")  # fmt: skip
+# a worker; --no-loadscope-reorder, or pytest-xdist hands out the files with the most tests first) end together
+# instead of one of them running a long file alone at the end. Order measured with `pytest --durations=0`,
+# summed by file, longest first.
+FIRST = ("test_dask.py", "test_interactions.py", "test_explain_browser.py", "test_hostile.py", "test_scale.py",
+         "test_images.py", "test_outputs.py", "test_lod.py", "test_umap_kernels.py", "test_bad_input.py",
+         "test_project.py", "test_formats.py", "test_browser.py", "test_small_things_browser.py", "test_cli.py",
+         "test_users_files.py", "test_packaging.py", "test_structure.py")  # fmt: skip
 
 
 def pytest_collection_modifyitems(items) -> None:
