@@ -210,20 +210,20 @@ def test_a_cluster_without_workers_ends_in_one_error_line(parts, cli, tmp_path):
             "--scheduler",
             empty.scheduler_address,
             "--timeout",
-            "3",
+            "2",
             "-o",
             "r.html",
         )
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        f"Error: {parts}: the Dask cluster did not finish a task in 3 s (0 workers connected), check that the "
+        f"Error: {parts}: the Dask cluster did not finish a task in 2 s (0 workers connected), check that the "
         "cluster has workers that can read the data, or give a longer --timeout"
     )
     assert not (tmp_path / "r.html").exists()
 
 
 def test_an_unreachable_scheduler_is_one_error_line(parts, cli, tmp_path):
-    result = cli("project", parts, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9", "--timeout", "2")
+    result = cli("project", parts, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9", "--timeout", "1")
     assert result.exit_code == 2
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("Error: cannot reach the Dask scheduler at tcp://127.0.0.1:9 (")
