@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+WARM   := $(VENV)/.numba-cached
 
 .DEFAULT_GOAL := help
 .PHONY: help demo test lint bench screenshot clean
@@ -23,9 +24,16 @@ demo: $(STAMP) fixtures/digits.parquet ## set up, then write report.html from th
 	$(BIN)/embproj project fixtures/digits.parquet --algo umap -o report.html
 	@echo "Open report.html in a browser."
 
+# numba's caches, filled once by one UMAP run that also places rows: pynndescent compiles ~40 kernels at its first
+# import in a venv (~30 s) and embproj caches umap-learn's kernels once per machine. Without this, the test
+# workers would each compile them, at the same time, on the same cores.
+$(WARM): $(STAMP) fixtures/digits.parquet
+	$(BIN)/embproj project fixtures/digits.parquet --algo umap --max-points all --fit-points 1000 --no-cache -o /dev/null -q
+	touch $(WARM)
+
 # The plugins are named, not found: pytest rewrites the asserts of every module of a plugin it finds by itself,
 # and hypothesis's 70-odd modules cost each worker ~5 s at start.
-test: $(STAMP) ## set up, then run the whole test suite (a test file per worker, one worker per core)
+test: $(STAMP) $(WARM) ## set up, then run the whole test suite (a test file per worker, one worker per core)
 	PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 $(BIN)/python -m pytest -p xdist.plugin -p _hypothesis_pytestplugin \
 		-q -n auto --dist loadfile --no-loadscope-reorder
 
