@@ -92,7 +92,7 @@ def test_every_kind_of_page_passes_bokehs_own_checks(digits_parquet, monkeypatch
     checks = logging.getLogger("bokeh.core.validation.check")
     level = checks.level
     checks.addHandler(handler)
-    checks.setLevel(logging.WARNING)  # whatever a Dask cluster of this process made of Bokeh's logger
+    checks.setLevel(logging.WARNING)  # importing distributed (test_dask.py) sets Bokeh's loggers to ERROR
     try:
         file_html(figure(), INLINE)  # a figure with nothing drawn: the check is on, and what it says is caught
         assert [r.getMessage()[:6] for r in logged] == ["W-1000"]
@@ -105,6 +105,7 @@ def test_every_kind_of_page_passes_bokehs_own_checks(digits_parquet, monkeypatch
     assert {"x_umap", "x_tsne"} <= set(points(pages[1]))
     assert models(pages[2], "ColorBar") and models(pages[2], "ImageRGBA") and page_data(pages[2])["lod"]
     assert models(pages[0], "LegendItem") and page_data(pages[2])["clusters"]
+    assert models(pages[2], "HBar") and models(pages[2], "Quad")  # the label's bars, the score's histogram
 
 
 def test_values_are_escaped_in_the_page():
