@@ -24,7 +24,7 @@ def all_run(digits_parquet, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("all")
     args = ["project", str(digits_parquet), "--algo", "all", "-o", str(folder / "r.html"), "--json", "--reproducible"]
-    args += ["--coords-out", str(folder / "coords.parquet"), "--iterations", "250", "--metric", "cosine"]
+    args += ["--coords-out", str(folder / "coords.parquet"), "--iterations", "100", "--metric", "cosine"]
     args += ["--title", "Digits, 'all' three <maps>"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -38,7 +38,7 @@ def test_json_summary_on_stdout(all_run):
     assert summary["columns"]["color"] == "target" and len(summary["columns"]["embedding"]) == 64
     assert [a["algo"] for a in summary["algorithms"]] == ["pca", "umap", "tsne"]
     assert summary["algorithms"][1]["params"] == {"n_neighbors": 15, "min_dist": 0.1, "metric": "cosine"}
-    assert summary["algorithms"][2]["params"]["iterations"] == 250
+    assert summary["algorithms"][2]["params"]["iterations"] == 100
     assert summary["seed"] == 0 and set(summary["seconds"]) >= {"read", "sample", "matrix", "pca", "umap", "tsne"}
     assert {"report", "write", "neighbours"} <= set(summary["seconds"]) and summary["peak_rss_mb"] > 50
     assert "worker" not in summary
@@ -91,7 +91,7 @@ def test_manifest_records_how_the_report_was_made(all_run):
     _, folder = all_run
     m = manifest((folder / "r.html").read_text())
     assert m["created"] == "1970-01-01T00:00:00Z" and "seconds" not in m
-    assert m["command"].startswith("embproj project") and "--iterations 250" in m["command"]
+    assert m["command"].startswith("embproj project") and "--iterations 100" in m["command"]
     assert m["command"].count("--metric cosine") == 1
     assert m["versions"]["umap-learn"] and m["versions"]["openTSNE"]
 
