@@ -70,7 +70,7 @@ def vectors(table: pa.Table | pa.RecordBatch, embedding: Embedding) -> Vectors:
         X, bad, dims = _from_list(table.column(embedding.columns[0]), embedding.text, embedding.dims)
     else:
         X, bad, dims = _from_columns(table, embedding.columns)
-    for begin in range(0, len(X) if X.size else 0, BLOCK_ROWS):  # a block at a time: the tests' temporaries stay small
+    for begin in range(0, len(X) if X.size else 0, BLOCK_ROWS):  # a block at a time: the checks' temporaries stay small
         block = X[begin : begin + BLOCK_ROWS]
         within = ((block >= -LARGEST) & (block <= LARGEST)).all(axis=1)  # NaN is neither
         out = np.flatnonzero((bad[begin : begin + len(block)] == 0) & ~within)
