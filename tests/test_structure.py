@@ -189,19 +189,28 @@ def topics_report(tmp_path_factory):
 
 
 def test_text_names_each_topic_cluster_by_its_topic_words(topics_report):
+    """What every good map of five separate topics gives, on any CPU (another BLAS gives another layout): each
+    topic's rows mostly in a cluster of their own, and every cluster named by three words of one topic."""
     table, summary, page = topics_report
     topics = topics_module()
     c = summary["clusters"]
-    assert c["found"] == 5 and c["names"] == 'the most distinctive words of "text" in each (--text)'
+    assert c["names"] == 'the most distinctive words of "text" in each (--text)'
     own = {name: set(words.split()) for name, words in topics.TOPICS.items() if name in set(table["topic"].to_pylist())}
-    named = set()
+    assert c["found"] >= len(own)
     for x in c["clusters"]:
         words = x["label"].split(", ")
         match = [name for name, vocabulary in own.items() if set(words) <= vocabulary]
         assert len(words) == 3 and len(match) == 1, x
-        named.add(match[0])
         assert x["purity"] > 0.85, x  # purity is measured on the label column ("topic")
-    assert named == set(own), "every topic has its cluster"
+    data = points(page)
+    codes = np.asarray(data["cluster_id"])
+    topic = np.asarray(table["topic"].to_pylist())[np.asarray(data["row"])]
+    majority = {}
+    for name in own:
+        found, counts = np.unique(codes[(topic == name) & (codes >= 0)], return_counts=True)
+        majority[name] = int(found[counts.argmax()])
+        assert counts.max() > 0.8 * (topic == name).sum(), (name, dict(zip(found.tolist(), counts.tolist())))
+    assert len(set(majority.values())) == len(own), f"two topics share a cluster: {majority}"
     assert page_data(page)["clusters"]["labels"] == [x["label"] for x in c["clusters"]]
 
 
