@@ -138,13 +138,16 @@ def project(opts: Options, json_out: bool, quiet: bool) -> None:
 
         console = _console(quiet)
         start = time.perf_counter()
-        result = run(opts, reporter=ConsoleReporter(console))
+        with _library_messages(console), _stdout_for(json_out):
+            result = run(opts, reporter=ConsoleReporter(console))
         if json_out:
             import json
 
+            from .finite import finite
             from .summary import json_summary
 
-            typer.echo(json.dumps(json_summary(result), indent=2, ensure_ascii=False, default=str))
+            summary = finite(json_summary(result))
+            typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, default=str, allow_nan=False))
         if console:
             report = result.written[0]
             rows = result.summary.rows
@@ -239,6 +242,53 @@ class ConsoleReporter:
     def warn(self, message: str) -> None:
         if self.console is not None:
             self.console.print(f"[yellow]Warning:[/yellow] {_escape(terminal(message))}", highlight=False)
+
+
+@contextmanager
+def _library_messages(console):
+    """The libraries' own warnings and log records during a run: under -q none (errors only, as -q says); else a
+    warning is one line, "Warning: scikit-learn: …", once per text, not a file name, line number and source line."""
+    import logging
+    import warnings
+
+    said: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = " ".join(str(message).split())
+        if console is not None and text not in said:
+            said.add(text)
+            ConsoleReporter(console).warn(f"{_library(filename)}: {text}")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore" if console is None else "always")
+        warnings.showwarning = show
+        if console is None:
+            logging.disable(logging.CRITICAL)
+        try:
+            yield
+        finally:
+            logging.disable(logging.NOTSET)
+
+
+def _library(filename: str) -> str:
+    """The package a warning came from, by the file it names: "site-packages/sklearn/…" → "sklearn"."""
+    parts = Path(filename).parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts and parts.index(marker) + 1 < len(parts):
+            return parts[parts.index(marker) + 1].removesuffix(".py")
+    return Path(filename).stem
+
+
+@contextmanager
+def _stdout_for(json_out: bool):
+    """With --json, stdout carries the summary and nothing else: whatever a library prints goes to stderr."""
+    if not json_out:
+        yield
+        return
+    from contextlib import redirect_stdout
+
+    with redirect_stdout(sys.stderr):
+        yield
 
 
 def _console(quiet: bool):

@@ -7,6 +7,7 @@ projector that needs them.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Callable
@@ -200,10 +201,12 @@ def _pca(X: np.ndarray, p: dict, seed: int, notes: list[str], graph=None):
 
     k = min(2, X.shape[0], X.shape[1])
     pca = PCA(n_components=k, whiten=p["whiten"], random_state=seed)
-    pca.fit(X)
+    with np.errstate(all="ignore"):  # vectors so small that their variance is 0 in float32: no ratio to give
+        pca.fit(X)
     place = PcaPlacer(pca, k)
     ratio = [round(float(v), 4) for v in pca.explained_variance_ratio_]
-    return place(X), {"whiten": p["whiten"], "_metrics": {"explained_variance_ratio": ratio}}, place
+    metrics = {"explained_variance_ratio": ratio} if all(math.isfinite(v) for v in ratio) else {}
+    return place(X), {"whiten": p["whiten"], "_metrics": metrics}, place
 
 
 def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):

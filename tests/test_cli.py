@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from reportdata import legend_labels, points
@@ -218,3 +222,42 @@ def test_a_table_of_one_row_is_one_point_in_words(cli, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Warning: only one vector, so its point sits at (0, 0)\n" in result.stderr
     assert ": 1 point of 1 row in " in result.stderr
+
+
+def _strict_json(text: str):
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_is_json_and_quiet_is_quiet_when_the_numbers_are_not_finite(tmp_path):
+    """Vectors so small that float32 squares them to 0 (denormals): PCA's explained variance is 0/0. The summary
+    is still JSON (no NaN), stdout holds only it, and under -q no library warning reaches stderr."""
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(60, 80)) * 1e-40).astype(np.float32)
+    pq.write_table(pa.table({"emb": pa.array(list(X), type=pa.list_(pa.float32()))}), tmp_path / "tiny.parquet")
+    run = [sys.executable, "-m", "embproj", "project", str(tmp_path / "tiny.parquet"), "--algo", "pca", "--no-cache"]
+    done = subprocess.run([*run, "-o", str(tmp_path / "r.html"), "--json", "-q"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    summary = _strict_json(done.stdout)
+    assert "explained_variance_ratio" not in summary["algorithms"][0]["metrics"], "0/0 is no ratio to report"
+    loud = subprocess.run([*run, "-o", str(tmp_path / "r2.html")], capture_output=True, text=True)
+    assert loud.returncode == 0 and "RuntimeWarning" not in loud.stderr and "Traceback" not in loud.stderr
+
+
+def test_a_library_warning_is_one_line_and_silent_under_quiet():
+    from embproj.cli import _console, _library_messages
+
+    def warn():
+        import warnings
+
+        warnings.warn_explicit("invalid value\n encountered", RuntimeWarning, "/x/site-packages/sklearn/pca.py", 9)
+
+    console = _console(False)
+    with console.capture() as seen, _library_messages(console):
+        warn()
+        warn()
+    assert seen.get().splitlines() == ["Warning: sklearn: invalid value encountered"]
+    with _library_messages(None):
+        warn()  # -q: nothing to see, and no error either

@@ -95,7 +95,9 @@ def _assets() -> str:
 
 def _script_json(obj) -> str:
     """JSON that is safe inside <script>: no "<" can close the element."""
-    text = json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
+    from embproj.finite import finite
+
+    text = json.dumps(finite(obj), ensure_ascii=False, sort_keys=True, default=str, allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
