@@ -9,15 +9,19 @@ What runs where:
 - the placer (the fitted model, pickled once) goes to the workers, which place the other rows in the local
   engine's batches (the same rows in the same batch, so the same coordinates), and send back x, y.
 
+A worker gets the parts' paths made absolute here (it resolves a relative one in its own working folder), and no
+contact with the scheduler, connecting included, waits longer than --timeout.
+
 Dask is imported here only, and only when the engine is asked for: the local engine needs no Dask installed.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +30,10 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import ClusterError, EmbprojError, InputError, OptionError
+from .jsonfile import first_line
 
 INSTALL = "pip install 'embproj[dask]'"
+ASIDE_SECONDS = 10  # at most this long for a call that only adds to a message or tidies up (workers, closing)
 
 
 # -- on the workers ---------------------------------------------------------------------------------------------
@@ -43,10 +49,22 @@ class Part:
     dims: int
 
 
-def part_rows(path: str) -> int:
-    import pyarrow.parquet as pq
+def _opened(path: str):
+    """The part as this worker opens it, or one line if it cannot (the client could: the worker sees other files)."""
+    from .source import _open_parquet
 
-    return int(pq.ParquetFile(path).metadata.num_rows)
+    try:
+        return _open_parquet(Path(path), path, "parquet", None)  # the same tidy names as the whole table's
+    except (OSError, pa.ArrowException) as err:
+        why = os.strerror(err.errno) if isinstance(err, OSError) and err.errno else first_line(err)  # no path twice
+        raise ClusterError(
+            f'a Dask worker cannot read "{path}" ({why})',
+            "the workers must see the data at the same path as this machine (a shared folder), or use --engine local",
+        ) from None
+
+
+def part_rows(path: str) -> int:
+    return int(_opened(path).num_rows or 0)
 
 
 def keys_of(seed: int, offset: int, n: int) -> np.ndarray:
@@ -72,9 +90,8 @@ def class_keys(path: str, column: str, seed: int, offset: int, limit: int) -> li
     import pyarrow.compute as pc
 
     from .sample import _smallest
-    from .source import _open_parquet
 
-    batches = list(_open_parquet(Path(path), path, "parquet", None).batches([column]))
+    batches = list(_opened(path).batches([column]))
     values = pa.chunked_array([b.column(0) for b in batches]).combine_chunks() if batches else pa.array([])
     encoded = pc.dictionary_encode(values)
     names = [*encoded.dictionary.to_pylist(), None]
@@ -92,9 +109,8 @@ def load_part(path: str, rows: np.ndarray | None, columns: Sequence[str], schema
     """The part's rows `rows` (numbers within the part, ascending; None: every row): their vectors converted as
     the part streams, and their shown columns (`schema`, as the whole table's)."""
     from .matrix import vectors
-    from .source import _open_parquet
 
-    source = _open_parquet(Path(path), path, "parquet", None)  # the same tidy names as the whole table's
+    source = _opened(path)
     X, bad, tables, dims, start = [], [], [], 0, 0
     for batch in source.batches(columns):
         n = batch.num_rows
@@ -143,6 +159,12 @@ class Cluster:
     def submit(self, fn, *args, **kwargs):
         return self.client.submit(fn, *args, pure=False, **kwargs)
 
+    def broadcast(self, value):
+        """`value` sent once to every worker (the fitted placer), as a future the tasks take."""
+        scatter = self.client.scatter
+        [future] = self._waited(lambda: bounded(self.timeout, scatter, [value], broadcast=True, hash=False))
+        return future
+
     def done(self, futures: list) -> Iterator[tuple[int, Any]]:
         """(position, result) of each future, in order, waiting at most `timeout` seconds for each."""
         for i, future in enumerate(futures):
@@ -155,8 +177,11 @@ class Cluster:
         return out
 
     def _result(self, future):
+        return self._waited(lambda: future.result(timeout=self.timeout))
+
+    def _waited(self, wait):
         try:
-            return future.result(timeout=self.timeout)
+            return wait()
         except TimeoutError:
             raise ClusterError(
                 f"the Dask cluster did not finish a task in {self.timeout:g} s ({self._workers()})",
@@ -177,10 +202,32 @@ class Cluster:
 
     def _workers(self) -> str:
         try:
-            n = len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+            n = len(bounded(ASIDE_SECONDS, self.client.scheduler_info, n_workers=-1).get("workers", {}))
         except Exception:  # noqa: BLE001 - only for the message
             return "the scheduler does not answer"
         return f"{n} worker{'s' if n != 1 else ''} connected"
+
+
+def bounded(timeout: float, fn, *args, **kwargs):
+    """`fn(*args, **kwargs)`, waited for at most `timeout` seconds (then TimeoutError): Dask bounds the wait for a
+    task's result, not every call its client makes. A call that never returns is left to a daemon thread."""
+    got: list = []
+
+    def call() -> None:
+        try:
+            got.append((True, fn(*args, **kwargs)))
+        except BaseException as err:  # noqa: BLE001 - raised again in the caller's thread
+            got.append((False, err))
+
+    thread = threading.Thread(target=call, name="embproj-dask-call", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not got:
+        raise TimeoutError(f"no answer in {timeout:g} s")
+    ok, value = got[0]
+    if not ok:
+        raise value
+    return value
 
 
 @contextmanager
@@ -190,31 +237,86 @@ def connect(scheduler: str | None, timeout: float) -> Iterator[Cluster]:
         from distributed import Client, LocalCluster
     except ImportError:
         raise OptionError("--engine dask needs Dask, which is not installed", f"install it with {INSTALL}") from None
+    if scheduler is not None and not scheduler.strip():
+        raise OptionError(
+            "--scheduler is empty", "give the scheduler's address (e.g. tcp://10.0.0.5:8786), or leave it out"
+        )
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     local = None
-    try:
-        if address:
-            client = Client(address, timeout=timeout, set_as_default=False)
-            started = ""
-        else:
-            workers = os.cpu_count() or 1
+    if address:
+        client, started = _client(address, timeout), ""
+    else:
+        workers = os.cpu_count() or 1
+        try:
             with warnings.catch_warnings():  # "port 8787 is in use": its status page, which is not started
                 warnings.simplefilter("ignore")
                 local = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None, silence_logs=40)
             client = Client(local, set_as_default=False)
-            started = f"no --scheduler: started a Dask cluster of {workers} workers on this machine"
-    except (OSError, TimeoutError, ValueError) as err:
-        why = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ClusterError(
-            f"cannot reach the Dask scheduler at {address} ({why})",
-            "check --scheduler (e.g. tcp://10.0.0.5:8786) and that the scheduler runs",
-        ) from None
+        except (OSError, TimeoutError, ValueError) as err:
+            raise ClusterError(
+                f"cannot start a Dask cluster on this machine ({first_line(err)})",
+                "give the address of a running one with --scheduler, or use --engine local",
+            ) from None
+        started = f"no --scheduler: started a Dask cluster of {workers} workers on this machine"
     try:
         yield Cluster(client, timeout, started)
     finally:
-        client.close()
+        with suppress(Exception):  # the run is done or has failed already: closing only tidies up
+            client.close(timeout=min(timeout, ASIDE_SECONDS))
         if local is not None:
             local.close()
+
+
+def _client(address: str, timeout: float):
+    """A client of the scheduler at `address`, or one `Error:` line. Dask's client waits for the scheduler's first
+    answer with no timeout (a server that accepts the connection and never answers hangs it), and one that failed
+    to start can hang again when it is collected: so one connection, with the client's address and security
+    settings, is made and closed first, in `timeout` seconds, and what would fail there fails here."""
+    import asyncio
+
+    from distributed import Client
+    from distributed.comm import connect as open_comm
+
+    async def handshake(args: dict) -> None:
+        try:
+            comm = await asyncio.wait_for(open_comm(address, timeout=timeout, **args), timeout)
+        except asyncio.TimeoutError:  # says nothing (and is not TimeoutError before Python 3.11)
+            raise TimeoutError(f"no answer in {timeout:g} s") from None
+        await comm.close()
+
+    try:
+        security = _security(address)
+        args = security.get_connection_args("client")
+        if address.startswith(("tls://", "wss://")) and args.get("ssl_context") is None:
+            raise ClusterError(
+                f"the Dask scheduler at {address} takes TLS connections, and Dask is given no TLS certificates",
+                "set distributed.comm.tls.ca-file, .client.cert and .client.key in Dask's configuration, or give a "
+                "tcp:// address",
+            )
+        bounded(timeout + 1, asyncio.run, handshake(args))  # a loop of its own: the caller's (a notebook's) may run
+        return Client(address, timeout=timeout, security=security, set_as_default=False)
+    except EmbprojError:
+        raise
+    except Exception as err:  # noqa: BLE001 - an address Dask cannot use fails in many ways: each is one line
+        raise ClusterError(
+            f"cannot reach the Dask scheduler at {address} ({first_line(err)})",
+            "check --scheduler (e.g. tcp://10.0.0.5:8786) and that the scheduler runs",
+        ) from None
+
+
+def _security(address: str):
+    """What Dask's client would use: its security loader's settings for the address ("module.function" in its
+    configuration), else those of its configuration."""
+    import importlib
+
+    import dask
+    from distributed.security import Security
+
+    loader = dask.config.get("distributed.client.security-loader", None)
+    if loader:
+        module, _, name = loader.rpartition(".")
+        return getattr(importlib.import_module(module), name)({"address": address}) or Security()
+    return Security()
 
 
 class ClusterRows:
@@ -263,7 +365,7 @@ class ClusterRows:
         xy = np.empty((len(self), 2), dtype=np.float32)
         xy[fit] = Y
         rest = np.setdiff1d(np.arange(len(self)), fit, assume_unique=True)
-        [placer_f] = self.cluster.client.scatter([placer], broadcast=True, hash=False)
+        placer_f = self.cluster.broadcast(placer)
         batches = [rest[b : b + batch] for b in range(0, len(rest), batch)]
         pieces = [[(self.parts[p], local) for p, local in self._pieces(rows)] for rows in batches]
         futures = [self.cluster.submit(place, placer_f, self.reducer, piece) for piece in pieces]
@@ -289,7 +391,8 @@ def sample_on(cluster: Cluster, source, plan, opts, progress=None):
             "convert the table to Parquet, or use --engine local",
             where=source.name,
         )
-    paths = [str(p) for p in source.parts]
+    # absolute here, as Dask's own readers make them: a worker resolves a relative path in its own working folder
+    paths = [os.path.abspath(p) for p in source.parts]
     sizes = np.array(cluster.results([cluster.submit(part_rows, p) for p in paths]), dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     total = int(offsets[-1])

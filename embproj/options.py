@@ -222,8 +222,8 @@ class Options:
         "DASK_SCHEDULER_ADDRESS, else a cluster on this machine]", in_command=False,
     )  # fmt: skip
     timeout: float = option(
-        600.0, "--timeout", help="With --engine dask: give up when a task of the run is still not done after "
-        "this many seconds of waiting for it", low=0, low_open=True, in_command=False,
+        600.0, "--timeout", help="With --engine dask: give up when the scheduler does not answer, or a task of the "
+        "run is still not done, after this many seconds of waiting", low=0, low_open=True, in_command=False,
     )  # fmt: skip
     reproducible: bool = option(
         False, "--reproducible", help="Byte-identical output: pin the time (or set SOURCE_DATE_EPOCH), no timings in "

@@ -262,7 +262,8 @@ def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections) 
 def _check_outputs(opts: Options, read: tuple[Path, ...] = ()) -> None:
     """Every output writable, and none of them a file the run reads: the data, the metadata, the images."""
     outputs = [(flag, path) for flag, path in (("-o", opts.output), ("--coords-out", opts.coords_out)) if path]
-    check_outputs(outputs, [p for p in (opts.data, opts.metadata, *read) if p is not None])
+    data = Path(opts.data).expanduser() if opts.data is not None else None  # the file _open reads
+    check_outputs(outputs, [p for p in (data, opts.metadata, *read) if p is not None])
 
 
 def _open(opts: Options) -> Source:
@@ -270,7 +271,8 @@ def _open(opts: Options) -> Source:
 
     if opts.data is None:
         raise OptionError("no data file given", "pass the path of a CSV, TSV, Parquet, JSON or JSON Lines file")
-    source = open_source(opts.data, opts.format, opts.encoding, opts.table)
+    # '~/…' quoted (a pattern kept from the shell) or given to the Python API: read where the shell would look
+    source = open_source(Path(opts.data).expanduser(), opts.format, opts.encoding, opts.table)
     return with_metadata(source, opts.metadata, opts.encoding) if opts.metadata else source
 
 

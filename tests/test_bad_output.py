@@ -58,6 +58,15 @@ def test_hard_and_symbolic_links_to_the_input_are_the_input(cli, vectors_parquet
     assert vectors_parquet.read_bytes() == before
 
 
+def test_a_data_path_from_the_home_folder_is_the_file_it_names(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # '~/…' as quoted from the shell: read, and protected, as $HOME/…
+    (tmp_path / "t.tsv").write_text("".join(f"{i}\t{i % 3}\t{i * i % 7}\n" for i in range(12)))
+    before = (tmp_path / "t.tsv").read_bytes()
+    line = _one_error_line(cli("project", "~/t.tsv", "--algo", "pca", "-o", tmp_path / "t.tsv"))
+    assert line.startswith(f"Error: {tmp_path / 't.tsv'}: the output path is the input file")
+    assert (tmp_path / "t.tsv").read_bytes() == before
+
+
 def test_the_metadata_file_is_an_input_too(cli, tmp_path):
     (tmp_path / "tensors.tsv").write_text("".join(f"{i}\t{i % 3}\t{i * i % 7}\n" for i in range(12)))
     (tmp_path / "metadata.tsv").write_text("".join(f"c{i % 2}\n" for i in range(12)))

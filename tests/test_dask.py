@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -19,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import vector_table
-from reportdata import neighbours, page_data
+from reportdata import manifest, neighbours, page_data
 
 distributed = pytest.importorskip("distributed")
 
@@ -165,9 +168,12 @@ def test_a_pattern_of_parts_reads_the_same_rows(parts, cli, tmp_path):
 def test_a_scheduler_and_a_worker_started_by_hand(parts, tmp_path, cli, monkeypatch):
     """`dask scheduler` and `dask worker` as separate processes, embproj pointed at them by
     DASK_SCHEDULER_ADDRESS, as a user would run it (embproj itself runs in this process: its console script is
-    tested in test_cli.py)."""
+    tested in test_cli.py). The worker runs in another working folder and is given the paths as typed in the
+    data's parent: a relative folder, and a pattern from the home folder; the local engine's map from both."""
     info = tmp_path / "scheduler.json"
     env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
     scheduler = subprocess.Popen(
         [BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", info],
         stdout=subprocess.DEVNULL,
@@ -178,26 +184,34 @@ def test_a_scheduler_and_a_worker_started_by_hand(parts, tmp_path, cli, monkeypa
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
+        cwd=elsewhere,
     )
-    args = ["project", parts, "--algo", "pca", "--max-points", "all", "--fit-points", FIT, "--neighbours", "0"]
-    args += ["--reproducible", "-o", tmp_path / "r.html"]
+    args = ["--algo", "pca", "--max-points", "all", "--fit-points", FIT, "--neighbours", "0", "--reproducible"]
+    monkeypatch.chdir(parts.parent)
+    monkeypatch.setenv("HOME", str(parts.parent))
+    typed = {"relative": "parts", "home": "~/parts/part-*.parquet"}
     try:
         deadline = time.monotonic() + 60
         while not info.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", json.loads(info.read_text())["address"])
-        run = cli(*args, "--coords-out", tmp_path / "dask.parquet", "--engine", "dask", "--timeout", "120")
-        assert run.exit_code == 0, run.stderr
-        assert "Wrote" in run.stderr and "800 points" in run.stderr
-        assert "started a Dask cluster" not in run.stderr  # it used the one at DASK_SCHEDULER_ADDRESS
+        for name, data in typed.items():
+            out = ["-o", tmp_path / f"{name}.html", "--coords-out", tmp_path / f"{name}.parquet"]
+            run = cli("project", data, *args, *out, "--engine", "dask", "--timeout", "120")
+            assert run.exit_code == 0, run.stderr
+            assert "Wrote" in run.stderr and "800 points" in run.stderr
+            assert "started a Dask cluster" not in run.stderr  # it used the one at DASK_SCHEDULER_ADDRESS
     finally:
         for process in (worker, scheduler):
             process.terminate()
             process.wait(30)
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
-    local = cli(*args, "--coords-out", tmp_path / "local.parquet")
+    local = cli("project", "parts", *args, "-o", tmp_path / "local.html", "--coords-out", tmp_path / "local.parquet")
     assert local.exit_code == 0, local.stderr
-    assert coords(tmp_path / "dask.parquet").equals(coords(tmp_path / "local.parquet"))
+    for name, data in typed.items():
+        assert coords(tmp_path / f"{name}.parquet").equals(coords(tmp_path / "local.parquet")), name
+        command = manifest((tmp_path / f"{name}.html").read_text(encoding="utf-8"))["command"]
+        assert command.startswith(f"embproj project {shlex.quote(data)} ")  # as typed, to run it again
 
 
 def test_a_cluster_without_workers_ends_in_one_error_line(parts, cli, tmp_path):
@@ -222,13 +236,130 @@ def test_a_cluster_without_workers_ends_in_one_error_line(parts, cli, tmp_path):
     assert not (tmp_path / "r.html").exists()
 
 
-def test_an_unreachable_scheduler_is_one_error_line(parts, cli, tmp_path):
-    result = cli("project", parts, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9", "--timeout", "1")
+@pytest.mark.parametrize(
+    "address",
+    [
+        "tcp://127.0.0.1:9",  # nothing listens
+        "127.0.0.1",  # no port
+        "tcp://::1:9",  # IPv6 without brackets
+        "[::1]:9",
+        "inproc://127.0.0.1/1/2",
+        "ucx://127.0.0.1:9",  # a scheme whose library is not installed
+        "http://127.0.0.1:9",
+        "not an address",
+    ],
+)
+def test_an_unreachable_scheduler_is_one_error_line(address, parts, cli, tmp_path):
+    result = cli("project", parts, "--engine", "dask", "--scheduler", address, "--timeout", "1")
     assert result.exit_code == 2
-    line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith("Error: cannot reach the Dask scheduler at tcp://127.0.0.1:9 (")
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: cannot reach the Dask scheduler at {address} (")
     assert line.endswith("check --scheduler (e.g. tcp://10.0.0.5:8786) and that the scheduler runs")
     assert not list(tmp_path.glob("*.html"))
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        (
+            "tls://127.0.0.1:9",
+            "Error: the Dask scheduler at tls://127.0.0.1:9 takes TLS connections, and Dask is given no TLS "
+            "certificates, set distributed.comm.tls.ca-file, .client.cert and .client.key in Dask's configuration, "
+            "or give a tcp:// address",
+        ),
+        (
+            " ",
+            "Error: --scheduler is empty, give the scheduler's address (e.g. tcp://10.0.0.5:8786), or leave it out",
+        ),
+    ],
+)
+def test_a_scheduler_address_it_cannot_use_is_said(address, message, parts, cli):
+    result = cli("project", parts, "--engine", "dask", "--scheduler", address, "--timeout", "1")
+    assert result.exit_code == 2 and result.stderr.strip() == message
+
+
+@pytest.fixture
+def silent_scheduler():
+    """A server that accepts connections and never answers: it reads and writes nothing."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}", accepted
+    stop.set()
+    thread.join()
+    for s in (*accepted, server):
+        s.close()
+
+
+def test_a_scheduler_that_never_answers_is_one_error_line_in_the_timeout(silent_scheduler, parts, tmp_path):
+    """The client's handshake with the scheduler is bounded by --timeout too (embproj in a process of its own,
+    so that a hang fails this test, not the suite)."""
+    address, accepted = silent_scheduler
+    run = [sys.executable, "-m", "embproj", "project", parts, "--engine", "dask", "--scheduler", address]
+    started = time.monotonic()
+    run += ["--timeout", "1", "-o", tmp_path / "r.html"]
+    done = subprocess.run(run, capture_output=True, text=True, timeout=60)  # a hang fails here, not the suite
+    assert accepted and done.returncode == 2 and time.monotonic() - started < 30
+    assert done.stderr.strip() == (
+        f"Error: cannot reach the Dask scheduler at {address} (no answer in 1 s), check --scheduler (e.g. "
+        "tcp://10.0.0.5:8786) and that the scheduler runs"
+    )
+    assert not (tmp_path / "r.html").exists()
+
+
+class Quiet:
+    """A reporter that says nothing."""
+
+    def stage(self, name, total=None):
+        return nullcontext(lambda rows: None)
+
+    def timed(self, name, seconds):
+        pass
+
+    def info(self, message):
+        pass
+
+    def warn(self, message):
+        pass
+
+
+class MovesTheData(Quiet):
+    """Moves the data folder away once this process has read its footers, before the workers read a part: as
+    workers that do not see this machine's files."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def stage(self, name, total=None):
+        if name.startswith("Reading rows"):
+            self.folder.rename(self.folder.with_name("moved"))
+        return super().stage(name, total)
+
+
+def test_parts_the_workers_cannot_read_are_one_error_line(tmp_path, cluster):
+    from embproj.errors import ClusterError
+    from embproj.options import Options
+    from embproj.pipeline import run
+
+    data = write_parts(tmp_path / "parts", 2, vector_table(40, dims=4))
+    opts = Options(data=data, algo="pca", engine="dask", scheduler=cluster.scheduler_address, output=None)
+    with pytest.raises(ClusterError) as raised:
+        run(opts, reporter=MovesTheData(data))
+    assert str(raised.value) == (
+        f'{data}: a Dask worker cannot read "{data}/part-00.parquet" (No such file or directory), the workers must '
+        "see the data at the same path as this machine (a shared folder), or use --engine local"
+    )
 
 
 @pytest.mark.parametrize(
@@ -258,7 +389,7 @@ def test_without_dask_installed_the_error_names_the_extra(vectors_parquet, cli, 
     assert cli("project", vectors_parquet, "--algo", "pca", "-q", "-o", "r.html").exit_code == 0  # local: no Dask
 
 
-class KillsAWorker:
+class KillsAWorker(Quiet):
     """A reporter that kills one of the cluster's worker processes when the rows start being placed."""
 
     def __init__(self, cluster) -> None:
@@ -273,15 +404,6 @@ class KillsAWorker:
         os.kill(pid, 9)
         self.killed = pid
         return nullcontext(lambda rows: None)
-
-    def timed(self, name, seconds):
-        pass
-
-    def info(self, message):
-        pass
-
-    def warn(self, message):
-        pass
 
 
 def test_a_worker_dying_mid_run_is_survived(parts, tmp_path, cluster, all_three):
