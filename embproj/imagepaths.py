@@ -27,7 +27,7 @@ from .errors import InputError, OptionError
 from .options import say
 
 DRIVE = re.compile(r"^[A-Za-z]:")  # C:\x.png, C:/x.png and C:x.png (relative to that drive's current folder)
-MAX_LINKS = 40  # symlinks followed for one path, as the kernel allows: a loop ends as outside
+MAX_LINKS = 40  # symlinks followed for one path, as the kernel allows: a loop is refused
 OUTSIDE, LINK_OUT = "outside", "link"  # why a path is refused: its text leads out, or a symlink inside does
 KINDS = (  # what a path is when it is not a regular file, for messages
     (stat.S_ISDIR, "a folder"),
@@ -193,9 +193,10 @@ def _beneath(root: Root, rel: str) -> Path | str:
         target = os.readlink(step)
         if target.startswith("/"):
             target = os.path.normpath(target)
-            if not _inside(target, top):
+            base = next((b for b in (top, str(root.given)) if _inside(target, b)), None)  # either spelling
+            if base is None:
                 return LINK_OUT
-            current, target = top, os.path.relpath(target, top)
+            current, target = top, os.path.relpath(target, base)
         pending[:0] = [(n, True) for n in target.split("/")]
     return Path(current)
 

@@ -192,6 +192,10 @@ def test_a_parquet_part_that_links_out_of_its_folder_is_refused(cli, tmp_path):
     (data / "part-9.parquet").symlink_to(Path(".store") / "kept.bin")  # a symlink that stays inside is fine
     assert "60 rows" in rows_of(cli("inspect", "data"))
     assert "60 rows" in rows_of(cli("inspect", "data/*.parquet"))
+    (tmp_path / "alias").symlink_to(data, target_is_directory=True)  # the folder given by another name,
+    (data / "part-9.parquet").unlink()  # and a link spelt absolute through that name: inside all the same
+    (data / "part-9.parquet").symlink_to(tmp_path / "alias" / ".store" / "kept.bin")
+    assert "60 rows" in rows_of(cli("inspect", "alias"))
 
 
 def test_a_wandb_table_that_links_out_of_its_artifact_or_run_is_refused(cli, tmp_path):
