@@ -115,7 +115,8 @@ def named_file(
     if found == LINK_OUT:
         raise InputError(
             f"{named} is a symlink that leads outside {inside}, so it is not read",
-            f"copy the file into the folder, or give {say('follow_symlinks')} to read the files its symlinks lead to",
+            f"copy the file into the folder, or give {say('follow_symlinks', True)} to read the files its symlinks "
+            "lead to",
             where=where,
         )
     assert isinstance(found, Path)
