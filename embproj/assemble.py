@@ -116,5 +116,6 @@ def _rows_shown(opts: Options, source, plan, sample, matrix) -> tuple[pa.Table, 
         opts.thumb_size,
         plan.image.shape,
         image_roots(str(source.image_root or source.name), opts.image_roots),  # a folder is its own root
+        opts.follow_symlinks,
     )
     return table, images

@@ -70,16 +70,17 @@ class ImageCells:
     """One column's plotted cells, ready to decode; `encode` runs again at a smaller size for the budget.
 
     `roots` are the folders path cells may be read from, the data folder first (`base_dir` alone is the same as
-    `roots=(base_dir,)`); none means the current folder. One run decodes each file (by resolved path) or each
-    distinct image (by content) once per size, and at most MAX_DECODED_PIXELS pixels in all."""
+    `roots=(base_dir,)`); none means the current folder; `follow`: symlinks in them are followed out of them
+    (--follow-symlinks). One run decodes each file (by resolved path) or each distinct image (by content) once
+    per size, and at most MAX_DECODED_PIXELS pixels in all."""
 
-    def __init__(self, column: pa.ChunkedArray, kind: str | None, shape=None, base_dir=None, roots=None):
+    def __init__(self, column: pa.ChunkedArray, kind: str | None, shape=None, base_dir=None, roots=None, follow=False):
         self.kind = kind or ""
         self.shape = tuple(shape) if shape else None
         given = roots if roots is not None else (base_dir,)
         self.roots = tuple(Path(r) for r in given if r is not None)
         self.base_dir = self.roots[0] if self.roots else None
-        self._roots = tuple(Root.of(r) for r in self.roots or image_roots(None))
+        self._roots = tuple(Root.of(r, follow) for r in self.roots or image_roots(None))
         numeric = leaf_is_number(column.type)
         self.range = value_range(column) if numeric else None
         self.cells = (pixel_cells(column, self.shape) if numeric else None) or column.to_pylist()
@@ -170,12 +171,14 @@ class EncodedImages:
         return failure_warning(self.failures, len(self.uris), self.cells.roots)
 
 
-def encode_images(column: pa.ChunkedArray, kind: str | None, size: int, shape=None, roots=None) -> EncodedImages:
+def encode_images(
+    column: pa.ChunkedArray, kind: str | None, size: int, shape=None, roots=None, follow: bool = False
+) -> EncodedImages:
     """`roots`: the folders path cells may be read from, the data folder first (see `image_roots`); a single
     folder is taken as the data folder alone."""
     if isinstance(roots, (str, Path)):
         roots = (roots,)
-    cells = ImageCells(column, kind, shape, roots=roots)
+    cells = ImageCells(column, kind, shape, roots=roots, follow=follow)
     uris, failures = cells.encode(size)
     return EncodedImages(cells, uris, failures, size)
 

@@ -40,7 +40,8 @@ def with_metadata(source: Source, path: Path | str, encoding: str | None = None)
                 "give one metadata row per vector",
             )
 
-    return join_columns(source, meta.schema, part, end)
+    joined = join_columns(source, meta.schema, part, end)
+    return replace(joined, inputs=(*joined.inputs, path))
 
 
 def read_metadata(path: Path, encoding: str | None = None) -> pa.Table:

@@ -149,6 +149,11 @@ class Options:
         (), "--image-root", help="Also read image files inside this folder (repeat for more); otherwise image paths "
         "are read only inside the data file's folder", commands=BOTH, repeated=True, folders=True,
     )  # fmt: skip
+    follow_symlinks: bool = option(
+        False, "--follow-symlinks", help="Read the files that symlinks in the data folder lead to outside it (a "
+        "folder of links into a cache, such as a Hugging Face hub snapshot or a DVC checkout); otherwise such a "
+        "link is refused", commands=BOTH,
+    )  # fmt: skip
     thumb_size: int = option(64, "--thumb-size", help="Longest side of hover images, in pixels", low=8, high=1024,
                              integer=True)  # fmt: skip
     image_shape: str | tuple[int, ...] | None = option(

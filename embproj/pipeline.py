@@ -18,7 +18,7 @@ from .options import ALGO_NAMES, Options, validate
 from .plan import Plan, make_plan
 from .source import Source, open_source
 from .summary import RunSummary, one_line
-from .write import Output, Written, check_output, check_outputs, text_output, write_outputs
+from .write import Output, Written, check_outputs, text_output, write_outputs
 
 HEAD_ROWS = 1_000
 
@@ -61,6 +61,7 @@ class Result:
     projections: tuple = ()
     seconds: dict[str, float] = field(default_factory=dict)  # every stage's, the page's and the write's too
     written: tuple[Written, ...] = ()
+    read: tuple[Path, ...] = ()  # every input of the run: `save` never lands on one
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -68,7 +69,7 @@ class Result:
 
     def save(self, path: Path | str) -> Path:
         path = Path(path)
-        check_output(path)
+        check_outputs([("save", path)], self.read)
         write_outputs([text_output("report", path, self.html)])
         return path
 
@@ -103,6 +104,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     with _engine(opts, reporter) as cluster:  # None: this process
         with stage("read", "Reading and detecting columns"):
             source, plan = inspect(opts, source)
+        _check_outputs(opts, (*source.parts, *source.inputs))  # the files a config or a table names: known now
         for line in (*source.about, *plan.explain()):
             reporter.info(line)
         with stage("sample", "Reading rows", source.num_rows) as tick:
@@ -132,9 +134,9 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     for message in page.summary.warnings:
         reporter.warn(message)
     with Stages(Reporter(), stage.seconds)("write", ""):
-        _check_outputs(opts, (*source.parts, *page.files_read))  # the part files and image files are known now
+        read = _check_outputs(opts, (*source.parts, *source.inputs, *page.files_read))  # and the image files now
         written = write_outputs(_outputs(opts, page.html, plan, sample, matrix, projections))
-    return Result(page.html, plan, page.summary, tuple(projections), stage.seconds, written)
+    return Result(page.html, plan, page.summary, tuple(projections), stage.seconds, written, read)
 
 
 def _engine(opts: Options, reporter: Reports):
@@ -259,11 +261,14 @@ def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections) 
     return outputs
 
 
-def _check_outputs(opts: Options, read: tuple[Path, ...] = ()) -> None:
-    """Every output writable, and none of them a file the run reads: the data, the metadata, the images."""
+def _check_outputs(opts: Options, read: tuple[Path, ...] = ()) -> tuple[Path, ...]:
+    """Every output writable, and none of them a file the run reads: the data, the metadata, the files they
+    name, the images. Those inputs, for `Result.save`."""
     outputs = [(flag, path) for flag, path in (("-o", opts.output), ("--coords-out", opts.coords_out)) if path]
     data = Path(opts.data).expanduser() if opts.data is not None else None  # the file _open reads
-    check_outputs(outputs, [p for p in (data, opts.metadata, *read) if p is not None])
+    inputs = tuple(dict.fromkeys(Path(p) for p in (data, opts.metadata, *read) if p is not None))
+    check_outputs(outputs, inputs)
+    return inputs
 
 
 def _open(opts: Options) -> Source:
@@ -272,7 +277,7 @@ def _open(opts: Options) -> Source:
     if opts.data is None:
         raise OptionError("no data file given", "pass the path of a CSV, TSV, Parquet, JSON or JSON Lines file")
     # '~/…' quoted (a pattern kept from the shell) or given to the Python API: read where the shell would look
-    source = open_source(Path(opts.data).expanduser(), opts.format, opts.encoding, opts.table)
+    source = open_source(Path(opts.data).expanduser(), opts.format, opts.encoding, opts.table, opts.follow_symlinks)
     return with_metadata(source, opts.metadata, opts.encoding) if opts.metadata else source
 
 

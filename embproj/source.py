@@ -13,7 +13,7 @@ import gzip
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -61,6 +61,9 @@ class Source:
     # Parquet read as it is: the files, in order (what a Dask cluster's workers read); () when the batches are
     # changed on the way (a metadata file joined, class labels decoded), which only this process can do
     parts: tuple[Path, ...] = ()
+    # every file read besides the one the user named (a config's tensors, a table's arrays, a dataset's data
+    # files, a folder's parts): no output may land on one
+    inputs: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:  # every source, however made, keeps tidy.py's promises
         old = self.schema.names
@@ -99,22 +102,28 @@ class Source:
 
 
 def open_source(
-    path: Path | str, format: str | None = None, encoding: str | None = None, table: str | None = None
+    path: Path | str,
+    format: str | None = None,
+    encoding: str | None = None,
+    table: str | None = None,
+    follow_symlinks: bool = False,
 ) -> Source:
-    """`table` chooses among the tables of a folder that holds several (formats/: W&B, TensorBoard, datasets)."""
+    """`table` chooses among the tables of a folder that holds several (formats/: W&B, TensorBoard, datasets).
+    Every file read because `path` names it or holds it stays inside it (imagepaths.py); `follow_symlinks` lets
+    its symlinks lead out."""
     from .formats import open_other
 
     path = Path(path)
     name = str(path)
     if not path.exists() and GLOB_CHARS.search(name):
-        return _open_parquet_glob(name)
+        return _open_parquet_glob(name, follow_symlinks)
     if not path.exists():
         raise InputError("no such file or directory", "check the path", where=name)
-    other = open_other(path, name, format, encoding, table)  # other tools' files and folders, or None
+    other = open_other(path, name, format, encoding, table, follow_symlinks)  # other tools' files, or None
     if other is not None:
-        return other
+        return other if path.is_dir() else replace(other, inputs=tuple(dict.fromkeys((path, *other.inputs))))
     if path.is_dir():
-        return _open_parquet_dir(path, name)
+        return _open_parquet_dir(path, name, follow_symlinks)
     fmt = format or _format_from_suffix(path) or _sniff(path)
     if fmt is None:
         raise InputError(
@@ -127,7 +136,7 @@ def open_source(
     _check_content_matches(path, fmt, name)
     opener = {"csv": _open_csv, "tsv": _open_csv, "parquet": _open_parquet, "json": _open_json, "jsonl": _open_jsonl}
     try:
-        return opener[fmt](path, name, fmt, encoding)
+        return replace(opener[fmt](path, name, fmt, encoding), inputs=(path,))
     except InputError as err:
         raise err.at(name) from None
     except (pa.ArrowException, OSError, ValueError, UnicodeDecodeError) as err:
@@ -324,8 +333,10 @@ def _open_parquet(path: Path, name: str, fmt: str, encoding: str | None) -> Sour
     return Source(name, "parquet", meta.schema_arrow, meta.metadata.num_rows, batches, parts=(path,))
 
 
-def _open_parquet_dir(path: Path, name: str) -> Source:
-    files = sorted(p for p in path.rglob("*") if p.is_file() and _format_from_suffix(p) == "parquet")
+def _open_parquet_dir(path: Path, name: str, follow: bool) -> Source:
+    # a folder named like a part is not one (Spark writes table.parquet/ folders of parts)
+    files = sorted(p for p in path.rglob("*") if _format_from_suffix(p) == "parquet" and not p.is_dir())
+    _check_parts(files, path, name, follow)
     if not files:
         raise InputError(
             "the directory holds no .parquet files",
@@ -336,9 +347,10 @@ def _open_parquet_dir(path: Path, name: str) -> Source:
     return _open_parquet_files(files, name, shown_path(path))
 
 
-def _open_parquet_glob(pattern: str) -> Source:
-    """Parquet part files named by a pattern (`parts/*.parquet`, `data/**/*.parquet`), read in name order."""
-    files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+def _open_parquet_glob(pattern: str, follow: bool) -> Source:
+    """Parquet part files named by a pattern (`parts/*.parquet`, `data/**/*.parquet`), read in name order: only
+    inside the folder before its first wildcard."""
+    files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if not Path(p).is_dir())
     if not files:
         raise InputError("no file matches the pattern", "check the path and the pattern", where=pattern)
     others = [f for f in files if _format_from_suffix(f) != "parquet"]
@@ -348,7 +360,25 @@ def _open_parquet_glob(pattern: str) -> Source:
             "a pattern reads Parquet part files only: narrow it, e.g. to *.parquet",
             where=pattern,
         )
+    _check_parts(files, _glob_folder(pattern), pattern, follow)
     return _open_parquet_files(files, pattern, pattern)
+
+
+def _check_parts(files: list[Path], folder: Path, where: str, follow: bool) -> None:
+    """Each part a regular file inside `folder` (a symlink that leads out is refused unless `follow`)."""
+    from .imagepaths import Root, listed_file
+
+    root = Root.of(folder, follow)
+    for f in files:
+        shown = shown_path(f.relative_to(folder))
+        listed_file(f, folder, root, named=f'the part "{shown}"', inside=shown_path(folder), where=where)
+
+
+def _glob_folder(pattern: str) -> Path:
+    """The folder a pattern searches: its names up to the first with a wildcard."""
+    names = Path(pattern).parts
+    fixed = next((i for i, n in enumerate(names) if GLOB_CHARS.search(n)), len(names))
+    return Path(*names[:fixed]) if fixed else Path(".")
 
 
 def _open_parquet_files(files: list[Path], name: str, where: str) -> Source:
@@ -374,7 +404,7 @@ def _open_parquet_files(files: list[Path], name: str, where: str) -> Source:
             fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False, buffer_size=PARQUET_BUFFER),
         )
 
-    return Source(name, "parquet", dataset.schema, num_rows, batches, parts=tuple(files))
+    return Source(name, "parquet", dataset.schema, num_rows, batches, parts=tuple(files), inputs=tuple(files))
 
 
 def _open_jsonl(path: Path, name: str, fmt: str, encoding: str | None) -> Source:

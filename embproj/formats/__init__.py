@@ -23,58 +23,63 @@ TABLE_FLAG_FIX = (
 )
 
 
-def open_other(path: Path, name: str, format: str | None, encoding: str | None, table: str | None) -> Source | None:
+def open_other(
+    path: Path, name: str, format: str | None, encoding: str | None, table: str | None, follow: bool = False
+) -> Source | None:
     """The `Source` for another tool's file or folder, or None when `path` is for source.py (`--format` given
-    means so, except for folders). Errors that do not say where are located at `name`."""
+    means so, except for folders). Errors that do not say where are located at `name`. The files it names or
+    holds are read inside it (imagepaths.py's rule), its symlinks followed out only when `follow`."""
     try:
-        return _open_other(path, name, format, encoding, table)
+        return _open_other(path, name, format, encoding, table, follow)
     except InputError as err:
         raise err.at(name) from None
 
 
-def _open_other(path: Path, name: str, format: str | None, encoding: str | None, table: str | None) -> Source | None:
+def _open_other(
+    path: Path, name: str, format: str | None, encoding: str | None, table: str | None, follow: bool
+) -> Source | None:
     kind = None if format is not None and not path.is_dir() else kind_of(path)
-    found = READERS[kind](path, name, encoding, table) if kind is not None else None
+    found = READERS[kind](path, name, encoding, table, follow) if kind is not None else None
     if (found is None or kind in SINGLE) and table is not None:
         raise OptionError(f'--table "{table}": {name} holds a single table', TABLE_FLAG_FIX)
     return found
 
 
-def _table_json(path: Path, name: str, encoding: str | None, table: str | None) -> Source | None:
+def _table_json(path: Path, name: str, encoding: str | None, table: str | None, follow: bool) -> Source | None:
     from embproj.formats.tablejson import open_table_json
 
     # None: JSON Lines whose first row happens to start with one of those keys, for source.py
-    return open_table_json(path, name, encoding, whole_file=path.name.lower().endswith(".table.json"))
+    return open_table_json(path, name, encoding, whole_file=path.name.lower().endswith(".table.json"), follow=follow)
 
 
-def _arrow(path: Path, name: str, encoding: str | None, table: str | None) -> Source:
+def _arrow(path: Path, name: str, encoding: str | None, table: str | None, follow: bool) -> Source:
     from embproj.formats.arrow import open_arrow
 
     return open_arrow(path, name)
 
 
-def _numpy(path: Path, name: str, encoding: str | None, table: str | None) -> Source:
+def _numpy(path: Path, name: str, encoding: str | None, table: str | None, follow: bool) -> Source:
     from embproj.formats.numpy_files import open_numpy
 
     return open_numpy(path, name)
 
 
-def _tensorboard(path: Path, name: str, encoding: str | None, table: str | None) -> Source:
+def _tensorboard(path: Path, name: str, encoding: str | None, table: str | None, follow: bool) -> Source:
     from embproj.formats.tensorboard import open_logdir
 
-    return open_logdir(path if path.is_dir() else path.parent, table)
+    return open_logdir(path if path.is_dir() else path.parent, table, follow)
 
 
-def _hf(path: Path, name: str, encoding: str | None, table: str | None) -> Source:
+def _hf(path: Path, name: str, encoding: str | None, table: str | None, follow: bool) -> Source:
     from embproj.formats.hf import open_saved
 
-    return open_saved(path, name, table)
+    return open_saved(path, name, table, follow)
 
 
-def _wandb(path: Path, name: str, encoding: str | None, table: str | None) -> Source:
+def _wandb(path: Path, name: str, encoding: str | None, table: str | None, follow: bool) -> Source:
     from embproj.formats.wandb import open_wandb_folder
 
-    return open_wandb_folder(path, name, encoding, table)
+    return open_wandb_folder(path, name, encoding, table, follow)
 
 
 READERS = {
@@ -131,14 +136,17 @@ def single(source: Source, table: str | None) -> Source:
     return source
 
 
-def in_memory(table, name: str, fmt: str, notes: tuple[str, ...] = (), image_root: Path | None = None) -> Source:
-    """A `Source` over a table read whole, with what reading it noted and where its image paths are read."""
+def in_memory(
+    table, name: str, fmt: str, notes: tuple[str, ...] = (), image_root: Path | None = None, inputs=()
+) -> Source:
+    """A `Source` over a table read whole, with what reading it noted, where its image paths are read and the
+    files it was read from."""
     from dataclasses import replace
 
     from embproj.source import from_table
 
     source = from_table(table, name, fmt)
-    return replace(source, notes=(*source.notes, *notes), image_root=image_root)
+    return replace(source, notes=(*source.notes, *notes), image_root=image_root, inputs=tuple(inputs))
 
 
 def choose(keys: list[str], wanted: str | None, what: str, where: str, aliases: dict[str, str] | None = None) -> str:

@@ -43,7 +43,7 @@ def stream_files(paths: list[Path], name: str, fmt: str) -> Source:
             for batch in read():
                 yield _with_labels(batch, labels) if labels else batch
 
-    return Source(name, fmt, shown, rows, batches, notes)
+    return Source(name, fmt, shown, rows, batches, notes, inputs=tuple(paths))
 
 
 def _opener(path: Path) -> tuple[pa.Schema, int, Callable[[], Iterator[pa.RecordBatch]]]:

@@ -1,46 +1,62 @@
 """A Hugging Face `datasets` folder written by `save_to_disk`: a Dataset is Arrow IPC stream files (`data-*.arrow`,
 listed in `state.json`) with `dataset_info.json` (its features: a ClassLabel's names); a DatasetDict is
 `dataset_dict.json` naming its splits, one Dataset folder each, chosen with `--table SPLIT`. The files are
-memory-mapped and streamed (arrow.py); images are the Image feature's {bytes, path} cells."""
+memory-mapped and streamed (arrow.py); images are the Image feature's {bytes, path} cells. Every file read (the
+JSON files, the data files `state.json` lists) is a regular file inside the folder given (imagepaths.py's rule)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
 from embproj.errors import InputError
 from embproj.formats import choose, single
-from embproj.imagepaths import Root, confine
+from embproj.imagepaths import Root, as_named, listed_file, named_file
 from embproj.source import Source, shown_path
 
 MAX_JSON = 16 << 20  # dataset_info.json holds the features and a description: never near this
+DICT = "dataset_dict.json"
+SAVE_AGAIN = "save the dataset again with save_to_disk"
 
 
-def open_saved(path: Path, name: str, table: str | None) -> Source:
-    splits = _splits(path)
+def open_saved(path: Path, name: str, table: str | None, follow: bool = False) -> Source:
+    root = Root.of(path, follow)
+    splits = _splits(path, root)
     if splits is None:
-        return single(open_dataset(path, name), table)
+        return single(open_dataset(path, name, follow), table)
     key = choose(splits, table, "splits", f"{name} (a saved DatasetDict)")
-    folder = _inside(path, key, "dataset_dict.json")
-    source = open_dataset(folder, shown_path(folder))
+    folder = _split_folder(path, root, key)
+    source = open_dataset(folder, shown_path(folder), follow)
     which = "its only split" if len(splits) == 1 else f"split {splits.index(key) + 1:,} of {len(splits):,},"
-    return replace(source, about=(f'{name}: a saved DatasetDict, {which} "{key}"',))
+    said = f'{name}: a saved DatasetDict, {which} "{key}"'
+    return replace(source, about=(said,), inputs=(*source.inputs, path / DICT))
 
 
-def open_dataset(folder: Path, name: str) -> Source:
+def open_dataset(folder: Path, name: str, follow: bool = False) -> Source:
     from embproj.formats.arrow import labels_of, stream_files
 
-    state = _json(folder / "state.json")
+    root = Root.of(folder, follow)
+    state = _json(folder, root, "state.json")
     listed = [f.get("filename") for f in state.get("_data_files", []) if isinstance(f, dict)] if state else []
-    files = [_inside(folder, str(f), "state.json") for f in listed if f] or sorted(folder.glob("data-*.arrow"))
+    files = [_inside(folder, root, str(f)) for f in listed if f] or _data_files(folder, root)
     if not files:
         raise InputError(
             "a saved dataset folder with no data-*.arrow files", "save it again with save_to_disk", where=name
         )
     source = stream_files(files, name, "hf-dataset")
-    info = _json(folder / "dataset_info.json")  # its ClassLabels, for Arrow files whose metadata lacks them
+    info = _json(folder, root, "dataset_info.json")  # its ClassLabels, for Arrow files whose metadata lacks them
     labels = labels_of(info.get("features"), source.schema) if info else {}
+    read = [folder / f for f, found in (("state.json", state), ("dataset_info.json", info)) if found is not None]
+    source = replace(source, inputs=(*source.inputs, *read))
     return _relabelled(source, labels) if labels else source
+
+
+def _data_files(folder: Path, root: Root) -> list[Path]:
+    files = sorted(folder.glob("data-*.arrow"))
+    for f in files:
+        listed_file(f, folder, root, named=f'"{f.name}"', inside="the folder", where=shown_path(folder))
+    return files
 
 
 def _relabelled(source: Source, labels: dict[str, list[str]]) -> Source:
@@ -55,8 +71,8 @@ def _relabelled(source: Source, labels: dict[str, list[str]]) -> Source:
     return replace(source, schema=_labelled_schema(source.schema, labels), _open=batches, parts=())
 
 
-def _splits(path: Path) -> list[str] | None:
-    found = _json(path / "dataset_dict.json")
+def _splits(path: Path, root: Root) -> list[str] | None:
+    found = _json(path, root, DICT)
     if found is None:
         return None
     splits = found.get("splits")
@@ -67,25 +83,35 @@ def _splits(path: Path) -> list[str] | None:
     return splits
 
 
-def _inside(folder: Path, name: str, listed_in: str) -> Path:
-    found = confine(name, (Root.of(folder),))
-    if found is None or not found.exists():
-        raise InputError(
-            f'{listed_in} names "{name}", which is not inside the folder'
-            if found is None
-            else f'{listed_in} names "{name}", which is missing',
-            "save the dataset again with save_to_disk",
-            where=shown_path(folder),
-        )
-    return folder / found.relative_to(Root.of(folder).real)
+def _inside(folder: Path, root: Root, name: str) -> Path:
+    """A data file `state.json` names: a regular file inside the dataset's folder."""
+    found = named_file(
+        name, root, named=f'state.json names "{name}", which', inside="the folder", fix=SAVE_AGAIN,
+        missing=SAVE_AGAIN, where=shown_path(folder),
+    )  # fmt: skip
+    return as_named(found, folder, root)
 
 
-def _json(path: Path) -> dict | None:
-    if not path.is_file():
+def _split_folder(path: Path, root: Root, key: str) -> Path:
+    """The folder of a split `dataset_dict.json` names, inside the DatasetDict's folder."""
+    found = named_file(
+        key, root, named=f'dataset_dict.json names "{key}", which', inside="the folder", fix=SAVE_AGAIN,
+        missing=SAVE_AGAIN, where=shown_path(path), kind="a folder",
+    )  # fmt: skip
+    return as_named(found, path, root)
+
+
+def _json(folder: Path, root: Root, name: str) -> dict | None:
+    """One of the dataset's JSON files, or None when it has none (it is read only inside the folder)."""
+    if not os.path.lexists(folder / name):
         return None
     from embproj.jsonfile import loads, read_text
 
-    found = loads(read_text(path, None, MAX_JSON, fix="save the dataset again with save_to_disk"))
+    path = named_file(
+        name, root, named=f'"{name}"', inside="the folder", fix=SAVE_AGAIN, missing=SAVE_AGAIN,
+        where=shown_path(folder),
+    )  # fmt: skip
+    found = loads(read_text(path, None, MAX_JSON, fix=SAVE_AGAIN))
     if not isinstance(found, dict):
-        raise InputError("not a JSON object", "save the dataset again with save_to_disk", where=str(path))
+        raise InputError("not a JSON object", SAVE_AGAIN, where=str(folder / name))
     return found

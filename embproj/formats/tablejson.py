@@ -6,6 +6,8 @@
 - A W&B artifact's `<name>.table.json`: `{"_type": "table", "columns", "data", "column_types", ...}`. Image cells are
   `{"_type": "image-file", "path": "media/images/<hash>.png", ...}`, relative to the folder that holds `media/`
   (the artifact's root, a run's `files/`): that folder becomes the image root, so no path outside it is read.
+  Given a table file, that is the file's own folder, or the run's `files/` for a file in its `media/table/`;
+  never a folder above (the file system's `/media` would make the image root `/`).
   Array columns wider than an embedding are moved to `media/serialized_data/*.npz` (their cells null,
   `column_types` naming the file and key) and loaded from there with numpy.
 - pandas: `split` is `{"columns", "index", "data"}`, `table` is `{"schema": {"fields", "primaryKey"}, "data": [{...}]}`.
@@ -23,7 +25,7 @@ import pyarrow as pa
 
 from embproj.errors import InputError
 from embproj.formats import in_memory
-from embproj.imagepaths import Root, confine
+from embproj.imagepaths import OUTSIDE, Root, file_kind, locate, named_file
 from embproj.jsonfile import loads, read_text
 from embproj.source import Source
 
@@ -43,14 +45,20 @@ SHAPES = 'W&B\'s {"columns": [...], "data": [[...], ...]}, or pandas\' to_json(o
 RUN_FILE = re.compile(
     r"(?:^|/)(?:offline-)?run-[^/]*-(?P<run>[a-z0-9]+)/files/media/table/(?P<key>[\w.-]+)_\d+_[0-9a-f]{20}\.table\.json$"
 )
-ROOT_LEVELS = 3  # how far up from a table file its media/ folder is looked for (artifact/a/b/x.table.json)
+RUN_MEDIA = ("files", "media", "table")  # where a run keeps its tables: their media paths are relative to files/
 
 
 def open_table_json(
-    path: Path, name: str, encoding: str | None, whole_file: bool = True, root: Path | None = None
+    path: Path,
+    name: str,
+    encoding: str | None,
+    whole_file: bool = True,
+    root: Path | None = None,
+    follow: bool = False,
 ) -> Source | None:
     """The table in the file; None when `whole_file` is False and the file holds more than one JSON value (JSON
-    Lines). `root` is the folder that holds `media/`, when the caller knows it (a run or artifact folder)."""
+    Lines). `root` is the folder that holds `media/`, when the caller knows it (a run or artifact folder); the
+    files the table names are read inside it, its symlinks followed out only when `follow`."""
     text = read_text(path, encoding, fix=TOO_LARGE)
     try:
         obj = loads(text)
@@ -60,20 +68,22 @@ def open_table_json(
         raise err.at(name) from None
     root = root or media_holder(path)
     try:
-        table, fmt, notes = parse(obj, root, run_artifact(path))
+        table, fmt, notes, read = parse(obj, Root.of(root, follow), run_artifact(path))
     except InputError as err:
         raise err.at(name) from None
-    return in_memory(table, name, fmt, notes, root)
+    return in_memory(table, name, fmt, notes, root, (path, *read))
 
 
 def media_holder(path: Path) -> Path:
-    """The folder that holds a table file's `media/`: above `media/table/` in a run's files, else the nearest
-    folder (the file's own, or up to ROOT_LEVELS above) that has one; the file's own folder if none does."""
-    folders = list(path.resolve().parents)[:ROOT_LEVELS]
-    for folder in folders:
-        if folder.name == "media":
-            return folder.parent
-    return next((f for f in folders if (f / "media").is_dir()), path.parent)
+    """The folder a table file's media paths are relative to, from the path as given: a run's `files/` for a
+    table in its `files/media/table/`, else the file's own folder (an artifact's root holds its tables beside
+    `media/`; a table nested deeper in an artifact is read with its images when the artifact's folder is given).
+    Never a folder above those: one found higher up would let a table name any file below it."""
+    names = path.absolute().parts
+    for i in range(len(names) - len(RUN_MEDIA) - 1, 0, -1):
+        if names[i : i + len(RUN_MEDIA)] == RUN_MEDIA:
+            return Path(*names[: i + 1])
+    return path.absolute().parent
 
 
 def run_artifact(path: Path) -> str:
@@ -82,10 +92,11 @@ def run_artifact(path: Path) -> str:
     return f"run-{found['run']}-{found['key']}" if found else "run-<run id>-<key>"
 
 
-def parse(obj, root: Path, artifact: str = "") -> tuple[pa.Table, str, tuple[str, ...]]:
-    """(table, format, notes) from the file's JSON value; `artifact` names the run's table artifact."""
+def parse(obj, root: Root, artifact: str = "") -> tuple[pa.Table, str, tuple[str, ...], tuple[Path, ...]]:
+    """(table, format, notes, the files its arrays were read from) from the file's JSON value; `artifact` names
+    the run's table artifact."""
     if isinstance(obj, dict) and isinstance(obj.get("schema"), dict) and isinstance(obj.get("data"), list):
-        return _pandas_table(obj)
+        return (*_pandas_table(obj), ())
     if not (isinstance(obj, dict) and isinstance(obj.get("columns"), list) and isinstance(obj.get("data"), list)):
         raise InputError("not a table in one JSON object", f"give {SHAPES}")
     names = [str(c) for c in obj["columns"]]
@@ -99,9 +110,11 @@ def parse(obj, root: Path, artifact: str = "") -> tuple[pa.Table, str, tuple[str
     stored = _serialized_columns(obj, names)
     columns: list[tuple[str, pa.Array]] = []  # a list: repeated names are kept, for tidy.py to rename
     notes: list[str] = []
+    read: list[Path] = []
     for j, column in enumerate(names):
         if column in stored:
-            array, note = _from_npz(column, stored[column], root, len(rows))
+            array, note, found = _from_npz(column, stored[column], root, len(rows))
+            read += [found] if found else []
         else:
             array, note = _column(column, [row[j] for row in rows], placeholders=wandb, artifact=artifact)
         notes += [note] if note else []
@@ -111,7 +124,7 @@ def parse(obj, root: Path, artifact: str = "") -> tuple[pa.Table, str, tuple[str
         columns = _with_index(columns, obj.get("index"), len(rows))
     if obj.get("log_mode") == "INCREMENTAL":
         notes.append("this is one increment of an incremental W&B table: only the rows it holds are read")
-    return _table(columns), fmt, tuple(notes)
+    return _table(columns), fmt, tuple(notes), tuple(dict.fromkeys(read))
 
 
 def _table(columns: list[tuple[str, pa.Array]]) -> pa.Table:
@@ -175,26 +188,30 @@ def _alternatives(t) -> list[dict]:
     return [t]
 
 
-def _from_npz(column: str, where: dict, root: Path, n: int) -> tuple[pa.Array | None, str | None]:
+def _from_npz(column: str, where: dict, root: Root, n: int) -> tuple[pa.Array | None, str | None, Path | None]:
+    """The column's array, or None and a note; and the file read."""
     import numpy as np
 
     from embproj.formats.numpy_files import ndarray_column, npz_shapes
 
-    found = confine(where["path"], (Root.of(root),))
-    if found is None or not found.is_file():
-        return None, (
-            f'column "{column}" is stored in {where["path"]}, which is not in {root}: left out (download the '
-            "whole artifact, with its media folder)"
-        )
+    text = where["path"]
+    found = locate(text, (root,))
+    if found == OUTSIDE or (isinstance(found, Path) and file_kind(found) == "missing"):
+        note = f'column "{column}" is stored in {text}, which is not in {root.given}: left out (download the '
+        return None, note + "whole artifact, with its media folder, and give its folder)", None
+    found = named_file(  # a symlink out of the folder, or no regular file: an error that says which
+        text, root, named=f'column "{column}"\'s file "{text}"', inside=str(root.given), fix="", missing="",
+        where=None,
+    )  # fmt: skip
     key = str(where.get("key", column))
     shapes = npz_shapes(found)
     if key not in shapes:
-        return None, f'column "{column}": {where["path"]} has no array "{key}", so the column is left out'
+        return None, f'column "{column}": {text} has no array "{key}", so the column is left out', found
     with np.load(found, allow_pickle=False) as archive:  # its size checked by npz_shapes
         array = archive[key]
     if array.ndim == 0 or array.shape[0] != n:
-        return None, f'column "{column}": {where["path"]} holds {len(array) if array.ndim else 0:,} rows, not {n:,}'
-    return ndarray_column(array), None
+        return None, f'column "{column}": {text} holds {len(array) if array.ndim else 0:,} rows, not {n:,}', found
+    return ndarray_column(array), None, found
 
 
 # -- pandas ----------------------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """A TensorBoard log folder written by `add_embedding` (tensorboardX or torch.utils.tensorboard): its
 `projector_config.pbtxt` (text protobuf, parsed here) lists the embeddings, each a headerless `tensors.tsv`, an
 optional `metadata.tsv` (joined by metadata.py) and an optional `sprite.png`, cut into one image per row. Paths in
-the config are read only inside the log folder. A folder whose runs are its subfolders (`runs/`) lists theirs."""
+the config are read only inside the log folder, and only regular files (imagepaths.py's rule). A folder whose runs
+are its subfolders (`runs/`) lists theirs; a run that is a symlink out of it is refused unless --follow-symlinks."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -15,7 +17,7 @@ import pyarrow as pa
 
 from embproj.errors import InputError
 from embproj.formats import choose
-from embproj.imagepaths import Root, confine
+from embproj.imagepaths import Root, as_named, listed_file, named_file
 from embproj.jsonfile import read_text
 from embproj.source import Source, shown_path
 
@@ -35,10 +37,11 @@ class Embedding:
     name: str  # tensor_name, "digits:00000"; prefixed by its run's folder when listed from a folder of runs
     folder: Path  # the folder of the config that lists it: its paths are relative to it, and kept inside it
     entry: dict
+    follow: bool = False  # --follow-symlinks: the folder's symlinks may lead out of it
 
 
-def open_logdir(path: Path, table: str | None) -> Source:
-    found = embeddings(path)
+def open_logdir(path: Path, table: str | None, follow: bool = False) -> Source:
+    found = embeddings(path, follow)
     if not found:
         raise InputError(f"{CONFIG} lists no embeddings", "write one with add_embedding", where=shown_path(path))
     names = [e.name for e in found]
@@ -49,20 +52,26 @@ def open_logdir(path: Path, table: str | None) -> Source:
     source, parts = _open_embedding(chosen)
     which = "its only embedding" if len(found) == 1 else f"one of {len(found):,} embeddings,"
     said = f'{shown_path(path)}: TensorBoard, {which} "{key}" ({", ".join(parts)})'
-    return replace(source, format="tensorboard", about=(said,))
+    inputs = (chosen.folder / CONFIG, *source.inputs)
+    return replace(source, format="tensorboard", about=(said,), inputs=inputs)
 
 
-def embeddings(path: Path) -> list[Embedding]:
+def embeddings(path: Path, follow: bool = False) -> list[Embedding]:
     """Every embedding the folder's config lists, or its runs' (subfolders with a config) when it has none."""
-    if (path / CONFIG).is_file():
+    root = Root.of(path, follow)
+    if os.path.lexists(path / CONFIG):
+        listed_file(path / CONFIG, path, root, named=f'"{CONFIG}"', inside=shown_path(path), where=shown_path(path))
         return [
-            Embedding(_first(e, "tensor_name") or f"embedding {i + 1}", path, e) for i, e in enumerate(_entries(path))
+            Embedding(_first(e, "tensor_name") or f"embedding {i + 1}", path, e, follow)
+            for i, e in enumerate(_entries(path))
         ]
     found = []
     for config in sorted(path.glob(f"*/{CONFIG}")):
+        rel = shown_path(config.relative_to(path))
+        listed_file(config, path, root, named=f'"{rel}"', inside=shown_path(path), where=shown_path(path))
         for i, e in enumerate(_entries(config.parent)):
             tag = _first(e, "tensor_name") or f"embedding {i + 1}"
-            found.append(Embedding(f"{config.parent.name}/{tag}", config.parent, e))
+            found.append(Embedding(f"{config.parent.name}/{tag}", config.parent, e, follow))
     return found
 
 
@@ -134,19 +143,15 @@ def _as_vectors(source: Source) -> Source:
 
 
 def _inside(e: Embedding, field: str, text: str) -> Path:
-    """The file a config path names, resolved inside the config's folder; an error when outside or missing."""
-    found = confine(text, (Root.of(e.folder),))
-    if found is None:
-        raise InputError(
-            f'{field} "{text}" is outside the log folder, so it is not read',
-            "keep the projector's files inside the folder that holds projector_config.pbtxt",
-            where=shown_path(e.folder / CONFIG),
-        )
-    if not found.is_file():
-        raise InputError(
-            f'{field} "{text}": no such file', "check the log folder is complete", where=shown_path(e.folder)
-        )
-    return e.folder / found.relative_to(Root.of(e.folder).real)  # as the user named the folder, for messages
+    """The regular file a config path names, resolved inside the config's folder; an error when it is outside
+    (by its text or a symlink's), missing, or not a regular file (a named pipe would block for ever)."""
+    root = Root.of(e.folder, e.follow)
+    found = named_file(
+        text, root, named=f'{field} "{text}"', inside="the log folder",
+        fix="keep the projector's files inside the folder that holds projector_config.pbtxt",
+        missing="check the log folder is complete", where=shown_path(e.folder / CONFIG),
+    )  # fmt: skip
+    return as_named(found, e.folder, root)  # as the user named the folder, for messages
 
 
 def _first(entry: dict, field: str) -> str | None:
@@ -163,6 +168,7 @@ def _with_sprite(source: Source, path: Path, dims: list[int]) -> tuple[Source, s
     from embproj.formats.numpy_files import ndarray_column
     from embproj.metadata import join_columns
 
+    source = replace(source, inputs=(*source.inputs, path))
     try:
         tiles = _cut(path, dims)
     except InputError as err:  # the vectors are still worth a map

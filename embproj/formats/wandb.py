@@ -2,7 +2,8 @@
 are `files/media/table/<key>_<step>_<hash>.table.json`, and an artifact as `artifact.download()` lays it out, whose
 tables are `<name>.table.json` anywhere in it. The folder's tables are listed by key: the only one, or the one
 `--table KEY` names, is read (tablejson.py), and the run says which. A key logged at several steps is read at its
-last step; `--table` also takes a file's own name (without `.table.json`) for another step."""
+last step; `--table` also takes a file's own name (without `.table.json`) for another step. The table read, its
+`files/` and what it names stay inside the folder given (imagepaths.py's rule)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from embproj.errors import InputError
 from embproj.formats import choose
+from embproj.imagepaths import Root, listed_file
 from embproj.source import Source, shown_path
 
 SUFFIX = ".table.json"
@@ -23,7 +25,7 @@ def is_wandb_folder(path: Path) -> bool:
     return _run_files(path) is not None or _is_runs_folder(path) or any(_artifact_tables(path))
 
 
-def open_wandb_folder(path: Path, name: str, encoding: str | None, table: str | None) -> Source:
+def open_wandb_folder(path: Path, name: str, encoding: str | None, table: str | None, follow: bool = False) -> Source:
     from embproj.formats.tablejson import open_table_json
 
     files = _run_files(path)
@@ -50,7 +52,10 @@ def open_wandb_folder(path: Path, name: str, encoding: str | None, table: str | 
     others = {p.name[: -len(SUFFIX)]: p for found in steps.values() for _, p in found}
     key = choose(sorted(tables), table, "tables", f"{name} ({what})", aliases={stem: stem for stem in others})
     chosen = tables.get(key) or others[key]
-    source = open_table_json(chosen, str(chosen), encoding, root=root)
+    named = Root.of(path, follow)
+    rel = shown_path(chosen.relative_to(path))  # a symlink out of the folder, or out of the run's files/, is refused
+    listed_file(chosen, path, named, named=f'the table "{rel}"', inside=name, where=name)
+    source = open_table_json(chosen, str(chosen), encoding, root=root, follow=follow)
     assert source is not None  # a whole file is one table, or an error
     return replace(source, about=(_said(name, what, key, chosen.relative_to(path), len(tables), steps.get(key, [])),))
 
