@@ -65,7 +65,7 @@ class Source:
     def __post_init__(self) -> None:  # every source, however made, keeps tidy.py's promises
         old = self.schema.names
         names = unique_names(old)
-        coded = any(pa.types.is_dictionary(f.type) for f in self.schema)
+        coded = any(plain_type(f.type) != f.type for f in self.schema)  # dictionaries, views
         if names == old and not coded:
             return
         fields = [pa.field(new, plain_type(f.type), f.nullable) for f, new in zip(self.schema, names, strict=True)]
