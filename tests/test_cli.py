@@ -218,3 +218,29 @@ def test_a_table_of_one_row_is_one_point_in_words(cli, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Warning: only one vector, so its point sits at (0, 0)\n" in result.stderr
     assert ": 1 point of 1 row in " in result.stderr
+
+
+def test_numeric_class_codes_sort_as_numbers_in_the_legend_and_the_charts(cli, tmp_path):
+    """Codes 1 to 12 (as integers, as numbers, as text) in the legend: 1, 2 … 10, 11, 12, not 1, 10, 11, 2; a
+    chart of 13 equally common codes, folded, lists its most common bars in the same order."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from reportdata import page_data
+
+    n = 13 * 12
+    codes = np.arange(n) % 13 + 1
+    X = np.random.default_rng(0).normal(size=(n, 4)) + codes[:, None]
+    table = pa.table({"emb": pa.array(list(X.astype(np.float32))), "int": codes, "float": codes.astype(float),
+                      "text": [str(c) for c in codes]})  # fmt: skip
+    pq.write_table(table.filter(pa.compute.less_equal(table["int"], 12)), tmp_path / "codes.parquet")
+    pq.write_table(table, tmp_path / "thirteen.parquet")
+    for column in ("int", "float", "text"):
+        result = cli("project", "codes.parquet", "--algo", "pca", "--color", column, "-o", f"{column}.html", "-q")
+        assert result.exit_code == 0, result.output
+        assert legend_labels((tmp_path / f"{column}.html").read_text()) == [f"{c} (12)" for c in range(1, 13)]
+    result = cli("project", "thirteen.parquet", "--algo", "pca", "--charts", "text", "-o", "t.html", "-q")
+    assert result.exit_code == 0, result.output
+    (chart,) = page_data((tmp_path / "t.html").read_text())["charts"]
+    assert chart["labels"] == [str(c) for c in range(1, 12)] + ["other"]
