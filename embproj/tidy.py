@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
+from .words import shortened
+
 
 def unique_names(names: Sequence[str]) -> list[str]:
     """Column names as pandas makes them: a name seen before gets ".1", ".2", …; no name is "Unnamed: <index>"."""
@@ -31,7 +33,9 @@ def unique_names(names: Sequence[str]) -> list[str]:
 
 def rename_notes(old: Sequence[str], new: Sequence[str]) -> tuple[str, ...]:
     changes = [
-        f'column {i + 1:,} ({_old_name(a)}) is "{b}"' for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b
+        f'column {i + 1:,} ({_old_name(a)}) is "{shortened(b)}"'
+        for i, (a, b) in enumerate(zip(old, new, strict=True))
+        if a != b
     ]
     if not changes:
         return ()
@@ -40,7 +44,7 @@ def rename_notes(old: Sequence[str], new: Sequence[str]) -> tuple[str, ...]:
 
 
 def _old_name(name: str) -> str:
-    return f'"{name}" again' if name.strip() else "no name"
+    return f'"{shortened(name)}" again' if name.strip() else "no name"
 
 
 def plain_type(t: pa.DataType) -> pa.DataType:

@@ -131,6 +131,11 @@ ERRORS = {
         "no embedding found: no column of vectors and no numeric columns; columns seen: name (string), city (string), "
         "choose one with --embedding COL",
     ),
+    "no embedding among a struct of 3,000 fields and 500 long names": (  # was a 34,000-character line
+        _jsonl([{"meta": {f"field_{j}": j for j in range(3_000)}, **{f"{'n' * 200}{k}": "x" for k in range(500)}}]),
+        [],
+        "int64>), … and 500 more, choose one with --embedding COL",  # the columns past the first counted
+    ),
     "a single numeric column": (
         _csv("name,score\na,0.5\nb,0.25\nc,0.125\n"),
         [],
@@ -166,6 +171,11 @@ ERRORS = {
         _parquet(_vectors(_blob_rows(9))),
         ["--color", "nope"],
         '--color "nope": no such column, columns are: "v"',
+    ),
+    "unknown column in --color, 5,000 characters long": (
+        _parquet(_vectors(_blob_rows(9))),
+        ["--color", "c" * 5_000],
+        'no such column, columns are: "v"',
     ),
     "unknown column in --hover": (
         _parquet(_vectors(_blob_rows(9))),
@@ -319,6 +329,7 @@ def test_error_cases(cli, tmp_path, case):
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("Error: ") and message in lines[-1]
     assert sum(line.startswith("Error") for line in lines) == 1
+    assert len(lines[-1]) <= 300, "an error line is short, whatever the table"
     assert "Traceback" not in result.output
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
     assert after == before, "an error must write nothing and change nothing"
@@ -392,7 +403,7 @@ def test_random_tables_report_or_fail_cleanly(cli, tmp_path, rows):
         assert result.exit_code in (0, 2), result.output
         if result.exit_code == 2:
             lines = result.stderr.strip().splitlines()
-            assert len(lines) == 1 and lines[0].startswith("Error: ")
+            assert len(lines) == 1 and lines[0].startswith("Error: ") and len(lines[0]) <= 300
             if args[0] == "project":
                 assert not out.exists()
         elif args[0] == "project":
