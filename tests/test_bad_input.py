@@ -219,6 +219,11 @@ ERRORS = {
     ),
     "negative seed": (_parquet(_vectors(_blob_rows(9))), ["--seed", "-3"], "--seed -3 is out of range, give a whole"),
     "seed too large": (_parquet(_vectors(_blob_rows(9))), ["--seed", str(2**32)], "--seed 4294967296 is out of range"),
+    "UTF-16 text with no byte-order mark": (
+        _csv("a,b\n1,2\n3,5\n", encoding="utf-16-le"),
+        [],
+        "this looks like UTF-16-LE text with no byte-order mark, give its encoding with --encoding utf-16-le",
+    ),
     "unknown --format": (
         _csv("a,b\n1,2\n"),
         ["--format", "xlsx"],
@@ -279,6 +284,13 @@ WARNINGS = {
         "4 of 24 images could not be read: 1 missing file",
         24,
     ),
+    "a CSV without a header row": (
+        _csv("".join(f"c{i % 3},{i * 0.5},{i % 7},{i % 5}\n" for i in range(30))),
+        [],
+        "no header row: the first row holds numbers where the rows below do, so it is read as data, and the "
+        "columns are named column_1 … column_4",
+        30,
+    ),
     "all rows identical": (
         _csv("a,b\n" + "1,2\n" * 30),
         [],
@@ -304,6 +316,18 @@ OK = {
     ),
     "a constant column": (_csv("a,b,c\n" + "".join(f"{i},{i * 3 % 11},5\n" for i in range(40))), [], 40),
     "very wide vectors": (_parquet(_vectors(_blob_rows(60, dims=10_000))), [], 60),
+    "a .csv separated by semicolons, with decimal commas": (
+        _csv("k;a;b\n" + "".join(f"c{i % 3};{i},5;{i % 7},25\n" for i in range(30))),
+        [],
+        30,
+    ),
+    "a .csv separated by pipes": (_csv("k|a|b\n" + "".join(f"c{i % 3}|{i}.5|{i % 7}\n" for i in range(30))), [], 30),
+    "a .csv separated by tabs": (_csv("k\ta\tb\n" + "".join(f"c{i % 3}\t{i}.5\t{i % 7}\n" for i in range(30))), [], 30),
+    "Excel's Unicode Text: UTF-16 with tabs, in a .txt": (
+        _csv("k\ta\tb\r\n" + "".join(f"é{i % 3}\t{i}.5\t{i % 7}\r\n" for i in range(30)), "data.txt", "utf-16"),
+        [],
+        30,
+    ),
     "gzip CSV": (
         _file("d.csv.gz", gzip.compress(b"a,b\n1,2\n3,5\n4,4\n")),
         [],

@@ -244,3 +244,18 @@ def test_numeric_class_codes_sort_as_numbers_in_the_legend_and_the_charts(cli, t
     assert result.exit_code == 0, result.output
     (chart,) = page_data((tmp_path / "t.html").read_text())["charts"]
     assert chart["labels"] == [str(c) for c in range(1, 12)] + ["other"]
+
+
+def test_a_european_excel_csv_is_read_as_it_was_saved_and_said_so(cli, tmp_path):
+    """`;` between the fields and 1,5 for one and a half: the numbers are the map's dimensions, and both the
+    run and `inspect` say how the file was read."""
+    rows = [f"c{i % 3};{i % 5},{i % 4};{i % 7},25;{i % 3}" for i in range(40)]
+    (tmp_path / "excel.csv").write_text("klasse;a;b;c\n" + "\n".join(rows) + "\n", encoding="utf-8-sig")
+    said = "excel.csv: read as semicolon-separated with decimal commas (1,5 is 1.5), as its content says"
+    shown = cli("inspect", "excel.csv")
+    assert shown.exit_code == 0 and said in shown.stdout
+    assert re.search(r"\n  a +double +dimension", shown.stdout), shown.stdout
+    result = cli("project", "excel.csv", "--algo", "pca", "-o", "r.html")
+    assert result.exit_code == 0, result.output
+    assert said in result.stderr and "Warning" not in result.stderr
+    assert len(points((tmp_path / "r.html").read_text())["x_pca"]) == 40
