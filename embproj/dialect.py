@@ -11,8 +11,8 @@ with tabs. What a user expects, and what this reads:
   commas splits evenly on its commas too (and Sniffer, which prefers the comma, calls such a file comma-separated);
 - header: the first row is data when it holds numbers where the rows below hold numbers, as `csv.Sniffer.has_header`
   compares the first row's types with the rest's (its vote on text columns by their lengths is left out: it calls
-  the header of an all-text table data); a first row of consecutive whole numbers (0, 1, 2 … or years) is a header
-  of numbered columns;
+  the header of an all-text table data); a first row of numbers in equal steps (0, 1, 2 …, years, wavelengths) is
+  a header of numbered columns;
 - decimal comma: in a file not separated by commas, numbers such as `1,5` are read as 1.5 when the sample holds
   such numbers and none with a decimal point; thousands separators (`1.234,5`) are not read, and stay text. In a
   comma-separated file a comma always separates.
@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import math
 import re
 from dataclasses import dataclass
 
@@ -178,8 +179,8 @@ def _kind(cell: str, decimal_comma: bool) -> str:
 
 def _has_header(rows: list[list[str]], decimal_comma: bool) -> bool:
     """False when the first row holds numbers (or nothing) in the columns whose other values are all numbers, at
-    least one number, and not a run of consecutive whole numbers (which names numbered columns); True when a name
-    is there or it cannot tell."""
+    least one number, and not numbers in equal steps (which name numbered columns); True when a name is there or it
+    cannot tell."""
     if len(rows) < 2:
         return True
     first, rest = rows[0], [row for row in rows[1 : HEADER_ROWS + 1] if len(row) == len(rows[0])]
@@ -197,8 +198,10 @@ def _has_header(rows: list[list[str]], decimal_comma: bool) -> bool:
 
 
 def _numbered(cells: list[str]) -> bool:
-    """A header of numbered columns: 0, 1, 2 … (pandas' names for a NumPy array's columns), 1, 2, 3 …, or years."""
-    if len(cells) < 3 or not all(re.fullmatch(r"\d+", c.strip()) for c in cells):
+    """A header of numbered columns: numbers in equal steps, three or more (0, 1, 2 … as pandas names a NumPy
+    array's columns; years; a spectrum's wavelengths 400, 410, 420 …), which a row of data hardly ever is."""
+    if len(cells) < 3:
         return False
-    values = [int(c) for c in cells]
-    return all(b - a == 1 for a, b in zip(values, values[1:], strict=False))
+    values = [float(c.strip().replace(",", ".")) for c in cells]
+    step = values[1] - values[0]
+    return step != 0 and all(math.isclose(b - a, step, rel_tol=1e-6) for a, b in zip(values, values[1:], strict=False))

@@ -165,6 +165,7 @@ def test_a_file_without_a_header_row_gets_numbered_names_and_a_warning(tmp_path,
         "a,b,c,d",  # names
         ",0,1,2",  # pandas' unnamed index and a NumPy array's numbered columns
         "country,1960,1961,1962",  # years, as the World Bank's tables have
+        "sample,400,402.5,405",  # a spectrum's wavelengths
         "id,x,y,z",
     ],
 )
