@@ -18,9 +18,15 @@ def majority(codes: np.ndarray, k: int, column: pa.ChunkedArray) -> tuple[list[s
     """Each of the `k` clusters' most common value of `column` (as text; ties: the value met first) and its share
     of the cluster. `codes`: each row's cluster, or -1 for none."""
     encoded = pc.dictionary_encode(column.combine_chunks())
-    values = [MISSING if v is None else _text(v) for v in encoded.dictionary.to_pylist()]
-    index = encoded.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64)
-    values.append(MISSING)
+    shown = [_text(v) for v in encoded.dictionary.to_pylist()] + [MISSING]  # the last: a null
+    # an empty value is "(missing)" too, as in the legend, and counts with the nulls
+    shown = [MISSING if text == "" else text for text in shown]
+    position: dict[str, int] = {}
+    for text in shown:
+        position.setdefault(text, len(position))
+    values = list(position)
+    same = np.array([position[text] for text in shown], dtype=np.int64)
+    index = same[encoded.indices.fill_null(len(shown) - 1).to_numpy(zero_copy_only=False).astype(np.int64)]
     inside = codes >= 0
     counts = np.zeros((k, len(values)), dtype=np.int64)
     np.add.at(counts, (codes[inside], index[inside]), 1)

@@ -5,9 +5,16 @@ Each message says what is wrong, where (the file, column or row), and how to fix
 
 from __future__ import annotations
 
+from .safe_text import terminal
+from .words import shortened
+
+MAX_CHARS = 290  # of a message: with "Error: ", a line a terminal shows whole, whatever the table
+MAX_WHERE = 80  # of its file name, when the message is too long: the start and the end of the path
+
 
 class EmbprojError(Exception):
-    """Bad input or usage. `str(err)` is the whole one-line message (without the `Error: ` prefix)."""
+    """Bad input or usage. `str(err)` is the whole one-line message (without the `Error: ` prefix), at most
+    MAX_CHARS long: `what`, `fix` and `where` keep the whole text."""
 
     def __init__(self, what: str, fix: str | None = None, *, where: str | None = None):
         self.what = what
@@ -17,10 +24,18 @@ class EmbprojError(Exception):
 
     @property
     def message(self) -> str:
-        text = self.what if not self.where else f"{self.where}: {self.what}"
-        if self.fix:
-            text = f"{text}, {self.fix}"
-        return " ".join(text.split())  # one line, always
+        # one line, its control characters shown as escapes (as the CLI prints them) before it is measured
+        where, what, fix = (
+            terminal(" ".join(part.split())) if part else "" for part in (self.where, self.what, self.fix)
+        )
+        if len(_joined(where, what, fix)) > MAX_CHARS:  # a name or a list from the data no caller shortened
+            where = shortened(where, MAX_WHERE, path=True)
+            what, fix = (" ".join(shortened(w, MAX_WHERE, "/" in w) for w in part.split(" ")) for part in (what, fix))
+        if len(_joined(where, what, fix)) > MAX_CHARS:
+            room = MAX_CHARS - len(_joined(where, "x", "")) + 1 - (2 if fix else 0)  # for what and fix
+            fix = shortened(fix, min(len(fix), max(room // 2, room - len(what))))
+            what = shortened(what, room - len(fix))
+        return _joined(where, what, fix)
 
     def at(self, where: str) -> EmbprojError:
         """The same error, located at `where` (a file name) unless it already says where."""
@@ -34,6 +49,11 @@ class EmbprojError(Exception):
 
     def __reduce__(self):  # pickled whole (what, fix, where), as the forked worker sends it back
         return (_rebuild, (type(self), self.what, self.fix, self.where))
+
+
+def _joined(where: str, what: str, fix: str) -> str:
+    text = f"{where}: {what}" if where else what
+    return f"{text}, {fix}" if fix else text
 
 
 def _rebuild(cls: type[EmbprojError], what: str, fix: str | None, where: str | None) -> EmbprojError:

@@ -60,7 +60,7 @@ def read_text(path: Path, encoding: str | None, limit: int = MAX_JSON_BYTES, fix
         unpacked = " once decompressed" if path.suffix.lower() == ".gz" else ""
         raise InputError(f"the file is over {limit // MB} MB{unpacked}, too large to read whole", fix)
     try:
-        return raw.decode(encoding or "utf-8")
+        return raw.decode(encoding or "utf-8-sig")  # a UTF-8 byte-order mark is no character of the text
     except LookupError:
         raise OptionError(
             f'unknown --encoding "{encoding}"', "use a Python codec name such as latin-1 or cp1252"

@@ -202,7 +202,7 @@ def _columns_from_globs(info, globs) -> Embedding:
         if any(fnmatch.fnmatchcase(c.name, g) for g in globs):
             (chosen if c.numeric else wrong).append(c.name)
     if len(chosen) < 1:
-        extra = f" (matched but not numeric: {', '.join(map(_quote, wrong))})" if wrong else ""
+        extra = f" (matched but not numeric: {listing(wrong)})" if wrong else ""
         numeric = [c.name for c in info if c.numeric]
         raise OptionError(
             f"{say('columns', tuple(globs))} matches no numeric column{extra}",

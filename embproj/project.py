@@ -19,7 +19,7 @@ import numpy as np
 from .errors import InputError
 from .knn import Graph
 from .options import ALGO_NAMES as NAMES
-from .options import ALGOS, DEFAULT_ALGO, SMALL_TABLE_ALGO, say
+from .options import ALGOS, DEFAULT_ALGO, DEFAULTS, SMALL_TABLE_ALGO, say
 from .place import AtOrigin, PcaPlacer, TsnePlacer, UmapPlacer, searchable
 
 MIN_ROWS = {"pca": 1, "umap": 4, "tsne": 4}
@@ -220,7 +220,12 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
     k = p["n_neighbors"]
     if k >= n:
         k = n - 1
-        notes.append(f"{say('n_neighbors', p['n_neighbors'])} is not below the {n} rows, lowered to {k}")
+        asked = p["n_neighbors"]
+        notes.append(
+            f"UMAP used {k} neighbours, not its default {asked}: the table has {n} rows"
+            if asked == DEFAULTS.n_neighbors  # not typed: the option would not help, so it goes unnamed
+            else f"{say('n_neighbors', asked)} is not below the {n} rows: UMAP used {k}"
+        )
     knn_indices, knn_dists = graph.with_self(k)
     X = np.ascontiguousarray(X, dtype=np.float32)
     index = None
@@ -271,7 +276,12 @@ def _tsne(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
     n = len(X)
     perplexity = _perplexity(p["perplexity"], n)
     if perplexity != p["perplexity"]:
-        notes.append(f"{say('perplexity', p['perplexity'])} is above (n-1)/3 for {n} rows, lowered to {perplexity:g}")
+        asked = p["perplexity"]
+        notes.append(
+            f"t-SNE used perplexity {perplexity:g}, not its default {asked:g}: at most (n-1)/3 for {n} rows"
+            if asked == DEFAULTS.perplexity
+            else f"{say('perplexity', asked)} is above (n-1)/3 for {n} rows: t-SNE used {perplexity:g}"
+        )
     near = graph.take(neighbours_needed("tsne", {**p, "perplexity": perplexity}, n))
     learning_rate = "auto" if p["learning_rate"] is None else p["learning_rate"]
     tsne = TSNE(

@@ -34,13 +34,18 @@ def guard_column(values):
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if getattr(pa.types, "is_string_view", lambda t: False)(values.type):  # pyarrow 16+: no regex kernel for it
+        values = values.cast(pa.large_string())
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return values
     risky = pc.and_(
         pc.match_substring_regex(values, formula_pattern()),
         pc.invert(pc.match_substring_regex(values, f"^{NUMBER}$")),
     )
-    return pc.if_else(pc.fill_null(risky, False), pc.binary_join_element_wise("'", values, ""), values)
+    # the apostrophe and the empty end of the same type as the values: the join has no kernel that mixes string
+    # and large_string (pandas 3's strings reach Arrow as large_string)
+    quote, end = pa.scalar("'", values.type), pa.scalar("", values.type)
+    return pc.if_else(pc.fill_null(risky, False), pc.binary_join_element_wise(quote, values, end), values)
 
 
 def terminal(text: str) -> str:

@@ -1,9 +1,10 @@
 """Stage 1, source: open a table file and stream it as Arrow record batches.
 
 Format comes from the suffix (`.csv`, `.tsv`, `.parquet`, `.json`, `.jsonl`, each optionally `.gz`), then from the
-content when the suffix says nothing; `--format` overrides both. Nothing here loads a whole file except JSON arrays,
-which have no streaming reader (see jsonfile.py for the bounds). Whatever the file, the stages after this one see
-unique, non-empty column names and no dictionary (pandas Categorical) columns.
+content when the suffix says nothing; `--format` overrides both. A delimited file's delimiter, header row, decimal
+comma and byte-order mark come from its first bytes (dialect.py), whatever its suffix. Nothing here loads a whole
+file except JSON arrays, which have no streaming reader (see jsonfile.py for the bounds). Whatever the file, the
+stages after this one see unique, non-empty column names and no dictionary (pandas Categorical) or view columns.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .errors import InputError
+from .dialect import SNIFF_BYTES, delimited, mark_encoding, sniff, text_of, wide_text
+from .errors import InputError, located
 from .jsonfile import first_line as _first_line
 from .jsonfile import read_json_array, read_json_lines
 from .options import FORMATS
 from .tidy import plain_type, rename_notes, tidy_batches, unique_names
+from .words import shortened
 
 BATCH_ROWS = 16_384
 GLOB_CHARS = re.compile(r"[*?[]")
@@ -68,7 +71,7 @@ class Source:
     def __post_init__(self) -> None:  # every source, however made, keeps tidy.py's promises
         old = self.schema.names
         names = unique_names(old)
-        coded = any(pa.types.is_dictionary(f.type) for f in self.schema)
+        coded = any(plain_type(f.type) != f.type for f in self.schema)  # dictionaries, views
         if names == old and not coded:
             return
         fields = [pa.field(new, plain_type(f.type), f.nullable) for f, new in zip(self.schema, names, strict=True)]
@@ -107,10 +110,13 @@ def open_source(
     encoding: str | None = None,
     table: str | None = None,
     follow_symlinks: bool = False,
+    *,
+    header: bool | None = None,
 ) -> Source:
     """`table` chooses among the tables of a folder that holds several (formats/: W&B, TensorBoard, datasets).
     Every file read because `path` names it or holds it stays inside it (imagepaths.py); `follow_symlinks` lets
-    its symlinks lead out."""
+    its symlinks lead out. `header` says whether a CSV or TSV file has a header row, when its format says so
+    (None: detected)."""
     from .formats import open_other
 
     path = Path(path)
@@ -124,7 +130,7 @@ def open_source(
         return other if path.is_dir() else replace(other, inputs=tuple(dict.fromkeys((path, *other.inputs))))
     if path.is_dir():
         return _open_parquet_dir(path, name, follow_symlinks)
-    fmt = format or _format_from_suffix(path) or _sniff(path)
+    fmt = format or _format_from_suffix(path) or located(name, _sniff, path, encoding)
     if fmt is None:
         raise InputError(
             f'unknown file type "{"".join(path.suffixes) or path.name}"',
@@ -133,10 +139,12 @@ def open_source(
         )
     if path.stat().st_size == 0:
         raise InputError("the file is empty", "give a file with a header row and at least one row", where=name)
-    _check_content_matches(path, fmt, name)
-    opener = {"csv": _open_csv, "tsv": _open_csv, "parquet": _open_parquet, "json": _open_json, "jsonl": _open_jsonl}
+    located(name, _check_content_matches, path, fmt, name, encoding)
     try:
-        return replace(opener[fmt](path, name, fmt, encoding), inputs=(path,))
+        if fmt in ("csv", "tsv"):
+            return replace(_open_csv(path, name, fmt, encoding, header), inputs=(path,))
+        opener = {"parquet": _open_parquet, "json": _open_json, "jsonl": _open_jsonl}
+        return replace(opener[fmt](path, name, fmt, encoding or mark_encoding(_first_bytes(path))), inputs=(path,))
     except InputError as err:
         raise err.at(name) from None
     except (pa.ArrowException, OSError, ValueError, UnicodeDecodeError) as err:
@@ -194,19 +202,30 @@ def _first_bytes(path: Path, n: int = 4096) -> bytes:
         raise InputError(f"cannot read the file ({err})", "check that it is complete and not corrupt") from None
 
 
-def _sniff(path: Path) -> str | None:
-    head = _first_bytes(path)
+def _sniff(path: Path, encoding: str | None) -> str | None:
+    """The format of a file whose suffix says nothing, from its content: Parquet's magic bytes, JSON's first
+    character, and for a `.txt` file (what Excel's "Unicode Text" and many tools save) rows split evenly by a
+    comma, tab, semicolon or pipe."""
+    head = _first_bytes(path, SNIFF_BYTES)
     if head.startswith(b"PAR1"):
         return "parquet"
-    text = head.lstrip()
-    if text[:1] == b"[":
+    text = text_of(head[:4096], encoding).lstrip()
+    if text[:1] == "[":
         return "json"
-    if text[:1] == b"{":
+    if text[:1] == "{":
         return "jsonl"
+    if _plain_suffix(path) == ".txt" and "\x00" not in text:
+        found = delimited(head, len(head) < SNIFF_BYTES, encoding)
+        return None if found is None else "tsv" if found == "\t" else "csv"
     return None
 
 
-def _check_content_matches(path: Path, fmt: str, name: str) -> None:
+def _plain_suffix(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    return suffixes[-1] if suffixes else ""
+
+
+def _check_content_matches(path: Path, fmt: str, name: str, encoding: str | None) -> None:
     head = _first_bytes(path)
     is_parquet = head.startswith(b"PAR1")
     if fmt == "parquet" and not is_parquet:
@@ -215,7 +234,16 @@ def _check_content_matches(path: Path, fmt: str, name: str) -> None:
             "check the file is complete, or give its real format with --format",
             where=name,
         )
-    if fmt != "parquet" and (is_parquet or b"\x00" in head):
+    if fmt == "parquet":
+        return
+    wide = None if encoding or mark_encoding(head) else wide_text(head)
+    if wide:
+        raise InputError(
+            f"this looks like {wide} text with no byte-order mark",
+            f"give its encoding with --encoding {wide.lower()}",
+            where=name,
+        )
+    if is_parquet or "\x00" in text_of(head, encoding):  # UTF-16 and UTF-32 text hold zero bytes, not characters
         what = "Parquet" if is_parquet else "binary"
         raise InputError(
             f"this {FORMAT_NAMES[fmt]} file holds {what} data",
@@ -224,28 +252,32 @@ def _check_content_matches(path: Path, fmt: str, name: str) -> None:
         )
 
 
-def _open_csv(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
+def _open_csv(path: Path, name: str, fmt: str, encoding: str | None, header: bool | None = None) -> Source:
     from pyarrow import csv
 
-    delimiter = "\t" if fmt == "tsv" else ","
-    head = _first_bytes(path)
+    head = _first_bytes(path, SNIFF_BYTES)
     if not head.strip():  # pyarrow would call it "empty", which a file of blank space is not
         raise InputError(
             "the file is empty once decompressed" if not head else "the file begins with only whitespace",
             "give a file with a header row and at least one row",
         )
-    headerless = _numbers_only(head, delimiter)  # TensorBoard's tensors.tsv has no header row
-    parse = csv.ParseOptions(delimiter=delimiter)
+    default = "\t" if fmt == "tsv" else ","
+    dialect = sniff(head, len(head) < SNIFF_BYTES, default, encoding, header)
+    parse = csv.ParseOptions(delimiter=dialect.delimiter)
 
     def reader(block: int, columns=None, types=None, names=None):
         read = csv.ReadOptions(
             block_size=block,
-            encoding=encoding or "utf8",
-            autogenerate_column_names=headerless,
+            encoding=dialect.encoding or "utf8",
+            autogenerate_column_names=not dialect.header and names is None,
             column_names=names,
-            skip_rows=1 if names else 0,  # the header, whose names repeat or are empty
+            skip_rows=1 if names and dialect.header else 0,  # the header, whose names repeat or are empty
         )
-        convert = csv.ConvertOptions(include_columns=list(columns) if columns is not None else None, column_types=types)
+        convert = csv.ConvertOptions(
+            include_columns=list(columns) if columns is not None else None,
+            column_types=types,
+            decimal_point="," if dialect.decimal_comma else ".",
+        )
         stream = _csv_stream(path)
         return csv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
 
@@ -259,18 +291,32 @@ def _open_csv(path: Path, name: str, fmt: str, encoding: str | None) -> Source:
     binary = [f.name for f in schema if pa.types.is_binary(f.type)]
     if binary:  # pyarrow reads text that is not UTF-8 as binary
         raise InputError(
-            f'not UTF-8 text (column "{binary[0]}")', "pass the file's encoding, for example --encoding latin-1"
+            f'not UTF-8 text (column "{shortened(binary[0])}")',
+            "pass the file's encoding, for example --encoding latin-1",
         )
-    names = unique_names(schema.names)  # the reader's own names: its options name columns, and must be unique
+    if dialect.header:  # the reader's own names: its options name columns, and must be unique
+        names = unique_names(schema.names)
+        notes = rename_notes(schema.names, names)
+    else:
+        names = [f"column_{i + 1}" for i in range(len(schema))]
+        notes = (_headerless_note(names),) if header is None else ()
     renamed = names if names != schema.names else None
-    notes = rename_notes(schema.names, names)
     schema = pa.schema([f.with_name(n) for f, n in zip(schema, names, strict=True)])
     types = {f.name: f.type for f in schema}  # a reader started again must give the same types
 
     def batches(columns):
         yield from _growing(lambda size: reader(size, columns, types, renamed), block)
 
-    return Source(name, fmt, schema, None, batches, notes)
+    about = dialect.about(default)
+    return Source(name, fmt, schema, None, batches, notes, (f"{shown_path(name)}: {about}",) if about else ())
+
+
+def _headerless_note(names: list[str]) -> str:
+    last = f" … {names[-1]}" if len(names) > 2 else f", {names[-1]}" if len(names) == 2 else ""
+    return (
+        "no header row: the first row holds numbers where the rows below do, so it is read as data, and the "
+        f"columns are named {names[0]}{last}; give the file a header row to name them"
+    )
 
 
 def _csv_stream(path: Path):
@@ -307,17 +353,6 @@ def _larger_block(block: int, err: pa.ArrowInvalid) -> int:
             "convert the file to Parquet, or keep large cells (such as images) in files the table names",
         ) from None
     return min(block * 4, MAX_CSV_BLOCK_BYTES)
-
-
-def _numbers_only(head: bytes, delimiter: str) -> bool:
-    first = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
-    if not first:
-        return False
-    try:
-        [float(v) for v in first.split(delimiter)]
-    except ValueError:
-        return False
-    return True
 
 
 def _open_parquet(path: Path, name: str, fmt: str, encoding: str | None) -> Source:

@@ -1,12 +1,14 @@
 """What every `Source` guarantees the stages after it, whatever the file: unique, non-empty column names (renamed
 as pandas renames them, with a note saying so) and no dictionary columns (pandas' Categorical: decoded to their
-values), so no later stage meets a name it cannot look up or a type its kernels do not take."""
+values) and no view columns, so no later stage meets a name it cannot look up or a type its kernels do not take."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import pyarrow as pa
+
+from .words import shortened
 
 
 def unique_names(names: Sequence[str]) -> list[str]:
@@ -31,7 +33,9 @@ def unique_names(names: Sequence[str]) -> list[str]:
 
 def rename_notes(old: Sequence[str], new: Sequence[str]) -> tuple[str, ...]:
     changes = [
-        f'column {i + 1:,} ({_old_name(a)}) is "{b}"' for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b
+        f'column {i + 1:,} ({_old_name(a)}) is "{shortened(b)}"'
+        for i, (a, b) in enumerate(zip(old, new, strict=True))
+        if a != b
     ]
     if not changes:
         return ()
@@ -40,14 +44,25 @@ def rename_notes(old: Sequence[str], new: Sequence[str]) -> tuple[str, ...]:
 
 
 def _old_name(name: str) -> str:
-    return f'"{name}" again' if name.strip() else "no name"
+    return f'"{shortened(name)}" again' if name.strip() else "no name"
 
 
 def plain_type(t: pa.DataType) -> pa.DataType:
-    """A dictionary column (pandas' Categorical) as its values; categories that are not text become text."""
+    """A dictionary column (pandas' Categorical) as its values; categories that are not text become text. A view
+    column (string_view, binary_view: what pyarrow reads back from a Parquet file it wrote from one) as its large
+    type: few compute kernels take views yet (take, the regex matches)."""
+    if _is_view(t, "string"):
+        return pa.large_string()
+    if _is_view(t, "binary"):
+        return pa.large_binary()
     if not pa.types.is_dictionary(t):
         return t
     return t.value_type if pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type) else pa.string()
+
+
+def _is_view(t: pa.DataType, kind: str) -> bool:
+    test = getattr(pa.types, f"is_{kind}_view", None)  # pyarrow 16 and later
+    return bool(test and test(t))
 
 
 def tidy_batches(inner, names: list[str], renamed: bool):
@@ -62,6 +77,7 @@ def tidy_batches(inner, names: list[str], renamed: bool):
 
 
 def _plain_array(arr: pa.Array) -> pa.Array:
-    if not pa.types.is_dictionary(arr.type):
+    plain = plain_type(arr.type)
+    if plain == arr.type:
         return arr
-    return arr.dictionary_decode().cast(plain_type(arr.type))
+    return (arr.dictionary_decode() if pa.types.is_dictionary(arr.type) else arr).cast(plain)

@@ -6,6 +6,8 @@ import difflib
 from collections.abc import Iterable, Sequence
 
 MAX_LISTED = 30  # names an error lists before it counts the rest
+MAX_NAME = 60  # characters of one name or value in a message (a struct's type alone can run to 30,000)
+MAX_LIST_CHARS = 120  # characters of a list in a message: the names past it are counted, not shown
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
@@ -20,9 +22,34 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     return folded[near[0]] if near else None
 
 
+def shortened(text: str, most: int = MAX_NAME, path: bool = False) -> str:
+    """`text` as it is when short, else its start and its end with "…" between: `most` characters in all (of a
+    path, more of its end, where the file's name is)."""
+    text = str(text)
+    if len(text) <= most:
+        return text
+    head = (most - 1) // 3 if path else (most - 1) * 2 // 3
+    return text[:head] + "…" + text[len(text) - (most - 1 - head) :]
+
+
+def shown_names(names: Sequence[str], limit: int, quote: bool = True, chars: int = MAX_LIST_CHARS) -> list[str]:
+    """The first names of `names` as a message shows them (each shortened, quoted), as many as fit in `chars`
+    characters, at most `limit`, and at least one."""
+    shown: list[str] = []
+    used = 0
+    for name in names[:limit]:
+        item = f'"{shortened(name)}"' if quote else shortened(name)
+        if shown and used + len(item) > chars:
+            break
+        shown.append(item)
+        used += len(item) + 2
+    return shown
+
+
 def listing(names: Sequence[str], limit: int = MAX_LISTED, quote: bool = True) -> str:
-    """`"a", "b", … and 36 more`: at most `limit` names, and the count of the others, never cut silently."""
-    shown = [f'"{n}"' if quote else str(n) for n in names[:limit]]
+    """`"a", "b", … and 36 more`: the first names (at most `limit`, and what fits in MAX_LIST_CHARS), and the
+    count of the others, never cut silently."""
+    shown = shown_names(names, limit, quote)
     if not shown:
         return "none"
     rest = len(names) - len(shown)

@@ -190,10 +190,12 @@ RISKY = ["=1+1", " =cmd|' /C calc'!A0", "\n=2+2", "\t+3", "＝SUM(A1)", "＋1", 
 SAFE = ["-1.5", "+7", "plain", "a=b"]
 
 
-def test_the_coordinates_csv_guards_formulas(cli, tmp_path):
+@pytest.mark.parametrize("text", [pa.string(), pa.large_string(), pa.string_view()], ids=str)
+def test_the_coordinates_csv_guards_formulas(cli, tmp_path, text):
+    """Whatever Arrow type the labels have: pandas 3's strings are saved as large_string."""
     labels = RISKY + SAFE
     n = len(labels)
-    table = vector_table(n * 4).append_column("name", pa.array(labels * 4))
+    table = vector_table(n * 4).append_column("name", pa.array(labels * 4, text))
     pq.write_table(table.drop_columns(["label"]), tmp_path / "t.parquet")
     assert cli("project", "t.parquet", "--algo", "pca", "--label", "name", "--color", "", "--coords-out", "c.csv",
                "-q").exit_code == 0  # fmt: skip

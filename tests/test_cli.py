@@ -261,3 +261,44 @@ def test_a_library_warning_is_one_line_and_silent_under_quiet():
     assert seen.get().splitlines() == ["Warning: sklearn: invalid value encountered"]
     with _library_messages(None):
         warn()  # -q: nothing to see, and no error either
+
+
+def test_numeric_class_codes_sort_as_numbers_in_the_legend_and_the_charts(cli, tmp_path):
+    """Codes 1 to 12 (as integers, as numbers, as text) in the legend: 1, 2 … 10, 11, 12, not 1, 10, 11, 2; a
+    chart of 13 equally common codes, folded, lists its most common bars in the same order."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from reportdata import page_data
+
+    n = 13 * 12
+    codes = np.arange(n) % 13 + 1
+    X = np.random.default_rng(0).normal(size=(n, 4)) + codes[:, None]
+    table = pa.table({"emb": pa.array(list(X.astype(np.float32))), "int": codes, "float": codes.astype(float),
+                      "text": [str(c) for c in codes]})  # fmt: skip
+    pq.write_table(table.filter(pa.compute.less_equal(table["int"], 12)), tmp_path / "codes.parquet")
+    pq.write_table(table, tmp_path / "thirteen.parquet")
+    for column in ("int", "float", "text"):
+        result = cli("project", "codes.parquet", "--algo", "pca", "--color", column, "-o", f"{column}.html", "-q")
+        assert result.exit_code == 0, result.output
+        assert legend_labels((tmp_path / f"{column}.html").read_text()) == [f"{c} (12)" for c in range(1, 13)]
+    result = cli("project", "thirteen.parquet", "--algo", "pca", "--charts", "text", "-o", "t.html", "-q")
+    assert result.exit_code == 0, result.output
+    (chart,) = page_data((tmp_path / "t.html").read_text())["charts"]
+    assert chart["labels"] == [str(c) for c in range(1, 12)] + ["other"]
+
+
+def test_a_european_excel_csv_is_read_as_it_was_saved_and_said_so(cli, tmp_path):
+    """`;` between the fields and 1,5 for one and a half: the numbers are the map's dimensions, and both the
+    run and `inspect` say how the file was read."""
+    rows = [f"c{i % 3};{i % 5},{i % 4};{i % 7},25;{i % 3}" for i in range(40)]
+    (tmp_path / "excel.csv").write_text("klasse;a;b;c\n" + "\n".join(rows) + "\n", encoding="utf-8-sig")
+    said = "excel.csv: read as semicolon-separated with decimal commas (1,5 is 1.5), as its content says"
+    shown = cli("inspect", "excel.csv")
+    assert shown.exit_code == 0 and said in shown.stdout
+    assert re.search(r"\n  a +double +dimension", shown.stdout), shown.stdout
+    result = cli("project", "excel.csv", "--algo", "pca", "-o", "r.html")
+    assert result.exit_code == 0, result.output
+    assert said in result.stderr and "Warning" not in result.stderr
+    assert len(points((tmp_path / "r.html").read_text())["x_pca"]) == 40

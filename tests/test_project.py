@@ -75,10 +75,17 @@ def test_tiny_inputs_are_caught_before_the_libraries(X, fits, algo, n):
         return
     result = fit(X[:n], algo, seed=0)
     assert result.xy.shape == (n, 2) and np.isfinite(result.xy).all()
-    if algo == "umap":
-        assert result.notes == (f"--n-neighbors 15 is not below the {n} rows, lowered to {n - 1}",)
+    if algo == "umap":  # the defaults: the warning does not read as if the user had typed them
+        assert result.notes == (f"UMAP used {n - 1} neighbours, not its default 15: the table has {n} rows",)
     if algo == "tsne":
-        assert result.notes[0].startswith("--perplexity 30 is above (n-1)/3 for 5 rows, lowered to 1.33")
+        assert result.notes[0] == "t-SNE used perplexity 1.33, not its default 30: at most (n-1)/3 for 5 rows"
+
+
+def test_a_parameter_the_user_gave_is_named_with_the_value_used(X):
+    umap = fit(X[:8], "umap", seed=0, n_neighbors=20)
+    assert umap.notes == ("--n-neighbors 20 is not below the 8 rows: UMAP used 7",)
+    tsne = fit(X[:8], "tsne", seed=0, perplexity=50)
+    assert tsne.notes[0] == "--perplexity 50 is above (n-1)/3 for 8 rows: t-SNE used 2.33"
 
 
 @pytest.mark.parametrize("algo", ["pca", "umap", "tsne"])

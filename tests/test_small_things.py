@@ -251,8 +251,8 @@ def test_an_unknown_column_gets_did_you_mean_and_every_column_counted(cli, digit
     assert line.startswith(f'Error: {digits_parquet}: --color "Target": no such column, did you mean --color target? ')
     listed = re.search(r"Columns are: (.*), … and (\d+) more$", line)
     assert listed, line
-    assert len(listed.group(1).split(", ")) + int(listed.group(2)) == 66  # 30 named, the other 36 counted
-    assert listed.group(2) == "36"
+    assert len(listed.group(1).split(", ")) + int(listed.group(2)) == 66  # the first named, the others counted
+    assert len(line) <= 300  # as many names as a line has room for
 
 
 def test_algorithm_names_in_any_case_and_with_a_hyphen(cli, hello_csv):

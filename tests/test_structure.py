@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from knowntables import HABITATS, NAMES, PER_BLOB, N, named_blobs, topics_module
-from reportdata import page_data, points, source
+from reportdata import legend_labels, page_data, points, source
 
 
 def run_cli(data, *args):
@@ -229,3 +229,17 @@ def test_a_hostile_majority_value_is_only_ever_text(tmp_path):
     assert f"{evil} · 100%" in page_data(page)["clusters"]["labels"]
     assert len(page) < 2_500_000, "a chart's TeX-like name and bars are text, not TeX (no 1.8 MB MathJax bundle)"
     assert [c["name"] for c in page_data(page)["charts"]] == ["animal", "weight", "$$h$$"]
+
+
+def test_a_cluster_of_empty_label_values_is_named_missing_as_in_the_legend(tmp_path):
+    """The cat blob's names are empty (a CSV's empty cells): on the map "(missing) · 100%", as the legend says."""
+    table = named_blobs()
+    animals = ["" if a == "cat" else a for a in table.column("animal").to_pylist()]
+    pq.write_table(table.set_column(0, "animal", pa.array(animals)), tmp_path / "blank_blobs.parquet")
+    out = tmp_path / "blank.html"
+    result = run_cli(tmp_path / "blank_blobs.parquet", "--algo", "pca", "-o", out, "--no-metrics", "-q")
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    labels = page_data(page)["clusters"]["labels"]
+    assert "(missing) · 100%" in labels and not any(label.startswith(" ·") for label in labels)
+    assert f"(missing) ({PER_BLOB})" in legend_labels(page)

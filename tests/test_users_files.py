@@ -171,7 +171,8 @@ def test_wandb_table_file_of_the_add_column_run_projects_without_options(cli, tm
 def test_table_flag_on_a_single_table_says_so(cli, tmp_path):
     (path,) = (run_folder("tables") / "files" / "media" / "table").glob("train_0_*.table.json")
     line = error_line(cli("inspect", path, "--table", "train"))
-    assert line.startswith(f'Error: --table "train": {path} holds a single table, leave --table out')
+    assert line.startswith('Error: --table "train": ') and len(line) <= 300  # a long path is cut in its middle
+    assert f"{path.name} holds a single table, leave --table out" in line
 
 
 def old_style_run(tmp_path: Path, extra_cells: list[str]) -> Path:

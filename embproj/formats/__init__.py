@@ -11,6 +11,7 @@ from pathlib import Path
 
 from embproj.errors import InputError, OptionError
 from embproj.source import Source
+from embproj.words import shown_names
 
 ARROW_SUFFIXES = (".arrow", ".feather", ".ipc")
 NUMPY_SUFFIXES = (".npy", ".npz")
@@ -18,8 +19,8 @@ NUMPY_SUFFIXES = (".npy", ".npz")
 # artifact's, keys sorted); pandas' to_json writes "columns" (orient="split") or "schema" (orient="table").
 TABLE_JSON_START = re.compile(rb'\A\s*\{\s*"(columns|_type|schema)"\s*:')
 TABLE_FLAG_FIX = (
-    "leave --table out: it chooses among the tables of a W&B run or artifact folder, the embeddings of a "
-    "TensorBoard log folder or the splits of a saved DatasetDict"
+    "leave --table out: it chooses among the tables of a W&B folder, the embeddings of a TensorBoard log folder "
+    "or the splits of a saved DatasetDict"
 )
 
 
@@ -167,8 +168,9 @@ def choose(keys: list[str], wanted: str | None, what: str, where: str, aliases: 
 
 
 def listed(names: list[str], most: int = 20) -> str:
-    """Quoted names, "a", "b" and "c"; past `most`, the first ones and how many more (never cut silently)."""
-    shown = [f'"{n}"' for n in names[:most]]
-    if len(names) > most:
-        return ", ".join(shown) + f" and {len(names) - most:,} more"
+    """Quoted names, "a", "b" and "c"; past `most` (or past what a message has room for), the first ones and how
+    many more (never cut silently)."""
+    shown = shown_names(names, most)
+    if len(names) > len(shown):
+        return ", ".join(shown) + f" and {len(names) - len(shown):,} more"
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]

@@ -16,6 +16,7 @@ import pyarrow as pa
 from embproj.errors import InputError
 from embproj.formats import in_memory
 from embproj.source import BATCH_ROWS, Source
+from embproj.words import listing
 
 MAX_ARRAY_BYTES = 4 << 30  # an .npz member is decompressed whole: 4 GB at most (a .npy is memory-mapped instead)
 NUMERIC = "biuf"  # bool, signed and unsigned ints, floats
@@ -57,7 +58,7 @@ def _open_npz(path: Path, name: str) -> Source:
     shapes = npz_shapes(path)
     matrices = [key for key, (shape, kind) in shapes.items() if len(shape) == 2 and kind in NUMERIC]
     if not matrices:
-        seen = ", ".join(f"{key} {_shape(shape)}" for key, (shape, _) in shapes.items()) or "none"
+        seen = listing([f"{key} {_shape(shape)}" for key, (shape, _) in shapes.items()], quote=False)
         raise InputError(
             f"no n×d matrix of numbers among the arrays ({seen})",
             "save the embedding as a 2-D array, for example np.savez(path, embedding=X, label=y)",
@@ -69,7 +70,7 @@ def _open_npz(path: Path, name: str) -> Source:
     with np.load(path, allow_pickle=False) as archive:
         for key in kept:
             arrays[key] = ndarray_column(_load(lambda key=key: archive[key]))
-    notes = (f"arrays left out, as they do not have {n:,} rows: {', '.join(left)}",) if left else ()
+    notes = (f"arrays left out, as they do not have {n:,} rows: {listing(left, quote=False)}",) if left else ()
     return in_memory(pa.table(arrays), name, "npz", notes)
 
 

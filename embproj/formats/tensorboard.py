@@ -101,7 +101,7 @@ def _open_embedding(e: Embedding) -> tuple[Source, list[str]]:
         raise InputError(
             f'tensor_path "{tensors}" is not a .tsv file', "write the vectors as tensors.tsv", where=str(path)
         )
-    source = _as_vectors(open_source(path, "tsv"))
+    source = _as_vectors(open_source(path, "tsv", header=False))  # add_embedding writes no header row
     parts = [path.relative_to(e.folder).as_posix()]
     meta = _first(e.entry, "metadata_path")
     if meta is not None:

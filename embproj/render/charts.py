@@ -53,12 +53,12 @@ def _histogram(col) -> tuple[np.ndarray, dict]:
 
 def _categories(col) -> tuple[np.ndarray, dict]:
     """Every value in natural order ("2" before "10") when they fit; else the BARS - 1 most common, most common
-    first (ties by name), and "other" for the rest."""
+    first (ties in natural order too), and "other" for the rest."""
     strings = [s if s != "" else MISSING for s in display_strings(col)]
     values, counts = np.unique(np.array(strings, dtype=object), return_counts=True)
     folded = len(values) > BARS
     if folded:
-        order = sorted(range(len(values)), key=lambda k: (-counts[k], str(values[k])))
+        order = sorted(range(len(values)), key=lambda k: (-counts[k], _natural(str(values[k]))))
         top = [str(values[k]) for k in order[: BARS - 1]]
     else:
         top = sorted(map(str, values), key=_natural)
