@@ -8,13 +8,14 @@ from __future__ import annotations
 from .safe_text import terminal
 from .words import shortened
 
-MAX_CHARS = 290  # of a message: with "Error: ", a line a terminal shows whole, whatever the table
-MAX_WHERE = 80  # of its file name, when the message is too long: the start and the end of the path
+MAX_CHARS = 290  # of what and fix: a line a terminal shows whole whatever the table, beside the file's name
+MAX_WORD = 80  # of one word of them (a name or a value from the data), when they are too long
+MAX_PATH = 200  # of a file's name, the user's own: kept whole below this, else its start and its end
 
 
 class EmbprojError(Exception):
-    """Bad input or usage. `str(err)` is the whole one-line message (without the `Error: ` prefix), at most
-    MAX_CHARS long: `what`, `fix` and `where` keep the whole text."""
+    """Bad input or usage. `str(err)` is the whole one-line message (without the `Error: ` prefix), its what and
+    fix at most MAX_CHARS long: `what`, `fix` and `where` keep the whole text."""
 
     def __init__(self, what: str, fix: str | None = None, *, where: str | None = None):
         self.what = what
@@ -28,11 +29,13 @@ class EmbprojError(Exception):
         where, what, fix = (
             terminal(" ".join(part.split())) if part else "" for part in (self.where, self.what, self.fix)
         )
-        if len(_joined(where, what, fix)) > MAX_CHARS:  # a name or a list from the data no caller shortened
-            where = shortened(where, MAX_WHERE, path=True)
-            what, fix = (" ".join(shortened(w, MAX_WHERE, "/" in w) for w in part.split(" ")) for part in (what, fix))
-        if len(_joined(where, what, fix)) > MAX_CHARS:
-            room = MAX_CHARS - len(_joined(where, "x", "")) + 1 - (2 if fix else 0)  # for what and fix
+        # the data's text is what runs long (a struct's type, a list of 30,000 columns); a file's name is the
+        # user's and is kept whole unless it alone is absurd, in the "where" and wherever it is quoted
+        where = shortened(where, MAX_PATH, path=True)
+        if _measured(what, fix) > MAX_CHARS:
+            what, fix = (" ".join(_word(w) for w in part.split(" ")) for part in (what, fix))
+        if _measured(what, fix) > MAX_CHARS:
+            room = MAX_CHARS - (2 if fix else 0)  # for what and fix
             fix = shortened(fix, min(len(fix), max(room // 2, room - len(what))))
             what = shortened(what, room - len(fix))
         return _joined(where, what, fix)
@@ -49,6 +52,15 @@ class EmbprojError(Exception):
 
     def __reduce__(self):  # pickled whole (what, fix, where), as the forked worker sends it back
         return (_rebuild, (type(self), self.what, self.fix, self.where))
+
+
+def _measured(what: str, fix: str) -> int:
+    """The length of what and fix as the data makes it: file names (a word with a "/") not counted."""
+    return sum(len(w) + 1 for part in (what, fix) for w in part.split(" ") if "/" not in w)
+
+
+def _word(word: str) -> str:
+    return shortened(word, MAX_PATH, path=True) if "/" in word else shortened(word, MAX_WORD)
 
 
 def _joined(where: str, what: str, fix: str) -> str:

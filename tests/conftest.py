@@ -113,3 +113,9 @@ def chromium_path() -> str | None:
     if found is None and os.environ.get("CI", "").lower() == "true":
         pytest.fail("CI=true but no chromium was found: .ci/run must apt-get install chromium")
     return found
+
+
+def short_line(line: str, most: int = 300) -> bool:
+    """An error line is short whatever the table: at most `most` characters besides the file names it gives (the
+    user's own paths, words with a "/", which are kept whole)."""
+    return sum(len(word) + 1 for word in line.split(" ") if "/" not in word) <= most
