@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 WARM   := $(VENV)/.numba-cached
+# The page's JavaScript tools (ESLint), the exact versions of package-lock.json, installed into the project once
+NODE_STAMP := node_modules/.installed
 # Another machine's floating point: OpenBLAS's generic kernels and numba's code for a generic x86-64 CPU. A test
 # that passes only with this machine's kernels (one UMAP layout's exact cluster count) fails here, not on a user's.
 GENERIC := OPENBLAS_CORETYPE=Prescott NUMBA_CPU_NAME=generic
@@ -12,7 +14,7 @@ PYTEST := PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 $(BIN)/python -m pytest -p xdist.plug
 	-q -n auto --dist loadfile --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-any-cpu lint bench screenshot clean
+.PHONY: help demo test test-any-cpu test-page lint bench screenshot clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -22,6 +24,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
 fixtures/digits.parquet: | $(STAMP)
 	$(BIN)/python fixtures/make_digits.py $@
@@ -49,10 +55,15 @@ $(WARM_GENERIC): $(STAMP) fixtures/digits.parquet
 test-any-cpu: $(STAMP) $(WARM_GENERIC) ## the suite again as another CPU computes (generic OpenBLAS and numba kernels); CI runs it
 	$(GENERIC) $(PYTEST)
 
-lint: $(STAMP) ## ruff check, format check and mypy type check
+# The page's scripts alone: Node's test runner on tests/js, given the cases Python makes (no browser).
+test-page: $(STAMP) ## the page's JavaScript unit tests only (Node, no browser: a few seconds)
+	$(BIN)/python -m pytest -q tests/test_page_js.py
+
+lint: $(STAMP) $(NODE_STAMP) ## ruff check, format check, mypy type check, and ESLint on the page's JavaScript
 	$(BIN)/ruff check embproj tests benchmarks fixtures docs
 	$(BIN)/ruff format --check embproj tests benchmarks fixtures docs
 	$(BIN)/mypy embproj
+	node_modules/.bin/eslint templates/js tests/js eslint.config.mjs
 
 bench: $(STAMP) fixtures/digits.parquet ## measure speed and memory against the hand-written script (BENCH_ARGS=--scale: 100k and 1M rows; --explain: clusters and charts)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
@@ -60,5 +71,5 @@ bench: $(STAMP) fixtures/digits.parquet ## measure speed and memory against the 
 screenshot: $(STAMP) fixtures/digits.parquet ## write docs/digits.png: the digits UMAP report in headless Chromium
 	$(BIN)/python docs/screenshot.py fixtures/digits.parquet docs/digits.png
 
-clean: ## remove the venv, caches and generated reports
-	rm -rf $(VENV) .pytest_cache report.html fixtures/digits.parquet
+clean: ## remove the venv, node_modules, caches and generated reports
+	rm -rf $(VENV) node_modules .pytest_cache report.html fixtures/digits.parquet
