@@ -247,13 +247,13 @@ class ConsoleReporter:
 @contextmanager
 def _library_messages(console):
     """The libraries' own warnings and log records during a run: under -q none (errors only, as -q says); else a
-    warning is one line, "Warning: scikit-learn: …", once per text, not a file name, line number and source line."""
+    warning is one line, "Warning: sklearn: …", once per text, not a file name, line number and source line."""
     import logging
     import warnings
 
-    said: set[str] = set()
+    said = set()
 
-    def show(message, category, filename, lineno, file=None, line=None) -> None:
+    def show(message, category, filename, lineno, file=None, line=None):
         text = " ".join(str(message).split())
         if console is not None and text not in said:
             said.add(text)
