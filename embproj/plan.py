@@ -6,16 +6,15 @@ Each choice carries a one-line reason, printed by `project` and `inspect`. A use
 from __future__ import annotations
 
 import fnmatch
-import math
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 
 from .chartplan import choose_charts, choose_names, majority_column
-from .columns import EMBEDDING_NAMES, IMAGE_NAMES, LABEL_NAMES, MAX_CATEGORIES, TITLE_NAMES, ColumnInfo, describe
+from .columns import EMBEDDING_NAMES, LABEL_NAMES, MAX_CATEGORIES, TITLE_NAMES, ColumnInfo, describe
 from .errors import InputError, OptionError
+from .imageplan import choose_image
 from .options import Options, say
-from .pixels import check_shape, guess_shape, parse_image_shape, shape_text
 from .words import closest, guessed, listing
 
 MAX_HOVER = 8
@@ -127,7 +126,7 @@ def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
                 raise _unknown_column(listed, name, info, getattr(opts, listed))
     if opts.text is not None and opts.text not in by_name:
         raise _unknown_column("text", opts.text, info)
-    image = _choose_image(info, by_name, opts)
+    image = Role(*choose_image(info, by_name, opts))
     color = _choose_color(info, by_name, opts, exclude={image.column})
     embedding = _choose_embedding(info, by_name, opts, exclude={image.column, color.column}, where=where)
     if color.column is None and opts.color is None:
@@ -280,70 +279,6 @@ def _choose_label(info, by_name, opts: Options, color: Role, exclude: set) -> Ro
     if color.column:
         return Role(color.column, "the colour column")
     return Role(None, "no title-like column; the row number is shown")
-
-
-def _choose_image(info, by_name, opts: Options) -> Role:
-    if opts.no_images or opts.image == "":
-        return Role(None, "turned off")
-    shape = parse_image_shape(opts.image_shape)
-    if opts.image:
-        return _image_role(by_name[opts.image], "set by --image", shape)
-    if shape:
-        fits = [c for c in info if c.kind in ("vector", "pixels") and _values_per_cell(c) == math.prod(shape)]
-        if not fits:
-            raise OptionError(
-                f"{say('image_shape', shape_text(shape))}: no column has {math.prod(shape):,} numbers per row",
-                f"name the column of pixel lists with {say('image', 'COL')}",
-            )
-        best = sorted(fits, key=lambda c: not IMAGE_NAMES.search(c.name))[0]
-        return _image_role(
-            best, f"{math.prod(shape):,} numbers per row, shown as {shape_text(shape)} (--image-shape)", shape
-        )
-    for c in info:
-        if c.is_image:
-            return Role(c.name, _image_reason(c), c.kind)
-    for c in info:
-        if c.kind == "vector" and IMAGE_NAMES.search(c.name) and guess_shape(c.dims or 0):
-            return Role(None, f'"{c.name}" may be flat images: show them with --image-shape {guess_shape(c.dims or 0)}')
-    return Role(None, "no column of pixel arrays, image bytes, paths or data URIs")
-
-
-def _image_role(col: ColumnInfo, reason: str, shape) -> Role:
-    """The image role for `col`, or an error saying why its cells cannot be images."""
-    if shape:
-        if col.kind not in ("vector", "pixels"):
-            raise OptionError(
-                f'{say("image_shape")} is for lists of pixel numbers, but "{col.name}" is {col.type}',
-                f"leave {say('image_shape')} out for image files, paths and base64 text",
-            )
-        check_shape(col.name, _values_per_cell(col), shape)
-        return Role(col.name, reason, "pixels", shape)
-    if col.kind == "vector":
-        raise OptionError(
-            f"{say('image', col.name, quote=True)} holds flat lists of {col.dims} numbers",
-            f"give their shape with {say('image_shape', guess_shape(col.dims or 0) or 'HxW')}",
-        )
-    if col.numeric or col.kind == "text-vector" or (col.kind == "id" and "int" in col.type):
-        raise OptionError(
-            f"{say('image', col.name, quote=True)} holds {col.type} values, not images",
-            "choose a column of pixel arrays, image bytes, file paths, data URIs or base64 text",
-        )
-    return Role(col.name, reason, col.kind)
-
-
-def _values_per_cell(c: ColumnInfo) -> int | None:
-    return c.dims if c.kind == "vector" else math.prod(c.shape) if c.shape else None
-
-
-def _image_reason(c: ColumnInfo) -> str:
-    if c.kind == "pixels":
-        return f"{'×'.join(map(str, c.shape or ()))} arrays of numbers (pixels)"
-    return {
-        "image-bytes": "binary cells holding image files",
-        "image-uri": "data:image URIs",
-        "image-path": "paths to image files",
-        "image-base64": "base64 text",
-    }[c.kind]
 
 
 def _choose_hover(info, opts: Options, used: set, first) -> tuple[tuple[str, ...], str]:
