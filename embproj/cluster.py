@@ -117,16 +117,21 @@ def shown(part: Part) -> tuple[np.ndarray, pa.Table, int]:
     return part.bad, part.table, part.dims
 
 
-def take(part: Part, rows: np.ndarray, reducer) -> np.ndarray:
-    X = part.X[rows]
+def prepared(X: np.ndarray, scaler, reducer) -> np.ndarray:
+    """Rows as the maps see them: rescaled by the scaler fitted on the client, then pre-reduced (the local
+    engine's arithmetic, so the same numbers)."""
+    X = scaler(X) if scaler is not None else X
     return reducer(X) if reducer is not None else X
 
 
-def place(placer, reducer, pieces: list) -> np.ndarray:
-    """One batch of rows placed: the rows of each (part, rows) piece in order, pre-reduced, then placed."""
-    X = np.concatenate([part.X[rows] for part, rows in pieces])
-    if reducer is not None:
-        X = reducer(X)
+def take(part: Part, rows: np.ndarray, scaler, reducer) -> np.ndarray:
+    return prepared(part.X[rows], scaler, reducer)
+
+
+def place(placer, scaler, reducer, pieces: list) -> np.ndarray:
+    """One batch of rows placed: the rows of each (part, rows) piece in order, rescaled, pre-reduced, then
+    placed."""
+    X = prepared(np.concatenate([part.X[rows] for part, rows in pieces]), scaler, reducer)
     return np.asarray(placer(X), dtype=np.float32)
 
 
@@ -219,12 +224,13 @@ def connect(scheduler: str | None, timeout: float) -> Iterator[Cluster]:
 
 class ClusterRows:
     """The plotted rows' vectors, held by the workers part by part, as the local engine's matrix would hold them:
-    `len`, `shape`, `rows[idx]` (gathered), `reduced(reducer)` (applied on the workers) and `placed`."""
+    `len`, `shape`, `rows[idx]` (gathered), `scaled(scaler)` and `reduced(reducer)` (applied on the workers) and
+    `placed`."""
 
     dtype = np.dtype(np.float32)
 
-    def __init__(self, cluster: Cluster, parts: list, sizes, dims: int, reducer=None) -> None:
-        self.cluster, self.parts, self.dims, self.reducer = cluster, parts, dims, reducer
+    def __init__(self, cluster: Cluster, parts: list, sizes, dims: int, reducer=None, scaler=None) -> None:
+        self.cluster, self.parts, self.dims, self.reducer, self.scaler = cluster, parts, dims, reducer, scaler
         self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
     def __len__(self) -> int:
@@ -235,7 +241,10 @@ class ClusterRows:
         return len(self), (self.reducer.target if self.reducer is not None else self.dims)
 
     def reduced(self, reducer) -> ClusterRows:
-        return ClusterRows(self.cluster, self.parts, np.diff(self.starts), self.dims, reducer)
+        return ClusterRows(self.cluster, self.parts, np.diff(self.starts), self.dims, reducer, self.scaler)
+
+    def scaled(self, scaler) -> ClusterRows:
+        return ClusterRows(self.cluster, self.parts, np.diff(self.starts), self.dims, self.reducer, scaler)
 
     def _pieces(self, rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
         """(part, rows within it) for ascending row numbers."""
@@ -250,7 +259,8 @@ class ClusterRows:
         rows = np.asarray(rows, dtype=np.int64)
         order = np.argsort(rows, kind="stable")
         ordered = rows[order]
-        futures = [self.cluster.submit(take, self.parts[p], local, self.reducer) for p, local in self._pieces(ordered)]
+        pieces = self._pieces(ordered)
+        futures = [self.cluster.submit(take, self.parts[p], local, self.scaler, self.reducer) for p, local in pieces]
         got = self.cluster.results(futures)
         X = np.concatenate(got) if got else np.empty((0, self.shape[1]), np.float32)
         out = np.empty_like(X)
@@ -266,7 +276,7 @@ class ClusterRows:
         [placer_f] = self.cluster.client.scatter([placer], broadcast=True, hash=False)
         batches = [rest[b : b + batch] for b in range(0, len(rest), batch)]
         pieces = [[(self.parts[p], local) for p, local in self._pieces(rows)] for rows in batches]
-        futures = [self.cluster.submit(place, placer_f, self.reducer, piece) for piece in pieces]
+        futures = [self.cluster.submit(place, placer_f, self.scaler, self.reducer, piece) for piece in pieces]
         for i, placed_xy in self.cluster.done(futures):
             xy[batches[i]] = placed_xy
             futures[i] = None  # the worker lets the batch go

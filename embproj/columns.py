@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.types as pt
@@ -42,6 +43,9 @@ class ColumnInfo:
     nonnull: int  # in the head rows
     dims: int | None = None  # vector length or image shape size
     shape: tuple[int, ...] | None = None  # pixel array shape
+    rows: int = 0  # the head's rows
+    missing: int = 0  # cells with no number in the head: null, or NaN
+    std: float | None = None  # numbers: their standard deviation in the head (as StandardScaler measures it)
 
     @property
     def numeric(self) -> bool:
@@ -69,6 +73,7 @@ def describe_column(name: str, col: pa.ChunkedArray) -> ColumnInfo:
     values = col.drop_null()
     nonnull = len(values)
     base: dict[str, Any] = dict(name=name, type=_type_name(t), nonnull=nonnull, distinct=_distinct(values))
+    base["rows"] = len(col)
     depth, leaf = _list_depth(t)
     if depth == 1 and _is_number(leaf):
         return ColumnInfo(kind="vector", dims=_typical_length(values), **base)
@@ -85,9 +90,9 @@ def describe_column(name: str, col: pa.ChunkedArray) -> ColumnInfo:
     if pt.is_dictionary(t) or pt.is_boolean(t):
         return ColumnInfo(kind="category", **base)
     if pt.is_floating(t) or pt.is_decimal(t):
-        return ColumnInfo(kind="float", **base)
+        return ColumnInfo(kind="float", **base, **_spread(values, len(col)))
     if pt.is_integer(t):
-        return ColumnInfo(kind="id" if _looks_like_id(name, values) else "int", **base)
+        return ColumnInfo(kind="id" if _looks_like_id(name, values) else "int", **base, **_spread(values, len(col)))
     if pt.is_string(t) or pt.is_large_string(t):
         return _describe_strings(name, values, base)
     if pt.is_temporal(t):
@@ -193,6 +198,15 @@ def _array_shape(values: pa.ChunkedArray) -> tuple[int, ...] | None:
         shape.append(len(first))
         first = first[0] if first else None
     return tuple(shape)
+
+
+def _spread(values: pa.ChunkedArray, rows: int) -> dict[str, Any]:
+    """The head's missing cells (null or NaN) and the standard deviation of its numbers."""
+    numbers = pc.cast(values, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+    finite = numbers[np.isfinite(numbers)]
+    std = float(finite.std()) if len(finite) > 1 else None
+    std = std if std is not None and np.isfinite(std) else None  # beyond float64: no spread to compare
+    return {"missing": rows - int(np.isfinite(numbers).sum()) - int(np.isinf(numbers).sum()), "std": std}
 
 
 def _looks_like_id(name: str, values: pa.ChunkedArray) -> bool:

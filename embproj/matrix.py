@@ -170,6 +170,22 @@ def _from_columns(table, columns) -> tuple[np.ndarray, np.ndarray, int]:
     return X, np.zeros(table.num_rows, dtype=np.int8), len(columns)
 
 
+def rescale(matrix: Matrix, method: str, fit: np.ndarray) -> Matrix:
+    """The matrix with each column rescaled (scaling.py) by a scaler fitted on the rows `fit`: in place here (a
+    large matrix is not copied), on the workers for a Dask cluster's rows. Before `reduce`: the pre-reduction,
+    the neighbours and the quality numbers are all in the rescaled space."""
+    from .scaling import fit_scaler
+
+    scaler = fit_scaler(matrix.original, fit, method)
+    if scaler is None:
+        return matrix
+    if isinstance(matrix.original, np.ndarray):
+        X = scaler(matrix.original, out=matrix.original)
+    else:
+        X = matrix.original.scaled(scaler)
+    return replace(matrix, X=X, original=X)
+
+
 def needs_reduction(matrix: Matrix, algos, max_dims: int) -> bool:
     """UMAP and t-SNE see at most `max_dims` dimensions (PCA first); PCA alone sees the vectors as read."""
     return any(a in ("umap", "tsne") for a in algos) and matrix.dims > max_dims

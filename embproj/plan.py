@@ -15,6 +15,7 @@ from .columns import EMBEDDING_NAMES, LABEL_NAMES, MAX_CATEGORIES, TITLE_NAMES, 
 from .errors import InputError, OptionError
 from .imageplan import choose_image
 from .options import Options, say
+from .scaling import Scaling, decide_scaling
 from .words import closest, guessed, listing
 
 MAX_HOVER = 8
@@ -54,6 +55,7 @@ class Plan:
     charts_reason: str = ""
     names: Role = Role(None, "")  # what names the clusters: kind "words" (--text) or "majority" (a label column)
     purity: str | None = None  # the label-like column a cluster's purity is measured on
+    scaling: Scaling = Scaling("none", "")  # whether each dimension is rescaled, and why
 
     @property
     def needed_columns(self) -> list[str]:
@@ -100,7 +102,7 @@ class Plan:
 
     def explain(self) -> list[str]:
         e = self.embedding
-        lines = [f"embedding: {_describe_embedding(e)} ({e.reason})"]
+        lines = [f"embedding: {_describe_embedding(e)} ({e.reason})", f"scale: {self.scaling.text}"]
         for name, role in (("colour", self.color), ("label", self.label), ("image", self.image)):
             lines.append(f"{name}: {_quote(role.column) if role.column else 'none'} ({role.reason})")
         lines.append(f"hover: {', '.join(map(_quote, self.hover)) or 'none'} ({self.hover_reason})")
@@ -142,8 +144,9 @@ def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
     charts, charts_reason = choose_charts(info, by_name, opts, used)
     names = Role(*choose_names(by_name, opts, (label.column, color.column)))
     purity = majority_column(by_name, (label.column, color.column))
+    scaling = decide_scaling(embedding.kind, [by_name[c] for c in embedding.columns], opts.scale)
     return Plan(embedding, color, label, image, hover, hover_reason, tuple(info), choices, more, charts, charts_reason,
-                names, purity)  # fmt: skip
+                names, purity, scaling)  # fmt: skip
 
 
 # -- embedding ------------------------------------------------------------------------------------------------

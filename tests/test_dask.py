@@ -45,9 +45,17 @@ def cluster():
         yield local
 
 
+def mixed_scales(n: int = ROWS) -> pa.Table:
+    """vector_table's 12-dim rows as 12 numeric columns, the last in thousands: standardised by default, so the
+    workers rescale their rows with the scaler fitted on the client."""
+    table = vector_table(n, dims=12, classes=4)
+    X = np.stack(table.column("embedding").to_numpy(zero_copy_only=False)) * np.array([1.0] * 11 + [1000.0])
+    return pa.table({"id": table.column("id"), "label": table.column("label"), **{f"m{j}": X[:, j] for j in range(12)}})
+
+
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory) -> Path:
-    return write_parts(tmp_path_factory.mktemp("table") / "parts", 5)
+    return write_parts(tmp_path_factory.mktemp("table") / "parts", 5, mixed_scales())
 
 
 def coords(path: Path) -> pa.Table:
@@ -101,6 +109,7 @@ def test_the_report_is_the_local_engines(all_three):
     page = dask.with_suffix(".html").read_text().replace(str(dask), str(local))
     assert page == local.with_suffix(".html").read_text()
     summary = json.loads(result.stdout)
+    assert summary["scale"]["method"] == "standard"  # rescaled on the workers, with the client's fitted scaler
     assert [p["placed"] for p in summary["algorithms"]] == [ROWS - int(FIT)] * 3
     assert summary["engine"] == "dask" and all(p["cache"] == "off" for p in summary["algorithms"])
 
