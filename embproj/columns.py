@@ -13,12 +13,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.types as pt
 
+from .identifiers import identifier_reason, name_says_id
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")  # + RIFF….WEBP, see is_image_data
 LABEL_NAMES = re.compile(
     r"(^|_)(label|labels|target|class|category|cluster|species|genre|kind|type|tag|group|y)($|_)", re.I
 )
-ID_NAMES = re.compile(r"(^|_)(id|idx|index|key|uuid|row|rowid)$", re.I)
 EMBEDDING_NAMES = re.compile(r"emb|vec|feature|represent|latent|encoding", re.I)
 IMAGE_NAMES = re.compile(r"image|img|picture|photo|thumb|pixel", re.I)
 TITLE_NAMES = re.compile(r"^(name|title|text|caption|sentence|word|token|filename|file|path)$", re.I)
@@ -46,6 +47,8 @@ class ColumnInfo:
     rows: int = 0  # the head's rows
     missing: int = 0  # cells with no number in the head: null, or NaN
     std: float | None = None  # numbers: their standard deviation in the head (as StandardScaler measures it)
+    numbers: bool = False  # numbers in Arrow (kind float or int, or an identifier kept in numbers)
+    note: str = ""  # an identifier: why it is one
 
     @property
     def numeric(self) -> bool:
@@ -89,10 +92,8 @@ def describe_column(name: str, col: pa.ChunkedArray) -> ColumnInfo:
         return ColumnInfo(kind="image-bytes", **base)  # Hugging Face datasets' Image feature: {bytes, path}
     if pt.is_dictionary(t) or pt.is_boolean(t):
         return ColumnInfo(kind="category", **base)
-    if pt.is_floating(t) or pt.is_decimal(t):
-        return ColumnInfo(kind="float", **base, **_spread(values, len(col)))
-    if pt.is_integer(t):
-        return ColumnInfo(kind="id" if _looks_like_id(name, values) else "int", **base, **_spread(values, len(col)))
+    if pt.is_floating(t) or pt.is_decimal(t) or pt.is_integer(t):
+        return _describe_numbers(name, col, pt.is_integer(t), base)
     if pt.is_string(t) or pt.is_large_string(t):
         return _describe_strings(name, values, base)
     if pt.is_temporal(t):
@@ -118,8 +119,9 @@ def _describe_strings(name: str, values: pa.ChunkedArray, base: dict) -> ColumnI
         return ColumnInfo(kind="category", **base)
     if LABEL_NAMES.search(name) and distinct <= MAX_CATEGORIES:
         return ColumnInfo(kind="category", **base)
-    if distinct == n and sample and not any(" " in v for v in sample) and ID_NAMES.search(name):
-        return ColumnInfo(kind="id", **base)
+    said = name_says_id(name)
+    if distinct == n and sample and not any(" " in v for v in sample) and said:
+        return ColumnInfo(kind="id", note=f'unique text without spaces, its name says identifier ("{said}")', **base)
     return ColumnInfo(kind="text", **base)
 
 
@@ -200,21 +202,14 @@ def _array_shape(values: pa.ChunkedArray) -> tuple[int, ...] | None:
     return tuple(shape)
 
 
-def _spread(values: pa.ChunkedArray, rows: int) -> dict[str, Any]:
-    """The head's missing cells (null or NaN) and the standard deviation of its numbers."""
-    numbers = pc.cast(values, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+def _describe_numbers(name: str, col: pa.ChunkedArray, integers: bool, base: dict) -> ColumnInfo:
+    """A number per row: a measurement (float, int), or an identifier (identifiers.py says why)."""
+    numbers = pc.cast(col, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
     finite = numbers[np.isfinite(numbers)]
     std = float(finite.std()) if len(finite) > 1 else None
     std = std if std is not None and np.isfinite(std) else None  # beyond float64: no spread to compare
-    return {"missing": rows - int(np.isfinite(numbers).sum()) - int(np.isinf(numbers).sum()), "std": std}
-
-
-def _looks_like_id(name: str, values: pa.ChunkedArray) -> bool:
-    if ID_NAMES.search(name):
-        return True
-    n = len(values)
-    if n < 20:
-        return False
-    arr = values.to_numpy()
-    # 0..n-1 or 1..n in order: a row number, not a measurement
-    return bool((arr[1:] - arr[:-1] == 1).all())
+    facts = dict(missing=len(numbers) - len(finite) - int(np.isinf(numbers).sum()), std=std, numbers=True)
+    note = identifier_reason(name, numbers, integers)
+    if note:
+        return ColumnInfo(kind="id", note=note, **base, **facts)
+    return ColumnInfo(kind="int" if integers else "float", **base, **facts)

@@ -54,7 +54,7 @@ def _image_role(col: ColumnInfo, reason: str, shape) -> tuple:
             f"{say('image', col.name, quote=True)} holds flat lists of {col.dims} numbers",
             f"give their shape with {say('image_shape', guess_shape(col.dims or 0) or 'HxW')}",
         )
-    if col.numeric or col.kind == "text-vector" or (col.kind == "id" and "int" in col.type):
+    if col.numbers or col.kind == "text-vector":
         raise OptionError(
             f"{say('image', col.name, quote=True)} holds {col.type} values, not images",
             "choose a column of pixel arrays, image bytes, file paths, data URIs or base64 text",

@@ -88,11 +88,13 @@ class Plan:
         if taken:
             return " + ".join(n for n, r in named if r.column == c.name), "; ".join(taken)
         if c.name in self.hover:
-            return "hover", "shown on hover"
+            return "hover", f"identifier ({c.note}), not a dimension; shown on hover" if c.note else "shown on hover"
         if c.name in self.embedding.alternatives:
             return "unused", "another vector column; choose it with --embedding"
         why = {
-            "id": "id-like (a row number or key)",
+            "id": f"identifier: {c.note}; not a dimension (--columns can make it one)"
+            if c.numbers
+            else f"identifier: {c.note}",
             "text": "free text, many distinct values",
             "other": f"type {c.type} is not used",
             "float": "numeric, not part of the embedding",
@@ -179,12 +181,12 @@ def _choose_embedding(info, by_name, opts: Options, exclude: set, where: str) ->
             why = "its name says embedding" if EMBEDDING_NAMES.search(best.name) else "the widest"
             reason = f"{why}, among {len(vectors)} vector columns; others: {', '.join(map(_quote, others))}"
         return Embedding("list", (best.name,), best.dims, reason, best.kind == "text-vector", others)
-    numeric = [c for c in info if c.numeric and c.name not in exclude and not LABEL_NAMES.search(c.name)]
+    numeric = [c for c in info if c.numeric and c.name not in exclude and not names_a_label(c)]
     if len(numeric) >= 2:
-        skipped = [c.name for c in info if c.kind == "id"]
+        skipped = [c.name for c in info if c.kind == "id" and c.numbers]
         reason = f"no vector column, so the {len(numeric)} numeric columns, one per dimension"
         if skipped:
-            reason += f"; id-like columns left out: {', '.join(map(_quote, skipped))}"
+            reason += f"; identifiers left out: {', '.join(map(_quote, skipped))}"
         return Embedding("columns", tuple(c.name for c in numeric), len(numeric), reason)
     seen = listing([f"{c.name} ({c.type})" for c in info], quote=False)
     found = "only one numeric column" if numeric else "no column of vectors and no numeric columns"
@@ -202,10 +204,10 @@ def _columns_from_globs(info, globs) -> Embedding:
     chosen, wrong = [], []
     for c in info:
         if any(fnmatch.fnmatchcase(c.name, g) for g in globs):
-            (chosen if c.numeric else wrong).append(c.name)
+            (chosen if c.numbers else wrong).append(c.name)  # identifiers too: the user chose them
     if len(chosen) < 1:
         extra = f" (matched but not numeric: {', '.join(map(_quote, wrong))})" if wrong else ""
-        numeric = [c.name for c in info if c.numeric]
+        numeric = [c.name for c in info if c.numbers]
         raise OptionError(
             f"{say('columns', tuple(globs))} matches no numeric column{extra}",
             f"numeric columns are: {listing(numeric)}",
@@ -229,8 +231,8 @@ def _choose_color(info, by_name, opts: Options, exclude: set) -> Role:
         return Role(col.name, f"set by --color, {kind}", kind)
     cats = [c for c in info if c.name not in exclude and _is_categorical(c)]
     if cats:
-        best = sorted(cats, key=lambda c: (not LABEL_NAMES.search(c.name), c.distinct))[0]
-        why = "its name says label" if LABEL_NAMES.search(best.name) else "few distinct values"
+        best = sorted(cats, key=lambda c: (not names_a_label(c), c.distinct))[0]
+        why = "its name says label" if names_a_label(best) else "few distinct values"
         return Role(best.name, f"{best.distinct} distinct values in the first rows, {why}", "categorical")
     return Role(None, "no label-like column (few distinct values); pick one with --color")
 
@@ -266,9 +268,18 @@ def _color_choices(info, color: Role, used: set) -> tuple[tuple[str, str], ...]:
 def _is_categorical(c: ColumnInfo) -> bool:
     if c.kind == "category":
         return 2 <= c.distinct
-    if c.kind == "int" and LABEL_NAMES.search(c.name):
+    if c.kind == "int" and names_a_label(c):
         return 2 <= c.distinct <= MAX_CATEGORIES
     return False
+
+
+def names_a_label(c: ColumnInfo) -> bool:
+    """Its name says label ("species", "target", "class"…). A numeric "y" says so only when it holds a few whole
+    numbers (a class code): otherwise it is a coordinate or a measurement, and a dimension."""
+    said = {m.group(2).lower() for m in LABEL_NAMES.finditer(c.name)}
+    if said == {"y"} and c.numeric:
+        return c.kind == "int" and c.distinct <= MAX_CATEGORIES
+    return bool(said)
 
 
 def _choose_label(info, by_name, opts: Options, color: Role, exclude: set) -> Role:

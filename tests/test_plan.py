@@ -108,3 +108,58 @@ def test_colour_choices_for_the_page_are_explained():
     table = table.append_column("group", pa.array(["a", "b", "c", "d"] * 30))
     plan = make_plan(table, Options())
     assert 'colour choices in the page: "score" (continuous), "group" (categorical)' in plan.explain()
+
+
+def measures(n: int = 60, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    return {"width": rng.normal(10, 2, n), "height": rng.normal(10, 2, n)}
+
+
+@pytest.mark.parametrize(
+    "name, values, why",
+    [
+        ("rownames", np.sort(np.random.default_rng(1).choice(500, 60, replace=False)) + 1, "a sequence"),
+        ("Unnamed: 0", np.random.default_rng(2).permutation(60), "60 unique whole numbers within a range of 60"),
+        ("countyid", np.random.default_rng(3).integers(1, 86, 60), '("countyid")'),
+        ("idcode", np.random.default_rng(4).integers(1, 5000, 60), '("idcode")'),
+        ("movieId", np.random.default_rng(5).choice(200_000, 60, replace=False), '("id")'),
+        ("Postal Code", np.random.default_rng(6).integers(10_000, 99_999, 60), '("code")'),
+        ("Sample Number", np.random.default_rng(7).permutation(np.arange(5, 185, 3)), '("number")'),
+        ("FLIGHT_NUM", np.random.default_rng(8).integers(1, 3_000, 60), '("num")'),
+        ("zipcode", np.random.default_rng(9).integers(1_000, 99_999, 60).astype(float), '("zipcode")'),
+    ],
+)
+def test_identifiers_are_not_dimensions_nor_colours(name, values, why):
+    table = pa.table({name: values, **measures()})
+    plan = make_plan(table, Options())
+    assert plan.embedding.columns == ("width", "height") and plan.color.column != name
+    assert f'identifiers left out: "{name}"' in plan.embedding.reason
+    role, reason = next((role, why) for c, role, why in plan.roles() if c.name == name)
+    assert role in ("hover", "unused") and reason.startswith("identifier (" if role == "hover" else "identifier: ")
+    assert why in reason
+    chosen = make_plan(table, Options(columns=(name, "width")))  # --columns wins
+    assert chosen.embedding.columns == (name, "width")
+
+
+@pytest.mark.parametrize(
+    "name, values",
+    [
+        ("acid", np.random.default_rng(1).normal(3, 1, 60)),  # ends in "id", a measurement
+        ("number_of_rooms", np.random.default_rng(2).integers(1, 9, 60)),  # a count, "number" first
+        ("Population", np.random.default_rng(3).choice(20_000, 60, replace=False)),  # unique, and measured
+        ("valid", np.random.default_rng(4).integers(0, 50, 60)),
+    ],
+)
+def test_measurements_that_look_like_identifiers_stay_dimensions(name, values):
+    plan = make_plan(pa.table({name: values, **measures()}), Options())
+    assert name in plan.embedding.columns
+
+
+def test_a_numeric_y_is_a_dimension_unless_it_codes_classes():
+    rng = np.random.default_rng(0)
+    xy = make_plan(pa.table({"x": rng.normal(size=50), "y": rng.normal(size=50)}), Options())
+    assert xy.embedding.columns == ("x", "y")
+    diamonds = {c: rng.normal(5, 1, 50) for c in ("carat", "x", "y", "z")}
+    assert make_plan(pa.table(diamonds), Options()).embedding.columns == ("carat", "x", "y", "z")
+    coded = make_plan(pa.table({**measures(50), "y": rng.integers(0, 3, 50)}), Options())  # scikit-learn's X, y
+    assert coded.embedding.columns == ("width", "height") and coded.color.column == "y"
