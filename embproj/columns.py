@@ -208,7 +208,8 @@ def _describe_numbers(name: str, col: pa.ChunkedArray, integers: bool, base: dic
     finite = numbers[np.isfinite(numbers)]
     std = float(finite.std()) if len(finite) > 1 else None
     std = std if std is not None and np.isfinite(std) else None  # beyond float64: no spread to compare
-    facts = dict(missing=len(numbers) - len(finite) - int(np.isinf(numbers).sum()), std=std, numbers=True)
+    facts: dict[str, Any] = dict(missing=len(numbers) - len(finite) - int(np.isinf(numbers).sum()), std=std)
+    facts["numbers"] = True
     note = identifier_reason(name, numbers, integers)
     if note:
         return ColumnInfo(kind="id", note=note, **base, **facts)
