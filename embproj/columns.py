@@ -48,6 +48,7 @@ class ColumnInfo:
     missing: int = 0  # cells with no number in the head: null, or NaN
     std: float | None = None  # numbers: their standard deviation in the head (as StandardScaler measures it)
     numbers: bool = False  # numbers in Arrow (kind float or int, or an identifier kept in numbers)
+    chars: int | None = None  # text: the median length of the head's first values
     note: str = ""  # an identifier: why it is one
 
     @property
@@ -103,6 +104,7 @@ def describe_column(name: str, col: pa.ChunkedArray) -> ColumnInfo:
 
 def _describe_strings(name: str, values: pa.ChunkedArray, base: dict) -> ColumnInfo:
     sample = [v for v in values.slice(0, 50).to_pylist() if v and v.strip()]
+    base = {**base, "chars": sorted(len(v) for v in sample)[len(sample) // 2] if sample else None}
     vectors = [v for v in sample if is_text_vector(v)]
     if sample and all(v.lstrip().startswith("[") for v in sample) and len(vectors) >= 0.8 * len(sample):
         # "[0.1, 0.2]" cells; a few bad ones are dropped and counted later, not a reason to miss the column

@@ -18,7 +18,7 @@ FEWEST = 10  # a sequence of fewer rows may be a measurement that happens to inc
 DENSE = 1.25  # unique integers spread over at most this × their count: row numbers
 # The column R's write.csv and pandas' to_csv write the row names in, without a name: pandas reads it back as
 # "Unnamed: 0" (R's read.csv as "X", not used here: a coordinate too)
-ROW_NAMES = re.compile(r"^(|unnamed: ?\d+|row\.?names|row_names|rowname)$", re.I)
+ROW_NAMES = re.compile(r"^(|unnamed: ?\d+|row[ ._]?names|rowname)$", re.I)
 WHOLE_NAMES = {"index", "idx", "level_0", "number", "num", "no", "nr"}  # identifiers named only so
 ID_WORDS = {"id", "ids", "idx", "uid", "uuid", "guid", "pk", "key", "rowid", "rownum", "rowno", "row", "code",
             "codes", "zip", "zipcode", "postcode", "postalcode", "fips", "geoid", "sku", "isbn", "serial"}  # fmt: skip

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from .chartplan import choose_charts, choose_names, majority_column
-from .columns import EMBEDDING_NAMES, LABEL_NAMES, MAX_CATEGORIES, TITLE_NAMES, ColumnInfo, describe
+from .columns import EMBEDDING_NAMES, MAX_CATEGORIES, ColumnInfo, describe
 from .errors import InputError, OptionError
 from .imageplan import choose_image
+from .labelplan import choose_label, class_codes, class_name_says, class_rank, names_a_label
 from .options import Options, say
 from .scaling import Scaling, decide_scaling
 from .words import closest, guessed, listing
@@ -56,6 +57,7 @@ class Plan:
     names: Role = Role(None, "")  # what names the clusters: kind "words" (--text) or "majority" (a label column)
     purity: str | None = None  # the label-like column a cluster's purity is measured on
     scaling: Scaling = Scaling("none", "")  # whether each dimension is rescaled, and why
+    codes: tuple[tuple[str, str], ...] = ()  # (column, why) of the whole-number columns that code classes
 
     @property
     def needed_columns(self) -> list[str]:
@@ -87,8 +89,12 @@ class Plan:
         taken = [f"{name} ({role.reason})" for name, role in named if role.column == c.name]
         if taken:
             return " + ".join(n for n, r in named if r.column == c.name), "; ".join(taken)
+        code = dict(self.codes).get(c.name)
         if c.name in self.hover:
-            return "hover", f"identifier ({c.note}), not a dimension; shown on hover" if c.note else "shown on hover"
+            note = f"identifier ({c.note})" if c.note else code
+            return "hover", f"{note}, not a dimension; shown on hover" if note else "shown on hover"
+        if code:
+            return "unused", f"{code}, not a dimension"
         if c.name in self.embedding.alternatives:
             return "unused", "another vector column; choose it with --embedding"
         why = {
@@ -131,30 +137,31 @@ def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
     if opts.text is not None and opts.text not in by_name:
         raise _unknown_column("text", opts.text, info)
     image = Role(*choose_image(info, by_name, opts))
-    color = _choose_color(info, by_name, opts, exclude={image.column})
-    embedding = _choose_embedding(info, by_name, opts, exclude={image.column, color.column}, where=where)
+    codes = class_codes(info)
+    color = _choose_color(info, by_name, opts, {image.column}, codes)
+    embedding = _choose_embedding(info, by_name, opts, {image.column, color.column}, codes, where)
     if color.column is None and opts.color is None:
         color = _continuous_color(info, exclude={image.column, *embedding.columns}) or color
-    label = _choose_label(info, by_name, opts, color, exclude={image.column, *embedding.columns})
+    label = _choose_label(info, opts, color, exclude={image.column, *embedding.columns})
     hover, hover_reason = _choose_hover(info, opts, used={image.column, *embedding.columns}, first=(label, color))
     dims, more = embedding.columns if embedding.kind == "columns" else (), 0
     if not hover and opts.hover is None and dims:  # a table of nothing but its dimensions (W&B's hello world)
         hover, more = dims[:MAX_HOVER], max(0, len(dims) - MAX_HOVER)
         hover_reason = "the table has only its dimensions" + (f", the first {MAX_HOVER}" if more else "")
     used = {image.column, *embedding.columns}
-    choices = _color_choices(info, color, used) if opts.color != "" else ()
+    choices = _color_choices(info, color, used, codes) if opts.color != "" else ()
     charts, charts_reason = choose_charts(info, by_name, opts, used)
     names = Role(*choose_names(by_name, opts, (label.column, color.column)))
     purity = majority_column(by_name, (label.column, color.column))
     scaling = decide_scaling(embedding.kind, [by_name[c] for c in embedding.columns], opts.scale)
     return Plan(embedding, color, label, image, hover, hover_reason, tuple(info), choices, more, charts, charts_reason,
-                names, purity, scaling)  # fmt: skip
+                names, purity, scaling, tuple(codes.items()))  # fmt: skip
 
 
 # -- embedding ------------------------------------------------------------------------------------------------
 
 
-def _choose_embedding(info, by_name, opts: Options, exclude: set, where: str) -> Embedding:
+def _choose_embedding(info, by_name, opts: Options, exclude: set, codes: dict[str, str], where: str) -> Embedding:
     if opts.embedding:
         col = by_name[opts.embedding]
         if col.is_vector:
@@ -181,12 +188,15 @@ def _choose_embedding(info, by_name, opts: Options, exclude: set, where: str) ->
             why = "its name says embedding" if EMBEDDING_NAMES.search(best.name) else "the widest"
             reason = f"{why}, among {len(vectors)} vector columns; others: {', '.join(map(_quote, others))}"
         return Embedding("list", (best.name,), best.dims, reason, best.kind == "text-vector", others)
-    numeric = [c for c in info if c.numeric and c.name not in exclude and not names_a_label(c)]
+    numeric = [c for c in info if c.numeric and c.name not in {*exclude, *codes} and not names_a_label(c)]
     if len(numeric) >= 2:
-        skipped = [c.name for c in info if c.kind == "id" and c.numbers]
         reason = f"no vector column, so the {len(numeric)} numeric columns, one per dimension"
-        if skipped:
-            reason += f"; identifiers left out: {', '.join(map(_quote, skipped))}"
+        for what, left in (
+            ("identifiers", [c.name for c in info if c.kind == "id" and c.numbers]),
+            ("class codes", codes),
+        ):
+            if left:
+                reason += f"; {what} left out: {', '.join(map(_quote, left))}"
         return Embedding("columns", tuple(c.name for c in numeric), len(numeric), reason)
     seen = listing([f"{c.name} ({c.type})" for c in info], quote=False)
     found = "only one numeric column" if numeric else "no column of vectors and no numeric columns"
@@ -221,7 +231,7 @@ def _columns_from_globs(info, globs) -> Embedding:
 # -- colour, label, image, hover ------------------------------------------------------------------------------
 
 
-def _choose_color(info, by_name, opts: Options, exclude: set) -> Role:
+def _choose_color(info, by_name, opts: Options, exclude: set, codes: dict[str, str]) -> Role:
     if opts.color == "":
         return Role(None, "turned off")
     if opts.color:
@@ -229,10 +239,12 @@ def _choose_color(info, by_name, opts: Options, exclude: set) -> Role:
         many = col.kind == "float" or (col.kind == "int" and col.distinct > MAX_CATEGORIES)
         kind = "continuous" if many else "categorical"
         return Role(col.name, f"set by --color, {kind}", kind)
-    cats = [c for c in info if c.name not in exclude and _is_categorical(c)]
+    cats = [c for c in info if c.name not in exclude and (_is_categorical(c) or c.name in codes)]
     if cats:
-        best = sorted(cats, key=lambda c: (not names_a_label(c), c.distinct))[0]
-        why = "its name says label" if names_a_label(best) else "few distinct values"
+        best = sorted(cats, key=class_rank)[0]
+        if best.name in codes:
+            return Role(best.name, f"{codes[best.name]}, not a dimension", "categorical")
+        why = class_name_says(best)
         return Role(best.name, f"{best.distinct} distinct values in the first rows, {why}", "categorical")
     return Role(None, "no label-like column (few distinct values); pick one with --color")
 
@@ -247,7 +259,7 @@ def _continuous_color(info, exclude: set) -> Role | None:
     return None
 
 
-def _color_choices(info, color: Role, used: set) -> tuple[tuple[str, str], ...]:
+def _color_choices(info, color: Role, used: set, codes: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """The colour first, then other label-like and numeric scalar columns (never the embedding's own
     dimensions), at most MAX_COLOR_CHOICES: the report's colour menu."""
     choices = [(color.column, color.kind or "categorical")] if color.column else []
@@ -256,7 +268,7 @@ def _color_choices(info, color: Role, used: set) -> tuple[tuple[str, str], ...]:
             break
         if c.name in used or c.name == color.column or c.distinct < 2:
             continue
-        if c.kind == "category" or _is_categorical(c):
+        if c.kind == "category" or _is_categorical(c) or c.name in codes:
             choices.append((c.name, "categorical"))
         elif c.kind == "float" or (c.kind == "int" and c.distinct > MAX_CATEGORIES):
             choices.append((c.name, "continuous"))
@@ -273,26 +285,12 @@ def _is_categorical(c: ColumnInfo) -> bool:
     return False
 
 
-def names_a_label(c: ColumnInfo) -> bool:
-    """Its name says label ("species", "target", "class"…). A numeric "y" says so only when it holds a few whole
-    numbers (a class code): otherwise it is a coordinate or a measurement, and a dimension."""
-    said = {m.group(2).lower() for m in LABEL_NAMES.finditer(c.name)}
-    if said == {"y"} and c.numeric:
-        return c.kind == "int" and c.distinct <= MAX_CATEGORIES
-    return bool(said)
-
-
-def _choose_label(info, by_name, opts: Options, color: Role, exclude: set) -> Role:
+def _choose_label(info, opts: Options, color: Role, exclude: set) -> Role:
     if opts.label == "":
         return Role(None, "turned off")
     if opts.label:
         return Role(opts.label, "set by --label")
-    for c in info:
-        if c.name not in exclude and c.is_scalar and TITLE_NAMES.match(c.name):
-            return Role(c.name, "its name says title")
-    if color.column:
-        return Role(color.column, "the colour column")
-    return Role(None, "no title-like column; the row number is shown")
+    return Role(*choose_label(info, color.column, exclude))
 
 
 def _choose_hover(info, opts: Options, used: set, first) -> tuple[tuple[str, ...], str]:

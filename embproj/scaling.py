@@ -56,7 +56,8 @@ def decide_scaling(kind: str, columns: list[ColumnInfo], asked: str) -> Scaling:
     if ratio < SPREAD_RATIO:
         return Scaling("none", f"the columns' spreads are within {ratio:.1f}× of each other: one scale")
     share = top**2 / sum(s * s for s, _ in spread)
-    held = f"{share:.0%}" if share < 0.99 else f"{share:.2%}"  # 99.96%, not 100%: the other columns still count
+    # 99.96%, not 100%: the other columns still count
+    held = f"{share:.0%}" if share < 0.99 else f"{share:.2%}" if share < 0.9999 else "over 99.99%"
     return Scaling(
         "standard",
         f'{SCALERS["standard"]}: the columns\' spreads differ {ratio:,.0f}×, so as read "{widest.name}" (standard '

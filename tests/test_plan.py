@@ -10,6 +10,7 @@ from conftest import vector_table
 from embproj.errors import EmbprojError
 from embproj.options import Options
 from embproj.plan import make_plan
+from reportdata import page_data, points
 
 
 def test_digits_defaults(digits_table):
@@ -163,3 +164,107 @@ def test_a_numeric_y_is_a_dimension_unless_it_codes_classes():
     assert make_plan(pa.table(diamonds), Options()).embedding.columns == ("carat", "x", "y", "z")
     coded = make_plan(pa.table({**measures(50), "y": rng.integers(0, 3, 50)}), Options())  # scikit-learn's X, y
     assert coded.embedding.columns == ("width", "height") and coded.color.column == "y"
+
+
+CARS = ["Mazda RX4", "Datsun 710", "Hornet 4 Drive", "Valiant", "Duster 360", "Merc 240D", "Merc 230", "Fiat 128"]
+
+
+def cars(n: int = 40, seed: int = 0) -> pa.Table:
+    """mtcars as R's write.csv and pandas read it back: row names in "Unnamed: 0", a few whole-number codes
+    (cylinders, gears, a 0/1 transmission) beside measurements with fractions."""
+    rng = np.random.default_rng(seed)
+    return pa.table(
+        {
+            "Unnamed: 0": [f"{CARS[i % len(CARS)]} {i}" for i in range(n)],
+            "mpg": np.round(rng.normal(20, 6, n), 1),
+            "cyl": rng.choice([4, 6, 8], n),
+            "wt": np.round(rng.normal(3.2, 1, n), 3),
+            "hp": rng.integers(50, 330, n),
+            "am": rng.integers(0, 2, n),
+            "gear": rng.integers(3, 6, n),
+        }
+    )
+
+
+def test_row_names_are_the_title_and_codes_are_colours_not_dimensions():
+    plan = make_plan(cars(), Options())
+    assert plan.label.column == "Unnamed: 0" and "row names" in plan.label.reason
+    assert plan.embedding.columns == ("mpg", "wt", "hp")  # hp has too many values to be a code
+    assert plan.color.column == "cyl" and plan.color.kind == "categorical"
+    assert plan.color.reason == (
+        "a class code (3 distinct whole numbers in the first rows, its name says class), not a dimension"
+    )
+    assert 'class codes left out: "cyl", "am", "gear"' in plan.embedding.reason
+    roles = {c.name: (role, why) for c, role, why in plan.roles()}
+    assert roles["am"] == (
+        "hover",
+        "a class code (2 distinct whole numbers in the first rows, beside measurements with fractions), not a "
+        "dimension; shown on hover",
+    )
+    assert ("am", "categorical") in plan.color_choices
+    assert make_plan(cars(), Options(columns=("mpg", "cyl", "am"))).embedding.columns == ("mpg", "cyl", "am")
+
+
+def test_a_few_whole_numbers_are_dimensions_when_nothing_has_fractions():
+    rng = np.random.default_rng(0)  # a survey's answers, 1 to 5: measurements, not classes
+    table = pa.table({f"q{i}": rng.integers(1, 6, 80) for i in range(6)})
+    plan = make_plan(table, Options())
+    assert plan.embedding.columns == tuple(f"q{i}" for i in range(6)) and not plan.codes
+
+
+@pytest.mark.parametrize(
+    "column, values",
+    [
+        ("слово", ["кошка", "собака", "дом", "река", "лес", "город", "окно", "книга", "море", "хлеб"] * 2),
+        (
+            "state",
+            [
+                "Alabama",
+                "Alaska",
+                "Arizona",
+                "Arkansas",
+                "California",
+                "Colorado",
+                "Connecticut",
+                "Delaware",
+                "Florida",
+                "Georgia",
+                "Hawaii",
+                "Idaho",
+                "Illinois",
+                "Indiana",
+                "Iowa",
+                "Kansas",
+                "Kentucky",
+                "Louisiana",
+                "Maine",
+                "Maryland",
+            ],
+        ),  # fmt: skip
+    ],
+)
+def test_short_text_unique_per_row_is_the_title_in_any_language(column, values):
+    n = len(values)
+    if column == "слово":  # words repeat a little: still names
+        values = [f"{v}{i // 10 or ''}" for i, v in enumerate(values)]
+    table = pa.table({column: values, **measures(n)})
+    plan = make_plan(table, Options())
+    assert plan.label.column == column and plan.label.reason == f"short text, {n} distinct values in {n} rows: names"
+    essays = pa.table({"body": [f"{v} " * 20 for v in values], **measures(n)})  # long text is not a name
+    assert make_plan(essays, Options()).label.column is None
+
+
+def test_the_hover_title_of_an_r_csv_is_its_row_name(cli, tmp_path):
+    """R's write.csv: a quoted header whose first name is "", the row names in that column."""
+    table = cars()
+    lines = ['"","' + '","'.join(table.column_names[1:]) + '"']
+    for row in table.to_pylist():
+        values = list(row.values())
+        lines.append(f'"{values[0]}",' + ",".join(str(v) for v in values[1:]))
+    (tmp_path / "mtcars.csv").write_text("\n".join(lines) + "\n")
+    result = cli("project", "mtcars.csv", "--algo", "pca", "-o", "r.html")
+    assert result.exit_code == 0, result.stderr
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    meta = page_data(page)
+    title = meta["fields"][meta["label"]]
+    assert points(page)[title["key"]][3] == "Valiant 3"  # the hover's title: the car, not "row 3"

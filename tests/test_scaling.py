@@ -49,7 +49,7 @@ def test_the_plan_standardises_columns_on_different_scales_and_says_why():
     scale = next(line for line in plan.explain() if line.startswith("scale:"))
     assert scale.startswith("scale: standardised (scikit-learn's StandardScaler: the columns' spreads differ")
     assert '"mass_g" (standard deviation 741.1, the median column' in scale
-    assert "would hold 99.9" in scale and "% of the variance; --scale none keeps them as read" in scale
+    assert "would hold over 99.99%" in scale and "% of the variance; --scale none keeps them as read" in scale
 
 
 def test_one_scale_is_left_as_read(digits_table):
