@@ -41,6 +41,7 @@ class Part:
     bad: np.ndarray  # int8 per sampled row: why its vector is unusable (matrix.REASONS), 0 if usable
     table: pa.Table  # the shown columns of the sampled rows
     dims: int
+    gaps: np.ndarray | None = None  # numeric columns: per column, the sampled rows missing its number
 
 
 def part_rows(path: str) -> int:
@@ -95,7 +96,9 @@ def load_part(path: str, rows: np.ndarray | None, columns: Sequence[str], schema
     from .source import _open_parquet
 
     source = _open_parquet(Path(path), path, "parquet", None)  # the same tidy names as the whole table's
-    X, bad, tables, dims, start = [], [], [], 0, 0
+    from .matrix import GAP
+
+    X, bad, tables, dims, start, gaps = [], [], [], 0, 0, None
     for batch in source.batches(columns):
         n = batch.num_rows
         if rows is not None:
@@ -105,16 +108,18 @@ def load_part(path: str, rows: np.ndarray | None, columns: Sequence[str], schema
         v = vectors(batch, embedding)
         X.append(v.X[v.bad == 0])
         bad.append(v.bad)
+        missing = np.isnan(v.X[v.bad == GAP]).sum(axis=0)
+        gaps = missing if gaps is None else gaps + missing
         tables.append(pa.Table.from_batches([batch]).select(schema.names).cast(schema))
         dims = dims or (v.dims if v.X.size else 0)
     if not tables:
         return Part(np.empty((0, 0), np.float32), np.empty(0, np.int8), schema.empty_table(), 0)
-    return Part(np.concatenate(X), np.concatenate(bad), pa.concat_tables(tables), dims)
+    return Part(np.concatenate(X), np.concatenate(bad), pa.concat_tables(tables), dims, gaps)
 
 
-def shown(part: Part) -> tuple[np.ndarray, pa.Table, int]:
-    """What the client takes of a part: the rows' codes and shown columns (not the vectors)."""
-    return part.bad, part.table, part.dims
+def shown(part: Part) -> tuple[np.ndarray, pa.Table, int, np.ndarray | None]:
+    """What the client takes of a part: the rows' codes and shown columns (not the vectors), and the gaps."""
+    return part.bad, part.table, part.dims, part.gaps
 
 
 def prepared(X: np.ndarray, scaler, reducer) -> np.ndarray:
@@ -324,7 +329,8 @@ def sample_on(cluster: Cluster, source, plan, opts, progress=None):
     dims = max(set(dims_seen), key=dims_seen.count) if dims_seen else 0
     usable = [int((h[0] == 0).sum()) for h in heads]
     rows = ClusterRows(cluster, parts, usable, dims)
-    return Sample(table, row_ids, total, opts.sample, rows, bad, dims)
+    gaps = [h[3] for h in heads if h[3] is not None and len(h[3]) == dims]
+    return Sample(table, row_ids, total, opts.sample, rows, bad, dims, np.sum(gaps, axis=0) if gaps else None)
 
 
 def _sampled(cluster: Cluster, paths: list[str], sizes, offsets, plan, opts) -> list:

@@ -32,6 +32,7 @@ TSNE_METRICS = ("euclidean", "cosine", "manhattan", "correlation")
 COORDS_SUFFIXES = (".parquet", ".csv")
 CLUSTERS = ("auto", "none")
 SCALES = ("auto", "none", "standard", "robust")
+MISSING_CHOICES = ("auto", "drop", "fill")
 # --scale auto standardises many numeric columns when the most spread one's standard deviation is this many times
 # the median column's: swiss's six percentages are within 4.3×, iris's four lengths in cm 2.3×, an embedding's
 # dimensions or the digits' pixels under 2×; USArrests' rates differ 8.9× (assaults hold 96% of the variance),
@@ -141,6 +142,12 @@ class Options:
         "standard deviation 1), robust (median 0, interquartile range 1), none; auto standardises columns whose "
         f"spreads differ {SPREAD_RATIO:g}× or more (grams beside millimetres), never one column of vectors",
         choices=SCALES, commands=BOTH,
+    )  # fmt: skip
+    missing: str = option(
+        "auto", "--missing", help="Rows missing a number in a numeric column of the embedding: auto leaves out the "
+        "columns that would drop many rows (missing in a fifth of the first rows or more) and drops the rest; drop "
+        "keeps every column and drops those rows; fill fills each gap with its column's median in the first rows",
+        choices=MISSING_CHOICES, commands=BOTH,
     )  # fmt: skip
     image: str | None = option(None, "--image", help="Column of images: pixel arrays, bytes, paths, base64",
                                commands=BOTH)  # fmt: skip

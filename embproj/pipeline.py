@@ -108,7 +108,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         with stage("sample", "Reading rows", source.num_rows) as tick:
             sample = _sample(opts, source, plan, tick, cluster)
         with stage("matrix", "Building the matrix"):
-            matrix = located(source.name, matrix_from, sample.X, sample.bad, sample.dims, source.name)
+            matrix = located(source.name, matrix_from, sample.X, sample.bad, sample.dims, source.name, sample.gaps)
         maps = located(source.name, runnable, opts.algo, len(matrix.X))  # the maps the rows allow, warned for others
         fit = fit_rows(len(matrix.X), opts.fit_points, opts.seed)
         if plan.scaling.method != "none":  # before the fingerprint: the cache keeps maps of what they were made of

@@ -6,7 +6,7 @@ Each choice carries a one-line reason, printed by `project` and `inspect`. A use
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
 
@@ -15,6 +15,7 @@ from .columns import EMBEDDING_NAMES, MAX_CATEGORIES, ColumnInfo, describe
 from .errors import InputError, OptionError
 from .imageplan import choose_image
 from .labelplan import choose_label, class_codes, class_name_says, class_rank, names_a_label
+from .missing import Settled, settle_missing
 from .options import Options, say
 from .scaling import Scaling, decide_scaling
 from .words import closest, guessed, listing
@@ -31,6 +32,7 @@ class Embedding:
     reason: str
     text: bool = False  # list cells stored as "[0.1, 0.2]" strings
     alternatives: tuple[str, ...] = ()
+    fill: tuple[float, ...] = ()  # --missing fill: the number each column's gaps are filled with
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class Plan:
     purity: str | None = None  # the label-like column a cluster's purity is measured on
     scaling: Scaling = Scaling("none", "")  # whether each dimension is rescaled, and why
     codes: tuple[tuple[str, str], ...] = ()  # (column, why) of the whole-number columns that code classes
+    notes: tuple[str, ...] = ()  # what the plan left out, for the run's warnings (columns missing most numbers)
+    left_out: tuple[tuple[str, float], ...] = ()  # (column, share of the first rows missing it) left out for it
 
     @property
     def needed_columns(self) -> list[str]:
@@ -90,6 +94,8 @@ class Plan:
         if taken:
             return " + ".join(n for n, r in named if r.column == c.name), "; ".join(taken)
         code = dict(self.codes).get(c.name)
+        if c.name in dict(self.left_out):
+            code = f"missing in {dict(self.left_out)[c.name]:.0%} of the first rows (--missing drop keeps it)"
         if c.name in self.hover:
             note = f"identifier ({c.note})" if c.note else code
             return "hover", f"{note}, not a dimension; shown on hover" if note else "shown on hover"
@@ -139,9 +145,9 @@ def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
     image = Role(*choose_image(info, by_name, opts))
     codes = class_codes(info)
     color = _choose_color(info, by_name, opts, {image.column}, codes)
-    embedding = _choose_embedding(info, by_name, opts, {image.column, color.column}, codes, where)
+    embedding, settled = _choose_embedding(info, by_name, opts, {image.column, color.column}, codes, head, where)
     if color.column is None and opts.color is None:
-        color = _continuous_color(info, exclude={image.column, *embedding.columns}) or color
+        color = _continuous_color(info, exclude={image.column, *embedding.columns, *dict(settled.left)}) or color
     label = _choose_label(info, opts, color, exclude={image.column, *embedding.columns})
     hover, hover_reason = _choose_hover(info, opts, used={image.column, *embedding.columns}, first=(label, color))
     dims, more = embedding.columns if embedding.kind == "columns" else (), 0
@@ -155,13 +161,30 @@ def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
     purity = majority_column(by_name, (label.column, color.column))
     scaling = decide_scaling(embedding.kind, [by_name[c] for c in embedding.columns], opts.scale)
     return Plan(embedding, color, label, image, hover, hover_reason, tuple(info), choices, more, charts, charts_reason,
-                names, purity, scaling, tuple(codes.items()))  # fmt: skip
+                names, purity, scaling, tuple(codes.items()), (settled.note,) if settled.note else (),
+                settled.left)  # fmt: skip
 
 
 # -- embedding ------------------------------------------------------------------------------------------------
 
 
-def _choose_embedding(info, by_name, opts: Options, exclude: set, codes: dict[str, str], where: str) -> Embedding:
+def _choose_embedding(info, by_name, opts: Options, exclude: set, codes: dict[str, str], head, where: str):
+    """(Embedding, missing.Settled): the embedding, and what its numeric columns' missing numbers cost."""
+    embedding = _embedding(info, by_name, opts, exclude, codes, where)
+    if embedding.kind != "columns":
+        return embedding, Settled(())
+    settled = settle_missing(list(embedding.columns), head, opts.missing, bool(opts.columns))
+    if settled.fill:
+        reason = f"{embedding.reason}; a missing number is filled with its column's median in the first rows"
+        return replace(embedding, fill=settled.fill, reason=reason), settled
+    if not settled.left:
+        return embedding, settled
+    reason = embedding.reason.replace(f"the {len(embedding.columns)} numeric", f"the {len(settled.columns)} numeric")
+    reason += f"; left out for their missing numbers: {', '.join(_quote(c) for c, _ in settled.left)}"
+    return replace(embedding, columns=settled.columns, dims=len(settled.columns), reason=reason), settled
+
+
+def _embedding(info, by_name, opts: Options, exclude: set, codes: dict[str, str], where: str) -> Embedding:
     if opts.embedding:
         col = by_name[opts.embedding]
         if col.is_vector:

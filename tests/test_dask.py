@@ -114,6 +114,22 @@ def test_the_report_is_the_local_engines(all_three):
     assert summary["engine"] == "dask" and all(p["cache"] == "off" for p in summary["algorithms"])
 
 
+def test_rows_missing_numbers_are_counted_by_column_on_the_workers(tmp_path, cluster, cli):
+    table = mixed_scales(300)
+    m3 = table.column("m3").to_numpy().copy()
+    m3[::7] = np.nan  # 43 rows
+    table = table.set_column(table.schema.get_field_index("m3"), "m3", pa.array(m3, from_pandas=True))
+    said = {}
+    for engine, parts in (("local", 1), ("dask", 3)):
+        data = write_parts(tmp_path / engine, parts, table)
+        args = ["--algo", "pca", "--missing", "drop", "--json", "--engine", engine]
+        said[engine] = json.loads(project(cli, data, engine, *args, "--scheduler", cluster.scheduler_address).stdout)
+    assert said["dask"]["warnings"] == said["local"]["warnings"]
+    assert said["local"]["warnings"][0].startswith(
+        'dropped 43 of 300 sampled rows: 43 missing numbers (missing in "m3" 43)'
+    )
+
+
 def test_the_same_sample_whatever_the_parts(tmp_path, cluster, cli):
     """A seeded sample of 1,000 of 3,200 rows: the same rows and map from 5 parts, 2 parts, 1 file."""
     table = vector_table(3_200, dims=12, classes=4)
