@@ -19,11 +19,16 @@ DENSE = 1.25  # unique integers spread over at most this × their count: row num
 # The column R's write.csv and pandas' to_csv write the row names in, without a name: pandas reads it back as
 # "Unnamed: 0" (R's read.csv as "X", not used here: a coordinate too)
 ROW_NAMES = re.compile(r"^(|unnamed: ?\d+|row[ ._]?names|rowname)$", re.I)
-WHOLE_NAMES = {"index", "idx", "level_0", "number", "num", "no", "nr"}  # identifiers named only so
-ID_WORDS = {"id", "ids", "idx", "uid", "uuid", "guid", "pk", "key", "rowid", "rownum", "rowno", "row", "code",
-            "codes", "zip", "zipcode", "postcode", "postalcode", "fips", "geoid", "sku", "isbn", "serial"}  # fmt: skip
+# Named only so: an identifier (a column named "number" alone is as often a count: R's kyphosis, polyps; "NO" a
+# gas beside "NO2")
+WHOLE_NAMES = {"index", "idx", "level_0"}
+ID_WORDS = {"id", "ids", "idx", "uid", "uuid", "guid", "pk", "key", "rowid", "rownum", "rowno", "code", "codes",
+            "zip", "zipcode", "postcode", "postalcode", "fips", "geoid", "sku", "isbn", "serial"}  # fmt: skip
 SERIAL_WORDS = {"number", "num", "no", "nr", "nbr"}  # the last word of "Sample Number", "flight_num", "tail_no"
 GLUED = ("id", "code", "number", "num")  # "countyid", "movieid", "zipcode", "flightnumber"; "idcode" begins so
+# A name glued so may be a word ("afraid", a 0-3 mood score; "rancid"): it says identifier only of a column with at
+# least this many distinct values in the head, as identifiers have (countyid: 85 counties; townid: 92 towns)
+GLUED_DISTINCT = 10
 # English words that end in "id" as "countyid" does (and every "…oid": steroid, android)
 WORDS_IN_ID = {"fluid", "valid", "invalid", "humid", "rapid", "solid", "lipid", "timid", "vivid", "rigid", "squid",
                "liquid", "hybrid", "pyramid", "orchid", "candid", "splendid", "morbid", "horrid", "torrid", "placid",
@@ -37,8 +42,9 @@ def words(name: str) -> list[str]:
     return [w.lower() for w in re.split(r"[\W_]+", spaced) if w]
 
 
-def name_says_id(name: str) -> str | None:
-    """The word of `name` that says identifier or code, or None."""
+def name_says_id(name: str, distinct: int | None = None) -> str | None:
+    """The word of `name` that says identifier or code, or None; a glued one ("countyid") only with `distinct`
+    (the head's distinct values) of GLUED_DISTINCT or more, or not given."""
     if name.lower() in WHOLE_NAMES or ROW_NAMES.match(name):
         return name
     found = words(name)
@@ -47,6 +53,8 @@ def name_says_id(name: str) -> str | None:
             return w
     if len(found) > 1 and found[-1] in SERIAL_WORDS:
         return found[-1]  # "number" last, not first as in "number_of_rooms"
+    if distinct is not None and distinct < GLUED_DISTINCT:
+        return None
     for w in found:
         if w.startswith("id") and len(w) >= 5 and w[2:].isalpha():
             return w  # idcode, idnum
@@ -72,5 +80,5 @@ def identifier_reason(name: str, numbers: np.ndarray, integers: bool) -> str | N
         return f"{len(values):,} unique whole numbers within a range of {span:,.0f}, as row numbers are"
     if ROW_NAMES.match(name):
         return "whole numbers where R's write.csv and pandas' to_csv write the row names"
-    said = name_says_id(name)
+    said = name_says_id(name, len(np.unique(values)))
     return None if said is None else f'its name says identifier or code ("{said}"), and it holds whole numbers'

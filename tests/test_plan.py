@@ -149,6 +149,9 @@ def test_identifiers_are_not_dimensions_nor_colours(name, values, why):
         ("number_of_rooms", np.random.default_rng(2).integers(1, 9, 60)),  # a count, "number" first
         ("Population", np.random.default_rng(3).choice(20_000, 60, replace=False)),  # unique, and measured
         ("valid", np.random.default_rng(4).integers(0, 50, 60)),
+        ("afraid", np.random.default_rng(5).integers(0, 4, 60)),  # psych's msq: a 0-3 mood score
+        ("Number", np.random.default_rng(6).integers(2, 11, 60)),  # rpart's kyphosis: vertebrae involved
+        ("NO", np.random.default_rng(7).integers(5, 90, 60)),  # texmex's air: nitric oxide beside NO2
     ],
 )
 def test_measurements_that_look_like_identifiers_stay_dimensions(name, values):
