@@ -2,10 +2,11 @@
 number) rather than measure it, so never a dimension of the map nor its colour.
 
 The content is read first: a sequence (each value above the one before, as row numbers are, also after rows were
-filtered out) or unique integers packed in a range as long as their count (row numbers shuffled). Then the name:
+filtered out) or the numbers 0 to n-1 each once (a 0-based index, shuffled). Then the name:
 a word that says identifier or code, in any case and separator (`movieId`, `idcode`, `Postal Code`,
 `Sample Number`), or a first column without a name (R's write.csv and pandas' to_csv write row names there).
-Unique integers alone are not enough: a state's population or area is unique too, and a measurement.
+Unique integers alone are not enough: a state's population or area is unique too, and a measurement; so are
+ranks, 1 to n each once (Guerry's departments ranked by wealth).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import re
 import numpy as np
 
 FEWEST = 10  # a sequence of fewer rows may be a measurement that happens to increase
-DENSE = 1.25  # unique integers spread over at most this × their count: row numbers
 # The column R's write.csv and pandas' to_csv write the row names in, without a name: pandas reads it back as
 # "Unnamed: 0" (R's read.csv as "X", not used here: a coordinate too)
 ROW_NAMES = re.compile(r"^(|unnamed: ?\d+|row[ ._]?names|rowname)$", re.I)
@@ -75,9 +75,9 @@ def identifier_reason(name: str, numbers: np.ndarray, integers: bool) -> str | N
     complete = integers and len(values) == len(numbers)
     if complete and len(values) >= FEWEST and bool((np.diff(values) > 0).all()):
         return "a sequence: each value above the one before, as row numbers are"
-    span = float(values.max() - values.min()) + 1
-    if complete and len(values) >= 2 * FEWEST and len(np.unique(values)) == len(values) and span <= DENSE * len(values):
-        return f"{len(values):,} unique whole numbers within a range of {span:,.0f}, as row numbers are"
+    if complete and len(values) >= 2 * FEWEST and values.min() == 0 and values.max() == len(values) - 1:
+        if len(np.unique(values)) == len(values):  # 1 to n each once may be ranks (Guerry's Wealth): measured
+            return f"the numbers 0 to {len(values) - 1:,} each once, in another order: a 0-based row index"
     if ROW_NAMES.match(name):
         return "whole numbers where R's write.csv and pandas' to_csv write the row names"
     said = name_says_id(name, len(np.unique(values)))

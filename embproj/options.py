@@ -145,8 +145,9 @@ class Options:
     )  # fmt: skip
     missing: str = option(
         "auto", "--missing", help="Rows missing a number in a numeric column of the embedding: auto leaves out the "
-        "columns that would drop many rows (missing in a fifth of the first rows or more) and drops the rest; drop "
-        "keeps every column and drops those rows; fill fills each gap with its column's median in the first rows",
+        "columns missing most when over a fifth of the first rows miss one (as many as keep the most numbers) and "
+        "drops the rest; drop keeps every column and drops those rows; fill fills each gap with its column's "
+        "median in the first rows",
         choices=MISSING_CHOICES, commands=BOTH,
     )  # fmt: skip
     image: str | None = option(None, "--image", help="Column of images: pixel arrays, bytes, paths, base64",

@@ -120,7 +120,7 @@ def measures(n: int = 60, seed: int = 0) -> dict:
     "name, values, why",
     [
         ("rownames", np.sort(np.random.default_rng(1).choice(500, 60, replace=False)) + 1, "a sequence"),
-        ("Unnamed: 0", np.random.default_rng(2).permutation(60), "60 unique whole numbers within a range of 60"),
+        ("position", np.random.default_rng(2).permutation(60), "the numbers 0 to 59 each once, in another order"),
         ("countyid", np.random.default_rng(3).integers(1, 86, 60), '("countyid")'),
         ("idcode", np.random.default_rng(4).integers(1, 5000, 60), '("idcode")'),
         ("movieId", np.random.default_rng(5).choice(200_000, 60, replace=False), '("id")'),
@@ -152,6 +152,7 @@ def test_identifiers_are_not_dimensions_nor_colours(name, values, why):
         ("afraid", np.random.default_rng(5).integers(0, 4, 60)),  # psych's msq: a 0-3 mood score
         ("Number", np.random.default_rng(6).integers(2, 11, 60)),  # rpart's kyphosis: vertebrae involved
         ("NO", np.random.default_rng(7).integers(5, 90, 60)),  # texmex's air: nitric oxide beside NO2
+        ("Wealth", np.random.default_rng(8).permutation(60) + 1),  # HistData's Guerry: a rank, 1 to n
     ],
 )
 def test_measurements_that_look_like_identifiers_stay_dimensions(name, values):
