@@ -35,13 +35,17 @@ def names_a_label(c: ColumnInfo) -> bool:
 
 
 def class_rank(c: ColumnInfo) -> tuple[int, int]:
-    """How strongly a label-like column asks to be the colour: its name says label, then class, then fewest
-    distinct values."""
-    return (0 if names_a_label(c) else 1 if CLASS_NAMES.search(c.name) else 2), c.distinct
+    """How strongly a label-like column asks to be the colour: its name says label, then class; then a category
+    of text (ggplot2 movies' mpaa rating) before whole numbers taken for a code by their content alone (its 0/1
+    genre columns); then fewest distinct values."""
+    tier = 0 if names_a_label(c) else 1 if CLASS_NAMES.search(c.name) else 2 if c.kind == "category" else 3
+    return tier, c.distinct
 
 
 def class_name_says(c: ColumnInfo) -> str:
-    return ("its name says label", "its name says class", "few distinct values")[class_rank(c)[0]]
+    return ("its name says label", "its name says class", "few distinct values", "few distinct values")[
+        class_rank(c)[0]
+    ]
 
 
 def class_codes(info) -> dict[str, str]:
