@@ -18,7 +18,7 @@ import numpy as np
 FEWEST = 10  # a sequence of fewer rows may be a measurement that happens to increase
 # The column R's write.csv and pandas' to_csv write the row names in, without a name: pandas reads it back as
 # "Unnamed: 0" (R's read.csv as "X", not used here: a coordinate too)
-ROW_NAMES = re.compile(r"^(|unnamed: ?\d+|row[ ._]?names|rowname)$", re.I)
+ROW_NAMES = re.compile(r"^(|unnamed: ?0|row[ ._]?names|rowname)$", re.I)
 # Named only so: an identifier (a column named "number" alone is as often a count: R's kyphosis, polyps; "NO" a
 # gas beside "NO2")
 WHOLE_NAMES = {"index", "idx", "level_0"}
