@@ -26,7 +26,8 @@ def make_page(opts: Options, source, plan, sample, matrix, projections, neighbou
     from .render import ReportData, render_html
 
     table, images = _rows_shown(opts, source, plan, sample, matrix)
-    warnings = source.notes + run_warnings(sample, matrix, projections, table, plan.color, images)
+    columns = plan.embedding.columns if plan.embedding.kind == "columns" else ()
+    warnings = source.notes + plan.notes + run_warnings(sample, matrix, projections, table, plan.color, images, columns)
     near = _neighbour_table(neighbours, opts.neighbours, projections)
     args = (seconds, warnings, neighbours, structure, _table_facts(neighbours, near))
     summary = describe_run(opts, source, plan, sample, matrix, projections, *args)

@@ -176,7 +176,7 @@ def describe_inspection(source, plan, opts: Options) -> str:
     rows = f"{source.num_rows:,} rows" if source.num_rows is not None else "row count known after one pass"
     lines = [f"{terminal(source.name)}: {source.format}, {len(source.schema)} columns, {rows}"]
     lines += [terminal(line) for line in source.about]  # which table of a folder of several, and why
-    lines += [f"Warning: {terminal(note)}" for note in source.notes] + [""]
+    lines += [f"Warning: {terminal(note)}" for note in (*source.notes, *plan.notes)] + [""]
     table = [tuple(map(terminal, (c.name, c.type, role, why))) for c, role, why in plan.roles()]
     dims = [i for i, row in enumerate(table) if row[2] == "dimension"]
     if len(dims) > 6:  # 768 lines of "dimension" say nothing: show a few and count the rest

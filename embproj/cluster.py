@@ -47,6 +47,7 @@ class Part:
     bad: np.ndarray  # int8 per sampled row: why its vector is unusable (matrix.REASONS), 0 if usable
     table: pa.Table  # the shown columns of the sampled rows
     dims: int
+    gaps: np.ndarray | None = None  # numeric columns: per column, the sampled rows missing its number
 
 
 def _opened(path: str):
@@ -108,10 +109,10 @@ def class_keys(path: str, column: str, seed: int, offset: int, limit: int) -> li
 def load_part(path: str, rows: np.ndarray | None, columns: Sequence[str], schema: pa.Schema, embedding) -> Part:
     """The part's rows `rows` (numbers within the part, ascending; None: every row): their vectors converted as
     the part streams, and their shown columns (`schema`, as the whole table's)."""
-    from .matrix import vectors
+    from .matrix import GAP, vectors
 
     source = _opened(path)
-    X, bad, tables, dims, start = [], [], [], 0, 0
+    X, bad, tables, dims, start, gaps = [], [], [], 0, 0, None
     for batch in source.batches(columns):
         n = batch.num_rows
         if rows is not None:
@@ -121,28 +122,35 @@ def load_part(path: str, rows: np.ndarray | None, columns: Sequence[str], schema
         v = vectors(batch, embedding)
         X.append(v.X[v.bad == 0])
         bad.append(v.bad)
+        missing = np.isnan(v.X[v.bad == GAP]).sum(axis=0)
+        gaps = missing if gaps is None else gaps + missing
         tables.append(pa.Table.from_batches([batch]).select(schema.names).cast(schema))
         dims = dims or (v.dims if v.X.size else 0)
     if not tables:
         return Part(np.empty((0, 0), np.float32), np.empty(0, np.int8), schema.empty_table(), 0)
-    return Part(np.concatenate(X), np.concatenate(bad), pa.concat_tables(tables), dims)
+    return Part(np.concatenate(X), np.concatenate(bad), pa.concat_tables(tables), dims, gaps)
 
 
-def shown(part: Part) -> tuple[np.ndarray, pa.Table, int]:
-    """What the client takes of a part: the rows' codes and shown columns (not the vectors)."""
-    return part.bad, part.table, part.dims
+def shown(part: Part) -> tuple[np.ndarray, pa.Table, int, np.ndarray | None]:
+    """What the client takes of a part: the rows' codes and shown columns (not the vectors), and the gaps."""
+    return part.bad, part.table, part.dims, part.gaps
 
 
-def take(part: Part, rows: np.ndarray, reducer) -> np.ndarray:
-    X = part.X[rows]
+def prepared(X: np.ndarray, scaler, reducer) -> np.ndarray:
+    """Rows as the maps see them: rescaled by the scaler fitted on the client, then pre-reduced (the local
+    engine's arithmetic, so the same numbers)."""
+    X = scaler(X) if scaler is not None else X
     return reducer(X) if reducer is not None else X
 
 
-def place(placer, reducer, pieces: list) -> np.ndarray:
-    """One batch of rows placed: the rows of each (part, rows) piece in order, pre-reduced, then placed."""
-    X = np.concatenate([part.X[rows] for part, rows in pieces])
-    if reducer is not None:
-        X = reducer(X)
+def take(part: Part, rows: np.ndarray, scaler, reducer) -> np.ndarray:
+    return prepared(part.X[rows], scaler, reducer)
+
+
+def place(placer, scaler, reducer, pieces: list) -> np.ndarray:
+    """One batch of rows placed: the rows of each (part, rows) piece in order, rescaled, pre-reduced, then
+    placed."""
+    X = prepared(np.concatenate([part.X[rows] for part, rows in pieces]), scaler, reducer)
     return np.asarray(placer(X), dtype=np.float32)
 
 
@@ -321,12 +329,13 @@ def _security(address: str):
 
 class ClusterRows:
     """The plotted rows' vectors, held by the workers part by part, as the local engine's matrix would hold them:
-    `len`, `shape`, `rows[idx]` (gathered), `reduced(reducer)` (applied on the workers) and `placed`."""
+    `len`, `shape`, `rows[idx]` (gathered), `scaled(scaler)` and `reduced(reducer)` (applied on the workers) and
+    `placed`."""
 
     dtype = np.dtype(np.float32)
 
-    def __init__(self, cluster: Cluster, parts: list, sizes, dims: int, reducer=None) -> None:
-        self.cluster, self.parts, self.dims, self.reducer = cluster, parts, dims, reducer
+    def __init__(self, cluster: Cluster, parts: list, sizes, dims: int, reducer=None, scaler=None) -> None:
+        self.cluster, self.parts, self.dims, self.reducer, self.scaler = cluster, parts, dims, reducer, scaler
         self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
     def __len__(self) -> int:
@@ -337,7 +346,10 @@ class ClusterRows:
         return len(self), (self.reducer.target if self.reducer is not None else self.dims)
 
     def reduced(self, reducer) -> ClusterRows:
-        return ClusterRows(self.cluster, self.parts, np.diff(self.starts), self.dims, reducer)
+        return ClusterRows(self.cluster, self.parts, np.diff(self.starts), self.dims, reducer, self.scaler)
+
+    def scaled(self, scaler) -> ClusterRows:
+        return ClusterRows(self.cluster, self.parts, np.diff(self.starts), self.dims, self.reducer, scaler)
 
     def _pieces(self, rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
         """(part, rows within it) for ascending row numbers."""
@@ -352,7 +364,8 @@ class ClusterRows:
         rows = np.asarray(rows, dtype=np.int64)
         order = np.argsort(rows, kind="stable")
         ordered = rows[order]
-        futures = [self.cluster.submit(take, self.parts[p], local, self.reducer) for p, local in self._pieces(ordered)]
+        pieces = self._pieces(ordered)
+        futures = [self.cluster.submit(take, self.parts[p], local, self.scaler, self.reducer) for p, local in pieces]
         got = self.cluster.results(futures)
         X = np.concatenate(got) if got else np.empty((0, self.shape[1]), np.float32)
         out = np.empty_like(X)
@@ -368,7 +381,7 @@ class ClusterRows:
         placer_f = self.cluster.broadcast(placer)
         batches = [rest[b : b + batch] for b in range(0, len(rest), batch)]
         pieces = [[(self.parts[p], local) for p, local in self._pieces(rows)] for rows in batches]
-        futures = [self.cluster.submit(place, placer_f, self.reducer, piece) for piece in pieces]
+        futures = [self.cluster.submit(place, placer_f, self.scaler, self.reducer, piece) for piece in pieces]
         for i, placed_xy in self.cluster.done(futures):
             xy[batches[i]] = placed_xy
             futures[i] = None  # the worker lets the batch go
@@ -417,7 +430,8 @@ def sample_on(cluster: Cluster, source, plan, opts, progress=None):
     dims = max(set(dims_seen), key=dims_seen.count) if dims_seen else 0
     usable = [int((h[0] == 0).sum()) for h in heads]
     rows = ClusterRows(cluster, parts, usable, dims)
-    return Sample(table, row_ids, total, opts.sample, rows, bad, dims)
+    gaps = [h[3] for h in heads if h[3] is not None and len(h[3]) == dims]
+    return Sample(table, row_ids, total, opts.sample, rows, bad, dims, np.sum(gaps, axis=0) if gaps else None)
 
 
 def _sampled(cluster: Cluster, paths: list[str], sizes, offsets, plan, opts) -> list:

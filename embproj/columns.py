@@ -8,16 +8,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.types as pt
+
+from .identifiers import identifier_reason, name_says_id
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")  # + RIFF….WEBP, see is_image_data
 LABEL_NAMES = re.compile(
     r"(^|_)(label|labels|target|class|category|cluster|species|genre|kind|type|tag|group|y)($|_)", re.I
 )
-ID_NAMES = re.compile(r"(^|_)(id|idx|index|key|uuid|row|rowid)$", re.I)
 EMBEDDING_NAMES = re.compile(r"emb|vec|feature|represent|latent|encoding", re.I)
 IMAGE_NAMES = re.compile(r"image|img|picture|photo|thumb|pixel", re.I)
 TITLE_NAMES = re.compile(r"^(name|title|text|caption|sentence|word|token|filename|file|path)$", re.I)
@@ -42,6 +44,12 @@ class ColumnInfo:
     nonnull: int  # in the head rows
     dims: int | None = None  # vector length or image shape size
     shape: tuple[int, ...] | None = None  # pixel array shape
+    rows: int = 0  # the head's rows
+    missing: int = 0  # cells with no number in the head: null, or NaN
+    std: float | None = None  # numbers: their standard deviation in the head (as StandardScaler measures it)
+    numbers: bool = False  # numbers in Arrow (kind float or int, or an identifier kept in numbers)
+    chars: int | None = None  # text: the median length of the head's first values
+    note: str = ""  # an identifier: why it is one
 
     @property
     def numeric(self) -> bool:
@@ -69,6 +77,7 @@ def describe_column(name: str, col: pa.ChunkedArray) -> ColumnInfo:
     values = col.drop_null()
     nonnull = len(values)
     base: dict[str, Any] = dict(name=name, type=_type_name(t), nonnull=nonnull, distinct=_distinct(values))
+    base["rows"] = len(col)
     depth, leaf = _list_depth(t)
     if depth == 1 and _is_number(leaf):
         return ColumnInfo(kind="vector", dims=_typical_length(values), **base)
@@ -84,10 +93,8 @@ def describe_column(name: str, col: pa.ChunkedArray) -> ColumnInfo:
         return ColumnInfo(kind="image-bytes", **base)  # Hugging Face datasets' Image feature: {bytes, path}
     if pt.is_dictionary(t) or pt.is_boolean(t):
         return ColumnInfo(kind="category", **base)
-    if pt.is_floating(t) or pt.is_decimal(t):
-        return ColumnInfo(kind="float", **base)
-    if pt.is_integer(t):
-        return ColumnInfo(kind="id" if _looks_like_id(name, values) else "int", **base)
+    if pt.is_floating(t) or pt.is_decimal(t) or pt.is_integer(t):
+        return _describe_numbers(name, col, pt.is_integer(t), base)
     if pt.is_string(t) or pt.is_large_string(t):
         return _describe_strings(name, values, base)
     if pt.is_temporal(t):
@@ -97,6 +104,7 @@ def describe_column(name: str, col: pa.ChunkedArray) -> ColumnInfo:
 
 def _describe_strings(name: str, values: pa.ChunkedArray, base: dict) -> ColumnInfo:
     sample = [v for v in values.slice(0, 50).to_pylist() if v and v.strip()]
+    base = {**base, "chars": sorted(len(v) for v in sample)[len(sample) // 2] if sample else None}
     vectors = [v for v in sample if is_text_vector(v)]
     if sample and all(v.lstrip().startswith("[") for v in sample) and len(vectors) >= 0.8 * len(sample):
         # "[0.1, 0.2]" cells; a few bad ones are dropped and counted later, not a reason to miss the column
@@ -113,8 +121,9 @@ def _describe_strings(name: str, values: pa.ChunkedArray, base: dict) -> ColumnI
         return ColumnInfo(kind="category", **base)
     if LABEL_NAMES.search(name) and distinct <= MAX_CATEGORIES:
         return ColumnInfo(kind="category", **base)
-    if distinct == n and sample and not any(" " in v for v in sample) and ID_NAMES.search(name):
-        return ColumnInfo(kind="id", **base)
+    said = name_says_id(name)
+    if distinct == n and sample and not any(" " in v for v in sample) and said:
+        return ColumnInfo(kind="id", note=f'unique text without spaces, its name says identifier ("{said}")', **base)
     return ColumnInfo(kind="text", **base)
 
 
@@ -195,12 +204,15 @@ def _array_shape(values: pa.ChunkedArray) -> tuple[int, ...] | None:
     return tuple(shape)
 
 
-def _looks_like_id(name: str, values: pa.ChunkedArray) -> bool:
-    if ID_NAMES.search(name):
-        return True
-    n = len(values)
-    if n < 20:
-        return False
-    arr = values.to_numpy()
-    # 0..n-1 or 1..n in order: a row number, not a measurement
-    return bool((arr[1:] - arr[:-1] == 1).all())
+def _describe_numbers(name: str, col: pa.ChunkedArray, integers: bool, base: dict) -> ColumnInfo:
+    """A number per row: a measurement (float, int), or an identifier (identifiers.py says why)."""
+    numbers = pc.cast(col, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+    finite = numbers[np.isfinite(numbers)]
+    std = float(finite.std()) if len(finite) > 1 else None
+    std = std if std is not None and np.isfinite(std) else None  # beyond float64: no spread to compare
+    facts: dict[str, Any] = dict(missing=len(numbers) - len(finite) - int(np.isinf(numbers).sum()), std=std)
+    facts["numbers"] = True
+    note = identifier_reason(name, numbers, integers)
+    if note:
+        return ColumnInfo(kind="id", note=note, **base, **facts)
+    return ColumnInfo(kind="int" if integers else "float", **base, **facts)

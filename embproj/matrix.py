@@ -36,6 +36,7 @@ class Matrix:
     reduced_to: int | None = None  # PCA pre-reduction target, when applied
     reduced_variance: float | None = None  # share of variance the pre-reduction kept
     seconds: float = 0.0
+    gaps: tuple[int, ...] = ()  # numeric columns: per column, the dropped rows missing its number
 
     @property
     def n_dropped(self) -> int:
@@ -50,8 +51,9 @@ REASONS = (
     "vectors holding text that is not a number",
     "NaN or infinite values",
     "values beyond ±1e15, too large to measure distances",
+    "missing numbers",  # a numeric column's null or NaN (the columns are named in the warning: missing.py)
 )
-MISSING, EMPTY, WRONG, TEXT, NOT_FINITE, TOO_LARGE = range(1, 7)
+MISSING, EMPTY, WRONG, TEXT, NOT_FINITE, TOO_LARGE, GAP = range(1, 8)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def vectors(table: pa.Table | pa.RecordBatch, embedding: Embedding) -> Vectors:
     if embedding.kind == "list":
         X, bad, dims = _from_list(table.column(embedding.columns[0]), embedding.text, embedding.dims)
     else:
-        X, bad, dims = _from_columns(table, embedding.columns)
+        X, bad, dims = _from_columns(table, embedding.columns, embedding.fill)
     for begin in range(0, len(X) if X.size else 0, BLOCK_ROWS):  # a block at a time: the checks' temporaries stay small
         block = X[begin : begin + BLOCK_ROWS]
         within = ((block >= -LARGEST) & (block <= LARGEST)).all(axis=1)  # NaN is neither
@@ -84,28 +86,34 @@ def build_matrix(table: pa.Table, embedding: Embedding, where: str = "") -> Matr
     return matrix_from(v.X, v.bad, v.dims, where)
 
 
-def matrix_from(X: np.ndarray, bad: np.ndarray, dims: int, where: str = "") -> Matrix:
-    """The matrix of the usable rows of X, compacted in place (a large X is not copied); the rest counted."""
+def matrix_from(X: np.ndarray, bad: np.ndarray, dims: int, where: str = "", gaps=None) -> Matrix:
+    """The matrix of the usable rows of X, compacted in place (a large X is not copied); the rest counted, and
+    for numeric columns, which of them the dropped rows miss (`gaps`, counted here unless the rows are a Dask
+    cluster's, whose workers counted them)."""
     start = time.perf_counter()
+    if gaps is None and isinstance(X, np.ndarray) and (bad == GAP).any():
+        gaps = np.isnan(X[bad == GAP]).sum(axis=0)
+    gaps = tuple(int(g) for g in gaps) if gaps is not None else ()
     codes = np.bincount(bad, minlength=len(REASONS) + 1)
     dropped = {REASONS[c - 1].format(dims=dims): int(codes[c]) for c in range(1, len(REASONS) + 1) if codes[c]}
     keep = np.flatnonzero(bad == 0)
     if len(keep) == 0:
         reasons = "; ".join(f"{n:,} {why}" for why, n in dropped.items()) or "no rows"
+        fill = " (--missing fill fills missing numbers)" if codes[GAP] else ""
         raise InputError(
             f"no usable rows: every vector was dropped ({reasons})",
-            "check the embedding column, or choose another with --embedding/--columns",
+            f"check the embedding column, or choose another with --embedding/--columns{fill}",
             where=where or None,
         )
     if not isinstance(X, np.ndarray):  # held by a Dask cluster's workers, the usable rows only (cluster.py)
-        return Matrix(X, X, keep, dims, dropped, seconds=time.perf_counter() - start)
+        return Matrix(X, X, keep, dims, dropped, seconds=time.perf_counter() - start, gaps=gaps)
     if len(keep) < len(X):
         for begin in range(0, len(keep), BLOCK_ROWS):  # forward, block by block: a row only moves up
             rows = keep[begin : begin + BLOCK_ROWS]
             X[begin : begin + len(rows)] = X[rows]
         X = X[: len(keep)]
     X = np.ascontiguousarray(X, dtype=np.float32)
-    return Matrix(X, X, keep, dims, dropped, seconds=time.perf_counter() - start)
+    return Matrix(X, X, keep, dims, dropped, seconds=time.perf_counter() - start, gaps=gaps)
 
 
 def _from_list(col, text: bool, dims: int | None) -> tuple[np.ndarray, np.ndarray, int]:
@@ -163,11 +171,33 @@ def _coerce(flat: pa.Array) -> pa.Array:
     return pa.array(values.to_numpy(dtype=np.float64), mask=values.isna().to_numpy())
 
 
-def _from_columns(table, columns) -> tuple[np.ndarray, np.ndarray, int]:
+def _from_columns(table, columns, fill=()) -> tuple[np.ndarray, np.ndarray, int]:
+    """One float32 number per column; a row missing one (null or NaN) is flagged GAP, or with `fill` (--missing
+    fill) given that column's number."""
     X = np.empty((table.num_rows, len(columns)), dtype=np.float32)
     for j, name in enumerate(columns):
         X[:, j] = pc.cast(table.column(name), pa.float32(), safe=False).to_numpy(zero_copy_only=False)
-    return X, np.zeros(table.num_rows, dtype=np.int8), len(columns)
+        if fill:
+            X[np.isnan(X[:, j]), j] = fill[j]
+    bad = np.zeros(table.num_rows, dtype=np.int8)
+    bad[np.isnan(X).any(axis=1)] = GAP
+    return X, bad, len(columns)
+
+
+def rescale(matrix: Matrix, method: str, fit: np.ndarray) -> Matrix:
+    """The matrix with each column rescaled (scaling.py) by a scaler fitted on the rows `fit`: in place here (a
+    large matrix is not copied), on the workers for a Dask cluster's rows. Before `reduce`: the pre-reduction,
+    the neighbours and the quality numbers are all in the rescaled space."""
+    from .scaling import fit_scaler
+
+    scaler = fit_scaler(matrix.original, fit, method)
+    if scaler is None:
+        return matrix
+    if isinstance(matrix.original, np.ndarray):
+        X = scaler(matrix.original, out=matrix.original)
+    else:
+        X = matrix.original.scaled(scaler)
+    return replace(matrix, X=X, original=X)
 
 
 def needs_reduction(matrix: Matrix, algos, max_dims: int) -> bool:

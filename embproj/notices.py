@@ -6,20 +6,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .columns import MAX_CATEGORIES
+from .missing import dropped_note
 
 
-def run_warnings(sample, matrix, projections, table: pa.Table, color, images) -> tuple[str, ...]:
-    """Everything the user should know about this run's rows, parameters, legend and images, in that order."""
-    found = _dropped(sample, matrix) + [note for p in projections for note in p.notes] + _folded(table, color)
+def run_warnings(sample, matrix, projections, table: pa.Table, color, images, columns=()) -> tuple[str, ...]:
+    """Everything the user should know about this run's rows, parameters, legend and images, in that order.
+    `columns`: the embedding's numeric columns, named when rows miss their numbers."""
+    found = _dropped(sample, matrix, columns) + [note for p in projections for note in p.notes]
+    found += _folded(table, color)
     if images is not None and images.warning:
         found.append(images.warning)
     return tuple(found)
 
 
-def _dropped(sample, matrix) -> list[str]:
+def _dropped(sample, matrix, columns) -> list[str]:
     if not matrix.dropped:
         return []
     reasons = ", ".join(f"{n:,} {why}" for why, n in matrix.dropped.items())
+    if matrix.gaps and len(matrix.gaps) == len(columns):
+        reasons += dropped_note(dict(zip(columns, matrix.gaps)))
     return [f"dropped {matrix.n_dropped:,} of {len(sample.row_ids):,} sampled rows: {reasons}"]
 
 

@@ -31,6 +31,13 @@ UMAP_METRICS = ("euclidean", "cosine", "manhattan", "correlation", "chebyshev", 
 TSNE_METRICS = ("euclidean", "cosine", "manhattan", "correlation")
 COORDS_SUFFIXES = (".parquet", ".csv")
 CLUSTERS = ("auto", "none")
+SCALES = ("auto", "none", "standard", "robust")
+MISSING_CHOICES = ("auto", "drop", "fill")
+# --scale auto standardises many numeric columns when the most spread one's standard deviation is this many times
+# the median column's: swiss's six percentages are within 4.3×, iris's four lengths in cm 2.3×, an embedding's
+# dimensions or the digits' pixels under 2×; USArrests' rates differ 8.9× (assaults hold 96% of the variance),
+# penguins' measurements 147× (scaling.py)
+SPREAD_RATIO = 5.0
 CLUSTER_MIN_ROWS = 200  # --clusters auto finds clusters from this many plotted rows on
 # --min-cluster-size's default, × √points: the digits' ten digits as ten clusters (benchmarks/explain.py)
 MIN_CLUSTER_SCALE = 1.5
@@ -130,6 +137,19 @@ class Options:
                                       commands=BOTH, listed=True)  # fmt: skip
     color: str | None = option(None, "--color", "-c", help="Column to colour by; '' for none", commands=BOTH)
     label: str | None = option(None, "--label", help="Column shown as each point's title on hover", commands=BOTH)
+    scale: str = option(
+        "auto", "--scale", help="Rescale each numeric column before the maps and the neighbours: standard (mean 0, "
+        "standard deviation 1), robust (median 0, interquartile range 1), none; auto standardises columns whose "
+        f"spreads differ {SPREAD_RATIO:g}× or more (grams beside millimetres), never one column of vectors",
+        choices=SCALES, commands=BOTH,
+    )  # fmt: skip
+    missing: str = option(
+        "auto", "--missing", help="Rows missing a number in a numeric column of the embedding: auto leaves out the "
+        "columns missing most when over a fifth of the first rows miss one (as many as keep the most numbers) and "
+        "drops the rest; drop keeps every column and drops those rows; fill fills each gap with its column's "
+        "median in the first rows",
+        choices=MISSING_CHOICES, commands=BOTH,
+    )  # fmt: skip
     image: str | None = option(None, "--image", help="Column of images: pixel arrays, bytes, paths, base64",
                                commands=BOTH)  # fmt: skip
     hover: tuple[str, ...] | None = option(None, "--hover", help="Columns shown on hover, comma-separated",

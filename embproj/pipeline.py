@@ -94,7 +94,7 @@ def inspect(opts: Options, source: Source | None = None) -> tuple[Source, Plan]:
 
 def run(opts: Options, source: Source | None = None, reporter: Reports | None = None) -> Result:
     from .assemble import make_page
-    from .matrix import matrix_from, needs_reduction, reduce
+    from .matrix import matrix_from, needs_reduction, reduce, rescale
     from .project import fit_rows, runnable
     from .structure import find_structure
 
@@ -110,9 +110,12 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         with stage("sample", "Reading rows", source.num_rows) as tick:
             sample = _sample(opts, source, plan, tick, cluster)
         with stage("matrix", "Building the matrix"):
-            matrix = located(source.name, matrix_from, sample.X, sample.bad, sample.dims, source.name)
+            matrix = located(source.name, matrix_from, sample.X, sample.bad, sample.dims, source.name, sample.gaps)
         maps = located(source.name, runnable, opts.algo, len(matrix.X))  # the maps the rows allow, warned for others
         fit = fit_rows(len(matrix.X), opts.fit_points, opts.seed)
+        if plan.scaling.method != "none":  # before the fingerprint: the cache keeps maps of what they were made of
+            with stage("scale", "Rescaling each column"):
+                matrix = rescale(matrix, plan.scaling.method, fit)
         vectors = _fingerprint(opts, matrix)  # "" when the cache is off
         cached = _cached(opts, maps.algos, matrix, fit, vectors)
         if needs_reduction(matrix, maps.algos, opts.max_dims):  # also for cached maps: the page says what it kept

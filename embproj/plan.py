@@ -6,16 +6,18 @@ Each choice carries a one-line reason, printed by `project` and `inspect`. A use
 from __future__ import annotations
 
 import fnmatch
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
 
 from .chartplan import choose_charts, choose_names, majority_column
-from .columns import EMBEDDING_NAMES, IMAGE_NAMES, LABEL_NAMES, MAX_CATEGORIES, TITLE_NAMES, ColumnInfo, describe
+from .columns import EMBEDDING_NAMES, MAX_CATEGORIES, ColumnInfo, describe
 from .errors import InputError, OptionError
+from .imageplan import choose_image
+from .labelplan import choose_label, class_codes, class_name_says, class_rank, names_a_label
+from .missing import Settled, settle_missing
 from .options import Options, say
-from .pixels import check_shape, guess_shape, parse_image_shape, shape_text
+from .scaling import Scaling, decide_scaling
 from .words import closest, guessed, listing
 
 MAX_HOVER = 8
@@ -30,6 +32,7 @@ class Embedding:
     reason: str
     text: bool = False  # list cells stored as "[0.1, 0.2]" strings
     alternatives: tuple[str, ...] = ()
+    fill: tuple[float, ...] = ()  # --missing fill: the number each column's gaps are filled with
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,10 @@ class Plan:
     charts_reason: str = ""
     names: Role = Role(None, "")  # what names the clusters: kind "words" (--text) or "majority" (a label column)
     purity: str | None = None  # the label-like column a cluster's purity is measured on
+    scaling: Scaling = Scaling("none", "")  # whether each dimension is rescaled, and why
+    codes: tuple[tuple[str, str], ...] = ()  # (column, why) of the whole-number columns that code classes
+    notes: tuple[str, ...] = ()  # what the plan left out, for the run's warnings (columns missing most numbers)
+    left_out: tuple[tuple[str, float], ...] = ()  # (column, share of the first rows missing it) left out for it
 
     @property
     def needed_columns(self) -> list[str]:
@@ -86,12 +93,20 @@ class Plan:
         taken = [f"{name} ({role.reason})" for name, role in named if role.column == c.name]
         if taken:
             return " + ".join(n for n, r in named if r.column == c.name), "; ".join(taken)
+        code = dict(self.codes).get(c.name)
+        if c.name in dict(self.left_out):
+            code = f"missing in {dict(self.left_out)[c.name]:.0%} of the first rows (--missing drop keeps it)"
         if c.name in self.hover:
-            return "hover", "shown on hover"
+            note = f"identifier ({c.note})" if c.note else code
+            return "hover", f"{note}, not a dimension; shown on hover" if note else "shown on hover"
+        if code:
+            return "unused", f"{code}, not a dimension"
         if c.name in self.embedding.alternatives:
             return "unused", "another vector column; choose it with --embedding"
         why = {
-            "id": "id-like (a row number or key)",
+            "id": f"identifier: {c.note}; not a dimension (--columns can make it one)"
+            if c.numbers
+            else f"identifier: {c.note}",
             "text": "free text, many distinct values",
             "other": f"type {c.type} is not used",
             "float": "numeric, not part of the embedding",
@@ -101,7 +116,7 @@ class Plan:
 
     def explain(self) -> list[str]:
         e = self.embedding
-        lines = [f"embedding: {_describe_embedding(e)} ({e.reason})"]
+        lines = [f"embedding: {_describe_embedding(e)} ({e.reason})", f"scale: {self.scaling.text}"]
         for name, role in (("colour", self.color), ("label", self.label), ("image", self.image)):
             lines.append(f"{name}: {_quote(role.column) if role.column else 'none'} ({role.reason})")
         lines.append(f"hover: {', '.join(map(_quote, self.hover)) or 'none'} ({self.hover_reason})")
@@ -127,30 +142,49 @@ def make_plan(head: pa.Table, opts: Options, where: str = "") -> Plan:
                 raise _unknown_column(listed, name, info, getattr(opts, listed))
     if opts.text is not None and opts.text not in by_name:
         raise _unknown_column("text", opts.text, info)
-    image = _choose_image(info, by_name, opts)
-    color = _choose_color(info, by_name, opts, exclude={image.column})
-    embedding = _choose_embedding(info, by_name, opts, exclude={image.column, color.column}, where=where)
+    image = Role(*choose_image(info, by_name, opts))
+    codes = class_codes(info)
+    color = _choose_color(info, by_name, opts, {image.column}, codes)
+    embedding, settled = _choose_embedding(info, by_name, opts, {image.column, color.column}, codes, head, where)
     if color.column is None and opts.color is None:
-        color = _continuous_color(info, exclude={image.column, *embedding.columns}) or color
-    label = _choose_label(info, by_name, opts, color, exclude={image.column, *embedding.columns})
+        color = _continuous_color(info, exclude={image.column, *embedding.columns, *dict(settled.left)}) or color
+    label = _choose_label(info, opts, color, exclude={image.column, *embedding.columns})
     hover, hover_reason = _choose_hover(info, opts, used={image.column, *embedding.columns}, first=(label, color))
     dims, more = embedding.columns if embedding.kind == "columns" else (), 0
     if not hover and opts.hover is None and dims:  # a table of nothing but its dimensions (W&B's hello world)
         hover, more = dims[:MAX_HOVER], max(0, len(dims) - MAX_HOVER)
         hover_reason = "the table has only its dimensions" + (f", the first {MAX_HOVER}" if more else "")
     used = {image.column, *embedding.columns}
-    choices = _color_choices(info, color, used) if opts.color != "" else ()
+    choices = _color_choices(info, color, used, codes) if opts.color != "" else ()
     charts, charts_reason = choose_charts(info, by_name, opts, used)
     names = Role(*choose_names(by_name, opts, (label.column, color.column)))
     purity = majority_column(by_name, (label.column, color.column))
+    scaling = decide_scaling(embedding.kind, [by_name[c] for c in embedding.columns], opts.scale)
     return Plan(embedding, color, label, image, hover, hover_reason, tuple(info), choices, more, charts, charts_reason,
-                names, purity)  # fmt: skip
+                names, purity, scaling, tuple(codes.items()), (settled.note,) if settled.note else (),
+                settled.left)  # fmt: skip
 
 
 # -- embedding ------------------------------------------------------------------------------------------------
 
 
-def _choose_embedding(info, by_name, opts: Options, exclude: set, where: str) -> Embedding:
+def _choose_embedding(info, by_name, opts: Options, exclude: set, codes: dict[str, str], head, where: str):
+    """(Embedding, missing.Settled): the embedding, and what its numeric columns' missing numbers cost."""
+    embedding = _embedding(info, by_name, opts, exclude, codes, where)
+    if embedding.kind != "columns":
+        return embedding, Settled(())
+    settled = settle_missing(list(embedding.columns), head, opts.missing, bool(opts.columns))
+    if settled.fill:
+        reason = f"{embedding.reason}; a missing number is filled with its column's median in the first rows"
+        return replace(embedding, fill=settled.fill, reason=reason), settled
+    if not settled.left:
+        return embedding, settled
+    reason = embedding.reason.replace(f"the {len(embedding.columns)} numeric", f"the {len(settled.columns)} numeric")
+    reason += f"; left out for their missing numbers: {', '.join(_quote(c) for c, _ in settled.left)}"
+    return replace(embedding, columns=settled.columns, dims=len(settled.columns), reason=reason), settled
+
+
+def _embedding(info, by_name, opts: Options, exclude: set, codes: dict[str, str], where: str) -> Embedding:
     if opts.embedding:
         col = by_name[opts.embedding]
         if col.is_vector:
@@ -177,12 +211,15 @@ def _choose_embedding(info, by_name, opts: Options, exclude: set, where: str) ->
             why = "its name says embedding" if EMBEDDING_NAMES.search(best.name) else "the widest"
             reason = f"{why}, among {len(vectors)} vector columns; others: {', '.join(map(_quote, others))}"
         return Embedding("list", (best.name,), best.dims, reason, best.kind == "text-vector", others)
-    numeric = [c for c in info if c.numeric and c.name not in exclude and not LABEL_NAMES.search(c.name)]
+    numeric = [c for c in info if c.numeric and c.name not in {*exclude, *codes} and not names_a_label(c)]
     if len(numeric) >= 2:
-        skipped = [c.name for c in info if c.kind == "id"]
         reason = f"no vector column, so the {len(numeric)} numeric columns, one per dimension"
-        if skipped:
-            reason += f"; id-like columns left out: {', '.join(map(_quote, skipped))}"
+        for what, left in (
+            ("identifiers", [c.name for c in info if c.kind == "id" and c.numbers]),
+            ("class codes", codes),
+        ):
+            if left:
+                reason += f"; {what} left out: {', '.join(map(_quote, left))}"
         return Embedding("columns", tuple(c.name for c in numeric), len(numeric), reason)
     seen = listing([f"{c.name} ({c.type})" for c in info], quote=False)
     found = "only one numeric column" if numeric else "no column of vectors and no numeric columns"
@@ -200,10 +237,10 @@ def _columns_from_globs(info, globs) -> Embedding:
     chosen, wrong = [], []
     for c in info:
         if any(fnmatch.fnmatchcase(c.name, g) for g in globs):
-            (chosen if c.numeric else wrong).append(c.name)
+            (chosen if c.numbers else wrong).append(c.name)  # identifiers too: the user chose them
     if len(chosen) < 1:
         extra = f" (matched but not numeric: {listing(wrong)})" if wrong else ""
-        numeric = [c.name for c in info if c.numeric]
+        numeric = [c.name for c in info if c.numbers]
         raise OptionError(
             f"{say('columns', tuple(globs))} matches no numeric column{extra}",
             f"numeric columns are: {listing(numeric)}",
@@ -217,7 +254,7 @@ def _columns_from_globs(info, globs) -> Embedding:
 # -- colour, label, image, hover ------------------------------------------------------------------------------
 
 
-def _choose_color(info, by_name, opts: Options, exclude: set) -> Role:
+def _choose_color(info, by_name, opts: Options, exclude: set, codes: dict[str, str]) -> Role:
     if opts.color == "":
         return Role(None, "turned off")
     if opts.color:
@@ -225,10 +262,12 @@ def _choose_color(info, by_name, opts: Options, exclude: set) -> Role:
         many = col.kind == "float" or (col.kind == "int" and col.distinct > MAX_CATEGORIES)
         kind = "continuous" if many else "categorical"
         return Role(col.name, f"set by --color, {kind}", kind)
-    cats = [c for c in info if c.name not in exclude and _is_categorical(c)]
+    cats = [c for c in info if c.name not in exclude and (_is_categorical(c) or c.name in codes)]
     if cats:
-        best = sorted(cats, key=lambda c: (not LABEL_NAMES.search(c.name), c.distinct))[0]
-        why = "its name says label" if LABEL_NAMES.search(best.name) else "few distinct values"
+        best = sorted(cats, key=class_rank)[0]
+        if best.name in codes:
+            return Role(best.name, f"{codes[best.name]}, not a dimension", "categorical")
+        why = class_name_says(best)
         return Role(best.name, f"{best.distinct} distinct values in the first rows, {why}", "categorical")
     return Role(None, "no label-like column (few distinct values); pick one with --color")
 
@@ -243,7 +282,7 @@ def _continuous_color(info, exclude: set) -> Role | None:
     return None
 
 
-def _color_choices(info, color: Role, used: set) -> tuple[tuple[str, str], ...]:
+def _color_choices(info, color: Role, used: set, codes: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """The colour first, then other label-like and numeric scalar columns (never the embedding's own
     dimensions), at most MAX_COLOR_CHOICES: the report's colour menu."""
     choices = [(color.column, color.kind or "categorical")] if color.column else []
@@ -252,7 +291,7 @@ def _color_choices(info, color: Role, used: set) -> tuple[tuple[str, str], ...]:
             break
         if c.name in used or c.name == color.column or c.distinct < 2:
             continue
-        if c.kind == "category" or _is_categorical(c):
+        if c.kind == "category" or _is_categorical(c) or c.name in codes:
             choices.append((c.name, "categorical"))
         elif c.kind == "float" or (c.kind == "int" and c.distinct > MAX_CATEGORIES):
             choices.append((c.name, "continuous"))
@@ -264,86 +303,17 @@ def _color_choices(info, color: Role, used: set) -> tuple[tuple[str, str], ...]:
 def _is_categorical(c: ColumnInfo) -> bool:
     if c.kind == "category":
         return 2 <= c.distinct
-    if c.kind == "int" and LABEL_NAMES.search(c.name):
+    if c.kind == "int" and names_a_label(c):
         return 2 <= c.distinct <= MAX_CATEGORIES
     return False
 
 
-def _choose_label(info, by_name, opts: Options, color: Role, exclude: set) -> Role:
+def _choose_label(info, opts: Options, color: Role, exclude: set) -> Role:
     if opts.label == "":
         return Role(None, "turned off")
     if opts.label:
         return Role(opts.label, "set by --label")
-    for c in info:
-        if c.name not in exclude and c.is_scalar and TITLE_NAMES.match(c.name):
-            return Role(c.name, "its name says title")
-    if color.column:
-        return Role(color.column, "the colour column")
-    return Role(None, "no title-like column; the row number is shown")
-
-
-def _choose_image(info, by_name, opts: Options) -> Role:
-    if opts.no_images or opts.image == "":
-        return Role(None, "turned off")
-    shape = parse_image_shape(opts.image_shape)
-    if opts.image:
-        return _image_role(by_name[opts.image], "set by --image", shape)
-    if shape:
-        fits = [c for c in info if c.kind in ("vector", "pixels") and _values_per_cell(c) == math.prod(shape)]
-        if not fits:
-            raise OptionError(
-                f"{say('image_shape', shape_text(shape))}: no column has {math.prod(shape):,} numbers per row",
-                f"name the column of pixel lists with {say('image', 'COL')}",
-            )
-        best = sorted(fits, key=lambda c: not IMAGE_NAMES.search(c.name))[0]
-        return _image_role(
-            best, f"{math.prod(shape):,} numbers per row, shown as {shape_text(shape)} (--image-shape)", shape
-        )
-    for c in info:
-        if c.is_image:
-            return Role(c.name, _image_reason(c), c.kind)
-    for c in info:
-        if c.kind == "vector" and IMAGE_NAMES.search(c.name) and guess_shape(c.dims or 0):
-            return Role(None, f'"{c.name}" may be flat images: show them with --image-shape {guess_shape(c.dims or 0)}')
-    return Role(None, "no column of pixel arrays, image bytes, paths or data URIs")
-
-
-def _image_role(col: ColumnInfo, reason: str, shape) -> Role:
-    """The image role for `col`, or an error saying why its cells cannot be images."""
-    if shape:
-        if col.kind not in ("vector", "pixels"):
-            raise OptionError(
-                f'{say("image_shape")} is for lists of pixel numbers, but "{col.name}" is {col.type}',
-                f"leave {say('image_shape')} out for image files, paths and base64 text",
-            )
-        check_shape(col.name, _values_per_cell(col), shape)
-        return Role(col.name, reason, "pixels", shape)
-    if col.kind == "vector":
-        raise OptionError(
-            f"{say('image', col.name, quote=True)} holds flat lists of {col.dims} numbers",
-            f"give their shape with {say('image_shape', guess_shape(col.dims or 0) or 'HxW')}",
-        )
-    if col.numeric or col.kind == "text-vector" or (col.kind == "id" and "int" in col.type):
-        raise OptionError(
-            f"{say('image', col.name, quote=True)} holds {col.type} values, not images",
-            "choose a column of pixel arrays, image bytes, file paths, data URIs or base64 text",
-        )
-    return Role(col.name, reason, col.kind)
-
-
-def _values_per_cell(c: ColumnInfo) -> int | None:
-    return c.dims if c.kind == "vector" else math.prod(c.shape) if c.shape else None
-
-
-def _image_reason(c: ColumnInfo) -> str:
-    if c.kind == "pixels":
-        return f"{'×'.join(map(str, c.shape or ()))} arrays of numbers (pixels)"
-    return {
-        "image-bytes": "binary cells holding image files",
-        "image-uri": "data:image URIs",
-        "image-path": "paths to image files",
-        "image-base64": "base64 text",
-    }[c.kind]
+    return Role(*choose_label(info, color.column, exclude))
 
 
 def _choose_hover(info, opts: Options, used: set, first) -> tuple[tuple[str, ...], str]:

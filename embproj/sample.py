@@ -32,6 +32,7 @@ class Sample:
     X: Any = None
     bad: np.ndarray | None = None  # with `vectors`: why a row's vector is unusable (matrix.REASONS), 0 if usable
     dims: int = 0
+    gaps: np.ndarray | None = None  # on a Dask cluster: per numeric column, the sampled rows missing its number
 
 
 class _Reservoir:

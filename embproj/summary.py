@@ -72,6 +72,7 @@ class RunSummary:
     sampled: str | None  # how the rows were sampled, when not every row was kept
     embedding: str  # the embedding in words: column(s), dims, pre-reduction
     dims: int
+    scale: dict[str, str]  # how each dimension was rescaled ("none", "standard", "robust") and why
     color: str | None
     columns: dict[str, Any]  # the roles: embedding, color, label, image, hover
     projections: tuple[ProjectionFacts, ...]
@@ -120,6 +121,7 @@ def describe_run(
         sampled=sampled,
         embedding=f"{what}, {dims}",
         dims=matrix.dims,
+        scale={"method": plan.scaling.method, "reason": plan.scaling.reason, "text": plan.scaling.text},
         color=plan.color.column and color_fact(plan.color.column, plan.color.kind),
         columns={
             "embedding": list(e.columns),
@@ -198,6 +200,7 @@ def manifest(summary: RunSummary) -> dict:
         "rows_plotted": summary.rows.plotted,
         "dropped": summary.rows.reasons,
         "columns": summary.columns,
+        "scale": summary.scale["method"],
         "projections": [
             {"algo": p.algo, "params": p.params, "metrics": p.metrics, "fitted": p.fitted, "placed": p.placed}
             for p in summary.projections
@@ -226,6 +229,7 @@ def json_summary(result) -> dict:
         },
         "columns": s.columns,
         "dims": s.dims,
+        "scale": {"method": s.scale["method"], "reason": s.scale["reason"]},
         "algorithms": [
             {
                 "algo": p.algo,

@@ -48,9 +48,17 @@ def cluster():
         yield local
 
 
+def mixed_scales(n: int = ROWS) -> pa.Table:
+    """vector_table's 12-dim rows as 12 numeric columns, the last in thousands: standardised by default, so the
+    workers rescale their rows with the scaler fitted on the client."""
+    table = vector_table(n, dims=12, classes=4)
+    X = np.stack(table.column("embedding").to_numpy(zero_copy_only=False)) * np.array([1.0] * 11 + [1000.0])
+    return pa.table({"id": table.column("id"), "label": table.column("label"), **{f"m{j}": X[:, j] for j in range(12)}})
+
+
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory) -> Path:
-    return write_parts(tmp_path_factory.mktemp("table") / "parts", 5)
+    return write_parts(tmp_path_factory.mktemp("table") / "parts", 5, mixed_scales())
 
 
 def coords(path: Path) -> pa.Table:
@@ -104,8 +112,25 @@ def test_the_report_is_the_local_engines(all_three):
     page = dask.with_suffix(".html").read_text().replace(str(dask), str(local))
     assert page == local.with_suffix(".html").read_text()
     summary = json.loads(result.stdout)
+    assert summary["scale"]["method"] == "standard"  # rescaled on the workers, with the client's fitted scaler
     assert [p["placed"] for p in summary["algorithms"]] == [ROWS - int(FIT)] * 3
     assert summary["engine"] == "dask" and all(p["cache"] == "off" for p in summary["algorithms"])
+
+
+def test_rows_missing_numbers_are_counted_by_column_on_the_workers(tmp_path, cluster, cli):
+    table = mixed_scales(300)
+    m3 = table.column("m3").to_numpy().copy()
+    m3[::7] = np.nan  # 43 rows
+    table = table.set_column(table.schema.get_field_index("m3"), "m3", pa.array(m3, from_pandas=True))
+    said = {}
+    for engine, parts in (("local", 1), ("dask", 3)):
+        data = write_parts(tmp_path / engine, parts, table)
+        args = ["--algo", "pca", "--missing", "drop", "--json", "--engine", engine]
+        said[engine] = json.loads(project(cli, data, engine, *args, "--scheduler", cluster.scheduler_address).stdout)
+    assert said["dask"]["warnings"] == said["local"]["warnings"]
+    assert said["local"]["warnings"][0].startswith(
+        'dropped 43 of 300 sampled rows: 43 missing numbers (missing in "m3" 43)'
+    )
 
 
 def test_the_same_sample_whatever_the_parts(tmp_path, cluster, cli):

@@ -61,7 +61,7 @@ def test_text_vectors_parse_and_flag_non_numbers():
 def test_columns_with_nulls_drop_the_row():
     table = pa.table({"a": [1.0, None, 3.0], "b": [1, 2, 3]})
     m = build_matrix(table, Embedding("columns", ("a", "b"), 2, ""))
-    assert m.X.tolist() == [[1, 1], [3, 3]] and m.dropped == {"NaN or infinite values": 1}
+    assert m.X.tolist() == [[1, 1], [3, 3]] and m.dropped == {"missing numbers": 1} and m.gaps == (1, 0)
 
 
 def test_all_rows_bad_is_an_error():
