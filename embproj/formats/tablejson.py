@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from embproj.errors import InputError
 from embproj.formats import in_memory
+from embproj.formats.numpy_files import Inflation, ndarray_column, npz_shapes
 from embproj.imagepaths import Root, confine
 from embproj.jsonfile import loads, read_text
 from embproj.source import Source
@@ -97,11 +98,12 @@ def parse(obj, root: Path, artifact: str = "") -> tuple[pa.Table, str, tuple[str
     wandb = "index" not in obj
     fmt = "wandb-table" if wandb else "pandas-split"
     stored = _serialized_columns(obj, names)
+    inflation = Inflation()  # what the columns' .npz members take, in all
     columns: list[tuple[str, pa.Array]] = []  # a list: repeated names are kept, for tidy.py to rename
     notes: list[str] = []
     for j, column in enumerate(names):
         if column in stored:
-            array, note = _from_npz(column, stored[column], root, len(rows))
+            array, note = _from_npz(column, stored[column], root, len(rows), inflation)
         else:
             array, note = _column(column, [row[j] for row in rows], placeholders=wandb, artifact=artifact)
         notes += [note] if note else []
@@ -175,11 +177,7 @@ def _alternatives(t) -> list[dict]:
     return [t]
 
 
-def _from_npz(column: str, where: dict, root: Path, n: int) -> tuple[pa.Array | None, str | None]:
-    import numpy as np
-
-    from embproj.formats.numpy_files import ndarray_column, npz_shapes
-
+def _from_npz(column: str, where: dict, root: Path, n: int, inflation: Inflation) -> tuple[pa.Array | None, str | None]:
     found = confine(where["path"], (Root.of(root),))
     if found is None or not found.is_file():
         return None, (
@@ -190,8 +188,10 @@ def _from_npz(column: str, where: dict, root: Path, n: int) -> tuple[pa.Array | 
     shapes = npz_shapes(found)
     if key not in shapes:
         return None, f'column "{column}": {where["path"]} has no array "{key}", so the column is left out'
-    with np.load(found, allow_pickle=False) as archive:  # its size checked by npz_shapes
-        array = archive[key]
+    try:  # its size checked by npz_shapes, and with the other columns' by `inflation`
+        array = inflation.load(found, [key])[key]
+    except InputError as err:
+        raise InputError(f'column "{column}" ({where["path"]}): {err.what}', err.fix) from None
     if array.ndim == 0 or array.shape[0] != n:
         return None, f'column "{column}": {where["path"]} holds {len(array) if array.ndim else 0:,} rows, not {n:,}'
     return ndarray_column(array), None
