@@ -51,6 +51,8 @@ def exact(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
     indices[unoriented], distances[unoriented] = lowest[_others(lowest, unoriented)].reshape(-1, k), 1.0
     # A row is settled when its k-th distance ranks clearly below everything left out; else rows tie (or nearly)
     # at its k-th distance, and every row that close is fetched and ranked exactly.
+    if metric not in PRODUCT_METRICS:  # the tiles hold distances rounded to float32: a few units of their last place
+        space.slack = 4 * float(np.finfo(np.float32).eps) * float(np.abs(bound[np.isfinite(bound)]).max(initial=0.0))
     unsettled = np.flatnonzero(~(space.rank(distances[:, -1], np.arange(n)) < bound - space.slack))
     unsettled = np.setdiff1d(unsettled, unoriented, assume_unique=True)
     for rows in blocks(len(unsettled), SETTLE_ROWS):

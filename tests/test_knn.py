@@ -93,6 +93,14 @@ def test_rows_with_many_copies_get_their_copies(metric):
         assert graph.indices[200].tolist() == list(range(10)) and (graph.distances[200] == 1).all()
 
 
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan", "chebyshev", "minkowski"])
+def test_exact_ties_go_to_the_lower_row(metric):
+    """Rows of small integers tie exactly (copies, and other rows at equal distances): the order is SciPy's
+    (distance, row) to the row, including where a distance rounds up in float32 (the square root of 2, say)."""
+    X = small_data("ties", 300)
+    np.testing.assert_array_equal(knn(X, 15, metric).indices, brute(X, 15, metric)[0])
+
+
 def test_duplicate_rows_cost_no_more_than_distinct_ones(monkeypatch):
     """3,000 equal rows of 1,000 dims took 98 s against 1.5 s for random ones: every row tied with all the others
     and had each of them ranked from the vectors. The work, counted as the pairs compared (tiles of products and
