@@ -9,7 +9,7 @@ stays on, and only raster formats are parsed (no EPS/PDF, which would run Ghosts
 Memory is bounded before a pixel is decoded: an image's header says what its first frame (the only one ever
 decoded) takes once decoded, in bytes, its bit depth counted (Pillow's pixel guard counts pixels, so a 16-bit or
 float image of the same size would take two to four times as much), and over `MAX_IMAGE_BYTES` it is refused. A
-large image is then shrunk a strip of rows at a time, so no full-size copy of it is made whatever its mode.
+large image is then shrunk a tile at a time, so no full-size copy of it is made whatever its mode.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ MAX_IMAGE_BYTES = 300_000_000
 # however many rows name it, and however many sizes the --max-html-mb budget tries.
 MAX_DECODED_BYTES = 4_000_000_000
 REDUCING_GAP = 3  # an image over this many times the thumbnail is first reduced by a whole factor (Pillow's own)
-STRIP_BYTES = 8 << 20  # what one strip of a large image takes while it is reduced
+TILE_BYTES = 8 << 20  # what one tile of a large image (or strip of a pixel array) takes while it is reduced
 
 REASONS = {  # reason → (one, many), as the warning counts them
     "empty": ("empty cell", "empty cells"),
@@ -237,7 +237,7 @@ def _from_pixels(cell, shape, value_range):
         raise ImageFailure("too-large")
     found = value_range or range_of(arr)
     out = np.empty(arr.shape, np.uint8)
-    rows = max(1, STRIP_BYTES // (16 * math.prod(arr.shape[1:])))  # to_bytes' float32 copies, a strip at a time
+    rows = max(1, TILE_BYTES // (16 * math.prod(arr.shape[1:])))  # to_bytes' float32 copies, a strip at a time
     for top in range(0, len(arr), rows):
         out[top : top + rows] = to_bytes(arr[top : top + rows], found)
     return Image.fromarray(out)
@@ -407,22 +407,23 @@ def _thumbnail(image, size: int):
 
 def _shrunk(image, size: int):
     """A large image reduced by a whole factor (box averages, as Pillow's resize does first with a reducing gap),
-    a strip of rows at a time, each strip in a mode `reduce` takes: no full-size copy is made, whatever the mode
-    (16-bit grey, palette) would be converted to. With the box of the result the whole image maps to (a partial
-    last box is left out, as Pillow's resize leaves it); smaller images as they are, and no box."""
+    a tile at a time, each tile in a mode `reduce` takes: no full-size copy is made, whatever the mode (16-bit
+    grey, palette) would be converted to. With the box of the result the whole image maps to (a partial last box
+    is left out, as Pillow's resize leaves it); smaller images as they are, and no box."""
     from PIL import Image
 
     w, h = image.size
     factor = max(w, h) // (size * REDUCING_GAP)
     if factor < 2:
         return image, None
-    rows = max(1, STRIP_BYTES // (8 * w * factor)) * factor  # a multiple of the factor: strips meet on box edges
+    side = max(1, math.isqrt(TILE_BYTES // 8) // factor) * factor  # a multiple of the factor: tiles meet on box edges
     out = None
-    for top in range(0, h, rows):
-        part = _reducible(image.crop((0, top, w, min(h, top + rows)))).reduce(factor)
-        if out is None:
-            out = Image.new(part.mode, (-(-w // factor), -(-h // factor)))
-        out.paste(part, (0, top // factor))
+    for top in range(0, h, side):
+        for left in range(0, w, side):
+            part = _reducible(image.crop((left, top, min(w, left + side), min(h, top + side)))).reduce(factor)
+            if out is None:
+                out = Image.new(part.mode, (-(-w // factor), -(-h // factor)))
+            out.paste(part, (left // factor, top // factor))
     return out, (0.0, 0.0, w / factor, h / factor)
 
 
