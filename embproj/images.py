@@ -5,6 +5,11 @@ shape), image file bytes, file paths, data URIs or bare base64. Only freshly enc
 never a cell's own bytes or text: metadata chunks, trailing bytes and colour profiles are left behind. A cell
 that cannot be read becomes `None` and a counted reason, never an exception. Pillow's decompression-bomb guard
 stays on, and only raster formats are parsed (no EPS/PDF, which would run Ghostscript).
+
+Memory is bounded before a pixel is decoded: an image's header says what its first frame (the only one ever
+decoded) takes once decoded, in bytes, its bit depth counted (Pillow's pixel guard counts pixels, so a 16-bit or
+float image of the same size would take two to four times as much), and over `MAX_IMAGE_BYTES` it is refused. A
+large image is then shrunk a tile at a time, so no full-size copy of it is made whatever its mode.
 """
 
 from __future__ import annotations
@@ -32,12 +37,18 @@ from .pixels import leaf_is_number, pixel_cells, range_of, to_bytes, value_range
 JPEG_QUALITY = 80
 FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
 URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
-# Decoded pixels per report, at most. A decode costs time in proportion to its pixels (~50 megapixels a second
-# for PNG on one core), so this bounds a report's image work at about 20 s a pass, whatever the table holds:
-# 5,000 phone photos (JPEGs decode at 1/8 scale, ~0.2 megapixels each) fit; 5,000 files near Pillow's
-# 89-megapixel limit would take hours and are cut off after about a dozen. An image counts once per run however
-# many rows name it, and however many sizes the --max-html-mb budget tries.
-MAX_DECODED_PIXELS = 1_000_000_000
+# One image's pixels in memory, decoded (as Pillow holds them: see `decoded_bytes`), or a pixel array's float32
+# working copy: an 8192×8192 colour image (TensorBoard's largest sprite) takes 268 MB and fits; a 9000×9000 float
+# TIFF (a file of 300 KB when its pixels are zeros) would take 324 MB, twice that through libtiff, and is refused.
+MAX_IMAGE_BYTES = 300_000_000
+# Decoded bytes per report, at most. A decode costs time in proportion to its bytes (~50 megapixels of colour, or
+# ~200 MB, a second for PNG on one core), so this bounds a report's image work at about 20 s a pass, whatever the
+# table holds: 5,000 phone photos (JPEGs decode at 1/8 scale, ~0.2 megapixels each) fit; 5,000 files near
+# Pillow's 89-megapixel limit would take hours and are cut off after about a dozen. An image counts once per run
+# however many rows name it, and however many sizes the --max-html-mb budget tries.
+MAX_DECODED_BYTES = 4_000_000_000
+REDUCING_GAP = 3  # an image over this many times the thumbnail is first reduced by a whole factor (Pillow's own)
+TILE_BYTES = 8 << 20  # what one tile of a large image (or strip of a pixel array) takes while it is reduced
 
 REASONS = {  # reason → (one, many), as the warning counts them
     "empty": ("empty cell", "empty cells"),
@@ -72,7 +83,7 @@ class ImageCells:
     `roots` are the folders path cells may be read from, the data folder first (`base_dir` alone is the same as
     `roots=(base_dir,)`); none means the current folder; `follow`: symlinks in them are followed out of them
     (--follow-symlinks). One run decodes each file (by resolved path) or each distinct image (by content) once
-    per size, and at most MAX_DECODED_PIXELS pixels in all."""
+    per size, and at most MAX_DECODED_BYTES in all."""
 
     def __init__(self, column: pa.ChunkedArray, kind: str | None, shape=None, base_dir=None, roots=None, follow=False):
         self.kind = kind or ""
@@ -86,8 +97,8 @@ class ImageCells:
         self.cells = (pixel_cells(column, self.shape) if numeric else None) or column.to_pylist()
         self._uris: dict[tuple, str] = {}  # (file or content, size) → data URI
         self._failed: dict = {}  # file or content → reason: a file that failed once fails at every size
-        self._admitted: set = set()  # what the pixel budget has paid for
-        self._pixels = 0
+        self._admitted: set = set()  # what the decoding budget has paid for
+        self._decoded = 0  # bytes
 
     def __len__(self) -> int:
         return len(self.cells)
@@ -147,15 +158,15 @@ class ImageCells:
             fp = open(found, "rb") if isinstance(found, Path) else io.BytesIO(found)  # noqa: SIM115 (closed below)
         except OSError:
             raise ImageFailure("unreadable") from None
-        return _from_file(fp, size, lambda pixels: self._pay(key, pixels))
+        return _from_file(fp, size, lambda held: self._pay(key, held))
 
-    def _pay(self, key, pixels: int) -> None:
-        """Charge the pixel budget for an image about to be decoded, once per image, or refuse it."""
+    def _pay(self, key, held: int) -> None:
+        """Charge the decoding budget for an image about to be decoded, once per image, or refuse it."""
         if key in self._admitted:
             return
-        if self._pixels + pixels > MAX_DECODED_PIXELS:
+        if self._decoded + held > MAX_DECODED_BYTES:
             raise ImageFailure("budget")
-        self._pixels += pixels
+        self._decoded += held
         self._admitted.add(key)
 
 
@@ -199,7 +210,7 @@ def failure_warning(failures: Counter, total: int, roots=None) -> str | None:
         text += f" (image files are read only inside {folders or 'the current folder'})"
     if failures.get("budget"):
         text += (
-            f" (a report decodes at most {MAX_DECODED_PIXELS // 1_000_000:,} megapixels of images; "
+            f" (a report decodes at most {MAX_DECODED_BYTES / 1e6:,.0f} MB of images; "
             f"lower {say('max_points')} or use smaller images)"
         )
     return text
@@ -225,22 +236,55 @@ def _from_pixels(cell, shape, value_range):
         arr = arr[:, :, 0]
     if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))):
         raise ImageFailure("array")
-    if arr.shape[0] * arr.shape[1] > (Image.MAX_IMAGE_PIXELS or math.inf):
+    if arr.shape[0] * arr.shape[1] > (Image.MAX_IMAGE_PIXELS or math.inf) or arr.size * 4 > MAX_IMAGE_BYTES:
         raise ImageFailure("too-large")
-    return Image.fromarray(to_bytes(arr, value_range or range_of(arr)))
+    found = value_range or range_of(arr)
+    out = np.empty(arr.shape, np.uint8)
+    rows = max(1, TILE_BYTES // (16 * math.prod(arr.shape[1:])))  # to_bytes' float32 copies, a strip at a time
+    for top in range(0, len(arr), rows):
+        out[top : top + rows] = to_bytes(arr[top : top + rows], found)
+    return Image.fromarray(out)
+
+
+def decoded_bytes(image) -> int:
+    """What an opened image's first frame takes in memory once decoded, from its header alone: its pixels as
+    Pillow holds them (1 byte a pixel for 1, L and P, 2 for 16-bit grey, 4 for 32-bit grey, floats and every mode
+    of several bands, RGB included), and for a TIFF the strip or tile libtiff decodes it through, which can be
+    the whole image again."""
+    from PIL import ImageMode
+
+    try:
+        mode = ImageMode.getmode(image.mode)
+        per_pixel = np.dtype(mode.typestr).itemsize if len(mode.bands) == 1 else 4
+    except (KeyError, TypeError):
+        per_pixel = 4
+    w, h = image.size
+    held = w * h * per_pixel
+    if image.format == "TIFF":
+        tags = getattr(image, "tag_v2", {})
+        tile_w, tile_h, rows = tags.get(322), tags.get(323), tags.get(278)  # TileWidth, TileLength, RowsPerStrip
+        if isinstance(tile_w, int) and isinstance(tile_h, int):
+            held += tile_w * tile_h * per_pixel
+        else:
+            held += w * min(h, rows if isinstance(rows, int) and rows > 0 else h) * per_pixel
+    return held
 
 
 def _from_file(fp, size: int, pay):
-    """Decode an image file object into a thumbnail; `pay(pixels)` is called before the pixels are decoded."""
+    """Decode an image file's first frame into a thumbnail; `pay(bytes)` is called with what decoding it will
+    hold in memory (`decoded_bytes`) before any pixel is decoded, which can refuse it."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(fp, formats=FORMATS) as image:
             if image.format == "JPEG":
                 image.draft(None, (size, size))  # decode big JPEGs at 1/2, 1/4 or 1/8 scale: much faster
-            pay(image.size[0] * image.size[1])
+            held = decoded_bytes(image)
+            if held > MAX_IMAGE_BYTES:
+                raise ImageFailure("too-large")
+            pay(held)
             image.load()
-            return _thumbnail(_upright(image), size)
+            return _upright(_thumbnail(image, size), _orientation(image))
     except UnidentifiedImageError:
         fp.seek(0)
         raise ImageFailure("corrupt" if is_image_data(fp.read(12)) else "not-image") from None
@@ -317,22 +361,41 @@ def _b64(text: str) -> bytes:
 # -- thumbnail and encoding ----------------------------------------------------------------------------------
 
 
-def _upright(image):
-    from PIL import ImageOps
+def _orientation(image) -> int:
+    """The EXIF orientation (1, upright, to 8), read before the thumbnail, which has no EXIF."""
+    from PIL import ExifTags
 
     try:
-        return ImageOps.exif_transpose(image) or image
+        return int(image.getexif().get(ExifTags.Base.Orientation, 1))
     except Exception:  # a broken EXIF block only loses the rotation
-        return image
+        return 1
+
+
+def _upright(thumbnail, orientation: int):
+    """The thumbnail turned as the EXIF orientation says (ImageOps.exif_transpose's turns): turning the small
+    image gives the same pixels as turning the large one first, without a full-size copy."""
+    from PIL import Image
+
+    turn = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_270,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_90,
+    }.get(orientation)
+    return thumbnail.transpose(turn) if turn is not None else thumbnail
 
 
 def _thumbnail(image, size: int):
     """Longest side `size`: photos shrink (Lanczos), tiny pixel art grows by a whole factor (nearest)."""
     from PIL import Image
 
-    image = _plain_mode(image)
     w, h = image.size
     longest = max(w, h)
+    image, box = _shrunk(image, size)
+    image = _plain_mode(image)
     if longest < size:
         factor = size // longest
         if factor > 1:
@@ -340,9 +403,42 @@ def _thumbnail(image, size: int):
     elif longest > size:
         scale = size / longest
         target = (max(1, round(w * scale)), max(1, round(h * scale)))
-        image = image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        image = image.resize(target, Image.Resampling.LANCZOS, box=box, reducing_gap=REDUCING_GAP)
     # a fresh image from the pixels alone: no text chunks, EXIF, ICC profile or anything else from the cell
     return Image.frombytes(image.mode, image.size, image.tobytes())
+
+
+def _shrunk(image, size: int):
+    """A large image reduced by a whole factor (box averages, as Pillow's resize does first with a reducing gap),
+    a tile at a time, each tile in a mode `reduce` takes: no full-size copy is made, whatever the mode (16-bit
+    grey, palette) would be converted to. With the box of the result the whole image maps to (a partial last box
+    is left out, as Pillow's resize leaves it); smaller images as they are, and no box."""
+    from PIL import Image
+
+    w, h = image.size
+    factor = max(w, h) // (size * REDUCING_GAP)
+    if factor < 2:
+        return image, None
+    side = max(1, math.isqrt(TILE_BYTES // 8) // factor) * factor  # a multiple of the factor: tiles meet on box edges
+    out = None
+    for top in range(0, h, side):
+        for left in range(0, w, side):
+            part = _reducible(image.crop((left, top, min(w, left + side), min(h, top + side)))).reduce(factor)
+            if out is None:
+                out = Image.new(part.mode, (-(-w // factor), -(-h // factor)))
+            out.paste(part, (left // factor, top // factor))
+    return out, (0.0, 0.0, w / factor, h / factor)
+
+
+def _reducible(image):
+    """The image in a mode `reduce` takes: 16-bit grey as 32-bit, a palette as its colours, 1-bit as grey."""
+    if image.mode.startswith("I;"):
+        return image.convert("I")
+    if image.mode in ("P", "PA"):
+        return image.convert("RGBA" if "transparency" in image.info or image.mode == "PA" else "RGB")
+    if image.mode == "1":
+        return image.convert("L")
+    return image
 
 
 def _plain_mode(image):

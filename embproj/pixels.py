@@ -119,10 +119,12 @@ def pixel_cells(column: pa.ChunkedArray, shape) -> list | None:
 
 
 def range_of(arr: np.ndarray) -> tuple[float, float, bool]:
-    finite = arr[np.isfinite(arr)] if arr.dtype.kind == "f" else arr
-    if finite.size == 0:
-        return 0.0, 0.0, arr.dtype.kind == "f"
-    return float(finite.min()), float(finite.max()), arr.dtype.kind == "f"
+    if arr.dtype.kind != "f":
+        return (float(arr.min()), float(arr.max()), False) if arr.size else (0.0, 0.0, False)
+    finite = np.isfinite(arr)  # a mask, not a copy of the finite values
+    if not finite.any():
+        return 0.0, 0.0, True
+    return float(arr.min(where=finite, initial=np.inf)), float(arr.max(where=finite, initial=-np.inf)), True
 
 
 def to_bytes(arr: np.ndarray, value_range: tuple[float, float, bool]) -> np.ndarray:

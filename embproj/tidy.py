@@ -19,14 +19,16 @@ def unique_names(names: Sequence[str]) -> list[str]:
         if name.strip() and name not in taken:
             taken.add(name)
             out[i] = name
+    last: dict[str, int] = {}  # each base's last suffix: a name repeated r times costs r tries, not r²/2
     for i, name in enumerate(names):
         if out[i] is None:
             base = name if name.strip() else f"Unnamed: {i}"
-            new, k = base, 0
+            new, k = base, last.get(base, 0)
             while new in taken:
                 k += 1
                 new = f"{base}.{k}"
             taken.add(new)
+            last[base] = k
             out[i] = new
     return [n for n in out if n is not None]
 

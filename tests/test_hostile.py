@@ -255,9 +255,9 @@ def test_compressed_whitespace_ends_in_an_error_within_bounded_memory(tmp_path, 
 
 
 def test_one_image_named_by_many_rows_is_decoded_once(cli, tmp_path, monkeypatch):
-    """With a pixel budget that pays for one decode of the big image, every row that names it still shows it."""
+    """With a decoding budget that pays for one decode of the big image, every row that names it still shows it."""
     png(tmp_path / "big.png", 120, size=(2000, 1500))
-    monkeypatch.setattr(embproj.images, "MAX_DECODED_PIXELS", 4_000_000)
+    monkeypatch.setattr(embproj.images, "MAX_DECODED_BYTES", 4_000_000)
     cells = ["big.png", "./big.png", str(tmp_path / "big.png")] * 40
     out = tmp_path / "r.html"
     result = cli("project", image_table(cells, tmp_path / "t.parquet"), "--algo", "pca", "-o", out)
@@ -268,7 +268,7 @@ def test_one_image_named_by_many_rows_is_decoded_once(cli, tmp_path, monkeypatch
     thumb = base64.b64decode(imgs[0].split(",")[1])  # 64×48: the same bytes in many rows are decoded once too
     other = io.BytesIO()
     Image.new("L", (64, 48), 7).save(other, format="PNG")
-    monkeypatch.setattr(embproj.images, "MAX_DECODED_PIXELS", 64 * 48 + 1)
+    monkeypatch.setattr(embproj.images, "MAX_DECODED_BYTES", 64 * 48 + 1)
     cells = ImageCells(pa.chunked_array([pa.array([thumb] * 50 + [other.getvalue()], pa.binary())]), "image-bytes")
     uris, failures = cells.encode(32)
     assert all(uris[:50]) and uris[50] is None and failures == Counter(budget=1)
@@ -277,7 +277,7 @@ def test_one_image_named_by_many_rows_is_decoded_once(cli, tmp_path, monkeypatch
 def test_a_pixel_budget_bounds_the_images_decoded(cli, tmp_path, monkeypatch):
     for i in range(30):
         png(tmp_path / f"{i}.png", i * 8, size=(400, 250))  # 0.1 megapixels each
-    monkeypatch.setattr(embproj.images, "MAX_DECODED_PIXELS", 1_000_000)
+    monkeypatch.setattr(embproj.images, "MAX_DECODED_BYTES", 1_000_000)
     out = tmp_path / "r.html"
     result = cli(
         "project", image_table([f"{i}.png" for i in range(30)], tmp_path / "t.parquet"), "--algo", "pca", "-o", out
@@ -285,7 +285,7 @@ def test_a_pixel_budget_bounds_the_images_decoded(cli, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     warning = (
         "20 of 30 images could not be read: 20 left out over the decoding budget (a report decodes at most "
-        "1 megapixels of images; lower --max-points or use smaller images)"
+        "1 MB of images; lower --max-points or use smaller images)"
     )
     assert f"Warning: {warning}" in result.stderr
     imgs = shown_images(out.read_text())

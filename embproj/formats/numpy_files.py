@@ -1,7 +1,8 @@
 """NumPy files as tables: a `.npy` n×d matrix is the embedding (memory-mapped and streamed in batches; labels come
 with `--metadata`), and a `.npz` archive is one column per array whose first dimension is the row count (n×d
 vectors, n×H×W[×C] pixel arrays, n numbers or strings). Nothing is unpickled (`allow_pickle=False`), and an array
-is loaded only once its header says it fits within MAX_ARRAY_BYTES."""
+is loaded only once its header says it fits within MAX_ARRAY_BYTES, and the archive's directory says that the
+members one table loads, all together, decompress to at most that (`Inflation`)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ from embproj.formats import in_memory
 from embproj.source import BATCH_ROWS, Source
 from embproj.words import listing
 
-MAX_ARRAY_BYTES = 4 << 30  # an .npz member is decompressed whole: 4 GB at most (a .npy is memory-mapped instead)
+MAX_ARRAY_BYTES = 4 << 30  # .npz members are decompressed whole: 4 GB at most in all (a .npy is memory-mapped)
+# Real arrays compress a few times at most (floats ~1.1×, pixels ~5×); zeros compress ~1,000×, so that a 3 MB
+# archive can hold 3 GB of them. Members may decompress to INFLATE_FREE, or this many times what they store.
+MAX_INFLATION = 100
+INFLATE_FREE = 256 << 20
 NUMERIC = "biuf"  # bool, signed and unsigned ints, floats
 PICKLED_FIX = "save plain numbers or text, for example np.save(path, X.astype(np.float32))"
 
@@ -66,10 +71,8 @@ def _open_npz(path: Path, name: str) -> Source:
     n = max(shapes[key][0][0] for key in matrices)  # the widest table the arrays make
     kept = [key for key, (shape, _) in shapes.items() if shape and shape[0] == n and len(shape) <= 4]
     left = [f"{key} {_shape(shapes[key][0])}" for key in shapes if key not in kept]
-    arrays = {}
-    with np.load(path, allow_pickle=False) as archive:
-        for key in kept:
-            arrays[key] = ndarray_column(_load(lambda key=key: archive[key]))
+    loaded = Inflation().load(path, kept)  # all of them checked before any is decompressed
+    arrays = {key: ndarray_column(array) for key, array in loaded.items()}
     notes = (f"arrays left out, as they do not have {n:,} rows: {listing(left, quote=False)}",) if left else ()
     return in_memory(pa.table(arrays), name, "npz", notes)
 
@@ -86,7 +89,14 @@ def npz_shapes(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
                     version = np.lib.format.read_magic(f)
                     header = np.lib.format.read_array_header_1_0 if version == (1, 0) else None
                     shape, _, dtype = (header or np.lib.format.read_array_header_2_0)(f)
+                    data = f.tell()
                 check_size(shape, dtype, member[: -len(".npy")])
+                if math.prod(shape) * dtype.itemsize > archive.getinfo(member).file_size - data:
+                    raise InputError(
+                        f'array "{member[: -len(".npy")]}" is cut short: its header claims more data than the '
+                        "archive holds",
+                        "write it again with np.savez",
+                    )
                 found[member[: -len(".npy")]] = (tuple(shape), dtype.kind)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
         raise InputError(f"not a readable .npz archive ({err})", "write it again with np.savez") from None
@@ -102,6 +112,43 @@ def check_size(shape, dtype: np.dtype, key: str) -> None:
         )
     if dtype.kind == "O":
         raise InputError(f'array "{key}" holds Python objects (pickled), which embproj does not load', PICKLED_FIX)
+
+
+class Inflation:
+    """What the .npz members one table loads decompress to, in all (an archive's, or those of the archives a W&B
+    table's columns name), from each archive's directory: zipfile never gives more than a member's recorded size,
+    and a member's array header may claim no more than that. Loading stops with an error before the member that
+    would take the table over MAX_ARRAY_BYTES, or over MAX_INFLATION times what its members store."""
+
+    def __init__(self) -> None:
+        self.inflated = 0
+        self.stored = 0
+
+    def load(self, path: Path, keys: list[str]) -> dict[str, np.ndarray]:
+        """The arrays `keys` of the archive, each a member `<key>.npy` that npz_shapes has read the header of."""
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = [archive.getinfo(f"{key}.npy") for key in keys]
+        except (zipfile.BadZipFile, KeyError, OSError) as err:
+            raise InputError(f"not a readable .npz archive ({err})", "write it again with np.savez") from None
+        inflated = self.inflated + sum(m.file_size for m in members)
+        stored = self.stored + sum(m.compress_size for m in members)
+        if inflated > MAX_ARRAY_BYTES:
+            raise InputError(
+                f"the arrays to load take {_amount(inflated)} once decompressed, more than embproj loads from .npz "
+                f"archives ({_amount(MAX_ARRAY_BYTES)})",
+                "save the embedding as .npy (read memory-mapped) or Parquet",
+            )
+        if inflated > max(INFLATE_FREE, MAX_INFLATION * stored):
+            raise InputError(
+                f"the arrays to load would decompress to {_amount(inflated)} from {_amount(stored)}, "
+                f"{inflated / max(stored, 1):,.0f} times as much (arrays of real data compress a few times; more "
+                f"than {MAX_INFLATION} times and {INFLATE_FREE >> 20} MB is refused)",
+                "save them with np.savez (not np.savez_compressed), or as .npy or Parquet",
+            )
+        self.inflated, self.stored = inflated, stored
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: _load(lambda key=key: archive[key]) for key in keys}
 
 
 # -- arrays as Arrow ------------------------------------------------------------------------------------------
@@ -138,6 +185,10 @@ def _load(read):
         raise InputError(f"not a readable NumPy file ({err})", "write it again with np.save") from None
     except (OSError, EOFError) as err:
         raise InputError(f"cannot read the NumPy file ({err})", "check that it is complete") from None
+
+
+def _amount(size: int) -> str:
+    return f"{size / 1e9:,.1f} GB" if size >= 1e9 else f"{size / 1e6:,.1f} MB"
 
 
 def _shape(shape) -> str:

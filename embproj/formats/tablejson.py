@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from embproj.errors import InputError
 from embproj.formats import in_memory
+from embproj.formats.numpy_files import Inflation, ndarray_column, npz_shapes
 from embproj.imagepaths import OUTSIDE, Root, file_kind, locate, named_file
 from embproj.jsonfile import loads, read_text
 from embproj.source import Source
@@ -108,12 +109,13 @@ def parse(obj, root: Root, artifact: str = "") -> tuple[pa.Table, str, tuple[str
     wandb = "index" not in obj
     fmt = "wandb-table" if wandb else "pandas-split"
     stored = _serialized_columns(obj, names)
+    inflation = Inflation()  # what the columns' .npz members take, in all
     columns: list[tuple[str, pa.Array]] = []  # a list: repeated names are kept, for tidy.py to rename
     notes: list[str] = []
     read: list[Path] = []
     for j, column in enumerate(names):
         if column in stored:
-            array, note, found = _from_npz(column, stored[column], root, len(rows))
+            array, note, found = _from_npz(column, stored[column], root, len(rows), inflation)
             read += [found] if found else []
         else:
             array, note = _column(column, [row[j] for row in rows], placeholders=wandb, artifact=artifact)
@@ -188,12 +190,10 @@ def _alternatives(t) -> list[dict]:
     return [t]
 
 
-def _from_npz(column: str, where: dict, root: Root, n: int) -> tuple[pa.Array | None, str | None, Path | None]:
+def _from_npz(
+    column: str, where: dict, root: Root, n: int, inflation: Inflation
+) -> tuple[pa.Array | None, str | None, Path | None]:
     """The column's array, or None and a note; and the file read."""
-    import numpy as np
-
-    from embproj.formats.numpy_files import ndarray_column, npz_shapes
-
     text = where["path"]
     found = locate(text, (root,))
     if found == OUTSIDE or (isinstance(found, Path) and file_kind(found) == "missing"):
@@ -207,8 +207,10 @@ def _from_npz(column: str, where: dict, root: Root, n: int) -> tuple[pa.Array | 
     shapes = npz_shapes(found)
     if key not in shapes:
         return None, f'column "{column}": {text} has no array "{key}", so the column is left out', found
-    with np.load(found, allow_pickle=False) as archive:  # its size checked by npz_shapes
-        array = archive[key]
+    try:  # its size checked by npz_shapes, and with the other columns' by `inflation`
+        array = inflation.load(found, [key])[key]
+    except InputError as err:
+        raise InputError(f'column "{column}" ({text}): {err.what}', err.fix) from None
     if array.ndim == 0 or array.shape[0] != n:
         return None, f'column "{column}": {text} holds {len(array) if array.ndim else 0:,} rows, not {n:,}', found
     return ndarray_column(array), None, found

@@ -188,10 +188,14 @@ def _with_sprite(source: Source, path: Path, dims: list[int]) -> tuple[Source, s
 
 
 def _cut(path: Path, dims: list[int]) -> np.ndarray:
-    """The sprite's images, k × H × W (× 3 for colour): `single_image_dim` is [width, height]."""
+    """The sprite's images, k × H × W (× 3 for colour): `single_image_dim` is [width, height]. Its size is checked
+    from its header before it is decoded (as any image is: images.MAX_IMAGE_BYTES), and it is cut a row of images
+    at a time, so memory holds the decoded sprite and the images, no other copy."""
     import warnings
 
     from PIL import Image
+
+    from embproj.images import MAX_IMAGE_BYTES, decoded_bytes
 
     where = shown_path(path)
     if len(dims) != 2 or min(dims) < 1:
@@ -204,20 +208,38 @@ def _cut(path: Path, dims: list[int]) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path, formats=["PNG", "JPEG"]) as image:
-                pixels = np.asarray(image.convert("RGB"))
+                held = decoded_bytes(image)
+                if held > MAX_IMAGE_BYTES:
+                    raise InputError(
+                        f"the sprite is {image.size[0]:,}×{image.size[1]:,} pixels, {held / 1e6:,.0f} MB once "
+                        f"decoded, more than embproj decodes of one image ({MAX_IMAGE_BYTES / 1e6:,.0f} MB)",
+                        "write a smaller sprite: TensorBoard's projector shows sprites up to 8192×8192",
+                    )
+                tiles = _tiles(image, width, height)
+    except InputError as err:
+        raise err.at(where) from None
     except Exception as err:  # Pillow raises many kinds on damaged or oversized files
         raise InputError(f"cannot read the sprite ({err})", "write it again with add_embedding", where=where) from None
-    per_row, rows = pixels.shape[1] // width, pixels.shape[0] // height
+    if tiles.ndim == 4 and (tiles[..., 0] == tiles[..., 1]).all() and (tiles[..., 1] == tiles[..., 2]).all():
+        tiles = np.ascontiguousarray(tiles[..., 0])  # grey: one channel
+    return tiles
+
+
+def _tiles(image, width: int, height: int) -> np.ndarray:
+    """The images of a sprite, row-major (TensorBoard's layout), one row of them converted at a time."""
+    w, h = image.size
+    per_row, rows = w // width, h // height
     if per_row == 0 or rows == 0:
         raise InputError(
-            f"the sprite ({pixels.shape[1]}×{pixels.shape[0]}) is smaller than one {width}×{height} image",
-            "write it again with add_embedding", where=where,
-        )  # fmt: skip
-    grid = pixels[: rows * height, : per_row * width].reshape(rows, height, per_row, width, 3)
-    tiles = grid.transpose(0, 2, 1, 3, 4).reshape(rows * per_row, height, width, 3)
-    if (tiles[..., 0] == tiles[..., 1]).all() and (tiles[..., 1] == tiles[..., 2]).all():
-        tiles = tiles[..., 0]  # grey: one channel
-    return np.ascontiguousarray(tiles)
+            f"the sprite ({w}×{h}) is smaller than one {width}×{height} image", "write it again with add_embedding"
+        )
+    grey = image.mode in ("1", "L", "LA", "I") or image.mode.startswith("I;")
+    tiles = np.empty((rows * per_row, height, width, *(() if grey else (3,))), np.uint8)
+    for r in range(rows):
+        strip = image.crop((0, r * height, per_row * width, (r + 1) * height)).convert("L" if grey else "RGB")
+        cells = np.asarray(strip).reshape(height, per_row, width, *tiles.shape[3:])
+        tiles[r * per_row : (r + 1) * per_row] = cells.swapaxes(0, 1)
+    return tiles
 
 
 # -- text protobuf --------------------------------------------------------------------------------------------
