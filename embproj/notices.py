@@ -10,7 +10,8 @@ from .columns import MAX_CATEGORIES
 
 def run_warnings(sample, matrix, projections, table: pa.Table, color, images) -> tuple[str, ...]:
     """Everything the user should know about this run's rows, parameters, legend and images, in that order."""
-    found = _dropped(sample, matrix) + [note for p in projections for note in p.notes] + _folded(table, color)
+    found = _dropped(sample, matrix) + _rounded(sample) + [note for p in projections for note in p.notes]
+    found += _folded(table, color)
     if images is not None and images.warning:
         found.append(images.warning)
     return tuple(found)
@@ -21,6 +22,16 @@ def _dropped(sample, matrix) -> list[str]:
         return []
     reasons = ", ".join(f"{n:,} {why}" for why, n in matrix.dropped.items())
     return [f"dropped {matrix.n_dropped:,} of {len(sample.row_ids):,} sampled rows: {reasons}"]
+
+
+def _rounded(sample) -> list[str]:
+    rows = sample.rounded
+    if not rows:
+        return []
+    return [
+        f"{rows:,} of {sample.rows_read:,} rows read hold integers beyond ±16,777,216 (2^24), which float32 cannot "
+        "hold exactly: their vectors were rounded to float32, so they lost precision"
+    ]
 
 
 def _folded(table: pa.Table, color) -> list[str]:

@@ -32,6 +32,7 @@ class Sample:
     X: Any = None
     bad: np.ndarray | None = None  # with `vectors`: why a row's vector is unusable (matrix.REASONS), 0 if usable
     dims: int = 0
+    rounded: int = 0  # with `vectors`: rows read whose integers float32 could not hold exactly (matrix.Vectors)
 
 
 class _Reservoir:
@@ -48,6 +49,7 @@ class _Reservoir:
         self.chunks: list[np.ndarray] = []
         self.bad: list[np.ndarray] = []
         self.filled = 0
+        self.rounded = 0
 
     def add(self, part: pa.Table, keys, ids, codes, vectors=None) -> None:
         self.parts.append(part)
@@ -57,6 +59,7 @@ class _Reservoir:
         if vectors is None:
             return
         self.bad.append(vectors.bad)
+        self.rounded += vectors.rounded
         if self.rows_hint is not None and self.X is None and not self.chunks:
             self.X = np.empty((self.rows_hint, vectors.X.shape[1]), dtype=np.float32)
         if self.X is not None and self.filled + len(vectors.X) <= len(self.X):
@@ -146,7 +149,7 @@ def sample_rows(
             res.keep(_stratified(res.keys, rank[res.codes], totals[order], k))
     X, bad = res.vectors() if vectors is not None else (None, None)
     dims = X.shape[1] if X is not None else 0
-    return Sample(res.table(), res.ids, offset, method, X, bad, dims)
+    return Sample(res.table(), res.ids, offset, method, X, bad, dims, res.rounded)
 
 
 def _class_codes(col: pa.Array, classes: dict) -> np.ndarray:

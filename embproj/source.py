@@ -93,8 +93,8 @@ class Source:
             rows += taken[-1].num_rows
             if rows >= n:
                 break
-        if not taken:
-            return self.schema.empty_table()
+        if not taken:  # (schema.empty_table() fails on a dictionary of nulls: pyarrow has no converter for it)
+            return pa.Table.from_batches([], schema=self.schema)
         return pa.Table.from_batches(taken, schema=taken[0].schema)
 
 

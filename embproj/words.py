@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Iterable, Sequence
 
 MAX_LISTED = 30  # names an error lists before it counts the rest
+MAX_NAME = 80  # characters of a name an error shows: a file's header may hold a name of any length
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
@@ -21,8 +22,9 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
 
 
 def listing(names: Sequence[str], limit: int = MAX_LISTED, quote: bool = True) -> str:
-    """`"a", "b", … and 36 more`: at most `limit` names, and the count of the others, never cut silently."""
-    shown = [f'"{n}"' if quote else str(n) for n in names[:limit]]
+    """`"a", "b", … and 36 more`: at most `limit` names, and the count of the others, never cut silently (a name
+longer than MAX_NAME is shown cut, with "…")."""
+    shown = [f'"{_cut(n)}"' if quote else _cut(str(n)) for n in names[:limit]]
     if not shown:
         return "none"
     rest = len(names) - len(shown)
@@ -34,3 +36,7 @@ def guessed(guess: str | None, then: str) -> str:
     if not guess:
         return then
     return f"did you mean {guess}? {then[:1].upper()}{then[1:]}"
+
+
+def _cut(name: str) -> str:
+    return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"

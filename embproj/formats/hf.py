@@ -30,9 +30,8 @@ def open_saved(path: Path, name: str, table: str | None) -> Source:
 def open_dataset(folder: Path, name: str) -> Source:
     from embproj.formats.arrow import labels_of, stream_files
 
-    state = _json(folder / "state.json")
-    listed = [f.get("filename") for f in state.get("_data_files", []) if isinstance(f, dict)] if state else []
-    files = [_inside(folder, str(f), "state.json") for f in listed if f] or sorted(folder.glob("data-*.arrow"))
+    listed = _data_files(folder, _json(folder / "state.json"))
+    files = [_inside(folder, f, "state.json") for f in listed] or sorted(folder.glob("data-*.arrow"))
     if not files:
         raise InputError(
             "a saved dataset folder with no data-*.arrow files", "save it again with save_to_disk", where=name
@@ -41,6 +40,19 @@ def open_dataset(folder: Path, name: str) -> Source:
     info = _json(folder / "dataset_info.json")  # its ClassLabels, for Arrow files whose metadata lacks them
     labels = labels_of(info.get("features"), source.schema) if info else {}
     return _relabelled(source, labels) if labels else source
+
+
+def _data_files(folder: Path, state: dict | None) -> list[str]:
+    """The file names state.json lists (`"_data_files": [{"filename": …}, …]`), [] when it lists none."""
+    listed = (state or {}).get("_data_files") or []
+    names = [f.get("filename") for f in listed if isinstance(f, dict)] if isinstance(listed, list) else None
+    if names is None or len(names) != len(listed) or not all(isinstance(n, str) and n for n in names):
+        raise InputError(
+            'state.json\'s "_data_files" is not a list of {"filename": "data-….arrow"}',
+            "save the dataset again with save_to_disk",
+            where=shown_path(folder),
+        )
+    return names
 
 
 def _relabelled(source: Source, labels: dict[str, list[str]]) -> Source:
