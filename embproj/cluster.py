@@ -46,7 +46,12 @@ class Part:
 def part_rows(path: str) -> int:
     import pyarrow.parquet as pq
 
-    return int(pq.ParquetFile(path).metadata.num_rows)
+    from .source import footer_rows
+
+    rows = footer_rows(pq.ParquetFile(path).metadata)
+    if rows is None:  # the sampling keys are drawn for the rows a footer states: a false count would be used
+        raise InputError("its footer states a row count its own columns deny", "write the file again", where=path)
+    return rows
 
 
 def keys_of(seed: int, offset: int, n: int) -> np.ndarray:

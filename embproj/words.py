@@ -23,7 +23,7 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
 
 def listing(names: Sequence[str], limit: int = MAX_LISTED, quote: bool = True) -> str:
     """`"a", "b", … and 36 more`: at most `limit` names, and the count of the others, never cut silently (a name
-longer than MAX_NAME is shown cut, with "…")."""
+    longer than MAX_NAME is shown cut, with "…")."""
     shown = [f'"{_cut(n)}"' if quote else _cut(str(n)) for n in names[:limit]]
     if not shown:
         return "none"

@@ -7,6 +7,7 @@ the examples run `embproj project --algo pca` to the end, which writes a report 
 from __future__ import annotations
 
 import json
+import math
 import re
 import tempfile
 from pathlib import Path
@@ -19,7 +20,8 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from embproj.errors import EmbprojError
+from embproj.errors import EmbprojError, InputError
+from embproj.formats.tensorboard import parse_pbtxt
 from embproj.source import open_source
 
 MAX_MESSAGE = 300  # characters of a reader's error message, the tests' own folder names left out
@@ -80,7 +82,8 @@ def read_through(path: Path, tmp_path: Path, table: str | None = None) -> None:
             assert batch.schema.names == source.schema.names
     except EmbprojError as err:
         short_line(str(err), tmp_path)
-        event(f"refused: {re.sub(r'[0-9]+', 'N', err.what[:40])}")  # --hypothesis-show-statistics: how far the examples get
+        # --hypothesis-show-statistics lists these: how far the examples get before they are refused
+        event(f"refused: {re.sub(r'[0-9]+', 'N', err.what[:40])}")
     else:
         event("read")
 
@@ -153,7 +156,10 @@ NDARRAY = st.fixed_dictionaries(
 WB_TYPE = st.recursive(
     WB_LEAF | NDARRAY | JSON,
     lambda kids: st.fixed_dictionaries(
-        {"wb_type": st.just("union"), "params": st.fixed_dictionaries({"allowed_types": st.lists(kids, max_size=3) | JSON})}
+        {
+            "wb_type": st.just("union"),
+            "params": st.fixed_dictionaries({"allowed_types": st.lists(kids, max_size=3) | JSON}),
+        }
     ),
     max_leaves=4,
 )
@@ -242,6 +248,7 @@ def test_random_wandb_and_pandas_tables(cli, tmp_path, obj, whole_folder, end_to
 
 # -- TensorBoard log folders ---------------------------------------------------------------------------------
 
+
 def mostly(usual: st.SearchStrategy, odd: st.SearchStrategy) -> st.SearchStrategy:
     """`odd` about one time in ten, else `usual`: enough plausible files get past one check to reach the next."""
     return st.integers(0, 9).flatmap(lambda k: odd if k == 7 else usual)  # 0 and 9 come more often than 1 in 10
@@ -298,7 +305,9 @@ def log_files(draw) -> tuple[str, str]:
     rows = [[draw(mostly(NUMBER_TEXT, TSV_CELLS)) for _ in range(width)] for _ in range(n)]
     if rows and draw(st.integers(0, 9)) == 0:
         rows[-1] = rows[-1][:-1]  # a row short of a value
-    columns = draw(st.lists(st.sampled_from(["label", "label", "", "embedding", "image", "name"]), min_size=1, max_size=3))
+    columns = draw(
+        st.lists(st.sampled_from(["label", "label", "", "embedding", "image", "name"]), min_size=1, max_size=3)
+    )
     m = draw(mostly(st.just(n), st.integers(0, 7)))
     meta = [[draw(mostly(st.sampled_from(["a", "b", "1"]), TSV_CELLS)) for _ in columns] for _ in range(m)]
     end = draw(st.sampled_from(["\n", "", "\n\n"]))
@@ -456,3 +465,12 @@ def test_random_arrow_and_parquet_files(cli, tmp_path, n, kinds, key, metadata, 
         write_arrow(path, table, None, "file")
     read_through(path, tmp_path)
     through_the_cli(cli, path, tmp_path, end_to_end == 0)
+
+
+def test_projector_config_numbers_of_any_size():
+    """What the fuzzing found in the config's numbers: too large a float is infinite (as protobuf reads it), an
+    integer beyond 64 bits is an error that says where, and a bare \\x escape is the letter."""
+    config = parse_pbtxt("a: 1e400 b: -1e400 c: 18446744073709551615 d: 1.5f e: '\\x'")
+    assert config == {"a": [math.inf], "b": [-math.inf], "c": [2**64 - 1], "d": [1.5], "e": ["x"]}
+    with pytest.raises(InputError, match="a number of 21 digits at line 2 of the config"):
+        parse_pbtxt("a: 1\nb: " + "1" * 21)

@@ -36,16 +36,16 @@ def stream_files(paths: list[Path], name: str, fmt: str) -> Source:
     shown = _labelled_schema(schema, labels)
     rows = sum(count for _, count, _ in openers)
     old = [p.name for p in paths if _head(p).startswith(FEATHER_V1_MAGIC)]
-    notes = (f"{old[0]} is a Feather V1 file, which pyarrow has stopped writing: save it again as Feather V2 (the "
-             "default of pyarrow and of pandas' to_feather)",) if old else ()  # fmt: skip
-    notes += (f"{paths[0].name}: {unread}",) if unread else ()
+    notes = [f"{old[0]} is a Feather V1 file, which pyarrow has stopped writing: save it again as Feather V2 (the "
+             "default of pyarrow and of pandas' to_feather)"] if old else []  # fmt: skip
+    notes += [f"{paths[0].name}: {unread}"] if unread else []
 
     def batches(columns) -> Iterator[pa.RecordBatch]:
         for _, _, read in openers:
             for batch in read():
                 yield _with_labels(batch, labels) if labels else batch
 
-    return Source(name, fmt, shown, rows, batches, notes)
+    return Source(name, fmt, shown, rows, batches, tuple(notes))
 
 
 def _opener(path: Path) -> tuple[pa.Schema, int, Callable[[], Iterator[pa.RecordBatch]]]:

@@ -52,7 +52,7 @@ def _data_files(folder: Path, state: dict | None) -> list[str]:
             "save the dataset again with save_to_disk",
             where=shown_path(folder),
         )
-    return names
+    return [str(n) for n in names]  # every one a text, checked above
 
 
 def _relabelled(source: Source, labels: dict[str, list[str]]) -> Source:

@@ -38,6 +38,11 @@ def _open_npy(path: Path, name: str) -> Source:
             f"the array is {_shape(matrix.shape)} of {matrix.dtype}, not an n×d matrix of numbers",
             "save one row per item, for example np.save(path, X.reshape(len(X), -1).astype(np.float32))",
         )
+    if not matrix.size:
+        raise InputError(
+            f"the array is {_shape(matrix.shape)}: it holds no numbers",
+            "save one row of numbers per item, for example np.save(path, X.astype(np.float32))",
+        )
     n = matrix.shape[0]
     schema = pa.schema([pa.field("embedding", ndarray_column(matrix[:0]).type)])
 
@@ -55,7 +60,7 @@ def _open_npy(path: Path, name: str) -> Source:
 
 def _open_npz(path: Path, name: str) -> Source:
     shapes = npz_shapes(path)
-    matrices = [key for key, (shape, kind) in shapes.items() if len(shape) == 2 and kind in NUMERIC]
+    matrices = [key for key, (shape, kind) in shapes.items() if len(shape) == 2 and kind in NUMERIC and all(shape)]
     if not matrices:
         seen = ", ".join(f"{key} {_shape(shape)}" for key, (shape, _) in shapes.items()) or "none"
         raise InputError(
@@ -63,13 +68,18 @@ def _open_npz(path: Path, name: str) -> Source:
             "save the embedding as a 2-D array, for example np.savez(path, embedding=X, label=y)",
         )
     n = max(shapes[key][0][0] for key in matrices)  # the widest table the arrays make
+    empty = [key for key, (shape, _) in shapes.items() if 0 in shape[1:]]  # rows of no values: nothing to show
     kept = [key for key, (shape, _) in shapes.items() if shape and shape[0] == n and len(shape) <= 4]
-    left = [f"{key} {_shape(shapes[key][0])}" for key in shapes if key not in kept]
+    kept = [key for key in kept if key not in empty]
+    left = [f"{key} {_shape(shapes[key][0])}" for key in shapes if key not in kept and key not in empty]
     arrays = {}
     with np.load(path, allow_pickle=False) as archive:
         for key in kept:
             arrays[key] = ndarray_column(_load(lambda key=key: archive[key]))
-    notes = (f"arrays left out, as they do not have {n:,} rows: {', '.join(left)}",) if left else ()
+    notes: tuple[str, ...] = (f"arrays left out, as they do not have {n:,} rows: {', '.join(left)}",) if left else ()
+    if empty:
+        shown = ", ".join(f"{key} {_shape(shapes[key][0])}" for key in empty)
+        notes += (f"arrays left out, as their rows hold no values: {shown}",)
     return in_memory(pa.table(arrays), name, "npz", notes)
 
 
@@ -110,6 +120,8 @@ def ndarray_column(arr: np.ndarray) -> pa.Array:
     """An n×… array as one Arrow column: numbers as nested fixed-size lists (float16 as float32), text as
     strings."""
     kind = arr.dtype.kind
+    if 0 in arr.shape[1:]:  # Arrow has no fixed-size list of no values to build from them
+        raise InputError(f"an array of {_shape(arr.shape)} holds no values a row", "save rows of at least one value")
     if not arr.dtype.isnative:  # saved on a big-endian machine
         arr = arr.astype(arr.dtype.newbyteorder("="))
     if kind == "b" and arr.ndim > 1:  # a matrix of flags: numbers, so that it can be an embedding

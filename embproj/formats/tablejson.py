@@ -205,6 +205,8 @@ def _from_npz(column: str, where: dict, root: Path, n: int) -> tuple[pa.Array | 
         array = archive[key]
     if array.ndim == 0 or array.shape[0] != n:
         return None, f'column "{column}": {where["path"]} holds {len(array) if array.ndim else 0:,} rows, not {n:,}'
+    if 0 in array.shape[1:]:
+        return None, f'column "{column}": its rows in {where["path"]} hold no values, so the column is left out'
     return ndarray_column(array), None
 
 
