@@ -22,11 +22,11 @@ def with_metadata(source: Source, path: Path | str, encoding: str | None = None)
     `source`, row by row. Row counts must match."""
     path = Path(path)
     meta = read_metadata(path, encoding)
+    own = unique_names(meta.column_names)  # repeated or empty names, as pandas names them
+    notes = rename_notes(meta.column_names, own)
     theirs = source.schema.names
-    wanted = [f"meta_{c}" if c in theirs else c for c in meta.column_names]
-    names = unique_names([*theirs, *wanted])[len(theirs) :]  # repeated names, and "meta_x" may be taken too
-    notes = rename_notes(wanted, names)
-    meta = meta.rename_columns(names)
+    wanted = [f"meta_{c}" if c in theirs else c for c in own]
+    meta = meta.rename_columns(unique_names([*theirs, *wanted])[len(theirs) :])  # "meta_x" may be taken too
 
     def part(offset: int, rows: int) -> pa.Table:
         found = meta.slice(offset, rows)

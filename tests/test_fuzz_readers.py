@@ -63,6 +63,11 @@ JSON = st.recursive(
 )
 
 
+def mostly(usual: st.SearchStrategy, odd: st.SearchStrategy) -> st.SearchStrategy:
+    """`odd` about one time in ten, else `usual`: enough plausible files get past one check to reach the next."""
+    return st.integers(0, 9).flatmap(lambda k: odd if k == 7 else usual)  # 0 and 9 come more often than 1 in 10
+
+
 def folder(tmp_path: Path) -> Path:
     """A fresh folder for one example (pytest's tmp_path is shared by all of a test's examples)."""
     return Path(tempfile.mkdtemp(dir=tmp_path))
@@ -83,9 +88,16 @@ def read_through(path: Path, tmp_path: Path, table: str | None = None) -> None:
     except EmbprojError as err:
         short_line(str(err), tmp_path)
         # --hypothesis-show-statistics lists these: how far the examples get before they are refused
-        event(f"refused: {re.sub(r'[0-9]+', 'N', err.what[:40])}")
+        event("refused: " + shape_of(err.what))
     else:
         event("read")
+        for note in source.notes:
+            event("noted: " + shape_of(note))
+
+
+def shape_of(message: str) -> str:
+    """A message with its names and numbers left out: one event for each kind of message."""
+    return re.sub(r"[0-9]+", "N", re.sub(r'"[^"]*"', "X", message))[:40]
 
 
 def short_line(message: str, tmp_path: Path, limit: int = MAX_MESSAGE) -> None:
@@ -132,25 +144,21 @@ CELLS = {
     "anything": JSON,
 }
 NPZ_KEYS = ["v", "wide", "zero", "scalar", "ints", "text", "objects", "missing"]
-NPZ_PATHS = st.sampled_from(["media/serialized_data/s.npz", "media/serialized_data/none.npz", "../s.npz", "media"])
+NPZ_PATHS = mostly(
+    st.just("media/serialized_data/s.npz"),
+    st.sampled_from(["media/serialized_data/pickled.npz", "media/serialized_data/none.npz", "../s.npz", "media"]),
+)
 WB_LEAF = st.fixed_dictionaries(
     {"wb_type": st.sampled_from(["number", "string", "none", "image-file", "list", "ndarray", "union"]) | JSON},
     optional={"params": JSON},
 )
-NDARRAY = st.fixed_dictionaries(
+NPZ_WHERE = st.fixed_dictionaries({"path": mostly(NPZ_PATHS, JSON), "key": mostly(st.sampled_from(NPZ_KEYS), JSON)})
+NDARRAY = st.fixed_dictionaries(  # a column wandb moved to an .npz file
     {
         "wb_type": st.just("ndarray"),
-        "params": st.fixed_dictionaries(
-            {},
-            optional={
-                "serialization_path": st.fixed_dictionaries(
-                    {}, optional={"path": NPZ_PATHS | JSON, "key": st.sampled_from(NPZ_KEYS) | JSON}
-                )
-                | JSON,
-                "shape": JSON,
-            },
-        )
-        | JSON,
+        "params": mostly(
+            st.fixed_dictionaries({"serialization_path": mostly(NPZ_WHERE, JSON)}, optional={"shape": JSON}), JSON
+        ),
     }
 )
 WB_TYPE = st.recursive(
@@ -166,10 +174,11 @@ WB_TYPE = st.recursive(
 
 
 def column_types(names: list) -> st.SearchStrategy:
+    """wandb's typedDict of each column's type (an .npz column's among them), now and then malformed."""
     keys = st.sampled_from([str(n) for n in names]) if names else st.text(max_size=3)
-    type_map = st.dictionaries(keys, WB_TYPE, max_size=4) | JSON
-    params = st.fixed_dictionaries({"type_map": type_map}) | JSON
-    return st.fixed_dictionaries({"wb_type": st.just("typedDict"), "params": params}) | JSON
+    type_map = mostly(st.dictionaries(keys, mostly(NDARRAY, WB_TYPE), max_size=4), JSON)
+    params = mostly(st.fixed_dictionaries({"type_map": type_map}), JSON)
+    return mostly(st.fixed_dictionaries({"wb_type": st.just("typedDict"), "params": params}), JSON)
 
 
 @st.composite
@@ -229,10 +238,11 @@ def wandb_folder(tmp_path: Path, obj: dict) -> Path:
         "scalar": np.float64(1.5),
         "ints": np.full((rows, 3), 2**40 + 1, np.int64),
         "text": np.array([f"t{i}" for i in range(rows)]),
-        "objects": np.array([{"a": 1}] * rows, dtype=object),
     }
     (root / "media" / "serialized_data").mkdir()
     np.savez(root / "media" / "serialized_data" / "s.npz", **arrays)
+    objects = np.array([{"a": 1}] * rows, dtype=object)  # what np.load refuses without allow_pickle
+    np.savez(root / "media" / "serialized_data" / "pickled.npz", objects=objects, v=arrays["v"])
     (root / "t.table.json").write_text(dumps(obj))
     return root
 
@@ -247,11 +257,6 @@ def test_random_wandb_and_pandas_tables(cli, tmp_path, obj, whole_folder, end_to
 
 
 # -- TensorBoard log folders ---------------------------------------------------------------------------------
-
-
-def mostly(usual: st.SearchStrategy, odd: st.SearchStrategy) -> st.SearchStrategy:
-    """`odd` about one time in ten, else `usual`: enough plausible files get past one check to reach the next."""
-    return st.integers(0, 9).flatmap(lambda k: odd if k == 7 else usual)  # 0 and 9 come more often than 1 in 10
 
 
 PB_NUMBERS = st.sampled_from(
