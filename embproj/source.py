@@ -328,7 +328,7 @@ def footer_rows(meta) -> int | None:
     """The row count a Parquet footer states, or None (counted while reading) when its own numbers deny it: the
     row groups' rows add up to the file's, and every row puts at least one value (or null) in each column."""
     groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
-    if sum(g.num_rows for g in groups) != meta.num_rows:
+    if meta.num_rows < 0 or sum(g.num_rows for g in groups) != meta.num_rows:
         return None
     if any(g.num_columns and g.num_rows > g.column(0).num_values for g in groups):
         return None

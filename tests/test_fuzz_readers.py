@@ -1,5 +1,5 @@
 """Other tools' files made at random, plausible and hostile (issue 25): W&B tables and pandas' table JSON,
-TensorBoard log folders, Hugging Face `save_to_disk` folders and Arrow files. Whatever a file holds, reading it as
+TensorBoard log folders, Hugging Face `save_to_disk` folders, Arrow and Parquet files, NumPy arrays. Whatever a file holds, reading it as
 `project` does (open, the first rows, every batch) gives a table or one `EmbprojError` whose message is one short
 line, never another exception; `embproj inspect` answers with exit 0 or one `Error:` line and exit 2; a quarter of
 the examples run `embproj project --algo pca` to the end, which writes a report or nothing."""
@@ -468,6 +468,45 @@ def test_random_arrow_and_parquet_files(cli, tmp_path, n, kinds, key, metadata, 
             return
     else:
         write_arrow(path, table, None, "file")
+    read_through(path, tmp_path)
+    through_the_cli(cli, path, tmp_path, end_to_end == 0)
+
+
+DTYPES = ["<f4", ">f8", "<f2", "<i8", ">u8", "?", "<c8", "<U3", "<M8[s]", "V4", [("a", "<f4"), ("b", "<i2")], "O"]
+
+
+@st.composite
+def numpy_arrays(draw, rows: int | None = None) -> np.ndarray:
+    """An array of any of the dtypes np.save writes (records, objects, big-endian), of 0 to 3 dimensions, some
+    of them 0, its integers now and then beyond float32's exact range; with `rows`, mostly a matrix of numbers
+    of that many rows."""
+    shape = tuple(draw(st.lists(st.sampled_from([0, 1, 3, 5]), max_size=3)))
+    dtype = np.dtype(draw(st.sampled_from(DTYPES)))
+    if rows is not None and draw(mostly(st.just(True), st.just(False))):
+        shape, dtype = (rows, draw(st.sampled_from([3, 4, 1, 0]))), np.dtype(draw(st.sampled_from(DTYPES[:6])))
+    array = np.zeros(shape, dtype)
+    if dtype.kind in "iuf" and array.size:
+        value = draw(st.sampled_from([1, 2**24 + 1, 2**40 + 3, -7]))
+        with np.errstate(over="ignore"):  # 2^40 in float16 is infinite, -7 in uint64 wraps around
+            array[...] = np.array(value).astype(dtype)
+    if dtype.kind == "O" and array.size:
+        array[...] = draw(st.sampled_from([{"a": 1}, "text", 1.5]))
+    return array
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    arrays=st.sampled_from([1, 3, 5]).flatmap(lambda n: st.lists(numpy_arrays(n), min_size=1, max_size=3)),
+    npz=st.booleans(),
+    end_to_end=st.integers(0, 3),
+)
+def test_random_numpy_files(cli, tmp_path, arrays, npz, end_to_end):
+    """.npy and .npz files of every shape and dtype: read, or refused in one line (nothing is unpickled)."""
+    path = folder(tmp_path) / ("a.npz" if npz else "a.npy")
+    if npz:
+        np.savez(path, **{f"k{i}": a for i, a in enumerate(arrays)})
+    else:
+        np.save(path, arrays[0])
     read_through(path, tmp_path)
     through_the_cli(cli, path, tmp_path, end_to_end == 0)
 

@@ -35,7 +35,7 @@ def _open_npy(path: Path, name: str) -> Source:
     matrix = _load(lambda: np.load(path, mmap_mode="r", allow_pickle=False))
     if matrix.ndim != 2 or matrix.dtype.kind not in NUMERIC:
         raise InputError(
-            f"the array is {_shape(matrix.shape)} of {matrix.dtype}, not an n×d matrix of numbers",
+            f"the array is {_shape(matrix.shape)} of {_dtype(matrix.dtype)}, not an n×d matrix of numbers",
             "save one row per item, for example np.save(path, X.reshape(len(X), -1).astype(np.float32))",
         )
     if not matrix.size:
@@ -132,7 +132,7 @@ def ndarray_column(arr: np.ndarray) -> pa.Array:
         values = arr.astype(np.float32) if arr.dtype == np.float16 else arr
         flat = pa.array(np.ascontiguousarray(values).reshape(-1))
     else:
-        raise InputError(f"an array of {arr.dtype} cannot be read", PICKLED_FIX)
+        raise InputError(f"an array of {_dtype(arr.dtype)} cannot be read", PICKLED_FIX)
     for size in reversed(arr.shape[1:]):
         flat = pa.FixedSizeListArray.from_arrays(flat, size)
     return flat
@@ -149,6 +149,11 @@ def _load(read):
         raise InputError(f"not a readable NumPy file ({err})", "write it again with np.save") from None
     except (OSError, EOFError) as err:
         raise InputError(f"cannot read the NumPy file ({err})", "check that it is complete") from None
+
+
+def _dtype(dtype: np.dtype) -> str:
+    """A dtype for messages: records by their field count (their whole description may run to pages)."""
+    return f"records of {len(dtype.names):,} fields" if dtype.names else str(dtype)
 
 
 def _shape(shape) -> str:
