@@ -1,8 +1,9 @@
 """Other tools' files made at random, plausible and hostile (issue 25): W&B tables and pandas' table JSON,
-TensorBoard log folders, Hugging Face `save_to_disk` folders, Arrow and Parquet files, NumPy arrays. Whatever a file holds, reading it as
-`project` does (open, the first rows, every batch) gives a table or one `EmbprojError` whose message is one short
-line, never another exception; `embproj inspect` answers with exit 0 or one `Error:` line and exit 2; a quarter of
-the examples run `embproj project --algo pca` to the end, which writes a report or nothing."""
+TensorBoard log folders, Hugging Face `save_to_disk` folders, Arrow and Parquet files, NumPy arrays. Whatever a
+file holds, reading it as `project` does (open, the first rows, every batch) gives a table or one `EmbprojError`
+whose message is one short line, never another exception; `embproj inspect` answers with exit 0 or one `Error:`
+line and exit 2; a quarter of the examples run `embproj project --algo pca` to the end, which writes a report or
+nothing. `--hypothesis-show-statistics` shows how far the examples get (read, or refused by which check)."""
 
 from __future__ import annotations
 
