@@ -24,6 +24,7 @@ from PIL import Image
 from embproj.errors import EmbprojError, InputError
 from embproj.formats.tensorboard import parse_pbtxt
 from embproj.source import open_source
+from reportdata import points
 
 MAX_MESSAGE = 300  # characters of a reader's error message, the tests' own folder names left out
 MAX_PLAN_MESSAGE = 600  # the plan's errors list the columns seen (here at most 4, each name cut at 80 characters)
@@ -121,7 +122,8 @@ def through_the_cli(cli, path: Path, tmp_path: Path, project: bool, *extra) -> N
             short_line(lines[-1], tmp_path, MAX_PLAN_MESSAGE)
             assert not out.exists()
         elif args[0] == "project":
-            assert out.stat().st_size > 0
+            data = points(out.read_text(encoding="utf-8"))
+            assert len(data["x_pca"]) and np.isfinite(data["x_pca"]).all() and np.isfinite(data["y_pca"]).all()
 
 
 # -- W&B tables and pandas' table JSON -------------------------------------------------------------------------
