@@ -17,6 +17,7 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from .environment import NO_CACHE, switched_on
 
 MAX_BYTES = 2 * 2**30
 FORMAT = 2  # bumped when what an entry holds changes
+Warn = Callable[[str], None]  # how an entry that could not be used is told to the user (the run's reporter)
 LIBRARIES = ("embproj", "numpy", "scikit-learn", "umap-learn", "numba", "pynndescent", "openTSNE")
 
 
@@ -56,23 +58,64 @@ def key(vectors: str, algo: str, params: dict, seed: int, fitted: int, reduced_t
     return hashlib.blake2b(json.dumps(facts, sort_keys=True, default=str).encode(), digest_size=20).hexdigest()
 
 
-def load(name: str):
-    """The cached Projection, or None (missing, unreadable, not a projection, or in a folder others can write to)."""
-    from .project import Projection
+def load(name: str, warn: Warn | None = None, algo: str | None = None):
+    """The cached Projection (of `algo`, when given), or None: missing, in a folder others can write to, or
+    unusable (see `_read`)."""
+    from .project import NAMES, Projection
 
-    found = _read(name, ("xy", "fit"))
+    found = _read(name, ("xy", "fit"), warn)
     if found is None:
         return None
-    facts, arrays = found
+    path, facts, arrays = found
     xy, fit = arrays["xy"], arrays["fit"]
-    if xy.ndim != 2 or xy.shape[1:] != (2,) or xy.dtype.kind != "f" or fit.ndim != 1 or fit.dtype.kind not in "iu":
+    why = _map_fault(xy, fit) or _facts_fault(facts, PROJECTION_FACTS)
+    if why is None and (facts["algo"] not in NAMES or facts["algo"] != (algo or facts["algo"])):
+        why = f'it holds a map of "{facts["algo"][:20]}", not {algo or "an algorithm embproj has"}'
+    if why is not None:
+        _discard(path, why, warn)
         return None
-    try:
-        return Projection(facts["algo"], xy, facts["params"], facts["seconds"], tuple(facts["notes"]),
-                          facts["metrics"], facts["kernels"], fit if facts["placed"] else None,
-                          placing=facts.get("placing"))  # fmt: skip
-    except (KeyError, TypeError, ValueError):
-        return None
+    return Projection(facts["algo"], xy, facts["params"], float(facts["seconds"]), tuple(facts["notes"]),
+                      facts["metrics"], facts["kernels"], fit if facts["placed"] else None,
+                      placing=facts.get("placing"))  # fmt: skip
+
+
+def _map_fault(xy: np.ndarray, fit: np.ndarray) -> str | None:
+    """What makes a map's arrays unusable, or None."""
+    if xy.ndim != 2 or xy.shape[1:] != (2,) or xy.dtype.kind != "f":
+        return "its coordinates are not an n×2 array of floats"
+    if not np.isfinite(xy).all():
+        return "its coordinates hold NaN or infinite values"
+    if fit.ndim != 1 or fit.dtype.kind not in "iu" or len(fit) > len(xy):
+        return "its fitted rows are not rows of the map"
+    if len(fit) and (fit[0] < 0 or fit[-1] >= len(xy) or (np.diff(fit) <= 0).any()):
+        return "its fitted rows are not rows of the map"
+    return None
+
+
+NUMBER = (int, float)
+PROJECTION_FACTS = {"algo": str, "params": dict, "seconds": NUMBER, "notes": list, "metrics": dict,
+                    "kernels": (str, type(None)), "placing": (str, type(None)), "placed": bool}  # fmt: skip
+GRAPH_FACTS = {"metric": str, "exact": bool, "recall": (float, type(None))}
+
+
+def _facts_fault(facts: dict, types: dict) -> str | None:
+    """What makes an entry's facts other than those `save` writes, or None."""
+    for name, kind in types.items():
+        value = facts.get(name)
+        if not isinstance(value, kind) or (kind is NUMBER and isinstance(value, bool)):
+            return f'its "{name}" is not what embproj writes'
+    if not all(isinstance(note, str) for note in facts.get("notes", [])):
+        return 'its "notes" are not text'
+    if not all(
+        _plain_number(v) or (isinstance(v, list) and all(map(_plain_number, v)))
+        for v in facts.get("metrics", {}).values()
+    ):
+        return 'its "metrics" are not numbers'
+    return None
+
+
+def _plain_number(value) -> bool:
+    return value is None or (isinstance(value, NUMBER) and not isinstance(value, bool))
 
 
 def save(name: str, projection) -> None:
@@ -91,22 +134,25 @@ def save(name: str, projection) -> None:
     _write(name, facts, xy=projection.xy, fit=fit)
 
 
-def load_graph(name: str):
+def load_graph(name: str, warn: Warn | None = None):
     """The cached knn.Graph over every plotted row, or None (as `load`; also when it is not a graph of distinct
     other rows)."""
     from .knn import Graph
 
-    found = _read(name, ("indices", "distances"))
+    found = _read(name, ("indices", "distances"), warn)
     if found is None:
         return None
-    facts, arrays = found
+    path, facts, arrays = found
     indices, distances = arrays["indices"], arrays["distances"]
-    metric, exact, recall = facts.get("metric"), facts.get("exact"), facts.get("recall")
-    if not (isinstance(metric, str) and isinstance(exact, bool) and (recall is None or isinstance(recall, float))):
+    why = _facts_fault(facts, GRAPH_FACTS)
+    if why is None and not _is_graph(indices, distances):
+        why = "it is not a graph of each row's other rows"
+    if why is None and distances.size and not np.isfinite(distances).all():
+        why = "its distances hold NaN or infinite values"
+    if why is not None:
+        _discard(path, why, warn)  # searched again
         return None
-    if not _is_graph(indices, distances):
-        return None  # searched again
-    return Graph(indices, distances, metric, exact, recall, cached=True)
+    return Graph(indices, distances, facts["metric"], facts["exact"], facts["recall"], cached=True)
 
 
 def _is_graph(indices: np.ndarray, distances: np.ndarray) -> bool:
@@ -129,18 +175,45 @@ def save_graph(name: str, graph) -> None:
     _write(name, facts, indices=graph.indices, distances=graph.distances)
 
 
-def _read(name: str, arrays: tuple[str, ...]) -> tuple[dict, dict[str, np.ndarray]] | None:
+def _read(name: str, arrays: tuple[str, ...], warn: Warn | None) -> tuple[Path, dict, dict[str, np.ndarray]] | None:
+    """(path, facts, arrays) of the entry, or None: missing (a miss), in a folder others can write to, or not
+    readable: empty, cut short, another kind of file, a folder, a pickle (never loaded), facts that are not a JSON
+    object. An entry that cannot be used is deleted and said to `warn`, so that it is computed and stored again."""
     path = _path(name)
-    if path is None or not path.is_file():
+    if path is None or not (path.exists() or path.is_symlink()):
+        return None
+    if not path.is_file():
+        _discard(path, "it is not a file", warn)
         return None
     try:
         with np.load(path, allow_pickle=False) as entry:
             facts = json.loads(bytes(entry["facts"]).decode())
             found = {array: np.asarray(entry[array]) for array in arrays}
-        os.utime(path)  # recently used: the last to go
-    except Exception:  # any entry that cannot be read (empty, cut short, not an .npz) is a miss, never an error
+    except Exception as err:  # noqa: BLE001 (numpy, zipfile and json raise many kinds on a damaged file)
+        _discard(path, f"{type(err).__name__}: {str(err)[:80]}", warn)
         return None
-    return (facts, found) if isinstance(facts, dict) else None
+    try:
+        os.utime(path)  # recently used: the last to go
+    except OSError:
+        pass
+    if not isinstance(facts, dict):
+        _discard(path, "its facts are not a JSON object", warn)
+        return None
+    return path, facts, found
+
+
+def _discard(path: Path, why: str, warn: Warn | None) -> None:
+    """Delete an unusable entry (an empty folder too; anything else in its place is left) and say so."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()
+        else:
+            path.unlink(missing_ok=True)
+        done = "deleted"
+    except OSError:
+        done = "left in place"
+    if warn is not None:
+        warn(f"the projection cache's entry {path} could not be used ({why}): {done}, and computed again")
 
 
 def _write(name: str, facts: dict, **arrays: np.ndarray) -> None:
@@ -184,7 +257,7 @@ def _path(name: str, create: bool = False) -> Path | None:
 
 
 def _trim(where: Path) -> None:
-    entries = sorted(where.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    entries = sorted((p for p in where.glob("*.npz") if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True)
     total = 0
     for entry in entries:
         total += entry.stat().st_size

@@ -65,7 +65,10 @@ def _opened(path: str):
 
 
 def part_rows(path: str) -> int:
-    return int(_opened(path).num_rows or 0)
+    rows = _opened(path).num_rows
+    if rows is None:  # the sampling keys are drawn for the rows a footer states: a false count would be used
+        raise InputError("its footer states a row count its own columns deny", "write the file again", where=path)
+    return rows
 
 
 def keys_of(seed: int, offset: int, n: int) -> np.ndarray:

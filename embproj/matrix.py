@@ -63,21 +63,23 @@ class Vectors:
     X: np.ndarray
     bad: np.ndarray  # int8 per row: 0, or the code of the reason in REASONS
     dims: int
+    rounded: int = 0  # usable rows holding integers that float32 cannot hold exactly (beyond ±2^24): rounded
 
 
 def vectors(table: pa.Table | pa.RecordBatch, embedding: Embedding) -> Vectors:
     """The embedding of each row as float32: one column of lists (Arrow lists or "[…]" text), or one number per
     column. The length kept is the plan's (the head's most common), else this table's most common."""
     if embedding.kind == "list":
-        X, bad, dims = _from_list(table.column(embedding.columns[0]), embedding.text, embedding.dims)
+        X, bad, dims, inexact = _from_list(table.column(embedding.columns[0]), embedding.text, embedding.dims)
     else:
-        X, bad, dims = _from_columns(table, embedding.columns, embedding.fill)
+        X, bad, dims, inexact = _from_columns(table, embedding.columns, embedding.fill)
     for begin in range(0, len(X) if X.size else 0, BLOCK_ROWS):  # a block at a time: the checks' temporaries stay small
         block = X[begin : begin + BLOCK_ROWS]
         within = ((block >= -LARGEST) & (block <= LARGEST)).all(axis=1)  # NaN is neither
         out = np.flatnonzero((bad[begin : begin + len(block)] == 0) & ~within)
         bad[begin + out] = np.where(np.isfinite(block[out]).all(axis=1), TOO_LARGE, NOT_FINITE)
-    return Vectors(X, bad, dims)
+    rounded = int(np.count_nonzero(inexact & (bad == 0))) if inexact is not None else 0
+    return Vectors(X, bad, dims, rounded)
 
 
 def build_matrix(table: pa.Table, embedding: Embedding, where: str = "") -> Matrix:
@@ -116,7 +118,7 @@ def matrix_from(X: np.ndarray, bad: np.ndarray, dims: int, where: str = "", gaps
     return Matrix(X, X, keep, dims, dropped, seconds=time.perf_counter() - start, gaps=gaps)
 
 
-def _from_list(col, text: bool, dims: int | None) -> tuple[np.ndarray, np.ndarray, int]:
+def _from_list(col, text: bool, dims: int | None) -> tuple[np.ndarray, np.ndarray, int, np.ndarray | None]:
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     bad = np.zeros(len(arr), dtype=np.int8)
     bad_text = np.zeros(len(arr), dtype=bool)
@@ -131,11 +133,29 @@ def _from_list(col, text: bool, dims: int | None) -> tuple[np.ndarray, np.ndarra
     bad[lengths == 0] = EMPTY
     bad[lengths == -1] = MISSING
     X = np.zeros((len(arr), dims), dtype=np.float32)
+    inexact = None
     valid = np.flatnonzero(bad == 0)
     if len(valid):
         kept = arr.take(pa.array(valid)) if len(valid) < len(arr) else arr
-        X[valid] = pc.cast(kept.flatten(), pa.float32()).to_numpy(zero_copy_only=False).reshape(len(valid), dims)
-    return X, bad, dims
+        values = kept.flatten()
+        X[valid] = _as_float32(values).reshape(len(valid), dims)
+        if pa.types.is_integer(values.type):
+            inexact = np.zeros(len(arr), dtype=bool)
+            inexact[valid] = _inexact(values, X[valid].reshape(-1)).reshape(len(valid), dims).any(axis=1)
+    return X, bad, dims, inexact
+
+
+def _as_float32(values: pa.Array) -> np.ndarray:
+    """Numbers as float32: an integer float32 cannot hold (beyond ±2^24) is rounded to the nearest it can, not
+    refused (`_inexact` finds them)."""
+    return pc.cast(values, pa.float32(), safe=False).to_numpy(zero_copy_only=False)
+
+
+def _inexact(ints: pa.Array, as_float32: np.ndarray) -> np.ndarray:
+    """Where float32 rounded an integer: compared in float64, which holds every integer up to 2^53 exactly."""
+    exact = pc.cast(ints, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):  # nulls are NaN: not rounded, and dropped anyway
+        return (exact != as_float32.astype(np.float64)) & ~np.isnan(exact)
 
 
 def _parse_text_vectors(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -171,17 +191,22 @@ def _coerce(flat: pa.Array) -> pa.Array:
     return pa.array(values.to_numpy(dtype=np.float64), mask=values.isna().to_numpy())
 
 
-def _from_columns(table, columns, fill=()) -> tuple[np.ndarray, np.ndarray, int]:
+def _from_columns(table, columns, fill=()) -> tuple[np.ndarray, np.ndarray, int, np.ndarray | None]:
     """One float32 number per column; a row missing one (null or NaN) is flagged GAP, or with `fill` (--missing
     fill) given that column's number."""
     X = np.empty((table.num_rows, len(columns)), dtype=np.float32)
+    inexact = None
     for j, name in enumerate(columns):
-        X[:, j] = pc.cast(table.column(name), pa.float32(), safe=False).to_numpy(zero_copy_only=False)
+        column = table.column(name)
+        X[:, j] = _as_float32(column)
+        if pa.types.is_integer(column.type):
+            found = _inexact(column, X[:, j])
+            inexact = found if inexact is None else inexact | found
         if fill:
             X[np.isnan(X[:, j]), j] = fill[j]
     bad = np.zeros(table.num_rows, dtype=np.int8)
     bad[np.isnan(X).any(axis=1)] = GAP
-    return X, bad, len(columns)
+    return X, bad, len(columns), inexact
 
 
 def rescale(matrix: Matrix, method: str, fit: np.ndarray) -> Matrix:

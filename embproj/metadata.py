@@ -14,6 +14,7 @@ from .errors import InputError
 from .jsonfile import first_line as _first_line
 from .jsonfile import read_text as _read_text
 from .source import Source
+from .tidy import rename_notes, unique_names
 
 
 def with_metadata(source: Source, path: Path | str, encoding: str | None = None) -> Source:
@@ -21,9 +22,11 @@ def with_metadata(source: Source, path: Path | str, encoding: str | None = None)
     `source`, row by row. Row counts must match."""
     path = Path(path)
     meta = read_metadata(path, encoding)
-    clash = set(meta.column_names) & set(source.schema.names)
-    if clash:
-        meta = meta.rename_columns([f"meta_{c}" if c in clash else c for c in meta.column_names])
+    own = unique_names(meta.column_names)  # repeated or empty names, as pandas names them
+    notes = rename_notes(meta.column_names, own)
+    theirs = source.schema.names
+    wanted = [f"meta_{c}" if c in theirs else c for c in own]
+    meta = meta.rename_columns(unique_names([*theirs, *wanted])[len(theirs) :])  # "meta_x" may be taken too
 
     def part(offset: int, rows: int) -> pa.Table:
         found = meta.slice(offset, rows)
@@ -41,7 +44,8 @@ def with_metadata(source: Source, path: Path | str, encoding: str | None = None)
             )
 
     joined = join_columns(source, meta.schema, part, end)
-    return replace(joined, inputs=(*joined.inputs, path))
+    notes = (*joined.notes, *(f"{path.name}: {note}" for note in notes))
+    return replace(joined, inputs=(*joined.inputs, path), notes=notes)
 
 
 def read_metadata(path: Path, encoding: str | None = None) -> pa.Table:

@@ -12,7 +12,7 @@ from .missing import dropped_note
 def run_warnings(sample, matrix, projections, table: pa.Table, color, images, columns=()) -> tuple[str, ...]:
     """Everything the user should know about this run's rows, parameters, legend and images, in that order.
     `columns`: the embedding's numeric columns, named when rows miss their numbers."""
-    found = _dropped(sample, matrix, columns) + [note for p in projections for note in p.notes]
+    found = _dropped(sample, matrix, columns) + _rounded(sample) + [note for p in projections for note in p.notes]
     found += _folded(table, color)
     if images is not None and images.warning:
         found.append(images.warning)
@@ -26,6 +26,16 @@ def _dropped(sample, matrix, columns) -> list[str]:
     if matrix.gaps and len(matrix.gaps) == len(columns):
         reasons += dropped_note(dict(zip(columns, matrix.gaps)))
     return [f"dropped {matrix.n_dropped:,} of {len(sample.row_ids):,} sampled rows: {reasons}"]
+
+
+def _rounded(sample) -> list[str]:
+    rows = sample.rounded
+    if not rows:
+        return []
+    return [
+        f"{rows:,} of {sample.rows_read:,} rows read hold integers beyond ±16,777,216 (2^24), which float32 cannot "
+        "hold exactly: their vectors were rounded to float32, so they lost precision"
+    ]
 
 
 def _folded(table: pa.Table, color) -> list[str]:

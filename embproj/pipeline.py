@@ -117,12 +117,12 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
             with stage("scale", "Rescaling each column"):
                 matrix = rescale(matrix, plan.scaling.method, fit)
         vectors = _fingerprint(opts, matrix)  # "" when the cache is off
-        cached = _cached(opts, maps.algos, matrix, fit, vectors)
+        cached = _cached(opts, maps.algos, matrix, fit, vectors, reporter.warn)
         if needs_reduction(matrix, maps.algos, opts.max_dims):  # also for cached maps: the page says what it kept
             with stage("reduce", f"Reducing {matrix.dims:,} dimensions with PCA"):
                 matrix = reduce(matrix, opts.max_dims, opts.seed, fit)
         with stage("neighbours", "Finding each point's neighbours"):
-            graphs = _neighbours(opts, maps.algos, cached, matrix, fit, vectors)
+            graphs = _neighbours(opts, maps.algos, cached, matrix, fit, vectors, reporter.warn)
         args = (maps, matrix, graphs, fit, stage, vectors)
         projections = [cached.get(a) or _project(opts, a, *args) for a in maps.algos]
         if opts.metrics:
@@ -187,8 +187,9 @@ def _fingerprint(opts: Options, matrix) -> str:
     return cache.fingerprint(matrix.original)
 
 
-def _cached(opts: Options, algos: tuple[str, ...], matrix, fit, vectors: str) -> dict:
-    """The maps the projection cache already holds (cache.py), by algorithm."""
+def _cached(opts: Options, algos: tuple[str, ...], matrix, fit, vectors: str, warn) -> dict:
+    """The maps the projection cache already holds (cache.py), by algorithm; `warn` says which entries could not
+    be used (deleted, and computed again)."""
     from . import cache
     from .matrix import reduction
 
@@ -197,7 +198,7 @@ def _cached(opts: Options, algos: tuple[str, ...], matrix, fit, vectors: str) ->
     found = {}
     reduced_to = reduction(matrix, algos, opts.max_dims, len(fit))  # every map of the run sees the same matrix
     for algo in algos:
-        hit = cache.load(_cache_key(opts, algo, vectors, fit, reduced_to))
+        hit = cache.load(_cache_key(opts, algo, vectors, fit, reduced_to), warn, algo)
         if hit is not None and len(hit.xy) == len(matrix.X):
             found[algo] = replace(hit, cached="hit")
     return found
@@ -209,7 +210,7 @@ def _cache_key(opts: Options, algo: str, vectors: str, fit, reduced_to) -> str:
     return key(vectors, algo, opts.params_for(algo), opts.seed, len(fit), reduced_to)
 
 
-def _neighbours(opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit, vectors: str):
+def _neighbours(opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit, vectors: str, warn):
     """The run's graphs (knn.py) for the maps not in `cached`; the one over every row is kept in the projection
     cache with the maps, so that a run whose maps come from the cache does not search again (at 1,000,000 rows
     that search takes minutes)."""
@@ -230,7 +231,7 @@ def _neighbours(opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit
     def name(k: int) -> str:
         return cache.key(vectors, "neighbours", {"metric": opts.metric, "k": k, **search_facts()}, opts.seed, 0, None)
 
-    known = (lambda k: cache.load_graph(name(k))) if vectors else None
+    known = (lambda k: cache.load_graph(name(k), warn)) if vectors else None
     args = (fit, fit_k, opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows, known)
     graphs = find_neighbours(matrix.original, reduced, *args, planned_k=planned_k)
     if vectors and graphs.original is not None and not graphs.original.cached:

@@ -9,6 +9,7 @@ their first row, so that ties in the shares fall the same way however the file i
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ class Sample:
     bad: np.ndarray | None = None  # with `vectors`: why a row's vector is unusable (matrix.REASONS), 0 if usable
     dims: int = 0
     gaps: np.ndarray | None = None  # on a Dask cluster: per numeric column, the sampled rows missing its number
+    rounded: int = 0  # with `vectors`: rows read whose integers float32 could not hold exactly (matrix.Vectors)
 
 
 class _Reservoir:
@@ -49,6 +51,7 @@ class _Reservoir:
         self.chunks: list[np.ndarray] = []
         self.bad: list[np.ndarray] = []
         self.filled = 0
+        self.rounded = 0
 
     def add(self, part: pa.Table, keys, ids, codes, vectors=None) -> None:
         self.parts.append(part)
@@ -58,8 +61,10 @@ class _Reservoir:
         if vectors is None:
             return
         self.bad.append(vectors.bad)
+        self.rounded += vectors.rounded
         if self.rows_hint is not None and self.X is None and not self.chunks:
-            self.X = np.empty((self.rows_hint, vectors.X.shape[1]), dtype=np.float32)
+            self.X = _preallocated(self.rows_hint, vectors.X.shape[1])
+            self.rows_hint = None if self.X is None else self.rows_hint
         if self.X is not None and self.filled + len(vectors.X) <= len(self.X):
             self.X[self.filled : self.filled + len(vectors.X)] = vectors.X
             self.filled += len(vectors.X)
@@ -86,6 +91,24 @@ class _Reservoir:
 
     def table(self) -> pa.Table:
         return pa.concat_tables(self.parts).combine_chunks() if self.parts else None
+
+
+def _preallocated(rows: int, dims: int) -> np.ndarray | None:
+    """One matrix for the rows the source says it has, or None (the rows are gathered as they come) when that is
+    more than this machine's memory: a file's footer may claim any count, 10^12 rows of 8 floats is 29 TB."""
+    if rows * dims * 4 > _memory_bytes():
+        return None
+    try:
+        return np.empty((rows, dims), dtype=np.float32)
+    except MemoryError:
+        return None
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX
+        return 16 << 30
 
 
 def sample_rows(
@@ -147,7 +170,7 @@ def sample_rows(
             res.keep(_stratified(res.keys, rank[res.codes], totals[order], k))
     X, bad = res.vectors() if vectors is not None else (None, None)
     dims = X.shape[1] if X is not None else 0
-    return Sample(res.table(), res.ids, offset, method, X, bad, dims)
+    return Sample(res.table(), res.ids, offset, method, X, bad, dims, rounded=res.rounded)
 
 
 def _class_codes(col: pa.Array, classes: dict) -> np.ndarray:

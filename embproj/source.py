@@ -99,8 +99,8 @@ class Source:
             rows += taken[-1].num_rows
             if rows >= n:
                 break
-        if not taken:
-            return self.schema.empty_table()
+        if not taken:  # (schema.empty_table() fails on a dictionary of nulls: pyarrow has no converter for it)
+            return pa.Table.from_batches([], schema=self.schema)
         return pa.Table.from_batches(taken, schema=taken[0].schema)
 
 
@@ -365,7 +365,18 @@ def _open_parquet(path: Path, name: str, fmt: str, encoding: str | None) -> Sour
         reader = pq.ParquetFile(_readable(path), pre_buffer=False, buffer_size=PARQUET_BUFFER)
         yield from reader.iter_batches(batch_size=BATCH_ROWS, columns=list(columns) if columns is not None else None)
 
-    return Source(name, "parquet", meta.schema_arrow, meta.metadata.num_rows, batches, parts=(path,))
+    return Source(name, "parquet", meta.schema_arrow, footer_rows(meta.metadata), batches, parts=(path,))
+
+
+def footer_rows(meta) -> int | None:
+    """The row count a Parquet footer states, or None (counted while reading) when its own numbers deny it: the
+    row groups' rows add up to the file's, and every row puts at least one value (or null) in each column."""
+    groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
+    if meta.num_rows < 0 or sum(g.num_rows for g in groups) != meta.num_rows:
+        return None
+    if any(g.num_columns and g.num_rows > g.column(0).num_values for g in groups):
+        return None
+    return meta.num_rows
 
 
 def _open_parquet_dir(path: Path, name: str, follow: bool) -> Source:

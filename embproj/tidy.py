@@ -50,16 +50,18 @@ def _old_name(name: str) -> str:
 
 
 def plain_type(t: pa.DataType) -> pa.DataType:
-    """A dictionary column (pandas' Categorical) as its values; categories that are not text become text. A view
-    column (string_view, binary_view: what pyarrow reads back from a Parquet file it wrote from one) as its large
-    type: few compute kernels take views yet (take, the regex matches)."""
+    """A dictionary column (pandas' Categorical) as its values; categories that are single values (numbers,
+    dates) become text, as labels; lists and structs stay what they are (vectors, images), which text cannot hold.
+    A view column (string_view, binary_view: what pyarrow reads back from a Parquet file it wrote from one) as its
+    large type: few compute kernels take views yet (take, the regex matches)."""
     if _is_view(t, "string"):
         return pa.large_string()
     if _is_view(t, "binary"):
         return pa.large_binary()
     if not pa.types.is_dictionary(t):
         return t
-    return t.value_type if pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type) else pa.string()
+    v = t.value_type
+    return v if pa.types.is_string(v) or pa.types.is_large_string(v) or pa.types.is_nested(v) else pa.string()
 
 
 def _is_view(t: pa.DataType, kind: str) -> bool:

@@ -34,8 +34,9 @@ os.environ["BOKEH_VALIDATE_DOC"] = "false"
 # summed by file, longest first.
 FIRST = ("test_dask.py", "test_interactions.py", "test_explain_browser.py", "test_hostile.py", "test_scale.py",
          "test_images.py", "test_outputs.py", "test_lod.py", "test_umap_kernels.py", "test_bad_input.py",
-         "test_project.py", "test_formats.py", "test_browser.py", "test_small_things_browser.py", "test_cli.py",
-         "test_users_files.py", "test_packaging.py", "test_structure.py")  # fmt: skip
+         "test_project.py", "test_fuzz_readers.py", "test_formats.py", "test_browser.py",
+         "test_small_things_browser.py", "test_cli.py", "test_users_files.py", "test_packaging.py",
+         "test_structure.py")  # fmt: skip
 
 
 def pytest_collection_modifyitems(items) -> None:

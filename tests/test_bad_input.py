@@ -99,6 +99,97 @@ def _empty_dir(d):
     return d / "parts"
 
 
+def _npy(array: np.ndarray, name="data.npy"):
+    def write(d):
+        np.save(d / name, array)
+        return d / name
+
+    return write
+
+
+TENSORS = "".join("\t".join(f"{v:.4f}" for v in row) + "\n" for row in _blob_rows(20, dims=3))
+CONFIG = 'embeddings {\n  tensor_name: "emb:00000"\n  tensor_path: "tensors.tsv"\n%s}\n'
+
+
+def _tensorboard(fields: str = "", metadata: str | None = None, sprite: bool = False):
+    """A TensorBoard log folder of 20 three-dim vectors; `fields` go in its config's embedding."""
+
+    def write(d):
+        from PIL import Image
+
+        log = d / "logs"
+        log.mkdir()
+        (log / "projector_config.pbtxt").write_text(CONFIG % fields)
+        (log / "tensors.tsv").write_text(TENSORS)
+        if metadata is not None:
+            (log / "metadata.tsv").write_text(metadata)
+        if sprite:
+            Image.new("L", (40, 40), 90).save(log / "sprite.png")
+        return log
+
+    return write
+
+
+def _table_json(obj: dict, name="t.table.json"):
+    return _file(name, json.dumps(obj).encode())
+
+
+WANDB_ROWS = [[row, f"c{i % 2}"] for i, row in enumerate(_blob_rows(12))]
+
+
+def _hf_saved(state: dict, metadata: str | None = None):
+    """A save_to_disk folder of 12 rows, its state.json as given; `metadata`: the Arrow schema's huggingface JSON."""
+
+    def write(d):
+        saved = d / "saved"
+        saved.mkdir()
+        table = _vectors(_blob_rows(12), label=pa.array(np.arange(12) % 3))
+        if metadata is not None:
+            table = table.replace_schema_metadata({"huggingface": metadata})
+        with pa.ipc.new_stream(saved / "data-00000-of-00001.arrow", table.schema) as out:
+            out.write_table(table)
+        (saved / "state.json").write_text(json.dumps(state))
+        (saved / "dataset_info.json").write_text(json.dumps({"features": {}}))
+        return saved
+
+    return write
+
+
+def _arrow(table: pa.Table, name="data.arrow"):
+    def write(d):
+        with pa.ipc.new_file(d / name, table.schema) as out:
+            out.write_table(table)
+        return d / name
+
+    return write
+
+
+def _parquet_claiming(rows: int):
+    """A Parquet file of 30 rows whose footer says it holds `rows` (the file's count; its row group is left)."""
+    import struct
+
+    def varint(n: int) -> bytes:  # thrift's compact protocol: a zigzag varint
+        n, out = n << 1, bytearray()
+        while n >= 0x80:
+            out.append(n & 0x7F | 0x80)
+            n >>= 7
+        return bytes([*out, n])
+
+    def write(d):
+        path = _parquet(_vectors(_blob_rows(30)))(d)
+        data = path.read_bytes()
+        size = struct.unpack("<I", data[-8:-4])[0]
+        footer = data[-8 - size : -8]
+        told = b"\x16" + varint(30)  # field 3 of FileMetaData, num_rows (an i64), after the schema
+        assert told in footer
+        footer = footer.replace(told, b"\x16" + varint(rows), 1)
+        path.write_bytes(data[: -8 - size] + footer + struct.pack("<I", len(footer)) + b"PAR1")
+        assert pq.ParquetFile(path).metadata.num_rows == rows
+        return path
+
+    return write
+
+
 ERRORS = {
     "missing file": (lambda d: d / "nope.parquet", [], "nope.parquet: no such file or directory, check the path"),
     "directory with no data files": (_empty_dir, [], "the directory holds no .parquet files, give a data file"),
@@ -246,6 +337,26 @@ ERRORS = {
         ["-o", "/proc/r.html"],
         "the output folder is not writable",
     ),
+    "a .npy matrix of rows with no values": (
+        _npy(np.zeros((5, 0), np.float32)),
+        [],
+        "data.npy: the array is 5×0: it holds no numbers, save one row of numbers per item",
+    ),
+    "a projector config with a number of 5,000 digits": (
+        _tensorboard("  tensor_shape: " + "9" * 5000 + "\n"),
+        [],
+        "projector_config.pbtxt: a number of 5,000 digits at line 4 of the config, more than any of its fields holds",
+    ),
+    "a projector config with a message for a path": (
+        _tensorboard("  metadata_path { }\n"),
+        [],
+        "metadata_path holds a message, not a value, write the config again with add_embedding",
+    ),
+    "a saved dataset whose state.json lists its files as a number": (
+        _hf_saved({"_data_files": 5}),
+        [],
+        'saved: state.json\'s "_data_files" is not a list of {"filename": "data-….arrow"}, save the dataset again',
+    ),
 }
 
 WARNINGS = {
@@ -298,6 +409,32 @@ WARNINGS = {
         "all 30 vectors are identical, so every point sits at (0, 0)",
         30,
     ),
+    "integer vectors beyond float32's exact range": (
+        _parquet(pa.table({"v": pa.array([[2**40 + i, i, 2**24 + 1] for i in range(20)], pa.list_(pa.int64()))})),
+        [],
+        "20 of 20 rows read hold integers beyond ±16,777,216 (2^24), which float32 cannot hold exactly: their "
+        "vectors were rounded to float32, so they lost precision",
+        20,
+    ),
+    "integer columns beyond float32's exact range": (
+        _parquet(pa.table({"a": np.arange(20) % 5 * 3 + 2**30 + 1, "b": np.arange(20) % 7, "c": np.arange(20) % 3})),
+        [],
+        "20 of 20 rows read hold integers beyond ±16,777,216 (2^24)",
+        20,
+    ),
+    "metadata.tsv with a column name twice": (
+        _tensorboard('  metadata_path: "metadata.tsv"\n', "label\tlabel\n" + "a\tb\n" * 20),
+        [],
+        'metadata.tsv: renamed 1 column as pandas does: column 2 ("label" again) is "label.1"',
+        20,
+    ),
+    "Hugging Face metadata nested past Python's limit": (
+        _hf_saved({"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}, '{"info": ' * 5000 + "{}" + "}" * 5000),
+        [],
+        "data-00000-of-00001.arrow: the schema's Hugging Face metadata is nested too deep to read, so class labels "
+        "are shown as numbers",
+        12,
+    ),
 }
 
 OK_WITH_WARNING = {
@@ -334,6 +471,50 @@ OK = {
         [],
         3,
     ),
+    "a W&B table whose column_types is a list": (
+        _table_json({"_type": "table", "columns": ["v", "label"], "data": WANDB_ROWS, "column_types": [1]}),
+        [],
+        12,
+    ),
+    "a W&B union type whose allowed types are a number": (
+        _table_json(
+            {
+                "_type": "table",
+                "columns": ["v", "label"],
+                "data": WANDB_ROWS,
+                "column_types": {"params": {"type_map": {"v": {"wb_type": "union", "params": {"allowed_types": 5}}}}},
+            }
+        ),
+        [],
+        12,
+    ),  # fmt: skip
+    "pandas table JSON whose schema fields are a number": (
+        _table_json({"schema": {"fields": 5}, "data": [{"v": v, "label": k} for v, k in WANDB_ROWS]}, "t.json"),
+        [],
+        12,
+    ),
+    "an Arrow dictionary column of lists": (
+        _arrow(
+            pa.table(
+                {
+                    "v": pa.DictionaryArray.from_arrays(
+                        pa.array(np.arange(12) % 4, pa.int32()), pa.array(_blob_rows(4), pa.list_(pa.float32()))
+                    )
+                }
+            )
+        ),
+        [],
+        12,
+    ),  # fmt: skip
+    "a sprite whose image size is infinite": (
+        _tensorboard(
+            '  sprite {\n    image_path: "sprite.png"\n    single_image_dim: 1e400\n    single_image_dim: 8\n  }\n',
+            sprite=True,
+        ),
+        [],
+        20,
+    ),  # fmt: skip
+    "a Parquet footer that claims 10^12 rows": (_parquet_claiming(10**12), ["--max-points", "all"], 30),
 }
 
 
@@ -468,3 +649,57 @@ def test_a_table_of_only_the_embedding_gets_its_clusters(cli, tmp_path):
     assert len(json.loads(result.stdout)["clusters"]["clusters"]) >= 2
     data = points((tmp_path / "r.html").read_text(encoding="utf-8"))
     assert len(data["x_pca"]) == 300
+
+
+# -- the projection cache: an entry that cannot be used is deleted, said, and computed again ------------------------
+
+
+def _rewrite(entry, **arrays) -> None:
+    """The entry saved again with some arrays replaced (a pickle among them, which numpy only writes if asked)."""
+    with np.load(entry) as found:
+        kept = {k: found[k] for k in found.files}
+    np.savez(entry, **{**kept, **arrays})
+
+
+def _facts(entry, **changed) -> None:
+    with np.load(entry) as found:
+        facts = json.loads(bytes(found["facts"]).decode())
+    _rewrite(entry, facts=np.frombuffer(json.dumps({**facts, **changed}).encode(), np.uint8))
+
+
+CORRUPTED = {  # done to every entry of the run (its PCA map and its neighbour graph)
+    "cut short": lambda e: e.write_bytes(e.read_bytes()[:100]),
+    "not an archive": lambda e: e.write_bytes(b"not a zip file at all"),
+    "empty": lambda e: e.write_bytes(b""),
+    "a folder": lambda e: (e.unlink(), e.mkdir()),
+    "a pickle inside": lambda e: _rewrite(e, facts=np.array([{"a": 1}], dtype=object)),
+    "numbers of another type": lambda e: _rewrite(e, **{k: np.zeros((3, 3), "U1") for k in ("xy", "indices")}),
+    "NaN inside": lambda e: _rewrite(e, **{k: np.full((40, 2), np.nan) for k in ("xy", "distances")}),
+    "facts of the wrong types": lambda e: _facts(e, seconds="soon", metric=5),
+}
+
+
+@pytest.mark.parametrize("corrupted", list(CORRUPTED))
+def test_a_corrupted_cache_entry_is_discarded_with_a_warning_and_computed_again(cli, tmp_path, monkeypatch, corrupted):
+    monkeypatch.delenv("EMBPROJ_NO_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    data = _parquet(_vectors(_blob_rows(40)))(tmp_path)
+    args = ("project", data, "--algo", "pca", "-o", "r.html", "--json")
+    first = cli(*args)
+    assert first.exit_code == 0, first.output
+    made = points((tmp_path / "r.html").read_text())
+    entries = sorted((tmp_path / "cache" / "embproj" / "projections").glob("*.npz"))
+    assert len(entries) == 2  # the map and the graph over every row
+    for entry in entries:
+        CORRUPTED[corrupted](entry)
+    again = cli(*args)
+    assert again.exit_code == 0 and "Traceback" not in again.output, again.output
+    said = [line for line in again.stderr.splitlines() if line.startswith("Warning: the projection cache's entry")]
+    assert len(said) == 2 and all(
+        "could not be used (" in s and s.endswith("deleted, and computed again") for s in said
+    )
+    summary = json.loads(again.stdout)
+    assert summary["algorithms"][0]["cache"] == "miss" and summary["neighbours"]["original"].get("cache") is None
+    np.testing.assert_array_equal(points((tmp_path / "r.html").read_text())["x_pca"], made["x_pca"])
+    third = cli(*args)  # stored again, whole
+    assert json.loads(third.stdout)["algorithms"][0]["cache"] == "hit" and "Warning" not in third.stderr

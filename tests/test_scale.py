@@ -198,12 +198,16 @@ def test_a_cached_graph_that_is_not_one_of_the_rows_is_searched_again(tmp_path, 
         (own, graph.distances),  # each row its own neighbour, five times
     ]:
         cache.save_graph("g", Graph(indices, distances, "euclidean"))
-        assert cache.load_graph("g") is None
+        said = []
+        assert cache.load_graph("g", said.append) is None
+        assert len(said) == 1 and "could not be used (it is not a graph of each row's other rows)" in said[0]
+        assert not (tmp_path / "cache" / "embproj" / "projections" / "g.npz").exists()  # deleted: searched again
     where = tmp_path / "cache" / "embproj" / "projections"
     where.chmod(0o755)  # readable by others, as a user's own mkdir would leave it: private again on the next write
     cache.save_graph("h", graph)
     assert where.stat().st_mode & 0o777 == 0o700
     entry = where / "g.npz"
+    cache.save_graph("g", graph)
     for broken in (b"", entry.read_bytes()[:100], b"not a zip file"):  # empty, cut short, another kind of file
         entry.write_bytes(broken)
         assert cache.load_graph("g") is None and cache.load("g") is None

@@ -16,6 +16,7 @@ from embproj.source import Source
 
 FILE_MAGIC = b"ARROW1"
 FEATHER_V1_MAGIC = b"FEA1"
+MAX_METADATA = 16 << 20  # the schema's Hugging Face JSON (the features and a description): never near this
 
 
 def open_arrow(path: Path, name: str, fmt: str = "arrow") -> Source:
@@ -31,19 +32,20 @@ def stream_files(paths: list[Path], name: str, fmt: str) -> Source:
             raise InputError(
                 f"{p.name} has other columns than {paths[0].name}", "give files of one table", where=str(p.parent)
             )
-    labels = class_labels(schema)
+    labels, unread = class_labels(schema)
     shown = _labelled_schema(schema, labels)
     rows = sum(count for _, count, _ in openers)
     old = [p.name for p in paths if _head(p).startswith(FEATHER_V1_MAGIC)]
-    notes = (f"{old[0]} is a Feather V1 file, which pyarrow has stopped writing: save it again as Feather V2 (the "
-             "default of pyarrow and of pandas' to_feather)",) if old else ()  # fmt: skip
+    notes = [f"{old[0]} is a Feather V1 file, which pyarrow has stopped writing: save it again as Feather V2 (the "
+             "default of pyarrow and of pandas' to_feather)"] if old else []  # fmt: skip
+    notes += [f"{paths[0].name}: {unread}"] if unread else []
 
     def batches(columns) -> Iterator[pa.RecordBatch]:
         for _, _, read in openers:
             for batch in read():
                 yield _with_labels(batch, labels) if labels else batch
 
-    return Source(name, fmt, shown, rows, batches, notes, inputs=tuple(paths))
+    return Source(name, fmt, shown, rows, batches, tuple(notes), inputs=tuple(paths))
 
 
 def _opener(path: Path) -> tuple[pa.Schema, int, Callable[[], Iterator[pa.RecordBatch]]]:
@@ -94,14 +96,23 @@ def _source(path: Path):
 # -- Hugging Face's ClassLabel ------------------------------------------------------------------------------------
 
 
-def class_labels(schema: pa.Schema) -> dict[str, list[str]]:
-    """column → its class names, for the integer columns Hugging Face's metadata marks as a ClassLabel."""
+def class_labels(schema: pa.Schema) -> tuple[dict[str, list[str]], str | None]:
+    """column → its class names, for the integer columns Hugging Face's metadata marks as a ClassLabel; and what
+    kept the metadata from being read, if anything did (the columns are read all the same)."""
     raw = (schema.metadata or {}).get(b"huggingface")
+    if not raw:
+        return {}, None
+    unread = "the schema's Hugging Face metadata is {}, so class labels are shown as numbers"
+    if len(raw) > MAX_METADATA:
+        return {}, unread.format(f"over {MAX_METADATA >> 20} MB")
     try:
-        features = json.loads(raw)["info"]["features"] if raw else {}
-    except (ValueError, KeyError, TypeError):
-        return {}
-    return labels_of(features, schema)
+        found = json.loads(raw)
+    except RecursionError:  # nested past Python's limit
+        return {}, unread.format("nested too deep to read")
+    except ValueError:
+        return {}, unread.format("not JSON")
+    features = found.get("info") if isinstance(found, dict) else None
+    return labels_of(features.get("features") if isinstance(features, dict) else None, schema), None
 
 
 def labels_of(features, schema: pa.Schema) -> dict[str, list[str]]:

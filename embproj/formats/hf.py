@@ -38,8 +38,7 @@ def open_dataset(folder: Path, name: str, follow: bool = False) -> Source:
 
     root = Root.of(folder, follow)
     state = _json(folder, root, "state.json")
-    listed = [f.get("filename") for f in state.get("_data_files", []) if isinstance(f, dict)] if state else []
-    files = [_inside(folder, root, str(f)) for f in listed if f] or _data_files(folder, root)
+    files = [_inside(folder, root, f) for f in _listed_names(folder, state)] or _data_files(folder, root)
     if not files:
         raise InputError(
             "a saved dataset folder with no data-*.arrow files", "save it again with save_to_disk", where=name
@@ -57,6 +56,19 @@ def _data_files(folder: Path, root: Root) -> list[Path]:
     for f in files:
         listed_file(f, folder, root, named=f'"{f.name}"', inside="the folder", where=shown_path(folder))
     return files
+
+
+def _listed_names(folder: Path, state: dict | None) -> list[str]:
+    """The file names state.json lists (`"_data_files": [{"filename": …}, …]`), [] when it lists none."""
+    listed = (state or {}).get("_data_files") or []
+    names = [f.get("filename") for f in listed if isinstance(f, dict)] if isinstance(listed, list) else None
+    if names is None or len(names) != len(listed) or not all(isinstance(n, str) and n for n in names):
+        raise InputError(
+            'state.json\'s "_data_files" is not a list of {"filename": "data-….arrow"}',
+            "save the dataset again with save_to_disk",
+            where=shown_path(folder),
+        )
+    return [str(n) for n in names]  # every one a text, checked above
 
 
 def _relabelled(source: Source, labels: dict[str, list[str]]) -> Source:

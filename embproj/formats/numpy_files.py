@@ -41,8 +41,13 @@ def _open_npy(path: Path, name: str) -> Source:
     matrix = _load(lambda: np.load(path, mmap_mode="r", allow_pickle=False))
     if matrix.ndim != 2 or matrix.dtype.kind not in NUMERIC:
         raise InputError(
-            f"the array is {_shape(matrix.shape)} of {matrix.dtype}, not an n×d matrix of numbers",
+            f"the array is {_shape(matrix.shape)} of {_dtype(matrix.dtype)}, not an n×d matrix of numbers",
             "save one row per item, for example np.save(path, X.reshape(len(X), -1).astype(np.float32))",
+        )
+    if not matrix.size:
+        raise InputError(
+            f"the array is {_shape(matrix.shape)}: it holds no numbers",
+            "save one row of numbers per item, for example np.save(path, X.astype(np.float32))",
         )
     n = matrix.shape[0]
     schema = pa.schema([pa.field("embedding", ndarray_column(matrix[:0]).type)])
@@ -61,7 +66,7 @@ def _open_npy(path: Path, name: str) -> Source:
 
 def _open_npz(path: Path, name: str) -> Source:
     shapes = npz_shapes(path)
-    matrices = [key for key, (shape, kind) in shapes.items() if len(shape) == 2 and kind in NUMERIC]
+    matrices = [key for key, (shape, kind) in shapes.items() if len(shape) == 2 and kind in NUMERIC and all(shape)]
     if not matrices:
         seen = listing([f"{key} {_shape(shape)}" for key, (shape, _) in shapes.items()], quote=False)
         raise InputError(
@@ -69,11 +74,18 @@ def _open_npz(path: Path, name: str) -> Source:
             "save the embedding as a 2-D array, for example np.savez(path, embedding=X, label=y)",
         )
     n = max(shapes[key][0][0] for key in matrices)  # the widest table the arrays make
+    empty = [key for key, (shape, _) in shapes.items() if 0 in shape[1:]]  # rows of no values: nothing to show
     kept = [key for key, (shape, _) in shapes.items() if shape and shape[0] == n and len(shape) <= 4]
-    left = [f"{key} {_shape(shapes[key][0])}" for key in shapes if key not in kept]
+    kept = [key for key in kept if key not in empty]
+    left = [f"{key} {_shape(shapes[key][0])}" for key in shapes if key not in kept and key not in empty]
     loaded = Inflation().load(path, kept)  # all of them checked before any is decompressed
     arrays = {key: ndarray_column(array) for key, array in loaded.items()}
-    notes = (f"arrays left out, as they do not have {n:,} rows: {listing(left, quote=False)}",) if left else ()
+    notes: tuple[str, ...] = ()
+    if left:
+        notes += (f"arrays left out, as they do not have {n:,} rows: {listing(left, quote=False)}",)
+    if empty:
+        shown = listing([f"{key} {_shape(shapes[key][0])}" for key in empty], quote=False)
+        notes += (f"arrays left out, as their rows hold no values: {shown}",)
     return in_memory(pa.table(arrays), name, "npz", notes)
 
 
@@ -158,6 +170,8 @@ def ndarray_column(arr: np.ndarray) -> pa.Array:
     """An n×… array as one Arrow column: numbers as nested fixed-size lists (float16 as float32), text as
     strings."""
     kind = arr.dtype.kind
+    if 0 in arr.shape[1:]:  # Arrow has no fixed-size list of no values to build from them
+        raise InputError(f"an array of {_shape(arr.shape)} holds no values a row", "save rows of at least one value")
     if not arr.dtype.isnative:  # saved on a big-endian machine
         arr = arr.astype(arr.dtype.newbyteorder("="))
     if kind == "b" and arr.ndim > 1:  # a matrix of flags: numbers, so that it can be an embedding
@@ -168,7 +182,7 @@ def ndarray_column(arr: np.ndarray) -> pa.Array:
         values = arr.astype(np.float32) if arr.dtype == np.float16 else arr
         flat = pa.array(np.ascontiguousarray(values).reshape(-1))
     else:
-        raise InputError(f"an array of {arr.dtype} cannot be read", PICKLED_FIX)
+        raise InputError(f"an array of {_dtype(arr.dtype)} cannot be read", PICKLED_FIX)
     for size in reversed(arr.shape[1:]):
         flat = pa.FixedSizeListArray.from_arrays(flat, size)
     return flat
@@ -189,6 +203,11 @@ def _load(read):
 
 def _amount(size: int) -> str:
     return f"{size / 1e9:,.1f} GB" if size >= 1e9 else f"{size / 1e6:,.1f} MB"
+
+
+def _dtype(dtype: np.dtype) -> str:
+    """A dtype for messages: records by their field count (their whole description may run to pages)."""
+    return f"records of {len(dtype.names):,} fields" if dtype.names else str(dtype)
 
 
 def _shape(shape) -> str:

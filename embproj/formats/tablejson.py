@@ -171,12 +171,13 @@ def _cell(value):
 
 
 def _serialized_columns(obj: dict, names: list[str]) -> dict[str, dict]:
-    """column → {"path", "key"} for the columns wandb moved to .npz files, from `column_types`."""
-    types = ((obj.get("column_types") or {}).get("params") or {}).get("type_map") or {}
+    """column → {"path", "key"} for the columns wandb moved to .npz files, from `column_types` (a part of it
+    that is not what wandb writes says nothing: the cells are read as they are)."""
+    types = _at(obj, "column_types", "params", "type_map")
     found = {}
     for column in names:
-        for t in _alternatives(types.get(column)):
-            where = (t.get("params") or {}).get("serialization_path") if t.get("wb_type") == "ndarray" else None
+        for t in _alternatives(_at(types, column)):
+            where = _at(t, "params", "serialization_path") if t.get("wb_type") == "ndarray" else None
             if isinstance(where, dict) and isinstance(where.get("path"), str):
                 found[column] = where
     return found
@@ -186,8 +187,18 @@ def _alternatives(t) -> list[dict]:
     if not isinstance(t, dict):
         return []
     if t.get("wb_type") == "union":
-        return [a for a in (t.get("params") or {}).get("allowed_types") or [] if isinstance(a, dict)]
+        allowed = _at(t, "params", "allowed_types")
+        return [a for a in allowed if isinstance(a, dict)] if isinstance(allowed, list) else []
     return [t]
+
+
+def _at(value, *keys):
+    """value[k1][k2]…, or None where a step is not an object or lacks the key: a file's JSON holds anything."""
+    for k in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(k)
+    return value
 
 
 def _from_npz(
@@ -213,6 +224,8 @@ def _from_npz(
         raise InputError(f'column "{column}" ({text}): {err.what}', err.fix) from None
     if array.ndim == 0 or array.shape[0] != n:
         return None, f'column "{column}": {text} holds {len(array) if array.ndim else 0:,} rows, not {n:,}', found
+    if 0 in array.shape[1:]:
+        return None, f'column "{column}": its rows in {text} hold no values, so the column is left out', found
     return ndarray_column(array), None, found
 
 
@@ -220,8 +233,8 @@ def _from_npz(
 
 
 def _pandas_table(obj: dict) -> tuple[pa.Table, str, tuple[str, ...]]:
-    fields = obj["schema"].get("fields") or []
-    names = [str(f.get("name")) for f in fields if isinstance(f, dict)]
+    fields = obj["schema"].get("fields")
+    names = [str(f.get("name")) for f in fields if isinstance(f, dict)] if isinstance(fields, list) else []
     rows = obj["data"]
     if not all(isinstance(r, dict) for r in rows):
         raise InputError('orient="table" JSON whose "data" is not a list of objects', f"give {SHAPES}")

@@ -24,6 +24,7 @@ from embproj.source import Source, shown_path
 CONFIG = "projector_config.pbtxt"
 MAX_CONFIG_BYTES = 1 << 20
 MAX_NESTING = 50  # a projector config nests 2 deep (embeddings { sprite { } })
+MAX_DIGITS = 20  # a 64-bit integer's digits at the most (Python refuses to read more than 4,300)
 TOKEN = re.compile(
     r"""(?P<space>\s+|\#[^\n]*)|(?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
     r"""|(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[fF]?)|(?P<name>[A-Za-z_][\w.]*)|(?P<punct>[{}<>:;,\[\]])"""
@@ -111,7 +112,7 @@ def _open_embedding(e: Embedding) -> tuple[Source, list[str]]:
     sprite = e.entry.get("sprite")
     if isinstance(sprite, list) and sprite and isinstance(sprite[0], dict):
         image = _first(sprite[0], "image_path")
-        dims = [int(d) for d in sprite[0].get("single_image_dim", []) if isinstance(d, (int, float))]
+        dims = _whole_numbers(sprite[0].get("single_image_dim", []))
         if image is not None:
             source, said = _with_sprite(source, _inside(e, "image_path", image), dims)
             parts.append(said)
@@ -133,7 +134,8 @@ def _as_vectors(source: Source) -> Source:
 
     def batches(columns):
         for batch in source._open(None):
-            block = np.column_stack([c.to_numpy(zero_copy_only=False) for c in batch.columns]).astype(np.float32)
+            with np.errstate(over="ignore"):  # beyond float32: infinite, a row the matrix stage drops and counts
+                block = np.column_stack([c.to_numpy(zero_copy_only=False) for c in batch.columns]).astype(np.float32)
             flat = pa.array(block.reshape(-1))
             yield pa.RecordBatch.from_arrays(
                 [pa.FixedSizeListArray.from_arrays(flat, dims)], schema=pa.schema([vectors])
@@ -156,7 +158,17 @@ def _inside(e: Embedding, field: str, text: str) -> Path:
 
 def _first(entry: dict, field: str) -> str | None:
     values = entry.get(field) or []
+    if values and isinstance(values[0], dict):
+        raise InputError(f"{field} holds a message, not a value", "write the config again with add_embedding")
     return str(values[0]) if values else None
+
+
+def _whole_numbers(values: list) -> list[int]:
+    """The values that are whole numbers (8, 8.0); a text, an infinity or NaN is left out."""
+    return [
+        int(v) for v in values
+        if not isinstance(v, bool) and (isinstance(v, int) or (isinstance(v, float) and v.is_integer()))
+    ]  # fmt: skip
 
 
 # -- the sprite ---------------------------------------------------------------------------------------------------
@@ -303,7 +315,16 @@ def _scalar(tokens: list, i: int, text: str):
         return "".join(parts), i
     if kind == "number":
         number = value.rstrip("fF")
-        return (float(number) if any(c in number for c in ".eE") else int(number)), i + 1
+        if any(c in number for c in ".eE"):
+            return float(number), i + 1  # too large is infinite, as protobuf reads it
+        if len(number.lstrip("+-")) > MAX_DIGITS:  # beyond 64 bits: protobuf refuses it too
+            line = text.count("\n", 0, at) + 1
+            raise InputError(
+                f"a number of {len(number.lstrip('+-')):,} digits at line {line:,} of the config, more than any of "
+                "its fields holds",
+                "write the config again",
+            )
+        return int(number), i + 1
     if kind == "name":  # an enum value, true or false
         return value, i + 1
     raise _unexpected(value, at, text)
@@ -314,7 +335,7 @@ def _unquote(token: str) -> str:
 
     def one(m: re.Match) -> bytes:
         code = m.group(1)
-        if code[:1] == b"x":
+        if code[:1] == b"x" and len(code) > 1:
             return bytes([int(code[1:], 16)])
         if code[:1].isdigit():
             return bytes([int(code, 8) & 0xFF])
