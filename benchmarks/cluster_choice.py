@@ -1,5 +1,5 @@
-"""How HDBSCAN picks the map's clusters (embproj/structure.py): "excess of mass" (its default) against the leaves
-of its tree, with a point's density over 5 neighbours or over half the minimum cluster size, on UMAP maps of the
+"""How HDBSCAN picks the map's clusters (embproj/structure/clusters.py): "excess of mass" (its default) against the
+leaves of its tree, with a point's density over 5 neighbours or over half the minimum cluster size, on UMAP maps of the
 digits (1,797 rows, 10 digits), a text-like table of 600 rows over 5 topics and one of 3,000 rows over 20 topics
 (fixtures/make_topics.py), each made with 4 seeds: on another CPU a map is another map, and the choice must hold
 on each. Prints the clusters found and the adjusted Rand index against the true classes (noise a class of its own)

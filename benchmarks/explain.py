@@ -46,7 +46,7 @@ def cluster_space(name: str, data: Path, truth_column: str) -> list[dict]:
 
     from embproj.options import Options
     from embproj.pipeline import run
-    from embproj.structure import cluster, default_min_cluster_size
+    from embproj.structure.clusters import cluster, default_min_cluster_size
 
     result = run(Options(data=data, algo="umap", metrics=False, charts=(), clusters="none"))
     xy = result.projections[0].xy

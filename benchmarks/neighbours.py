@@ -1,5 +1,6 @@
 """What the click-for-neighbours table costs at 1,000,000 rows × 128 dims (20 Gaussian blobs, benchmarks/scale.py's
-data): a PCA report of every row with the default 10 neighbours (the cell search over every row, knn.py) beside the
+data): a PCA report of every row with the default 10 neighbours (the cell search over every row, neighbours/search.py)
+beside the
 same report with `--neighbours 0`. One fresh process each (wall time and peak RSS as scale.py measures them),
 the neighbours stage's seconds, the search's measured recall and the table's bytes from `--json`.
 

@@ -212,8 +212,8 @@ def column_bytes(page: str, n: int) -> dict[str, float]:
 
 def neighbour_cost(n: int = 20_000) -> str:
     """What the click-for-neighbours table adds (it is embedded up to knn.TABLE_ROWS points)."""
-    import embproj.knn as knn
-    import embproj.metrics as metrics
+    import embproj.neighbours.search as knn
+    import embproj.project.metrics as metrics
 
     t = table(n)
     with_table = size(embproj_html(t))

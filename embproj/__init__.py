@@ -6,7 +6,7 @@ embproj.report(df, algo="umap").save("report.html")
 
 from __future__ import annotations
 
-from .errors import EmbprojError, EmbprojWarning
+from embproj.errors import EmbprojError, EmbprojWarning
 
 __version__ = "0.1.0"
 __all__ = ["EmbprojError", "EmbprojWarning", "Table", "report", "__version__"]
@@ -14,7 +14,7 @@ __all__ = ["EmbprojError", "EmbprojWarning", "Table", "report", "__version__"]
 
 def __getattr__(name):
     if name == "Table":
-        from .api import Table
+        from embproj.api import Table
 
         return Table
     raise AttributeError(name)
@@ -24,6 +24,6 @@ def report(data=None, *, columns=None, **options):
     """Project `data` (a path, a pandas DataFrame, an Arrow table, rows with `columns`, an `embproj.Table` or a
     `wandb.Table`) and return a result with `.save(path)` and `_repr_html_()`. Keyword options are those of
     `embproj project` with underscores (see `Options`); the run's warnings are `EmbprojWarning`s."""
-    from .api import report as _report
+    from embproj.api import report as _report
 
     return _report(data, columns=columns, **options)

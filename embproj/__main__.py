@@ -1,3 +1,3 @@
-from .cli import main
+from embproj.cli import main
 
 main()

@@ -11,11 +11,11 @@ import os
 import warnings
 from pathlib import Path
 
-from .errors import EmbprojWarning, OptionError
-from .keywords import from_keywords
-from .options import python_names
-from .pipeline import Reporter
-from .words import closest, guessed, listing
+from embproj.errors import EmbprojWarning, OptionError
+from embproj.keywords import from_keywords
+from embproj.options import python_names
+from embproj.pipeline import Reporter
+from embproj.text.words import closest, guessed, listing
 
 PACKAGE = str(Path(__file__).resolve().parent) + os.sep
 PLAIN = (str, bytes, bytearray, int, float, bool, list, tuple, dict)  # cells taken as they are
@@ -26,8 +26,8 @@ def report(data, *, columns=None, **options):
     `Table` or a `wandb.Table`), with the CLI's options as keywords (`algo="umap"`, `max_points=10_000`). Writes
     nothing unless `output=` is given; `.save(path)` writes it later. A table's report is titled "DataFrame,
     3 rows" (its kind and size) unless `title=` says otherwise."""
-    from .pipeline import run
-    from .source import from_table
+    from embproj.pipeline import run
+    from embproj.read.base import from_table
 
     with python_names():
         opts = from_keywords(**options)
@@ -118,7 +118,7 @@ def _frame_to_arrow(frame):
     import numpy as np
     import pyarrow as pa
 
-    from .tidy import unique_names
+    from embproj.read.tidy import unique_names
 
     frame = frame.copy()
     frame.columns = unique_names([str(c) for c in frame.columns])  # "a", "a" → "a", "a.1", as the files are

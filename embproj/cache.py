@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .environment import NO_CACHE, switched_on
+from embproj.environment import NO_CACHE, switched_on
 
 MAX_BYTES = 2 * 2**30
 FORMAT = 2  # bumped when what an entry holds changes
@@ -61,7 +61,7 @@ def key(vectors: str, algo: str, params: dict, seed: int, fitted: int, reduced_t
 def load(name: str, warn: Warn | None = None, algo: str | None = None):
     """The cached Projection (of `algo`, when given), or None: missing, in a folder others can write to, or
     unusable (see `_read`)."""
-    from .project import NAMES, Projection
+    from embproj.project.projectors import NAMES, Projection
 
     found = _read(name, ("xy", "fit"), warn)
     if found is None:
@@ -137,7 +137,7 @@ def save(name: str, projection) -> None:
 def load_graph(name: str, warn: Warn | None = None):
     """The cached knn.Graph over every plotted row, or None (as `load`; also when it is not a graph of distinct
     other rows)."""
-    from .knn import Graph
+    from embproj.neighbours.search import Graph
 
     found = _read(name, ("indices", "distances"), warn)
     if found is None:

@@ -17,9 +17,9 @@ from typing import NoReturn
 
 import typer
 
-from .errors import EmbprojError, OptionError
-from .options import DEFAULT_ALGO, Options, declared
-from .safe_text import terminal
+from embproj.errors import EmbprojError, OptionError
+from embproj.options import DEFAULT_ALGO, Options, declared
+from embproj.text.safe import terminal
 
 app = typer.Typer(
     add_completion=False,
@@ -33,7 +33,7 @@ app = typer.Typer(
 
 def _print_version(given: bool) -> None:
     if given:
-        from . import __version__
+        from embproj import __version__
 
         typer.echo(f"embproj {__version__}")
         raise typer.Exit()
@@ -134,7 +134,7 @@ def project(opts: Options, json_out: bool, quiet: bool) -> None:
         stem = Path(opts.data or "report").name.split(".")[0] or "report"
         opts = opts.with_(output=Path(f"{stem}.{opts.algo or DEFAULT_ALGO}.html"))
     with _errors():
-        from .pipeline import run
+        from embproj.pipeline import run
 
         console = _console(quiet)
         start = time.perf_counter()
@@ -143,8 +143,8 @@ def project(opts: Options, json_out: bool, quiet: bool) -> None:
         if json_out:
             import json
 
-            from .finite import finite
-            from .summary import json_summary
+            from embproj.summary import json_summary
+            from embproj.text.finite import finite
 
             summary = finite(json_summary(result))
             typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, default=str, allow_nan=False))
@@ -164,7 +164,7 @@ def project(opts: Options, json_out: bool, quiet: bool) -> None:
          "nothing.\n\nExample: embproj inspect fixtures/digits.parquet")  # fmt: skip
 def inspect_command(opts: Options) -> None:
     with _errors():
-        from .pipeline import inspect as inspect_plan
+        from embproj.pipeline import inspect as inspect_plan
 
         source, plan = inspect_plan(opts)
         typer.echo(describe_inspection(source, plan, opts))

@@ -5,8 +5,8 @@ Each message says what is wrong, where (the file, column or row), and how to fix
 
 from __future__ import annotations
 
-from .safe_text import terminal
-from .words import shortened
+from embproj.text.safe import terminal
+from embproj.text.words import shortened
 
 MAX_CHARS = 290  # of what and fix: a line a terminal shows whole whatever the table, beside the file's name
 MAX_WORD = 80  # of one word of them (a name or a value from the data), when they are too long

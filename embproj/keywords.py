@@ -8,9 +8,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from .errors import OptionError
-from .options import Options, declared, python_literal
-from .words import closest, guessed
+from embproj.errors import OptionError
+from embproj.options import Options, declared, python_literal
+from embproj.text.words import closest, guessed
 
 ARTICLED = {"int": "an int", "float": "a float", "str": "a str", "bool": "a bool", "Path": "a path",
             "tuple": "a list"}  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import json
 import math
+import re
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,8 +17,8 @@ from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import OptionError
-from .words import closest, guessed
+from embproj.errors import OptionError
+from embproj.text.words import closest, guessed
 
 ALGOS = ("pca", "umap", "tsne")
 ALGO_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
@@ -36,7 +37,7 @@ MISSING_CHOICES = ("auto", "drop", "fill")
 # --scale auto standardises many numeric columns when the most spread one's standard deviation is this many times
 # the median column's: swiss's six percentages are within 4.3×, iris's four lengths in cm 2.3×, an embedding's
 # dimensions or the digits' pixels under 2×; USArrests' rates differ 8.9× (assaults hold 96% of the variance),
-# penguins' measurements 147× (scaling.py)
+# penguins' measurements 147× (vectors/scaling.py)
 SPREAD_RATIO = 5.0
 CLUSTER_MIN_ROWS = 200  # --clusters auto finds clusters from this many plotted rows on
 # --min-cluster-size's default, × √points: the digits' ten digits as ten clusters (benchmarks/explain.py)
@@ -349,8 +350,6 @@ def validate(opts: Options) -> Options:
             if not Path(folder).is_dir():
                 raise OptionError(f"{say(f.name, (folder,), quote=True)} is not a folder",
                                   "give a folder that holds the images")  # fmt: skip
-    from .pixels import parse_image_shape
-
     parse_image_shape(opts.image_shape)
     return opts
 
@@ -430,3 +429,25 @@ __all__ = [
     "say",
     "validate",
 ]
+
+
+IMAGE_SHAPE = re.compile(r"^\s*(\d+)\s*[x×*,]\s*(\d+)\s*(?:[x×*,]\s*(\d+)\s*)?$", re.I)
+
+
+def parse_image_shape(value) -> tuple[int, ...] | None:
+    """`28x28` or `32x32x3` (or a tuple) → (28, 28) / (32, 32, 3); None stays None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        match = IMAGE_SHAPE.match(value)
+        shape = tuple(int(g) for g in match.groups() if g is not None) if match else ()
+    else:
+        shape = tuple(int(v) for v in value)
+    if len(shape) not in (2, 3) or 0 in shape or (len(shape) == 3 and shape[2] not in (1, 3, 4)):
+        shown = value if isinstance(value, str) else "x".join(map(str, value))
+        raise OptionError(
+            f"{say('image_shape', shown, quote=True)} is not HxW or HxWxC",
+            "give height x width, and x3 or x4 for colour, for example "
+            f"{say('image_shape', '28x28')} or {say('image_shape', '32x32x3')}",
+        )
+    return shape

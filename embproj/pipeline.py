@@ -13,12 +13,13 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
-from .errors import EmbprojError, OptionError, located
-from .options import ALGO_NAMES, Options, validate
-from .plan import Plan, make_plan
-from .source import Source, open_source
-from .summary import RunSummary, one_line
-from .write import Output, Written, check_outputs, text_output, write_outputs
+from embproj.errors import EmbprojError, OptionError, located
+from embproj.options import ALGO_NAMES, Options, validate
+from embproj.plan.choose import Plan, make_plan
+from embproj.read.base import Source
+from embproj.read.source import open_source
+from embproj.summary import RunSummary, one_line
+from embproj.write.files import Output, Written, check_outputs, text_output, write_outputs
 
 HEAD_ROWS = 1_000
 
@@ -93,10 +94,10 @@ def inspect(opts: Options, source: Source | None = None) -> tuple[Source, Plan]:
 
 
 def run(opts: Options, source: Source | None = None, reporter: Reports | None = None) -> Result:
-    from .assemble import make_page
-    from .matrix import matrix_from, needs_reduction, reduce, rescale
-    from .project import fit_rows, runnable
-    from .structure import find_structure
+    from embproj.project.projectors import fit_rows, runnable
+    from embproj.render.assemble import make_page
+    from embproj.structure.clusters import find_structure
+    from embproj.vectors.matrix import matrix_from, needs_reduction, reduce, rescale
 
     reporter = reporter or Reporter()
     _check_outputs(validate(opts))
@@ -126,7 +127,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         args = (maps, matrix, graphs, fit, stage, vectors)
         projections = [cached.get(a) or _project(opts, a, *args) for a in maps.algos]
         if opts.metrics:
-            from .metrics import measure
+            from embproj.project.metrics import measure
 
             with stage("metrics", "Measuring quality"):
                 projections = measure(projections, matrix.original, opts.seed, opts.metric, graphs.original)
@@ -146,7 +147,7 @@ def _engine(opts: Options, reporter: Reports):
     """Where the batch steps run: None for this process, or a connected `cluster.Cluster`."""
     if opts.engine != "dask":
         return nullcontext(None)
-    from .cluster import connect
+    from embproj.engine.dask import connect
 
     @contextmanager
     def connected():
@@ -164,12 +165,12 @@ def _sample(opts: Options, source: Source, plan: Plan, tick, cluster=None):
     from functools import partial
 
     if cluster is not None:
-        from .cluster import sample_on
+        from embproj.engine.dask import sample_on
 
         return located(source.name, sample_on, cluster, source, plan, opts, tick)
 
-    from .matrix import vectors
-    from .sample import sample_rows
+    from embproj.sample import sample_rows
+    from embproj.vectors.matrix import vectors
 
     convert = partial(vectors, embedding=plan.embedding)
     args = (plan.needed_columns, opts.max_points, opts.seed, opts.sample, plan.color.column, convert)
@@ -180,7 +181,7 @@ def _sample(opts: Options, source: Source, plan: Plan, tick, cluster=None):
 
 def _fingerprint(opts: Options, matrix) -> str:
     """The vectors' hash for the projection cache's keys, or "" when it is off (a cluster's: not hashed here)."""
-    from . import cache
+    from embproj import cache
 
     if not cache.enabled(opts.cache) or not isinstance(matrix.original, np.ndarray):
         return ""
@@ -190,8 +191,8 @@ def _fingerprint(opts: Options, matrix) -> str:
 def _cached(opts: Options, algos: tuple[str, ...], matrix, fit, vectors: str, warn) -> dict:
     """The maps the projection cache already holds (cache.py), by algorithm; `warn` says which entries could not
     be used (deleted, and computed again)."""
-    from . import cache
-    from .matrix import reduction
+    from embproj import cache
+    from embproj.vectors.matrix import reduction
 
     if not vectors:
         return {}
@@ -205,19 +206,19 @@ def _cached(opts: Options, algos: tuple[str, ...], matrix, fit, vectors: str, wa
 
 
 def _cache_key(opts: Options, algo: str, vectors: str, fit, reduced_to) -> str:
-    from .cache import key
+    from embproj.cache import key
 
     return key(vectors, algo, opts.params_for(algo), opts.seed, len(fit), reduced_to)
 
 
 def _neighbours(opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit, vectors: str, warn):
-    """The run's graphs (knn.py) for the maps not in `cached`; the one over every row is kept in the projection
-    cache with the maps, so that a run whose maps come from the cache does not search again (at 1,000,000 rows
-    that search takes minutes)."""
-    from . import cache
-    from .knn import find_neighbours, search_facts
-    from .metrics import measure_k
-    from .project import neighbours_needed
+    """The run's graphs (neighbours/search.py) for the maps not in `cached`; the one over every row is kept in the
+    projection cache with the maps, so that a run whose maps come from the cache does not search again (at
+    1,000,000 rows that search takes minutes)."""
+    from embproj import cache
+    from embproj.neighbours.search import find_neighbours, search_facts
+    from embproj.project.metrics import measure_k
+    from embproj.project.projectors import neighbours_needed
 
     def deepest(names) -> int:
         return max((neighbours_needed(a, opts.params_for(a), len(fit)) for a in names), default=0)
@@ -240,8 +241,8 @@ def _neighbours(opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit
 
 
 def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage, vectors: str):
-    from . import cache
-    from .project import project
+    from embproj import cache
+    from embproj.project.projectors import project
 
     fitted = f" (fitted on {len(fit):,} rows)" if len(fit) < len(matrix.X) else ""
     with stage(algo, f"Projecting with {ALGO_NAMES[algo]}{fitted}", len(matrix.X)) as tick:
@@ -254,7 +255,7 @@ def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage, vectors
 
 
 def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections) -> list[Output]:
-    from .coords import coords_output, coords_table
+    from embproj.write.coords import coords_output, coords_table
 
     outputs = [text_output("report", opts.output, html)] if opts.output is not None else []
     if opts.coords_out is not None:
@@ -276,7 +277,7 @@ def _check_outputs(opts: Options, read: tuple[Path, ...] = ()) -> tuple[Path, ..
 
 
 def _open(opts: Options) -> Source:
-    from .metadata import with_metadata
+    from embproj.read.metadata import with_metadata
 
     if opts.data is None:
         raise OptionError("no data file given", "pass the path of a CSV, TSV, Parquet, JSON or JSON Lines file")

@@ -18,8 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import InputError, OptionError
-from .source import Source
+from embproj.errors import InputError, OptionError
+from embproj.read.base import Source
 
 
 @dataclass(frozen=True)
@@ -162,12 +162,12 @@ def sample_rows(
     if len(res.keys) > limit:
         k = int(limit)
         if method == "random":
-            res.keep(_smallest(res.keys, k))
+            res.keep(lowest_keys(res.keys, k))
         else:
             order = np.array(sorted(first_rows, key=first_rows.__getitem__))  # codes by first row
             rank = np.empty(len(totals), dtype=np.int64)
             rank[order] = np.arange(len(order))
-            res.keep(_stratified(res.keys, rank[res.codes], totals[order], k))
+            res.keep(stratified_keys(res.keys, rank[res.codes], totals[order], k))
     X, bad = res.vectors() if vectors is not None else (None, None)
     dims = X.shape[1] if X is not None else 0
     return Sample(res.table(), res.ids, offset, method, X, bad, dims, rounded=res.rounded)
@@ -183,21 +183,21 @@ def _class_codes(col: pa.Array, classes: dict) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def _smallest(keys: np.ndarray, k: int) -> np.ndarray:
+def lowest_keys(keys: np.ndarray, k: int) -> np.ndarray:
     return np.argpartition(keys, k - 1)[:k] if len(keys) > k else np.arange(len(keys))
 
 
 def _smallest_per_class(keys, codes, k) -> np.ndarray:
-    return np.concatenate([np.flatnonzero(codes == c)[_smallest(keys[codes == c], k)] for c in np.unique(codes)])
+    return np.concatenate([np.flatnonzero(codes == c)[lowest_keys(keys[codes == c], k)] for c in np.unique(codes)])
 
 
-def _stratified(keys: np.ndarray, codes: np.ndarray, totals: np.ndarray, k: int) -> np.ndarray:
+def stratified_keys(keys: np.ndarray, codes: np.ndarray, totals: np.ndarray, k: int) -> np.ndarray:
     classes = np.unique(codes)
     quota = np.minimum(_quotas(totals[classes], k), np.bincount(codes)[classes])
     picks = []
     for c, q in zip(classes, quota):
         members = np.flatnonzero(codes == c)
-        picks.append(members[_smallest(keys[members], int(q))] if q else members[:0])
+        picks.append(members[lowest_keys(keys[members], int(q))] if q else members[:0])
     return np.concatenate(picks)
 
 

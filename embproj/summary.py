@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
-from .environment import source_date_epoch
-from .options import Options, command_line
+from embproj.environment import source_date_epoch
+from embproj.options import Options, command_line
 
 LIBRARIES = {"pca": ("scikit-learn",), "umap": ("umap-learn", "numba", "pynndescent"), "tsne": ("openTSNE",)}
 

@@ -626,7 +626,7 @@ def test_killed_while_writing_leaves_the_old_report(tmp_path):
     out = tmp_path / "r.html"
     out.write_text("the previous report")
     code = (
-        "import sys, embproj.write as w\n"
+        "import sys, embproj.write.files as w\n"
         "w.write_outputs([w.text_output('report', __import__('pathlib').Path(sys.argv[1]), 'x' * 300_000_000)])\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code, str(out)])

@@ -207,7 +207,7 @@ def test_the_coordinates_csv_guards_formulas(cli, tmp_path, text):
 def test_the_pages_csv_export_uses_the_same_rule(cli, vectors_parquet, tmp_path):
     import re
 
-    from embproj.safe_text import csv_cell
+    from embproj.text.safe import csv_cell
 
     assert cli("project", vectors_parquet, "--algo", "pca", "-o", "r.html", "-q").exit_code == 0
     rule = page_data((tmp_path / "r.html").read_text())["csv"]

@@ -25,8 +25,8 @@ from PIL import Image
 
 import embproj
 from conftest import ROOT, blobs
-from embproj.formats import numpy_files
-from embproj.images import ImageCells
+from embproj.images.cells import ImageCells
+from embproj.read import numpy_files
 from reportdata import points
 
 MB = 1 << 20
@@ -120,11 +120,11 @@ def test_an_image_is_counted_at_its_bit_depth(monkeypatch):
     grey8, grey16 = io.BytesIO(), io.BytesIO()
     Image.new("L", (300, 200), 40).save(grey8, format="PNG")
     Image.new("I;16", (300, 200), 40_000).save(grey16, format="PNG")
-    monkeypatch.setattr(embproj.images, "MAX_IMAGE_BYTES", 300 * 200 * 3 // 2)
+    monkeypatch.setattr(embproj.images.cells, "MAX_IMAGE_BYTES", 300 * 200 * 3 // 2)
     column = pa.chunked_array([pa.array([grey8.getvalue(), grey16.getvalue()], pa.binary())])
     uris, failures = ImageCells(column, "image-bytes").encode(64)
     assert uris[0] and uris[1] is None and failures == Counter({"too-large": 1})
-    monkeypatch.setattr(embproj.images, "MAX_IMAGE_BYTES", 300 * 200 * 2)
+    monkeypatch.setattr(embproj.images.cells, "MAX_IMAGE_BYTES", 300 * 200 * 2)
     uris, failures = ImageCells(column, "image-bytes").encode(64)
     assert uris[0] and uris[1] and not failures
 
@@ -169,7 +169,7 @@ def test_hostile_images_are_decoded_within_bounded_memory(tmp_path):
 
 
 def test_a_huge_array_cell_is_refused(monkeypatch):
-    monkeypatch.setattr(embproj.images, "MAX_IMAGE_BYTES", 4 * 100 * 100)
+    monkeypatch.setattr(embproj.images.cells, "MAX_IMAGE_BYTES", 4 * 100 * 100)
     cells = [np.zeros((100, 100), np.float32), np.zeros((101, 100), np.float32)]
     column = pa.chunked_array([pa.array([c.tolist() for c in cells], pa.list_(pa.list_(pa.float32())))])
     uris, failures = ImageCells(column, "pixels").encode(64)
@@ -333,5 +333,5 @@ def test_many_columns_that_share_a_few_names_are_read_in_linear_time(cli, tmp_pa
     result = cli("inspect", path)
     assert result.exit_code == 0, result.output
     assert 'renamed 19,993 columns as pandas does: column 8 ("a0" again) is "a0.1";' in result.stdout
-    names = embproj.tidy.unique_names([f"a{i % 7}" for i in range(columns)])
+    names = embproj.read.tidy.unique_names([f"a{i % 7}" for i in range(columns)])
     assert len(set(names)) == columns and names[-1] == f"a{(columns - 1) % 7}.{(columns - 1) // 7}"

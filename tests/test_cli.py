@@ -111,7 +111,6 @@ def test_failed_run_keeps_the_previous_report(cli, vectors_parquet, tmp_path, mo
         raise KeyboardInterrupt
 
     monkeypatch.setattr("embproj.render.page.render_html", crash)
-    monkeypatch.setattr("embproj.render.render_html", crash)
     result = cli("project", vectors_parquet, "--algo", "pca", "-o", out)
     assert result.exit_code == 130
     assert out.read_text() == "previous report"

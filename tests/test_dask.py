@@ -150,9 +150,9 @@ def test_the_same_sample_whatever_the_parts(tmp_path, cluster, cli):
 
 
 def test_above_the_rows_it_gathers_the_dask_page_says_why_it_has_no_neighbour_table(parts, cluster, cli, monkeypatch):
-    import embproj.knn
+    import embproj.neighbours.search
 
-    monkeypatch.setattr(embproj.knn, "GATHER_ROWS", 500)
+    monkeypatch.setattr(embproj.neighbours.search, "GATHER_ROWS", 500)
     on_dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address]
     result = project(cli, parts, "over", "--algo", "pca", "--max-points", "all", "--json", *on_dask)
     html = Path("over.html").read_text(encoding="utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embproj.density import grid
+from embproj.structure.density import grid
 
 
 def test_counts_every_point_once_per_class_and_cell():

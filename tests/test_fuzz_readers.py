@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from embproj.errors import EmbprojError, InputError
-from embproj.formats.tensorboard import parse_pbtxt
-from embproj.source import open_source
+from embproj.read.source import open_source
+from embproj.read.tensorboard import parse_pbtxt
 from reportdata import points
 
 MAX_MESSAGE = 300  # characters of a reader's error message, the tests' own folder names left out

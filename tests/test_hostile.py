@@ -29,8 +29,8 @@ from PIL import Image
 import embproj
 from conftest import ROOT, blobs
 from embproj.errors import OptionError
-from embproj.images import ImageCells, image_roots
-from embproj.source import open_source
+from embproj.images.cells import ImageCells, image_roots
+from embproj.read.source import open_source
 from reportdata import legend_labels, page_data, points
 
 GREY, RED = 90, (255, 0, 0)  # the data's images are grey; the secret outside the data folder is red
@@ -138,7 +138,9 @@ def test_refusals_do_not_tell_which_outside_files_exist(data_and_secret):
     not_there = [str(secret.with_name("no.png")), "../outside/no.png", "../../no/such/dir.png"]
     answers = []
     for cells in (there, not_there):
-        images = embproj.images.encode_images(pa.chunked_array([pa.array(cells)]), "image-path", 32, roots=(data,))
+        images = embproj.images.cells.encode_images(
+            pa.chunked_array([pa.array(cells)]), "image-path", 32, roots=(data,)
+        )
         answers.append((images.uris, images.failures, images.warning))
     assert answers[0] == answers[1]
     assert (
@@ -152,7 +154,9 @@ def test_extra_image_roots_are_read_too(tmp_path, data_and_secret):
     extra = tmp_path / "pictures"
     png(extra / "b.png", 170)
     cells = ["b.png", str(extra / "b.png"), "ok.png", str(secret), "../pictures/b.png"]
-    images = embproj.images.encode_images(pa.chunked_array([pa.array(cells)]), "image-path", 32, roots=(data, extra))
+    images = embproj.images.cells.encode_images(
+        pa.chunked_array([pa.array(cells)]), "image-path", 32, roots=(data, extra)
+    )
     assert [bool(u) for u in images.uris] == [True, True, True, False, False]
     assert [int(pixels(u)[0, 0, 0]) for u in images.uris[:3]] == [170, 170, GREY]
     assert images.failures == Counter(outside=2)
@@ -257,7 +261,7 @@ def test_compressed_whitespace_ends_in_an_error_within_bounded_memory(tmp_path, 
 def test_one_image_named_by_many_rows_is_decoded_once(cli, tmp_path, monkeypatch):
     """With a decoding budget that pays for one decode of the big image, every row that names it still shows it."""
     png(tmp_path / "big.png", 120, size=(2000, 1500))
-    monkeypatch.setattr(embproj.images, "MAX_DECODED_BYTES", 4_000_000)
+    monkeypatch.setattr(embproj.images.cells, "MAX_DECODED_BYTES", 4_000_000)
     cells = ["big.png", "./big.png", str(tmp_path / "big.png")] * 40
     out = tmp_path / "r.html"
     result = cli("project", image_table(cells, tmp_path / "t.parquet"), "--algo", "pca", "-o", out)
@@ -268,7 +272,7 @@ def test_one_image_named_by_many_rows_is_decoded_once(cli, tmp_path, monkeypatch
     thumb = base64.b64decode(imgs[0].split(",")[1])  # 64×48: the same bytes in many rows are decoded once too
     other = io.BytesIO()
     Image.new("L", (64, 48), 7).save(other, format="PNG")
-    monkeypatch.setattr(embproj.images, "MAX_DECODED_BYTES", 64 * 48 + 1)
+    monkeypatch.setattr(embproj.images.cells, "MAX_DECODED_BYTES", 64 * 48 + 1)
     cells = ImageCells(pa.chunked_array([pa.array([thumb] * 50 + [other.getvalue()], pa.binary())]), "image-bytes")
     uris, failures = cells.encode(32)
     assert all(uris[:50]) and uris[50] is None and failures == Counter(budget=1)
@@ -277,7 +281,7 @@ def test_one_image_named_by_many_rows_is_decoded_once(cli, tmp_path, monkeypatch
 def test_a_pixel_budget_bounds_the_images_decoded(cli, tmp_path, monkeypatch):
     for i in range(30):
         png(tmp_path / f"{i}.png", i * 8, size=(400, 250))  # 0.1 megapixels each
-    monkeypatch.setattr(embproj.images, "MAX_DECODED_BYTES", 1_000_000)
+    monkeypatch.setattr(embproj.images.cells, "MAX_DECODED_BYTES", 1_000_000)
     out = tmp_path / "r.html"
     result = cli(
         "project", image_table([f"{i}.png" for i in range(30)], tmp_path / "t.parquet"), "--algo", "pca", "-o", out
@@ -424,7 +428,7 @@ def test_integers_too_large_for_64_bits(cli, tmp_path, suffix):
 
 
 def test_a_cell_larger_than_the_csv_block(cli, tmp_path, monkeypatch):
-    import embproj.source as source
+    import embproj.read.tables as source
 
     cell = "x" * (9 * MB)  # over two 4 MB blocks: pyarrow alone says "straddling object"
     rows = "".join(f"w{i},{i % 7},{i % 3}\n" for i in range(30))
@@ -442,7 +446,7 @@ def test_a_cell_larger_than_the_csv_block(cli, tmp_path, monkeypatch):
 
 
 def test_a_json_lines_row_over_the_line_limit(cli, tmp_path, monkeypatch):
-    import embproj.jsonfile as jsonfile
+    import embproj.read.jsonfile as jsonfile
 
     monkeypatch.setattr(jsonfile, "MAX_LINE_BYTES", 2 * MB)
     monkeypatch.setattr(jsonfile, "JSONL_WHOLE_BYTES", 1 * MB)  # streamed, as a file over 64 MB is

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import ROOT, blobs
-from embproj.formats.tablejson import media_holder
+from embproj.read.tablejson import media_holder
 from test_hostile import GREY, RED, error_line, image_table, pixels, png, run_embproj, shown_images
 
 FIXTURES = ROOT / "fixtures"
@@ -344,7 +344,7 @@ def test_a_named_pipe_a_file_names_is_an_error_not_a_hang(tmp_path, case):
 IMAGE_CELLS = (  # encodes the cells of argv[2:] read inside the folder argv[1], as a report does; prints the result
     "import json, sys\n"
     "import pyarrow as pa\n"
-    "from embproj.images import encode_images\n"
+    "from embproj.images.cells import encode_images\n"
     "found = encode_images(pa.chunked_array([pa.array(sys.argv[2:])]), 'image-path', 32, roots=(sys.argv[1],))\n"
     "print(json.dumps({'shown': [bool(u) for u in found.uris], 'warning': found.warning}))\n"
 )

@@ -17,12 +17,11 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from conftest import blobs
-from embproj.columns import describe_column
 from embproj.errors import OptionError
-from embproj.images import ImageCells, failure_warning
-from embproj.options import Options
+from embproj.images.cells import ImageCells, failure_warning
+from embproj.options import Options, parse_image_shape
 from embproj.pipeline import run
-from embproj.pixels import parse_image_shape
+from embproj.plan.columns import describe_column
 from reportdata import points
 
 N = 24  # rows in the small tables: enough for PCA, fast to render
@@ -419,7 +418,7 @@ def test_over_budget_without_an_image_column_says_so(tmp_path):
 
 
 def test_flat_lists_named_like_images_get_a_hint():
-    from embproj.plan import make_plan
+    from embproj.plan.choose import make_plan
 
     head = table_with("pixels", list(np.zeros((N, 784), np.uint8)), pa.list_(pa.uint8()))
     plan = make_plan(head, Options())

@@ -111,9 +111,9 @@ def test_colour_choices_leave_out_the_embedding_dimensions(digits_report):
 
 def test_a_big_report_says_why_it_has_no_neighbour_table(monkeypatch):
     import embproj
-    import embproj.knn
+    import embproj.neighbours.search
 
-    monkeypatch.setattr(embproj.knn, "TABLE_ROWS", 100)
+    monkeypatch.setattr(embproj.neighbours.search, "TABLE_ROWS", 100)
     html = embproj.report(blobs_table(), algo="pca").html
     assert neighbours(html) is None
     note = page_data(html)["neighbours_note"]

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import pairwise_distances
 
-from embproj import knn as knn_module
-from embproj import knn_exact
-from embproj.knn import find_neighbours, knn
+from embproj.neighbours import exact as knn_exact
+from embproj.neighbours import search as knn_module
+from embproj.neighbours.search import find_neighbours, knn
 
 METRICS = ("euclidean", "cosine", "manhattan", "correlation", "chebyshev", "minkowski")
 
@@ -225,7 +225,8 @@ def test_above_the_exact_limit_the_search_is_approximate_seeded_and_measured(mon
 def test_the_cell_search_on_every_metric_ties_and_thread_counts(monkeypatch):
     """Cells of ~30 rows, 3 probed: every row gets k distinct others (none itself), nearest first, on every
     metric, with tied and duplicate rows (equal centres among them); the same graph on one thread as on two."""
-    from embproj import knn_cells, place
+    from embproj.neighbours import cells as knn_cells
+    from embproj.project.projectors import place
 
     monkeypatch.setattr(knn_cells, "CELL_ROWS", 30)
     monkeypatch.setattr(knn_cells, "PROBE", 3)
@@ -248,7 +249,7 @@ def test_the_cell_search_on_every_metric_ties_and_thread_counts(monkeypatch):
 def test_many_equal_rows_keep_each_cells_work_bounded(monkeypatch):
     """Half the rows zero (missing embeddings, say): they all fall into one cell, which is searched 30 rows at a
     time against at most PROBE × CELL_CAP candidates; each zero row's neighbours are other zero rows."""
-    from embproj import knn_cells
+    from embproj.neighbours import cells as knn_cells
 
     monkeypatch.setattr(knn_cells, "CELL_ROWS", 30)
     monkeypatch.setattr(knn_cells, "CELL_CAP", 120)
@@ -279,7 +280,7 @@ def test_a_large_common_offset_does_not_cost_recall(monkeypatch):
 
 
 def test_the_exact_rows_of_a_tiny_table_leave_the_row_itself_out():
-    from embproj.knn_exact import exact_rows
+    from embproj.neighbours.exact import exact_rows
 
     X = small_data("float", 12)
     indices, _ = exact_rows(X, np.arange(12), 5, "euclidean")
@@ -289,7 +290,7 @@ def test_the_exact_rows_of_a_tiny_table_leave_the_row_itself_out():
 def test_a_row_whose_cells_hold_too_few_gets_its_exact_neighbours(monkeypatch):
     """Two far groups, cells of ~4 rows, one probed: rows whose cell holds fewer than k others are completed by
     the exact search, so that the page's table lists k distinct others for every row."""
-    from embproj import knn_cells
+    from embproj.neighbours import cells as knn_cells
 
     monkeypatch.setattr(knn_module, "EXACT_WORK", 0)
     monkeypatch.setattr(knn_cells, "CELL_ROWS", 4)

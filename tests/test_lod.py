@@ -175,7 +175,7 @@ def test_hover_and_click_find_a_point_that_is_not_drawn(open_report, large):
 
 def graph(table) -> np.ndarray:
     """Each row's 10 nearest, as the pipeline finds them (exact at this size), ascending."""
-    from embproj.knn import knn
+    from embproj.neighbours.search import knn
 
     X = np.array(table.column("embedding").to_pylist(), dtype=np.float32)
     return np.sort(knn(X, 10).indices, axis=1)

@@ -7,8 +7,8 @@ import pyarrow as pa
 import pytest
 
 from embproj.errors import EmbprojError
-from embproj.matrix import build_matrix
-from embproj.plan import Embedding
+from embproj.plan.choose import Embedding
+from embproj.vectors.matrix import build_matrix
 
 LIST = Embedding("list", ("v",), None, "")
 TEXT = Embedding("list", ("v",), None, "", text=True)
@@ -71,7 +71,7 @@ def test_all_rows_bad_is_an_error():
 
 
 def test_pca_pre_reduction_is_seeded():
-    from embproj.matrix import pre_reduce
+    from embproj.vectors.matrix import pre_reduce
 
     X = np.random.default_rng(0).normal(size=(300, 80)).astype(np.float32)
     a, k, kept = pre_reduce(X, 50, seed=3)
@@ -85,7 +85,7 @@ def test_pca_pre_reduction_is_seeded():
 def test_pre_reduction_is_the_pca_scikit_learn_computes(rows):
     from sklearn.decomposition import PCA
 
-    from embproj.matrix import pre_reduce
+    from embproj.vectors.matrix import pre_reduce
 
     rng = np.random.default_rng(1)
     X = (rng.normal(size=(rows, 80)) * np.linspace(1, 6, 80) + 3.0).astype(np.float32)
@@ -98,7 +98,7 @@ def test_pre_reduction_is_the_pca_scikit_learn_computes(rows):
 
 
 def test_pre_reduction_leaves_narrow_or_short_matrices_alone():
-    from embproj.matrix import pre_reduce
+    from embproj.vectors.matrix import pre_reduce
 
     X = np.ones((10, 8), dtype=np.float32)
     assert pre_reduce(X, 50, 0) == (X, None, None)  # already narrow

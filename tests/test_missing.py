@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
-from embproj.matrix import build_matrix
 from embproj.options import Options
-from embproj.plan import Embedding, make_plan
+from embproj.plan.choose import Embedding, make_plan
+from embproj.vectors.matrix import build_matrix
 
 N = 200
 

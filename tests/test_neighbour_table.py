@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pytest
 
-from embproj.knn import knn
+from embproj.neighbours.search import knn
 from embproj.render.neighbours import base85, encode_neighbours, z_order
 from reportdata import decode_neighbours
 

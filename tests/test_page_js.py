@@ -1,7 +1,7 @@
 """The page's JavaScript without a browser: tests/js/*.test.js under Node's own test runner (the scripts of
 templates/js run in a V8 context with stand-ins for the DOM and BokehJS, tests/js/page.js). Python hands them
 what only Python makes: neighbour tables encoded by embproj/render/neighbours.py with their graphs and
-tests/reportdata.py's decoding of them, and the CSV guard's cases with embproj/safe_text.py's answers, so the
+tests/reportdata.py's decoding of them, and the CSV guard's cases with embproj/text/safe.py's answers, so the
 page's decoder and guard are checked against Python's. Skipped without Node, except under CI=true."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from conftest import ROOT
 from embproj.render.neighbours import encode_neighbours
-from embproj.safe_text import NUMBER, csv_cell, formula_pattern
+from embproj.text.safe import NUMBER, csv_cell, formula_pattern
 from reportdata import decode_neighbours
 
 NODE_MAJOR = 20  # package.json's engines: the oldest Node the page's tools are run with

@@ -9,7 +9,7 @@ import pytest
 from conftest import vector_table
 from embproj.errors import EmbprojError
 from embproj.options import Options
-from embproj.plan import make_plan
+from embproj.plan.choose import make_plan
 from reportdata import page_data, points
 
 

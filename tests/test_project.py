@@ -7,9 +7,9 @@ import pytest
 
 from conftest import blobs
 from embproj.errors import EmbprojError
-from embproj.knn import knn
+from embproj.neighbours.search import knn
 from embproj.options import Options
-from embproj.project import neighbours_needed, project
+from embproj.project.projectors import neighbours_needed, project
 
 pytestmark = pytest.mark.slow
 

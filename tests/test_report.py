@@ -14,7 +14,7 @@ from PIL import Image
 
 from embproj.options import Options
 from embproj.pipeline import run
-from embproj.source import from_table
+from embproj.read.base import from_table
 from reportdata import legend_labels, models, page_data, points
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from embproj.errors import EmbprojError
 from embproj.options import Options, validate
+from embproj.read.base import Source, from_table
 from embproj.sample import sample_rows
-from embproj.source import Source, from_table
 
 
 def _source(n: int, batch_rows: int, classes=None) -> Source:

@@ -12,11 +12,11 @@ import pytest
 from sklearn.manifold import trustworthiness
 
 from conftest import blobs
-from embproj import knn as knn_search
-from embproj import umap_transform
-from embproj.knn import knn
+from embproj.fast import umap_transform
+from embproj.neighbours import search as knn_search
+from embproj.neighbours.search import knn
 from embproj.options import Options
-from embproj.project import fit_map, fit_rows, neighbours_needed, project
+from embproj.project.projectors import fit_map, fit_rows, neighbours_needed, project
 from reportdata import neighbours, points
 
 pytestmark = pytest.mark.slow
@@ -114,8 +114,8 @@ def test_umap_places_rows_as_its_own_transform_does_to_the_bit(X, monkeypatch):
 def test_rows_placed_on_every_core_land_where_one_thread_puts_them(X, monkeypatch):
     """UMAP places a batch a thread on every core (its layout kernels run without Python's lock): the same
     coordinates as one batch after the other."""
-    from embproj import project as project_module
-    from embproj.place import UmapPlacer, usable_cores
+    from embproj.project.place import UmapPlacer, usable_cores
+    from embproj.project.projectors import projectors as project_module
 
     fit = fit_rows(N, FIT, seed=0)
     params, graph = Options().params_for("umap"), knn(X[fit], 14, index=True)
@@ -158,10 +158,10 @@ def test_every_row_on_the_page_says_which_were_placed(cli, tmp_path):
 def test_all_rows_stream_into_one_matrix(tmp_path):
     """With every row kept and the row count known, the vectors are written into one preallocated matrix as the
     file streams (no Arrow copy of the embedding is kept, no chunk is copied twice)."""
-    from embproj.matrix import vectors
-    from embproj.plan import Embedding
+    from embproj.plan.choose import Embedding
+    from embproj.read.source import open_source
     from embproj.sample import sample_rows
-    from embproj.source import open_source
+    from embproj.vectors.matrix import vectors
 
     source = open_source(_table(tmp_path / "t.parquet", n=40_000, dims=8))
     embedding = Embedding("list", ("embedding",), 8, "")
@@ -178,7 +178,7 @@ def test_all_rows_stream_into_one_matrix(tmp_path):
 
 def test_a_cached_graph_that_is_not_one_of_the_rows_is_searched_again(tmp_path, monkeypatch):
     from embproj import cache
-    from embproj.knn import Graph, find_neighbours
+    from embproj.neighbours.search import Graph, find_neighbours
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     X = blobs(n=40, dims=4, classes=2, seed=1)[0]

@@ -15,8 +15,8 @@ from sklearn.preprocessing import RobustScaler, StandardScaler
 
 from conftest import vector_table
 from embproj.options import Options
-from embproj.plan import make_plan
-from embproj.scaling import fit_scaler
+from embproj.plan.choose import make_plan
+from embproj.vectors.scaling import fit_scaler
 from reportdata import neighbours
 
 N = 300

@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from embproj.errors import EmbprojError
-from embproj.source import from_table, open_source
+from embproj.read.base import from_table
+from embproj.read.source import open_source
 
 ROWS = [{"id": i, "label": f"c{i % 3}", "x": float(i) / 2, "v": [float(i), float(-i), 0.5]} for i in range(7)]
 
@@ -226,7 +227,7 @@ def test_a_txt_file_is_read_when_its_rows_split_evenly(tmp_path):
 
 def test_the_sample_may_end_inside_a_quoted_cell_of_several_lines(tmp_path):
     """Only the first 64 KB are sniffed: the row they cut (here inside a quoted review of two lines) is left out."""
-    from embproj.dialect import SNIFF_BYTES
+    from embproj.read.dialect import SNIFF_BYTES
 
     rows = [f'"review {i}\nsecond line; with a semicolon";{i % 10},5;{i % 3}' for i in range(6_000)]
     text = "text;score;stars\n" + "\n".join(rows) + "\n"

@@ -138,7 +138,7 @@ def test_min_cluster_size_is_obeyed(blobs_report, tmp_path):
 
 
 def test_default_min_cluster_size_grows_with_the_sample():
-    from embproj.structure import default_min_cluster_size
+    from embproj.structure.clusters import default_min_cluster_size
 
     assert default_min_cluster_size(1_797) == 64
     sizes = [default_min_cluster_size(n) for n in (200, 1_000, 10_000, 100_000, 1_000_000)]
@@ -148,7 +148,7 @@ def test_default_min_cluster_size_grows_with_the_sample():
 
 def test_clusters_are_the_same_for_the_same_seed(monkeypatch):
     """Whole maps, and a map above CLUSTER_POINTS (a seeded sample clustered, the rest joining their nearest)."""
-    from embproj import structure
+    from embproj.structure.clusters import clusters as structure
 
     rng = np.random.default_rng(1)
     xy = np.concatenate([rng.normal(loc=(8 * k, 0), size=(400, 2)) for k in range(4)]).astype(np.float32)
@@ -163,7 +163,7 @@ def test_clusters_are_the_same_for_the_same_seed(monkeypatch):
 
 def test_cluster_words_are_each_topics_own_words():
     """Class-based TF-IDF on the true topics of a text table: each topic's words, no stop word, no other topic's."""
-    from embproj.cluster_names import distinctive_words
+    from embproj.structure.names import distinctive_words
 
     topics = topics_module()
     table = topics.topics_table(rows=600, topics=5)

@@ -1,4 +1,4 @@
-"""embproj.umap_kernels: umap-learn's kernels compiled once per machine, or umap-learn as shipped.
+"""embproj.fast.umap_kernels: umap-learn's kernels compiled once per machine, or umap-learn as shipped.
 
 The cached kernels give the same coordinates as umap-learn's own; a fresh process loads them from the cache,
 which lives where the environment says; every way the patch can fail leaves umap-learn as shipped, and says so.
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embproj import umap_kernels as uk
 from embproj.environment import NO_NUMBA_CACHE
+from embproj.fast import umap_kernels as uk
 
 pytestmark = pytest.mark.slow
 
@@ -36,9 +36,9 @@ def clusters(n: int = 240) -> np.ndarray:
 
 def fit(X: np.ndarray) -> np.ndarray:
     """embproj's UMAP of X, as the pipeline runs it."""
-    from embproj.knn import knn
+    from embproj.neighbours.search import knn
     from embproj.options import Options
-    from embproj.project import project
+    from embproj.project.projectors import project
 
     return project(X, "umap", Options().params_for("umap"), 0, knn(X, 14)).xy
 
@@ -151,10 +151,10 @@ def test_patched_kernels_are_cached_twins_with_the_original_options_and_without_
 FRESH = """
 import json, sys
 import numpy as np
-from embproj import umap_kernels as uk
-from embproj.knn import knn
+from embproj.fast import umap_kernels as uk
+from embproj.neighbours.search import knn
 from embproj.options import Options
-from embproj.project import project
+from embproj.project.projectors import project
 X = np.load(sys.argv[1])
 np.save(sys.argv[2], project(X, "umap", Options().params_for("umap"), 0, knn(X, 14)).xy)
 umap = uk.load_umap()
@@ -204,7 +204,7 @@ def test_a_users_numba_cache_dir_is_respected(fitted, tmp_path, monkeypatch):
 
 
 def test_importing_the_module_loads_no_heavy_library():
-    code = "import sys, embproj.umap_kernels; print([m for m in ('umap', 'numba', 'sklearn') if m in sys.modules])"
+    code = "import sys, embproj.fast.umap_kernels; print([m for m in ('umap', 'numba', 'sklearn') if m in sys.modules])"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
@@ -271,9 +271,9 @@ def test_a_cache_folder_others_can_write_is_ignored_with_a_warning(fitted, data,
 
 
 def project_umap(X: np.ndarray):
-    from embproj.knn import knn
+    from embproj.neighbours.search import knn
     from embproj.options import Options
-    from embproj.project import project
+    from embproj.project.projectors import project
 
     return project(X, "umap", Options().params_for("umap"), 0, knn(X, 14))
 

@@ -22,8 +22,8 @@ from PIL import Image
 
 from conftest import ROOT, blobs, short_line
 from embproj.errors import InputError
-from embproj.formats.tensorboard import parse_pbtxt
-from embproj.source import open_source
+from embproj.read.source import open_source
+from embproj.read.tensorboard import parse_pbtxt
 from reportdata import legend_labels, manifest, page_data, points
 
 FIXTURES = ROOT / "fixtures"

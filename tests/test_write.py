@@ -7,7 +7,7 @@ import os
 import pytest
 
 from embproj.errors import EmbprojError
-from embproj.write import Output, check_output, text_output, write_outputs
+from embproj.write.files import Output, check_output, text_output, write_outputs
 
 
 def test_outputs_replace_whole(tmp_path):

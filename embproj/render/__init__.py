@@ -1,6 +1,2 @@
-"""Stage 6, report: projections + the sampled rows → one self-contained HTML page (Bokeh inlined, Jinja)."""
-
-from .data import ReportData
-from .page import render_html
-
-__all__ = ["ReportData", "render_html"]
+"""Stage 8, render: the plotted rows, maps and structure as one self-contained HTML page (Bokeh inlined, Jinja).
+`assemble.make_page`; `page.render_html` returns the page as a string."""

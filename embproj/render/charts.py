@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .values import MISSING, OTHER, _natural, display_strings
+from embproj.render.values import MISSING, OTHER, display_strings, natural_order
 
 HISTOGRAM_BINS = 30
 BARS = 12  # categories shown; the rest are one "other" bar
@@ -58,10 +58,10 @@ def _categories(col) -> tuple[np.ndarray, dict]:
     values, counts = np.unique(np.array(strings, dtype=object), return_counts=True)
     folded = len(values) > BARS
     if folded:
-        order = sorted(range(len(values)), key=lambda k: (-counts[k], _natural(str(values[k]))))
+        order = sorted(range(len(values)), key=lambda k: (-counts[k], natural_order(str(values[k]))))
         top = [str(values[k]) for k in order[: BARS - 1]]
     else:
-        top = sorted(map(str, values), key=_natural)
+        top = sorted(map(str, values), key=natural_order)
     index = {v: k for k, v in enumerate(top)}
     codes = np.fromiter((index.get(s, len(top)) for s in strings), dtype=np.int8, count=len(strings))
     return codes, {"labels": top + ([_other(top)] if folded else []), "folded": folded}

@@ -1,11 +1,12 @@
-"""The structure layers of each map (structure.py found them): every cluster's label at its centre, drawn as text in
+"""The structure layers of each map (structure/clusters.py found them): every cluster's label at its centre, drawn as
+text in
 data coordinates so that it stays on its cluster when the map is zoomed or panned (templates/js/clusters.js
 shows, biggest cluster first, only the labels that do not collide with a bigger one), and the density contours,
 a switchable layer under the points. Also what the page's cluster table needs: each point's cluster as a code."""
 
 from __future__ import annotations
 
-from .values import code_dtype
+from embproj.render.values import code_dtype, palette
 
 NOISE_COLOR = "#d9dce1"  # a noise point in the cluster colouring: visible, but faint beside any cluster's colour
 LABEL_FONT = {"text_font": "helvetica", "text_font_size": "13px", "text_font_style": "bold"}  # js/clusters.js too
@@ -41,13 +42,11 @@ def density_maps(data) -> list[str]:
 
 def faint_noise(colors: list, data) -> None:
     """The cluster colouring: the clusters in the palette's colours, the noise faint (NOISE_COLOR)."""
-    from embproj.structure import NOISE_LABEL
-
-    from .encode import _palette
+    from embproj.structure.clusters import NOISE_LABEL
 
     for c in colors:
         if c.name == data.cluster_column and NOISE_LABEL in c.factors:
-            clusters = iter(_palette(len(c.factors) - 1))
+            clusters = iter(palette(len(c.factors) - 1))
             c.palette = [NOISE_COLOR if f == NOISE_LABEL else next(clusters) for f in c.factors]
 
 

@@ -25,7 +25,7 @@ class ReportData:
     neighbours: Any = None  # render.neighbours.NeighbourTable: each row's nearest rows in the original space, encoded
     neighbours_note: str = ""  # why there are none, when there are none
     neighbours_metric: str = "euclidean"  # the distance they are nearest by
-    neighbours_exact: bool = True  # False: found by an approximate search (knn.py)
+    neighbours_exact: bool = True  # False: found by an approximate search (neighbours/search.py)
     neighbours_recall: float | None = None  # approximate: the share of true neighbours found (knn.recall)
     fit: np.ndarray | None = None  # positions of the rows the maps were fitted on; None: every row
     hover_more: int = 0  # dimensions left off the hover (a table of nothing else shows its first ones)

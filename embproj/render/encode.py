@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embproj.options import ALGO_NAMES as NAMES
-from embproj.safe_text import NUMBER, formula_pattern
+from embproj.render.charts import chart_meta
+from embproj.render.clusters import cluster_meta, density_maps, faint_noise
+from embproj.render.data import ReportData
+from embproj.render.values import category_codes, dictionary, display_strings, palette
 from embproj.summary import color_fact
-
-from .charts import chart_meta
-from .clusters import cluster_meta, density_maps, faint_noise
-from .data import ReportData
-from .values import category_codes, dictionary, display_strings
+from embproj.text.safe import NUMBER, formula_pattern
 
 NAN_COLOR = "#bbbbbb"
 
@@ -83,7 +82,7 @@ def encode(data: ReportData) -> Encoded:
         "colors": [c.as_json() for c in colors],
         "neighbours": _neighbours(data),
         "neighbours_note": data.neighbours_note,
-        "csv": {"formula": formula_pattern(), "number": f"^{NUMBER}$"},  # the export's guard (safe_text.py)
+        "csv": {"formula": formula_pattern(), "number": f"^{NUMBER}$"},  # the export's guard (text/safe.py)
         "clusters": cluster_meta(data, columns),  # what explains the map: render/clusters.py and charts.py
         "charts": chart_meta(data, columns),
         "density": density_maps(data),
@@ -121,17 +120,10 @@ def _color(data: ReportData, j: int, name: str, kind: str, columns: dict):
         f"color_{j}",
         factors,
         [counts[f] for f in factors],
-        _palette(len(factors)),
+        palette(len(factors)),
     )
     reusable = set(strings) == set(factors)  # nothing folded into "other", no "(missing)" standing for ""
     return choice, strings if reusable else None
-
-
-def _palette(count: int) -> list[str]:
-    from bokeh.palettes import Category10, Category20
-
-    palette = Category10[10] if count <= 10 else Category20[20]
-    return list(palette[: max(3, count)])
 
 
 def _field(data: ReportData, j: int, name: str, columns: dict, shared) -> dict:

@@ -5,13 +5,12 @@ that hand each event to the page's script (templates/js/). The page draws toolti
 from __future__ import annotations
 
 from embproj.options import ALGO_NAMES as NAMES
-
-from .charts import chart_figures, follow_selection
-from .clusters import add_map_layers, label_settings
-from .data import ReportData
-from .encode import Encoded, encode
-from .legend import add_keys, color_mappers, fill_color, keys_figure
-from .lod import add_density, add_hit_events, drawn_source, lod_meta, marks_source
+from embproj.render.charts import chart_figures, follow_selection
+from embproj.render.clusters import add_map_layers, label_settings
+from embproj.render.data import ReportData
+from embproj.render.encode import Encoded, encode
+from embproj.render.legend import add_keys, color_mappers, fill_color, keys_figure
+from embproj.render.lod import add_density, add_hit_events, drawn_source, lod_meta, marks_source
 
 ALPHA = 0.75
 SEARCH_RING = "#e4007c"

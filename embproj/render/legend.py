@@ -7,7 +7,7 @@ shared BooleanFilter (templates/js/colour.js)."""
 
 from __future__ import annotations
 
-from .encode import NAN_COLOR, ColorChoice
+from embproj.render.encode import NAN_COLOR, ColorChoice
 
 CHAR_PX = 7.5  # an average character of Bokeh's 13 px legend font: a generous estimate, so labels fit
 KEYS_PX = (110, 340)  # the keys figure's narrowest and widest
@@ -17,7 +17,7 @@ def color_mappers(colors: list[ColorChoice]) -> list:
     from bokeh.models import LinearColorMapper
     from bokeh.palettes import Viridis256
 
-    from .models import CodeColorMapper
+    from embproj.render.models import CodeColorMapper
 
     mappers = []
     for c in colors:

@@ -13,7 +13,7 @@ machine; a map of 20,000 points or fewer (~14 µs a point a repaint, ~0.3 s) is 
 
 from __future__ import annotations
 
-from embproj.density import BINS
+from embproj.structure.density import BINS
 
 THRESHOLD = 20_000  # more points than this: the density image and at most DRAWN points
 DRAWN = 2_000  # points drawn one by one at most, in the view

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from .data import ReportData
+from embproj.render.data import ReportData
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 SURROGATE = re.compile("[\ud800-\udfff]")  # bytes that were not UTF-8, as Python keeps them from argv and names
@@ -51,9 +51,8 @@ def render_html(data: ReportData) -> str:
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
+    from embproj.render.figure import build_layout
     from embproj.summary import manifest
-
-    from .figure import build_layout
 
     env = _environment()
     with stable_ids(_fingerprint(data)):
@@ -95,7 +94,7 @@ def _assets() -> str:
 
 def _script_json(obj) -> str:
     """JSON that is safe inside <script>: no "<" can close the element."""
-    from embproj.finite import finite
+    from embproj.text.finite import finite
 
     text = json.dumps(finite(obj), ensure_ascii=False, sort_keys=True, default=str, allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

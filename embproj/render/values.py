@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-from embproj.columns import MAX_CATEGORIES
+from embproj.plan.columns import MAX_CATEGORIES
 
 MAX_TEXT = 200
 OTHER = "other"
@@ -42,9 +42,9 @@ def categories(values: list[str]) -> tuple[list[str], list[str], dict[str, int]]
     cats = [v if v != "" else MISSING for v in values]
     for v in cats:
         counts[v] = counts.get(v, 0) + 1
-    ordered = sorted(counts, key=lambda c: (-counts[c], _natural(c)))
+    ordered = sorted(counts, key=lambda c: (-counts[c], natural_order(c)))
     if len(ordered) <= MAX_CATEGORIES:
-        return cats, sorted(ordered, key=_natural), counts
+        return cats, sorted(ordered, key=natural_order), counts
     keep = ordered[: MAX_CATEGORIES - 1]
     name = OTHER if OTHER not in keep else f"{OTHER} (folded)"
     kept = set(keep)
@@ -83,10 +83,18 @@ def dictionary(values: list, min_rows: int = 8) -> tuple[np.ndarray, list] | Non
     return codes, list(index)
 
 
-def _natural(text: str):
+def natural_order(text: str):
     """Sort "2" before "10" and "t2" before "t10"; plain numbers (also negative or decimal) before words."""
     try:
         return (0, float(text), ())
     except ValueError:
         parts = re.split(r"(\d+)", text)
         return (1, 0.0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p))
+
+
+def palette(count: int) -> list[str]:
+    """The categorical colours for `count` classes (Category10, Category20 past ten)."""
+    from bokeh.palettes import Category10, Category20
+
+    palette = Category10[10] if count <= 10 else Category20[20]
+    return list(palette[: max(3, count)])

@@ -27,7 +27,7 @@
     const boxes = [], keep = [];
     if (width > 0 && height > 0) {
       const h = parseFloat(font.font.split(" ")[1]) + 2 * pad;
-      for (let k = 0; k < d.x.length; k++) {  // biggest cluster first: the order structure.py gave
+      for (let k = 0; k < d.x.length; k++) {  // biggest cluster first: the order structure/clusters.py gave
         const sx = (d.x[k] - xr.start) / (xr.end - xr.start) * width;
         const sy = (yr.end - d.y[k]) / (yr.end - yr.start) * height;
         const w = textWidth(d.text[k]) + 2 * pad;

@@ -1,7 +1,7 @@
 // Selection: box or lasso select fills a table of the selected rows (row, fields, coordinates); the button
 // saves them all as CSV through a Blob, in the page (no server). CSV cells are quoted as RFC 4180 says, and a
 // text cell that a spreadsheet would run as a formula gets a leading apostrophe: the rule (= + - @ and their
-// full-width forms, after any leading whitespace; tab, CR or LF first) comes from embproj/safe_text.py.
+// full-width forms, after any leading whitespace; tab, CR or LF first) comes from embproj/text/safe.py.
 (function (ep) {
   "use strict";
   const SHOWN_ROWS = 500;

@@ -1,6 +1,6 @@
 "use strict";
 // The selection's table and CSV (templates/js/selection.js), and the charts' cross-filter (templates/js/charts.js):
-// a CSV cell is guarded as embproj/safe_text.py guards it (Python's answers, from tests/test_page_js.py) and
+// a CSV cell is guarded as embproj/text/safe.py guards it (Python's answers, from tests/test_page_js.py) and
 // quoted as RFC 4180 says; the rows in the chosen bars of every chart become the maps' selection.
 const test = require("node:test");
 const assert = require("node:assert/strict");

@@ -1,0 +1,111 @@
+"""Placing rows into a fitted map, one callable per projector. Each pickles with what it needs (the fitted model),
+so that the same placer runs in this process or on a Dask worker and gives the same coordinates."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+class Placer:
+    """A placer is called with a batch of rows and returns their (n, 2) coordinates."""
+
+    def threads(self) -> int:
+        """How many batches can be placed at once, a thread each: 1 unless the placer says otherwise."""
+        return 1
+
+
+@dataclass
+class AtOrigin(Placer):
+    """Every vector was the same: every row sits at (0, 0)."""
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        return np.zeros((len(rows), 2), dtype=np.float32)
+
+
+@dataclass
+class PcaPlacer(Placer):
+    """Exact: the fitted components, applied."""
+
+    pca: Any
+    k: int
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        Y = self.pca.transform(rows)
+        return np.column_stack([Y, np.zeros((len(Y), 2 - self.k))]) if self.k < 2 else Y  # one row or dim: flat
+
+
+@dataclass
+class UmapPlacer(Placer):
+    """umap-learn's `UMAP.transform` (fast/umap_transform.py), with umap-learn's kernels cached where that can be
+    done."""
+
+    model: Any
+
+    def threads(self) -> int:
+        """How many batches can be placed at once, a thread each: every core when the layout kernels run
+        without Python's lock (fast/umap_kernels.py), else 1."""
+        from embproj.fast.umap_kernels import load_umap, without_gil
+
+        load_umap()
+        return usable_cores() if without_gil() else 1
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        from embproj.fast.umap_kernels import fit
+        from embproj.fast.umap_transform import transform
+
+        def run(umap):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return transform(umap, self.model, np.ascontiguousarray(rows, dtype=np.float32))
+
+        return fit(run)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@dataclass
+class TsnePlacer(Placer):
+    """openTSNE's own placement of new points into a fitted embedding (`TSNEEmbedding.transform`)."""
+
+    embedding: Any
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return np.asarray(self.embedding.transform(np.ascontiguousarray(rows, dtype=np.float64)))
+
+
+def searchable(indices: np.ndarray, distances: np.ndarray, search):
+    """openTSNE's precomputed neighbours, which can also be asked for new rows' nearest fitted rows."""
+    return _searchable_class()(indices, distances, search)
+
+
+_CLASS: list = []
+
+
+def _searchable_class():
+    if not _CLASS:
+        from openTSNE.nearest_neighbors import PrecomputedNeighbors
+
+        class Searchable(PrecomputedNeighbors):
+            def __init__(self, neighbors, distances, search) -> None:
+                super().__init__(neighbors, distances)
+                self.search = search
+
+            def query(self, query, k):
+                return self.search.query(np.ascontiguousarray(query, dtype=np.float32), k)
+
+            def __reduce__(self):
+                return (searchable, (self.indices, self.distances, self.search))
+
+        _CLASS.append(Searchable)
+    return _CLASS[0]

@@ -1,0 +1,314 @@
+"""Stage 5, project: n×d float32 → n×2, by a registry of projectors keyed by name (PCA, UMAP, t-SNE).
+
+Each projector adapts parameters that do not fit a small sample (with a note saying so), is seeded, reads its
+neighbours from the run's one graph (neighbours/search.py), and refuses to hand back NaN. Libraries are imported
+inside the
+projector that needs them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from embproj.errors import InputError
+from embproj.neighbours.search import Graph
+from embproj.options import ALGO_NAMES as NAMES
+from embproj.options import ALGOS, DEFAULT_ALGO, DEFAULTS, SMALL_TABLE_ALGO, say
+from embproj.project.place import AtOrigin, PcaPlacer, TsnePlacer, UmapPlacer, searchable
+
+MIN_ROWS = {"pca": 1, "umap": 4, "tsne": 4}
+PLACE_BATCH = 10_000  # rows placed at a time; fixed, so the same input is placed in the same batches
+
+
+@dataclass(frozen=True)
+class Projection:
+    algo: str
+    xy: np.ndarray  # float32, n × 2
+    params: dict  # as used: values lowered to fit the sample are the lowered ones
+    seconds: float
+    notes: tuple[str, ...] = ()  # parameters lowered to fit the sample, and similar
+    metrics: dict = field(default_factory=dict)
+    kernels: str | None = None  # UMAP: where its compiled kernels are cached, or why not (fast/umap_kernels.py)
+    fit: np.ndarray | None = None  # positions of the rows the model was fitted on; None: every row
+    cached: str | None = None  # "hit": the coordinates came from the projection cache; "miss": they went into it
+    placing: str | None = None  # UMAP: how its rows are placed (fast/umap_transform.py), when there are rows to place
+
+    @property
+    def fitted(self) -> int:
+        return len(self.xy) if self.fit is None else len(self.fit)
+
+    @property
+    def placed(self) -> int:
+        return len(self.xy) - self.fitted
+
+    @property
+    def name(self) -> str:
+        return NAMES[self.algo]
+
+
+@dataclass(frozen=True)
+class Runnable:
+    """The maps a run makes, and the warnings for those asked for that its rows are too few for."""
+
+    algos: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+    def notes_for(self, algo: str) -> tuple[str, ...]:
+        """The warnings go with the first map: the one shown instead, or beside what was left out."""
+        return self.notes if algo == self.algos[0] else ()
+
+
+def runnable(algo: str | None, n: int) -> Runnable:
+    """Which maps `n` usable rows allow. With no algorithm given: UMAP, or PCA and a warning when the rows are too
+    few for it (W&B's hello world has 3); with `all`: those that can run, and a warning for the others. An
+    algorithm the user named is made or is an error: another map would not be the one they asked for."""
+    asked = ALGOS if algo == "all" else (algo or DEFAULT_ALGO,)
+    few = tuple(a for a in asked if n < MIN_ROWS[a])
+    if not few:
+        return Runnable(asked)
+    can = tuple(a for a in asked if a not in few) if algo == "all" else (SMALL_TABLE_ALGO,)
+    if algo not in (None, "all") or not can:
+        raise too_few(few[0], n)
+    need = f"{'it needs' if len(few) == 1 else 'they need'} at least {min(MIN_ROWS[a] for a in few)}"
+    shown = f"the map is {NAMES[can[0]]}" if algo is None else f"only the {_names(can)} map is shown"
+    rows = f"{n:,} row is" if n == 1 else f"{n:,} rows are"
+    return Runnable(can, (f"{rows} too few for {_names(few)} ({need} with a usable vector), so {shown}",))
+
+
+def too_few(algo: str, n: int) -> InputError:
+    fix = "give more rows" + (f", or use {say('algo', SMALL_TABLE_ALGO)}" if algo != SMALL_TABLE_ALGO else "")
+    return InputError(f"{NAMES[algo]} needs at least {MIN_ROWS[algo]} rows with a usable vector, got {n}", fix)
+
+
+def _names(algos) -> str:
+    return " and ".join(NAMES[a] for a in algos)
+
+
+def neighbours_needed(algo: str, params: dict, n: int) -> int:
+    """How many nearest rows (besides itself) `algo`'s fit reads from the graph: UMAP its n_neighbors (the row
+    itself is the first of them), t-SNE three times the perplexity (openTSNE's rule), PCA none."""
+    if algo == "umap":
+        return min(params["n_neighbors"], n - 1) - 1
+    if algo == "tsne":
+        return min(n - 1, int(3 * _perplexity(params["perplexity"], n)))
+    return 0
+
+
+def fit_rows(n: int, fit_points: int, seed: int) -> np.ndarray:
+    """The rows a projection is fitted on, in order: every row, or a seeded `fit_points` of them (the same rows
+    for the same n and seed, however the file was read)."""
+    if n <= fit_points:
+        return np.arange(n)
+    return np.sort(np.random.default_rng([seed, 1]).choice(n, fit_points, replace=False))
+
+
+def project(
+    X: np.ndarray,
+    algo: str,
+    params: dict,
+    seed: int,
+    graph: Graph | None = None,
+    fit=None,
+    told: tuple[str, ...] = (),
+    progress=None,
+) -> Projection:
+    """`algo`'s map of X, seeded: fitted on the rows `fit` (default all), the other rows placed by the fitted model
+    in batches of `PLACE_BATCH` (a fixed size, so the same rows are placed in the same batches however the file
+    was read). `graph` holds the fitted rows' nearest neighbours (at least `neighbours_needed`, with a search
+    index when rows are to be placed) for UMAP and t-SNE; `told`: warnings to give with it
+    (`Runnable.notes_for`); `progress(rows)` is told as rows are placed. Parameters are checked by
+    `options.validate` before any work."""
+    start = time.perf_counter()
+    fit = np.arange(len(X)) if fit is None else fit
+    whole = len(fit) == len(X) and isinstance(X, np.ndarray)
+    fitted, place = fit_map(X if whole else X[fit], algo, params, seed, graph, told)
+    xy = _checked(algo, _placed(X, fit, fitted.xy, place, progress))
+    return replace(fitted, xy=xy, seconds=time.perf_counter() - start, fit=fit if len(fit) < len(X) else None)
+
+
+def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | None = None, told=()):
+    """`algo` fitted on every row of X: (its Projection of those rows, the placer for other rows)."""
+    if algo not in PROJECTORS:
+        raise ValueError(f"unknown projector {algo!r}, one of {', '.join(PROJECTORS)}")
+    n = len(X)
+    if n < MIN_ROWS[algo]:
+        raise too_few(algo, n)
+    start = time.perf_counter()
+    notes: list[str] = list(told)
+    if _distinct_rows(X) < 2:
+        Y, used, place = np.zeros((n, 2), dtype=np.float32), dict(params), AtOrigin()
+        one = (
+            "only one vector, so its point sits" if n == 1 else f"all {n:,} vectors are identical, so every point sits"
+        )
+        notes.append(f"{one} at (0, 0)")
+    else:
+        Y, used, place = PROJECTORS[algo](X, params, seed, notes, graph)
+    metrics, kernels, placing = used.pop("_metrics", {}), used.pop("_kernels", None), used.pop("_placing", None)
+    xy = _checked(algo, np.asarray(Y, dtype=np.float32))
+    seconds = time.perf_counter() - start
+    return Projection(algo, xy, used, seconds, tuple(notes), metrics, kernels, placing=placing), place
+
+
+def _checked(algo: str, xy: np.ndarray) -> np.ndarray:
+    if not np.isfinite(xy).all():
+        raise InputError(
+            f"{NAMES[algo]} returned NaN coordinates (the vectors are too alike to spread out)",
+            f"try {say('algo', 'pca')}, or remove duplicate rows",
+        )
+    return xy
+
+
+def _placed(X: np.ndarray, fit: np.ndarray, Y: np.ndarray, place, progress) -> np.ndarray:
+    """Every row's coordinates: the fitted rows' from the fit, the others placed batch by batch."""
+    if progress is not None:
+        progress(len(fit))
+    if len(fit) == len(X):
+        return Y
+    if not isinstance(X, np.ndarray):  # rows a Dask cluster holds are placed there (cluster.ClusterRows)
+        return X.placed(fit, Y, place, progress, PLACE_BATCH)
+    xy = np.empty((len(X), 2), dtype=np.float32)
+    xy[fit] = Y
+    rest = np.setdiff1d(np.arange(len(X)), fit, assume_unique=True)
+    batches = [rest[begin : begin + PLACE_BATCH] for begin in range(0, len(rest), PLACE_BATCH)]
+
+    def one(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return rows, np.asarray(place(X[rows]), dtype=np.float32)
+
+    threads = min(len(batches), place.threads())
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="embproj-place") if threads > 1 else None
+    try:  # each batch is placed alone, so a thread each gives the coordinates of one after the other
+        for rows, placed in pool.map(one, batches) if pool else map(one, batches):
+            xy[rows] = placed
+            if progress is not None:
+                progress(len(rows))
+    finally:
+        if pool is not None:  # on an error or an interrupt, the batches not started are dropped
+            pool.shutdown(wait=True, cancel_futures=True)
+    return xy
+
+
+# -- projectors -----------------------------------------------------------------------------------------------
+
+
+def _pca(X: np.ndarray, p: dict, seed: int, notes: list[str], graph=None):
+    from sklearn.decomposition import PCA
+
+    k = min(2, X.shape[0], X.shape[1])
+    pca = PCA(n_components=k, whiten=p["whiten"], random_state=seed)
+    with np.errstate(all="ignore"):  # vectors so small that their variance is 0 in float32: no ratio to give
+        pca.fit(X)
+    place = PcaPlacer(pca, k)
+    ratio = [round(float(v), 4) for v in pca.explained_variance_ratio_]
+    metrics = {"explained_variance_ratio": ratio} if all(math.isfinite(v) for v in ratio) else {}
+    return place(X), {"whiten": p["whiten"], "_metrics": metrics}, place
+
+
+def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
+    """umap-learn's UMAP, handed the run's neighbours as `precomputed_knn` (below 4,096 rows umap-learn would
+    find them by calling a numba metric once per pair from Python: ~15 s on the digits) and, when rows are to be
+    placed, a search index for `UMAP.transform` that answers from the run's exact search (fast/umap_search.py). The
+    epochs are umap-learn's own rule, said explicitly: `transform` then takes a third of them whatever the batch."""
+    from embproj.fast.umap_kernels import fit, load_umap, status, warning
+
+    n = len(X)
+    k = p["n_neighbors"]
+    if k >= n:
+        k = n - 1
+        asked = p["n_neighbors"]
+        notes.append(
+            f"UMAP used {k} neighbours, not its default {asked}: the table has {n} rows"
+            if asked == DEFAULTS.n_neighbors  # not typed: the option would not help, so it goes unnamed
+            else f"{say('n_neighbors', asked)} is not below the {n} rows: UMAP used {k}"
+        )
+    knn_indices, knn_dists = graph.with_self(k)
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    index = None
+    if graph.index is not None:
+        from embproj.fast.umap_search import search_index
+
+        index = search_index(graph.index, X, k, p["metric"], seed)
+
+    def run(umap):
+        model = umap.UMAP(
+            n_neighbors=k,
+            min_dist=p["min_dist"],
+            metric=p["metric"],
+            random_state=seed,
+            n_jobs=1,  # what random_state forces anyway, said so that umap-learn does not warn
+            init="spectral" if n > k + 2 else "random",  # the spectral start needs more rows than neighbours
+            n_epochs=500 if n <= 10_000 else 200,
+            precomputed_knn=(knn_indices, knn_dists, index),
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "no search index" when no row is to be placed
+            model.fit(X)
+        return model
+
+    model = fit(run)
+    cache_warning = warning()
+    if cache_warning:
+        notes.append(cache_warning)
+    used = {"n_neighbors": k, "min_dist": p["min_dist"], "metric": p["metric"], "_kernels": status()}
+    if index is not None:
+        from embproj.fast.umap_transform import plan
+
+        used["_placing"] = plan(load_umap(), model)
+    return model.embedding_, used, UmapPlacer(model)
+
+
+def _perplexity(perplexity: float, n: int) -> float:
+    limit = (n - 1) / 3
+    return max(1.0, float(np.floor(limit * 100) / 100)) if perplexity > limit else perplexity
+
+
+def _tsne(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
+    """openTSNE, with affinities from the run's neighbours (openTSNE would use a ball tree below 1,000 rows, slow
+    in 50 dimensions, and Annoy above); rows are placed by `TSNEEmbedding.transform`, which asks the neighbours'
+    search index for each new row's nearest fitted rows."""
+    from openTSNE import TSNE, affinity
+
+    n = len(X)
+    perplexity = _perplexity(p["perplexity"], n)
+    if perplexity != p["perplexity"]:
+        asked = p["perplexity"]
+        notes.append(
+            f"t-SNE used perplexity {perplexity:g}, not its default {asked:g}: at most (n-1)/3 for {n} rows"
+            if asked == DEFAULTS.perplexity
+            else f"{say('perplexity', asked)} is above (n-1)/3 for {n} rows: t-SNE used {perplexity:g}"
+        )
+    near = graph.take(neighbours_needed("tsne", {**p, "perplexity": perplexity}, n))
+    learning_rate = "auto" if p["learning_rate"] is None else p["learning_rate"]
+    tsne = TSNE(
+        perplexity=perplexity,
+        learning_rate=learning_rate,
+        n_iter=p["iterations"],
+        early_exaggeration=p["early_exaggeration"],
+        metric=p["metric"],
+        n_jobs=-1,
+        random_state=seed,
+        verbose=False,
+    )
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        knn = searchable(near.indices, near.distances, graph.index)
+        affinities = affinity.PerplexityBasedNN(knn_index=knn, perplexity=perplexity, n_jobs=-1, random_state=seed)
+        embedding = tsne.fit(X, affinities=affinities)
+
+    used = {**p, "perplexity": perplexity, "learning_rate": learning_rate}
+    return np.asarray(embedding), used, TsnePlacer(embedding)
+
+
+PROJECTORS: dict[str, Callable] = {"pca": _pca, "umap": _umap, "tsne": _tsne}
+
+
+def _distinct_rows(X: np.ndarray, limit: int = 2) -> int:
+    first = X[0]
+    return 1 if np.all(X == first) else limit

@@ -1,0 +1,123 @@
+"""Stage 8, report: the plotted rows' fields and thumbnails, the run summary, and the page rendered (by render/)
+within its byte budget. Computes nothing: the numbers come from the earlier stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from embproj.options import Options
+from embproj.summary import RunSummary, describe_run, with_page
+from embproj.text.notices import run_warnings
+
+
+@dataclass(frozen=True)
+class Page:
+    html: str
+    summary: RunSummary  # as the page shows it
+    files_read: tuple[Path, ...] = ()  # the image files read into it: no output may land on one
+
+
+def make_page(opts: Options, source, plan, sample, matrix, projections, neighbours, seconds, structure=None) -> Page:
+    from embproj.images.budget import fit_report
+    from embproj.render.data import ReportData
+    from embproj.render.page import render_html
+
+    table, images = _rows_shown(opts, source, plan, sample, matrix)
+    columns = plan.embedding.columns if plan.embedding.kind == "columns" else ()
+    warnings = source.notes + plan.notes + run_warnings(sample, matrix, projections, table, plan.color, images, columns)
+    near = _neighbour_table(neighbours, opts.neighbours, projections)
+    args = (seconds, warnings, neighbours, structure, _table_facts(neighbours, near))
+    summary = describe_run(opts, source, plan, sample, matrix, projections, *args)
+    table, cluster = _with_clusters(table, structure)
+    coloured = plan.color_choices + (((cluster, "categorical"),) if cluster and opts.color != "" else ())
+    graph = neighbours.original
+
+    def render(uris, image_facts, note) -> str:  # the budget renders, measures, and renders again if need be
+        data = ReportData(
+            title=opts.title or f"{Path(source.name).name}: {' · '.join(p.name for p in projections)}",
+            projections=projections,
+            table=table,
+            row_ids=sample.row_ids[matrix.keep],
+            color=plan.color.column,
+            color_kind=plan.color.kind,
+            label=plan.label.column,
+            hover=plan.hover + ((cluster,) if cluster else ()),
+            images=uris,
+            summary=with_page(summary, image_facts, note),
+            colors=coloured,
+            neighbours=near,
+            neighbours_note=neighbours.table_note if near is None else "",
+            neighbours_metric=opts.metric,
+            neighbours_exact=graph is None or graph.exact,
+            neighbours_recall=graph.recall if graph is not None else None,
+            fit=projections[0].fit if projections else None,
+            hover_more=plan.hover_more,
+            structure=structure,
+            cluster_column=cluster,
+            charts=plan.charts,
+        )
+        return render_html(data)
+
+    fitted = fit_report(render, images, opts.max_html_mb, opts.seed, plan.image.column)
+    files = tuple(images.cells.files) if images is not None else ()
+    return Page(fitted.html, with_page(summary, fitted.images, fitted.note), files)
+
+
+def _neighbour_table(neighbours, k: int, projections):
+    """The page's click-for-neighbours table, encoded once (the budget may render the page again), numbered
+    along the first map; None when the page has none."""
+    from embproj.render.neighbours import encode_neighbours
+
+    indices = neighbours.table(k)
+    if indices is None or not projections:
+        return None
+    return encode_neighbours(indices, projections[0].xy, projections[0].algo)
+
+
+def _table_facts(neighbours, table) -> dict:
+    """`--json`'s neighbours.table: how the page's table is sent and what it weighs, or why there is none."""
+    if table is None:
+        return {"note": neighbours.table_note or "no neighbour table"}
+    graph = neighbours.original
+    return {**table.facts(), "exact": graph.exact, **({"recall": graph.recall} if graph.recall is not None else {})}
+
+
+def _with_clusters(table: pa.Table, structure) -> tuple[pa.Table, str | None]:
+    """The plotted rows with each one's cluster as a column of text ("7 · 96%", "noise"): the page colours by it,
+    shows it on hover, searches it and puts it in the selection's table and CSV like any other column. Named
+    "cluster" unless the table has a column of that name."""
+    from embproj.structure.clusters import NOISE_LABEL
+
+    if structure is None or structure.codes is None:
+        return table, None
+    name = "cluster"
+    while name in table.column_names:
+        name = f"{name} (embproj)"
+    labels = [c.label for c in structure.clusters] + [NOISE_LABEL]  # code -1: the last
+    column = pa.array([labels[c] for c in structure.codes.tolist()])
+    if table.num_columns == 0:  # only the embedding was read: a table of no columns has no rows to add to
+        return pa.table({name: column}), name
+    return table.append_column(name, column), name
+
+
+def _rows_shown(opts: Options, source, plan, sample, matrix) -> tuple[pa.Table, Any]:
+    """The columns the page shows of the plotted rows, and their images encoded at --thumb-size (or None)."""
+    from embproj.images.cells import encode_images, image_roots
+
+    table = sample.table.select(plan.shown_columns)
+    table = table.take(pa.array(matrix.keep)) if len(matrix.keep) < len(sample.row_ids) else table
+    if not plan.image.column:
+        return table, None
+    images = encode_images(
+        table.column(plan.image.column),
+        plan.image.kind,
+        opts.thumb_size,
+        plan.image.shape,
+        image_roots(str(source.image_root or source.name), opts.image_roots),  # a folder is its own root
+        opts.follow_symlinks,
+    )
+    return table, images

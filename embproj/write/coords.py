@@ -1,0 +1,43 @@
+"""`--coords-out`: the map as a table (row id, x and y per algorithm, the label), Parquet or CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from embproj.write.files import Output
+
+
+def coords_table(row_ids: np.ndarray, projections, label: str | None, labels: pa.ChunkedArray | None) -> pa.Table:
+    columns = {"row": pa.array(row_ids.astype(np.int64))}
+    for p in projections:
+        columns[f"{p.algo}_x"] = pa.array(p.xy[:, 0])
+        columns[f"{p.algo}_y"] = pa.array(p.xy[:, 1])
+    if label and labels is not None and label not in columns:
+        columns[label] = labels
+    fit = projections[0].fit if projections else None
+    if fit is not None:  # some rows were placed by the fitted model: say which
+        fitted = np.zeros(len(row_ids), dtype=bool)
+        fitted[fit] = True
+        columns["fitted"] = pa.array(fitted)
+    return pa.table(columns)
+
+
+def coords_output(path: Path, table: pa.Table) -> Output:
+    """The table as Parquet or CSV, by the path's suffix (checked by the option's declaration)."""
+
+    def write(f) -> None:
+        if Path(path).suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, f)
+        else:  # a spreadsheet opens CSV: text that it would run as a formula is guarded
+            import pyarrow.csv as pacsv
+
+            from embproj.text.safe import guard_column
+
+            pacsv.write_csv(pa.table([guard_column(c) for c in table.columns], names=table.column_names), f)
+
+    return Output("coords", Path(path), write)
