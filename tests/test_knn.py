@@ -226,7 +226,7 @@ def test_the_cell_search_on_every_metric_ties_and_thread_counts(monkeypatch):
     """Cells of ~30 rows, 3 probed: every row gets k distinct others (none itself), nearest first, on every
     metric, with tied and duplicate rows (equal centres among them); the same graph on one thread as on two."""
     from embproj.neighbours import cells as knn_cells
-    from embproj.project.projectors import place
+    from embproj.project import place
 
     monkeypatch.setattr(knn_cells, "CELL_ROWS", 30)
     monkeypatch.setattr(knn_cells, "PROBE", 3)

@@ -114,8 +114,8 @@ def test_umap_places_rows_as_its_own_transform_does_to_the_bit(X, monkeypatch):
 def test_rows_placed_on_every_core_land_where_one_thread_puts_them(X, monkeypatch):
     """UMAP places a batch a thread on every core (its layout kernels run without Python's lock): the same
     coordinates as one batch after the other."""
+    from embproj.project import projectors as project_module
     from embproj.project.place import UmapPlacer, usable_cores
-    from embproj.project.projectors import projectors as project_module
 
     fit = fit_rows(N, FIT, seed=0)
     params, graph = Options().params_for("umap"), knn(X[fit], 14, index=True)

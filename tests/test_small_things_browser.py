@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 import embproj
-from embproj.project.projectors import projectors as project
+from embproj.project import projectors as project
 
 pytest_plugins = ["pagetools"]
 pytestmark = pytest.mark.browser

@@ -148,7 +148,7 @@ def test_default_min_cluster_size_grows_with_the_sample():
 
 def test_clusters_are_the_same_for_the_same_seed(monkeypatch):
     """Whole maps, and a map above CLUSTER_POINTS (a seeded sample clustered, the rest joining their nearest)."""
-    from embproj.structure.clusters import clusters as structure
+    from embproj.structure import clusters as structure
 
     rng = np.random.default_rng(1)
     xy = np.concatenate([rng.normal(loc=(8 * k, 0), size=(400, 2)) for k in range(4)]).astype(np.float32)
