@@ -39,6 +39,9 @@ MISSING_CHOICES = ("auto", "drop", "fill")
 # dimensions or the digits' pixels under 2×; USArrests' rates differ 8.9× (assaults hold 96% of the variance),
 # penguins' measurements 147× (vectors/scaling.py)
 SPREAD_RATIO = 5.0
+# … or when, of three or more columns, the most spread one would hold this share of the variance as read, though the
+# spreads are closer: texmex's winter air (O3, NO2, NO, SO2, PM10) are within 4.9×, and NO alone holds 88%
+DOMINANT_SHARE = 0.85
 CLUSTER_MIN_ROWS = 200  # --clusters auto finds clusters from this many plotted rows on
 # --min-cluster-size's default, × √points: the digits' ten digits as ten clusters (benchmarks/explain.py)
 MIN_CLUSTER_SCALE = 1.5
@@ -141,7 +144,8 @@ class Options:
     scale: str = option(
         "auto", "--scale", help="Rescale each numeric column before the maps and the neighbours: standard (mean 0, "
         "standard deviation 1), robust (median 0, interquartile range 1), none; auto standardises columns whose "
-        f"spreads differ {SPREAD_RATIO:g}× or more (grams beside millimetres), never one column of vectors",
+        f"spreads differ {SPREAD_RATIO:g}× or more (grams beside millimetres) or of which one would hold "
+        f"{DOMINANT_SHARE:.0%} of the variance, never one column of vectors",
         choices=SCALES, commands=BOTH,
     )  # fmt: skip
     missing: str = option(

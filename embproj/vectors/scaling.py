@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embproj.options import SPREAD_RATIO
+from embproj.options import DOMINANT_SHARE, SPREAD_RATIO
 from embproj.plan.columns import ColumnInfo
 
 FEWEST_ROWS = 10  # fewer rows than this in the head say nothing about the columns' spreads
@@ -41,7 +41,8 @@ class Scaling:
 
 def decide_scaling(kind: str, columns: list[ColumnInfo], asked: str) -> Scaling:
     """`asked` (--scale) wins; auto leaves one column of vectors as read, and rescales many numeric columns only
-    when their spreads differ by SPREAD_RATIO or more."""
+    when their spreads differ by SPREAD_RATIO or more, or when one of three or more would hold DOMINANT_SHARE of the
+    variance as read."""
     if asked != "auto":
         how = f"{SCALERS[asked]}, " if asked in SCALERS else ""
         return Scaling(asked, f"{how}set by --scale {asked}")
@@ -53,15 +54,16 @@ def decide_scaling(kind: str, columns: list[ColumnInfo], asked: str) -> Scaling:
     spread.sort(key=lambda s: s[0])
     median, (top, widest) = spread[(len(spread) - 1) // 2][0], spread[-1]
     ratio = top / median
-    if ratio < SPREAD_RATIO:
-        return Scaling("none", f"the columns' spreads are within {ratio:.1f}× of each other: one scale")
     share = top**2 / sum(s * s for s, _ in spread)
+    if ratio < SPREAD_RATIO and (share < DOMINANT_SHARE or len(spread) < 3):
+        return Scaling("none", f"the columns' spreads are within {ratio:.1f}× of each other: one scale")
     # 99.96%, not 100%: the other columns still count
     held = f"{share:.0%}" if share < 0.99 else f"{share:.2%}" if share < 0.9999 else "over 99.99%"
     return Scaling(
         "standard",
-        f'{SCALERS["standard"]}: the columns\' spreads differ {ratio:,.0f}×, so as read "{widest.name}" (standard '
-        f"deviation {top:,.4g}, the median column's {median:,.3g}) would hold {held} of the variance; "
+        f'{SCALERS["standard"]}: the columns\' spreads differ {ratio:,.{0 if ratio >= 10 else 1}f}×, so as read '
+        f'"{widest.name}" (standard deviation {top:,.4g}, the median column\'s {median:,.3g}) would hold {held} of '
+        "the variance; "
         "--scale none keeps them as read",
     )
 
