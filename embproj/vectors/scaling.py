@@ -61,7 +61,7 @@ def decide_scaling(kind: str, columns: list[ColumnInfo], asked: str) -> Scaling:
     held = f"{share:.0%}" if share < 0.99 else f"{share:.2%}" if share < 0.9999 else "over 99.99%"
     return Scaling(
         "standard",
-        f'{SCALERS["standard"]}: the columns\' spreads differ {ratio:,.{0 if ratio >= 10 else 1}f}×, so as read '
+        f"{SCALERS['standard']}: the columns' spreads differ {ratio:,.{0 if ratio >= 10 else 1}f}×, so as read "
         f'"{widest.name}" (standard deviation {top:,.4g}, the median column\'s {median:,.3g}) would hold {held} of '
         "the variance; "
         "--scale none keeps them as read",
