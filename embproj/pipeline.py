@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
 import pyarrow as pa
 
 from embproj.errors import EmbprojError, OptionError, located
@@ -20,6 +20,9 @@ from embproj.read.base import Source
 from embproj.read.source import open_source
 from embproj.summary import RunSummary, one_line
 from embproj.write.files import Output, Written, check_outputs, text_output, write_outputs
+
+if TYPE_CHECKING:
+    from embproj.engine.base import Engine
 
 HEAD_ROWS = 1_000
 
@@ -97,40 +100,42 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     from embproj.project.projectors import fit_rows, runnable
     from embproj.render.assemble import make_page
     from embproj.structure.clusters import find_structure
-    from embproj.vectors.matrix import matrix_from, needs_reduction, reduce, rescale
+    from embproj.vectors.matrix import needs_reduction
 
     reporter = reporter or Reporter()
     _check_outputs(validate(opts))
     stage = Stages(reporter)
-    with _engine(opts, reporter) as cluster:  # None: this process
+    with _engine(opts, reporter) as engine:  # where the rows' vectors are: the stages get arrays from it
         with stage("read", "Reading and detecting columns"):
             source, plan = inspect(opts, source)
         _check_outputs(opts, (*source.parts, *source.inputs))  # the files a config or a table names: known now
         for line in (*source.about, *plan.explain()):
             reporter.info(line)
         with stage("sample", "Reading rows", source.num_rows) as tick:
-            sample = _sample(opts, source, plan, tick, cluster)
+            sample = located(source.name, engine.sample, source, plan, opts, tick)
         with stage("matrix", "Building the matrix"):
-            matrix = located(source.name, matrix_from, sample.X, sample.bad, sample.dims, source.name, sample.gaps)
-        maps = located(source.name, runnable, opts.algo, len(matrix.X))  # the maps the rows allow, warned for others
-        fit = fit_rows(len(matrix.X), opts.fit_points, opts.seed)
+            matrix = located(source.name, engine.matrix, sample, source.name)
+        maps = located(source.name, runnable, opts.algo, matrix.rows)  # the maps the rows allow, warned for others
+        fit = fit_rows(matrix.rows, opts.fit_points, opts.seed)
         if plan.scaling.method != "none":  # before the fingerprint: the cache keeps maps of what they were made of
             with stage("scale", "Rescaling each column"):
-                matrix = rescale(matrix, plan.scaling.method, fit)
-        vectors = _fingerprint(opts, matrix)  # "" when the cache is off
+                _rescale(engine, plan.scaling.method, fit)
+        vectors = _fingerprint(opts, engine)  # "" when the cache is off
         cached = _cached(opts, maps.algos, matrix, fit, vectors, reporter.warn)
         if needs_reduction(matrix, maps.algos, opts.max_dims):  # also for cached maps: the page says what it kept
             with stage("reduce", f"Reducing {matrix.dims:,} dimensions with PCA"):
-                matrix = reduce(matrix, opts.max_dims, opts.seed, fit)
+                matrix = _reduce(engine, matrix, opts, fit)
         with stage("neighbours", "Finding each point's neighbours"):
-            graphs = _neighbours(opts, maps.algos, cached, matrix, fit, vectors, reporter.warn)
-        args = (maps, matrix, graphs, fit, stage, vectors)
+            fitted = engine.gather(fit)  # the rows the maps are fitted on, as they see them
+            graphs = _neighbours(opts, maps.algos, cached, matrix, fit, fitted, engine, vectors, reporter.warn)
+        args = (maps, matrix, graphs, fit, fitted, engine.place, stage, vectors)
         projections = [cached.get(a) or _project(opts, a, *args) for a in maps.algos]
         if opts.metrics:
-            from embproj.project.metrics import measure
+            from embproj.project.metrics import measure, subset
 
             with stage("metrics", "Measuring quality"):
-                projections = measure(projections, matrix.original, opts.seed, opts.metric, graphs.original)
+                measured = engine.gather(subset(matrix.rows, opts.seed), read=True)
+                projections = measure(projections, measured, opts.seed, opts.metric, graphs.original)
     with stage("structure", "Finding clusters and the maps' density"):
         structure = find_structure(opts, plan, sample, matrix, tuple(projections))
     with stage("report", "Writing the report"):
@@ -143,49 +148,50 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     return Result(page.html, plan, page.summary, tuple(projections), stage.seconds, written, read)
 
 
-def _engine(opts: Options, reporter: Reports):
-    """Where the batch steps run: None for this process, or a connected `cluster.Cluster`."""
+@contextmanager
+def _engine(opts: Options, reporter: Reports) -> Iterator[Engine]:
+    """Where the batch steps run (engine/base.py): this process, or a connected Dask cluster."""
     if opts.engine != "dask":
-        return nullcontext(None)
-    from embproj.engine.dask import connect
+        from embproj.engine.local import Local
 
-    @contextmanager
-    def connected():
-        with connect(opts.scheduler, opts.timeout) as cluster:
-            if cluster.started:
-                reporter.info(cluster.started)
-            yield cluster
+        yield Local()
+        return
+    from embproj.engine.dask import Dask, connect
 
-    return connected()
-
-
-def _sample(opts: Options, source: Source, plan: Plan, tick, cluster=None):
-    """The plotted rows: what the page shows of them, and their vectors converted as the file streams (on a
-    Dask cluster: read by its workers, the vectors left there)."""
-    from functools import partial
-
-    if cluster is not None:
-        from embproj.engine.dask import sample_on
-
-        return located(source.name, sample_on, cluster, source, plan, opts, tick)
-
-    from embproj.sample import sample_rows
-    from embproj.vectors.matrix import vectors
-
-    convert = partial(vectors, embedding=plan.embedding)
-    args = (plan.needed_columns, opts.max_points, opts.seed, opts.sample, plan.color.column, convert)
-    sample = located(source.name, sample_rows, source, *args, plan.shown_columns, tick)
-    pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
-    return sample
+    with connect(opts.scheduler, opts.timeout) as cluster:
+        if cluster.started:
+            reporter.info(cluster.started)
+        yield Dask(cluster)
 
 
-def _fingerprint(opts: Options, matrix) -> str:
+def _rescale(engine: Engine, method: str, fit) -> None:
+    """Each column rescaled (vectors/scaling.py) by a scaler fitted on the rows `fit`, where the rows are."""
+    from embproj.vectors.scaling import fit_scaler
+
+    scaler = fit_scaler(engine.gather(fit, read=True), method)
+    if scaler is not None:
+        engine.rescale(scaler)
+
+
+def _reduce(engine: Engine, matrix, opts: Options, fit):
+    """The maps' rows narrowed by PCA to --max-dims (vectors/matrix.py), fitted on the rows `fit` and applied to
+    every row where it is (the rows as read are kept for the neighbours and the quality numbers)."""
+    from embproj.vectors.matrix import fit_reducer
+
+    reducer = fit_reducer(engine.gather(fit, read=True), opts.max_dims, opts.seed)
+    if reducer is None:
+        return matrix
+    engine.reduce(reducer)
+    return replace(matrix, reduced_to=reducer.target, reduced_variance=reducer.variance)
+
+
+def _fingerprint(opts: Options, engine: Engine) -> str:
     """The vectors' hash for the projection cache's keys, or "" when it is off (a cluster's: not hashed here)."""
     from embproj import cache
 
-    if not cache.enabled(opts.cache) or not isinstance(matrix.original, np.ndarray):
+    if not cache.enabled(opts.cache) or not engine.here:
         return ""
-    return cache.fingerprint(matrix.original)
+    return cache.fingerprint(engine.gather(read=True))
 
 
 def _cached(opts: Options, algos: tuple[str, ...], matrix, fit, vectors: str, warn) -> dict:
@@ -200,7 +206,7 @@ def _cached(opts: Options, algos: tuple[str, ...], matrix, fit, vectors: str, wa
     reduced_to = reduction(matrix, algos, opts.max_dims, len(fit))  # every map of the run sees the same matrix
     for algo in algos:
         hit = cache.load(_cache_key(opts, algo, vectors, fit, reduced_to), warn, algo)
-        if hit is not None and len(hit.xy) == len(matrix.X):
+        if hit is not None and len(hit.xy) == matrix.rows:
             found[algo] = replace(hit, cached="hit")
     return found
 
@@ -211,12 +217,14 @@ def _cache_key(opts: Options, algo: str, vectors: str, fit, reduced_to) -> str:
     return key(vectors, algo, opts.params_for(algo), opts.seed, len(fit), reduced_to)
 
 
-def _neighbours(opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit, vectors: str, warn):
+def _neighbours(
+    opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit, fitted, engine: Engine, vectors: str, warn
+):
     """The run's graphs (neighbours/search.py) for the maps not in `cached`; the one over every row is kept in the
     projection cache with the maps, so that a run whose maps come from the cache does not search again (at
     1,000,000 rows that search takes minutes)."""
     from embproj import cache
-    from embproj.neighbours.search import find_neighbours, search_facts
+    from embproj.neighbours.search import Rows, find_neighbours, search_facts
     from embproj.project.metrics import measure_k
     from embproj.project.projectors import neighbours_needed
 
@@ -225,29 +233,30 @@ def _neighbours(opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit
 
     todo = tuple(a for a in algos if a not in cached)
     fit_k, planned_k = deepest(todo), deepest(algos)
-    placing = len(fit) < len(matrix.X) and any(a in ("umap", "tsne") for a in todo)
-    reduced = matrix.X if matrix.reduced_to else None
-    measure = measure_k(opts, len(matrix.X))
+    placing = len(fit) < matrix.rows and any(a in ("umap", "tsne") for a in todo)
+    measure = measure_k(opts, matrix.rows)
 
     def name(k: int) -> str:
         return cache.key(vectors, "neighbours", {"metric": opts.metric, "k": k, **search_facts()}, opts.seed, 0, None)
 
     known = (lambda k: cache.load_graph(name(k), warn)) if vectors else None
-    args = (fit, fit_k, opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows, known)
-    graphs = find_neighbours(matrix.original, reduced, *args, planned_k=planned_k)
+    every_row = partial(engine.gather, read=True)
+    rows = Rows(fitted, fit, matrix.rows, every_row, bool(matrix.reduced_to), held=not engine.here)
+    args = (fit_k, opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows, known)
+    graphs = find_neighbours(rows, *args, planned_k=planned_k)
     if vectors and graphs.original is not None and not graphs.original.cached:
         cache.save_graph(name(graphs.original.k), graphs.original)
     return graphs
 
 
-def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage, vectors: str):
+def _project(opts: Options, algo: str, maps, matrix, graphs, fit, fitted, place, stage, vectors: str):
     from embproj import cache
-    from embproj.project.projectors import project
+    from embproj.project.projectors import project_rows
 
-    fitted = f" (fitted on {len(fit):,} rows)" if len(fit) < len(matrix.X) else ""
-    with stage(algo, f"Projecting with {ALGO_NAMES[algo]}{fitted}", len(matrix.X)) as tick:
-        args = (opts.params_for(algo), opts.seed, graphs.fit, fit, maps.notes_for(algo), tick)
-        made = located(opts.data or "", project, matrix.X, algo, *args)
+    some = f" (fitted on {len(fit):,} rows)" if len(fit) < matrix.rows else ""
+    with stage(algo, f"Projecting with {ALGO_NAMES[algo]}{some}", matrix.rows) as tick:
+        args = (opts.params_for(algo), opts.seed, graphs.fit, maps.notes_for(algo), tick)
+        made = located(opts.data or "", project_rows, fitted, fit, matrix.rows, place, algo, *args)
     if not vectors:
         return made
     cache.save(_cache_key(opts, algo, vectors, fit, matrix.reduced_to), made)

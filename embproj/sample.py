@@ -28,9 +28,9 @@ class Sample:
     row_ids: np.ndarray  # int64: each kept row's number in the file (0-based)
     rows_read: int
     method: str
-    # with `vectors`: float32, one row per kept row (zeros where unusable); on a Dask cluster, its usable rows
-    # held by the workers (cluster.ClusterRows)
-    X: Any = None
+    # with `vectors`: float32, one row per kept row (zeros where unusable); None once an engine holds them
+    # (engine/base.py: on a Dask cluster, the workers)
+    X: np.ndarray | None = None
     bad: np.ndarray | None = None  # with `vectors`: why a row's vector is unusable (matrix.REASONS), 0 if usable
     dims: int = 0
     gaps: np.ndarray | None = None  # on a Dask cluster: per numeric column, the sampled rows missing its number

@@ -114,12 +114,12 @@ def test_umap_places_rows_as_its_own_transform_does_to_the_bit(X, monkeypatch):
 def test_rows_placed_on_every_core_land_where_one_thread_puts_them(X, monkeypatch):
     """UMAP places a batch a thread on every core (its layout kernels run without Python's lock): the same
     coordinates as one batch after the other."""
-    from embproj.project import projectors as project_module
+    from embproj.project import place
     from embproj.project.place import UmapPlacer, usable_cores
 
     fit = fit_rows(N, FIT, seed=0)
     params, graph = Options().params_for("umap"), knn(X[fit], 14, index=True)
-    monkeypatch.setattr(project_module, "PLACE_BATCH", 50)  # 9 batches
+    monkeypatch.setattr(place, "PLACE_BATCH", 50)  # 9 batches
     _, placer = fit_map(X[fit], "umap", params, 0, graph)
     assert placer.threads() == usable_cores()
     threaded = project(X, "umap", params, 0, graph, fit)
@@ -178,7 +178,7 @@ def test_all_rows_stream_into_one_matrix(tmp_path):
 
 def test_a_cached_graph_that_is_not_one_of_the_rows_is_searched_again(tmp_path, monkeypatch):
     from embproj import cache
-    from embproj.neighbours.search import Graph, find_neighbours
+    from embproj.neighbours.search import Graph, Rows, find_neighbours
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     X = blobs(n=40, dims=4, classes=2, seed=1)[0]
@@ -215,7 +215,8 @@ def test_a_cached_graph_that_is_not_one_of_the_rows_is_searched_again(tmp_path, 
         cache._write("g", facts, indices=graph.indices, distances=graph.distances)  # no metric; not a dict
         assert cache.load_graph("g") is None
     other = knn(X[:30], 5)  # a graph of other rows, given as known: not used
-    found = find_neighbours(X, None, np.arange(40), 5, 5, 0, "euclidean", 0, False, known=lambda k: other).original
+    rows = Rows.here(X, fit=np.arange(40))
+    found = find_neighbours(rows, 5, 5, 0, "euclidean", 0, False, known=lambda k: other).original
     assert np.array_equal(found.indices, graph.indices) and not found.cached
 
 

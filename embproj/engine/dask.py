@@ -5,7 +5,7 @@ What runs where:
 - each worker reads its own Parquet parts: the random keys of the sample (one numpy stream, advanced to the part's
   first row, so the keys are the local engine's), then the sampled rows' vectors, which stay on the worker;
 - the client gathers the shown columns of the plotted rows, and the vectors of the rows the fit and the quality
-  numbers need (`ClusterRows[rows]`); the fit runs once, here;
+  numbers need (`Dask.gather`); the fit runs once, here;
 - the placer (the fitted model, pickled once) goes to the workers, which place the other rows in the local
   engine's batches (the same rows in the same batch, so the same coordinates), and send back x, y.
 
@@ -330,29 +330,32 @@ def _security(address: str):
     return Security()
 
 
-class ClusterRows:
-    """The plotted rows' vectors, held by the workers part by part, as the local engine's matrix would hold them:
-    `len`, `shape`, `rows[idx]` (gathered), `scaled(scaler)` and `reduced(reducer)` (applied on the workers) and
-    `placed`."""
+class Dask:
+    """The engine of engine/base.py on a cluster: the plotted rows' vectors are held by the workers, part by part
+    (the usable rows of each, in file order), and stay there; the client gathers the rows a stage needs, and the
+    rows are rescaled, pre-reduced and placed where they are."""
 
-    dtype = np.dtype(np.float32)
+    here = False
 
-    def __init__(self, cluster: Cluster, parts: list, sizes, dims: int, reducer=None, scaler=None) -> None:
-        self.cluster, self.parts, self.dims, self.reducer, self.scaler = cluster, parts, dims, reducer, scaler
-        self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.parts: list = []  # a future per part that holds sampled rows (`Part`)
+        self.starts = np.zeros(1, np.int64)  # where each part's rows begin among the kept rows, then their count
+        self.dims = 0
+        self.scaler: Any = None
+        self.reducer: Any = None
 
-    def __len__(self) -> int:
-        return int(self.starts[-1])
+    def sample(self, source, plan, opts, progress=None):
+        """The rows sample.py would choose (`sample_on`), their vectors left on the workers."""
+        sample, self.parts, usable = sample_on(self.cluster, source, plan, opts, progress)
+        self.starts, self.dims = np.concatenate([[0], np.cumsum(usable)]).astype(np.int64), sample.dims
+        return sample
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        return len(self), (self.reducer.target if self.reducer is not None else self.dims)
+    def matrix(self, sample, where: str):
+        """The workers kept the usable rows already: here they are only counted."""
+        from embproj.vectors.matrix import counted
 
-    def reduced(self, reducer) -> ClusterRows:
-        return ClusterRows(self.cluster, self.parts, np.diff(self.starts), self.dims, reducer, self.scaler)
-
-    def scaled(self, scaler) -> ClusterRows:
-        return ClusterRows(self.cluster, self.parts, np.diff(self.starts), self.dims, self.reducer, scaler)
+        return counted(sample.bad, sample.dims, where, sample.gaps)
 
     def _pieces(self, rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
         """(part, rows within it) for ascending row numbers."""
@@ -363,38 +366,47 @@ class ClusterRows:
             if bounds[p + 1] > bounds[p]
         ]
 
-    def __getitem__(self, rows) -> np.ndarray:
-        rows = np.asarray(rows, dtype=np.int64)
+    def gather(self, rows: np.ndarray | None = None, read: bool = False) -> np.ndarray:
+        rows = np.arange(self.starts[-1]) if rows is None else np.asarray(rows, dtype=np.int64)
+        reducer = None if read else self.reducer
         order = np.argsort(rows, kind="stable")
-        ordered = rows[order]
-        pieces = self._pieces(ordered)
-        futures = [self.cluster.submit(take, self.parts[p], local, self.scaler, self.reducer) for p, local in pieces]
+        pieces = self._pieces(rows[order])
+        futures = [self.cluster.submit(take, self.parts[p], local, self.scaler, reducer) for p, local in pieces]
         got = self.cluster.results(futures)
-        X = np.concatenate(got) if got else np.empty((0, self.shape[1]), np.float32)
+        X = np.concatenate(got) if got else np.empty((0, reducer.target if reducer else self.dims), np.float32)
         out = np.empty_like(X)
         out[order] = X
         return out
 
-    def placed(self, fit: np.ndarray, Y: np.ndarray, placer, progress, batch: int) -> np.ndarray:
-        """Every row's coordinates: the fitted rows' Y, the others placed on the workers in the local engine's
-        batches (`batch` rows of the unfitted rows in order), each batch's x, y sent back as it is done."""
-        xy = np.empty((len(self), 2), dtype=np.float32)
+    def rescale(self, scaler) -> None:
+        self.scaler = scaler
+
+    def reduce(self, reducer) -> None:
+        self.reducer = reducer
+
+    def place(self, placer, fit: np.ndarray, Y: np.ndarray, progress=None) -> np.ndarray:
+        """The local engine's batches (the same rows in the same batch, so the same coordinates), each placed on
+        the workers that hold its rows' parts, its x, y sent back as it is done."""
+        from embproj.project.place import batches
+
+        n = int(self.starts[-1])
+        xy = np.empty((n, 2), dtype=np.float32)
         xy[fit] = Y
-        rest = np.setdiff1d(np.arange(len(self)), fit, assume_unique=True)
         placer_f = self.cluster.broadcast(placer)
-        batches = [rest[b : b + batch] for b in range(0, len(rest), batch)]
-        pieces = [[(self.parts[p], local) for p, local in self._pieces(rows)] for rows in batches]
+        todo = batches(n, fit)
+        pieces = [[(self.parts[p], local) for p, local in self._pieces(rows)] for rows in todo]
         futures = [self.cluster.submit(place, placer_f, self.scaler, self.reducer, piece) for piece in pieces]
         for i, placed_xy in self.cluster.done(futures):
-            xy[batches[i]] = placed_xy
+            xy[todo[i]] = placed_xy
             futures[i] = None  # the worker lets the batch go
             if progress is not None:
-                progress(len(batches[i]))
+                progress(len(todo[i]))
         return xy
 
 
-def sample_on(cluster: Cluster, source, plan, opts, progress=None):
-    """sample.sample_rows on the cluster: the same rows, with their vectors left on the workers."""
+def sample_on(cluster: Cluster, source, plan, opts, progress=None) -> tuple[Any, list, list[int]]:
+    """sample.sample_rows on the cluster: the same rows, with their vectors left on the workers; and the parts
+    that hold them (futures of `Part`), with their numbers of usable rows."""
     from embproj.sample import Sample
 
     if opts.metadata:
@@ -432,9 +444,9 @@ def sample_on(cluster: Cluster, source, plan, opts, progress=None):
     dims_seen = [h[2] for h in heads if h[2]]
     dims = max(set(dims_seen), key=dims_seen.count) if dims_seen else 0
     usable = [int((h[0] == 0).sum()) for h in heads]
-    rows = ClusterRows(cluster, parts, usable, dims)
     gaps = [h[3] for h in heads if h[3] is not None and len(h[3]) == dims]
-    return Sample(table, row_ids, total, opts.sample, rows, bad, dims, np.sum(gaps, axis=0) if gaps else None)
+    sample = Sample(table, row_ids, total, opts.sample, None, bad, dims, np.sum(gaps, axis=0) if gaps else None)
+    return sample, parts, usable
 
 
 def _sampled(cluster: Cluster, paths: list[str], sizes, offsets, plan, opts) -> list:

@@ -147,10 +147,28 @@ class Neighbours:
         return {name: g.facts() for name, g in graphs.items() if g is not None}
 
 
+@dataclass(frozen=True)
+class Rows:
+    """The vectors the graphs are found over, as the pipeline hands them (from its engine: engine/base.py)."""
+
+    fitted: np.ndarray  # the rows `fit`, as the projections see them (pre-reduced, or as read)
+    fit: np.ndarray  # their positions among the `n` rows, ascending
+    n: int
+    every_row: Callable[[], np.ndarray]  # every row as read, brought here only when a graph over them is made
+    reduced: bool = False  # the projections see a PCA pre-reduction, not the vectors as read
+    held: bool = False  # the rows are a Dask cluster's: at most `GATHER_ROWS` of them are brought here
+
+    @classmethod
+    def here(cls, X: np.ndarray, reduced: np.ndarray | None = None, fit: np.ndarray | None = None) -> Rows:
+        """Rows in this process: X as read, `reduced` as the projections see them (None: X), fitted on the rows
+        `fit` (None: every row)."""
+        fit = np.arange(len(X)) if fit is None else fit
+        space = X if reduced is None else reduced
+        return cls(space if len(fit) == len(X) else space[fit], fit, len(X), lambda: X, reduced is not None)
+
+
 def find_neighbours(
-    original,
-    reduced,
-    fit_rows,
+    rows: Rows,
     fit_k: int,
     table_k: int,
     measure_k: int,
@@ -161,18 +179,17 @@ def find_neighbours(
     known: Callable[[int], Graph | None] | None = None,
     planned_k: int = 0,
 ) -> Neighbours:
-    """Each graph once, as deep as its deepest consumer: the projections' fit (`fit_k`, over `fit_rows` of
-    `reduced`, or of `original` when `reduced` is None; with a search index when rows are to be placed), the
-    page's table (`table_k`, up to `table_rows` rows: --neighbour-rows) and the quality numbers (`measure_k`), over
-    every row of `original`.
+    """Each graph once, as deep as its deepest consumer: the projections' fit (`fit_k`, over `rows.fitted`; with a
+    search index when rows are to be placed), the page's table (`table_k`, up to `table_rows` rows:
+    --neighbour-rows) and the quality numbers (`measure_k`), over every row as read.
 
-    `known(k)`: a graph over every row of `original` found before, k deep (the projection cache's), used when it
-    is the graph this run would search: the same rows, and as deep. `planned_k`: what the fit would take if no map came
-    from the cache, so that the graph over every row is as deep (and so the same) either way."""
-    n = len(original)
-    note = _table_note(n, table_k, gathered=not isinstance(original, np.ndarray), limit=table_rows)
+    `known(k)`: a graph over every row found before, k deep (the projection cache's), used when it is the graph
+    this run would search: the same rows, and as deep. `planned_k`: what the fit would take if no map came from
+    the cache, so that the graph over every row is as deep (and so the same) either way."""
+    n = rows.n
+    note = _table_note(n, table_k, gathered=rows.held, limit=table_rows)
     original_k = max(0 if note else table_k, measure_k)
-    space = original if reduced is None else reduced
+    shared = not rows.reduced and len(rows.fit) == n and not index  # the fitted rows are every row as read
 
     def every_row(k: int) -> Graph | None:
         if k == 0:
@@ -180,19 +197,13 @@ def find_neighbours(
         found = known(min(k, n - 1)) if known is not None else None
         if found is not None and len(found.indices) == n and found.k == min(k, n - 1):
             return found
-        return knn(_here(original), k, metric, seed)
+        return knn(rows.fitted if shared else rows.every_row(), k, metric, seed)
 
-    if reduced is None and len(fit_rows) == n and not index:
+    if shared:
         graph = every_row(max(fit_k, planned_k, original_k))
         return Neighbours(graph, graph, note)
-    fit = knn(_here(space[fit_rows]), fit_k, metric, seed, index=index) if fit_k else None
+    fit = knn(rows.fitted, fit_k, metric, seed, index=index) if fit_k else None
     return Neighbours(fit, every_row(original_k), note)
-
-
-def _here(X) -> np.ndarray:
-    """X in this process: rows a Dask cluster holds are gathered (cluster.ClusterRows); only ever the fitted
-    rows, or at most `GATHER_ROWS` rows for the page's table and the quality numbers."""
-    return X if isinstance(X, np.ndarray) else X[np.arange(len(X))]
 
 
 def _table_note(n: int, k: int, gathered: bool = False, limit: int = TABLE_ROWS) -> str:

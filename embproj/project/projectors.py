@@ -12,8 +12,8 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 
@@ -21,10 +21,9 @@ from embproj.errors import InputError
 from embproj.neighbours.search import Graph
 from embproj.options import ALGO_NAMES as NAMES
 from embproj.options import ALGOS, DEFAULT_ALGO, DEFAULTS, SMALL_TABLE_ALGO, say
-from embproj.project.place import AtOrigin, PcaPlacer, TsnePlacer, UmapPlacer, searchable
+from embproj.project.place import AtOrigin, PcaPlacer, TsnePlacer, UmapPlacer, place_rows, searchable
 
 MIN_ROWS = {"pca": 1, "umap": 4, "tsne": 4}
-PLACE_BATCH = 10_000  # rows placed at a time; fixed, so the same input is placed in the same batches
 
 
 @dataclass(frozen=True)
@@ -119,18 +118,39 @@ def project(
     told: tuple[str, ...] = (),
     progress=None,
 ) -> Projection:
-    """`algo`'s map of X, seeded: fitted on the rows `fit` (default all), the other rows placed by the fitted model
-    in batches of `PLACE_BATCH` (a fixed size, so the same rows are placed in the same batches however the file
-    was read). `graph` holds the fitted rows' nearest neighbours (at least `neighbours_needed`, with a search
-    index when rows are to be placed) for UMAP and t-SNE; `told`: warnings to give with it
+    """`algo`'s map of X, every row of which is in this process: `project_rows` over X's rows `fit` (default all),
+    the others placed here (place.place_rows)."""
+    fit = np.arange(len(X)) if fit is None else fit
+    fitted = X if len(fit) == len(X) else X[fit]
+    return project_rows(fitted, fit, len(X), partial(place_rows, X), algo, params, seed, graph, told, progress)
+
+
+def project_rows(
+    fitted: np.ndarray,
+    fit: np.ndarray,
+    n: int,
+    place: Callable,
+    algo: str,
+    params: dict,
+    seed: int,
+    graph: Graph | None = None,
+    told: tuple[str, ...] = (),
+    progress=None,
+) -> Projection:
+    """`algo`'s map of n rows, seeded: fitted on `fitted` (the rows `fit`), the other rows placed by the fitted
+    model through `place(placer, fit, Y, progress)` (the engine's: engine/base.py), in batches of
+    `place.PLACE_BATCH` (a fixed size, so the same rows are placed in the same batches however the file was read
+    and wherever the rows are). `graph` holds the fitted rows' nearest neighbours (at least `neighbours_needed`,
+    with a search index when rows are to be placed) for UMAP and t-SNE; `told`: warnings to give with it
     (`Runnable.notes_for`); `progress(rows)` is told as rows are placed. Parameters are checked by
     `options.validate` before any work."""
     start = time.perf_counter()
-    fit = np.arange(len(X)) if fit is None else fit
-    whole = len(fit) == len(X) and isinstance(X, np.ndarray)
-    fitted, place = fit_map(X if whole else X[fit], algo, params, seed, graph, told)
-    xy = _checked(algo, _placed(X, fit, fitted.xy, place, progress))
-    return replace(fitted, xy=xy, seconds=time.perf_counter() - start, fit=fit if len(fit) < len(X) else None)
+    fitted_map, placer = fit_map(fitted, algo, params, seed, graph, told)
+    if progress is not None:
+        progress(len(fit))
+    whole = len(fit) == n
+    xy = fitted_map.xy if whole else _checked(algo, place(placer, fit, fitted_map.xy, progress))
+    return replace(fitted_map, xy=xy, seconds=time.perf_counter() - start, fit=None if whole else fit)
 
 
 def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | None = None, told=()):
@@ -162,35 +182,6 @@ def _checked(algo: str, xy: np.ndarray) -> np.ndarray:
             f"{NAMES[algo]} returned NaN coordinates (the vectors are too alike to spread out)",
             f"try {say('algo', 'pca')}, or remove duplicate rows",
         )
-    return xy
-
-
-def _placed(X: np.ndarray, fit: np.ndarray, Y: np.ndarray, place, progress) -> np.ndarray:
-    """Every row's coordinates: the fitted rows' from the fit, the others placed batch by batch."""
-    if progress is not None:
-        progress(len(fit))
-    if len(fit) == len(X):
-        return Y
-    if not isinstance(X, np.ndarray):  # rows a Dask cluster holds are placed there (cluster.ClusterRows)
-        return X.placed(fit, Y, place, progress, PLACE_BATCH)
-    xy = np.empty((len(X), 2), dtype=np.float32)
-    xy[fit] = Y
-    rest = np.setdiff1d(np.arange(len(X)), fit, assume_unique=True)
-    batches = [rest[begin : begin + PLACE_BATCH] for begin in range(0, len(rest), PLACE_BATCH)]
-
-    def one(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return rows, np.asarray(place(X[rows]), dtype=np.float32)
-
-    threads = min(len(batches), place.threads())
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="embproj-place") if threads > 1 else None
-    try:  # each batch is placed alone, so a thread each gives the coordinates of one after the other
-        for rows, placed in pool.map(one, batches) if pool else map(one, batches):
-            xy[rows] = placed
-            if progress is not None:
-                progress(len(rows))
-    finally:
-        if pool is not None:  # on an error or an interrupt, the batches not started are dropped
-            pool.shutdown(wait=True, cancel_futures=True)
     return xy
 
 

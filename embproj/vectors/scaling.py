@@ -87,19 +87,19 @@ class Scaler:
         return out
 
 
-def fit_scaler(X, fit: np.ndarray, method: str) -> Scaler | None:
-    """scikit-learn's StandardScaler or RobustScaler fitted on the rows `fit` of X (a float32 matrix, or a Dask
-    cluster's rows, which are gathered); None for "none". StandardScaler is fed a block of rows at a time
-    (`partial_fit`), so that fitting on every row of a 1,000,000-row matrix makes no float64 copy of it; the
-    scaler's center and scale are then applied by `Scaler` in float32, in place."""
+def fit_scaler(X: np.ndarray, method: str) -> Scaler | None:
+    """scikit-learn's StandardScaler or RobustScaler fitted on the rows X (the rows the maps are fitted on, as
+    the engine gathers them); None for "none". StandardScaler is fed a block of rows at a time (`partial_fit`), so
+    that fitting on every row of a 1,000,000-row matrix makes no float64 copy of it; the scaler's center and scale
+    are then applied by `Scaler` in float32, where the rows are (engine/base.py)."""
     if method not in SCALERS:
         return None
     from sklearn.preprocessing import RobustScaler, StandardScaler
 
     if method == "robust":
-        robust = RobustScaler().fit(X[fit])
+        robust = RobustScaler().fit(X)
         return Scaler(np.asarray(robust.center_, np.float64), np.asarray(robust.scale_, np.float64), method)
     standard = StandardScaler()
-    for start in range(0, len(fit), BLOCK_ROWS):
-        standard.partial_fit(X[fit[start : start + BLOCK_ROWS]])
+    for start in range(0, len(X), BLOCK_ROWS):
+        standard.partial_fit(X[start : start + BLOCK_ROWS])
     return Scaler(np.asarray(standard.mean_, np.float64), np.asarray(standard.scale_, np.float64), method)
