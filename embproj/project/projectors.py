@@ -233,7 +233,7 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
             metric=p["metric"],
             random_state=seed,
             n_jobs=1,  # what random_state forces anyway, said so that umap-learn does not warn
-            init="spectral" if n > k + 2 else "random",  # the spectral start needs more rows than neighbours
+            init=_umap_start(n, k, knn_indices),
             n_epochs=500 if n <= 10_000 else 200,
             precomputed_knn=(knn_indices, knn_dists, index),
         )
@@ -252,6 +252,25 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
 
         used["_placing"] = plan(load_umap(), model)
     return model.embedding_, used, UmapPlacer(model)
+
+
+def _umap_start(n: int, k: int, knn_indices: np.ndarray) -> str:
+    """umap-learn's spectral start, except where it cannot work or would not be the same twice: it needs more rows
+    than neighbours, and on a graph of several separate parts (groups of rows far from each other) the Laplacian's
+    smallest eigenvalue repeats, so that the eigenvectors ARPACK returns, and the map, differ from one run to the
+    next whatever the seed (seen with umap-learn 0.5.12: 7 groups gave 3 maps in 3 fits). PCA's start is the same
+    every time."""
+    if n <= k + 2:
+        return "random"
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rows = np.repeat(np.arange(n), knn_indices.shape[1])
+    cols = knn_indices.reshape(-1)
+    ok = cols >= 0  # umap-learn's "no neighbour" is -1
+    graph = csr_matrix((np.ones(int(ok.sum()), dtype=np.int8), (rows[ok], cols[ok])), shape=(n, n))
+    parts, _ = connected_components(graph, directed=True, connection="weak")
+    return "spectral" if parts == 1 else "pca"
 
 
 def _perplexity(perplexity: float, n: int) -> float:
