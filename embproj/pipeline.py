@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from embproj.errors import EmbprojError, OptionError, located
-from embproj.options import ALGO_NAMES, Options, validate
+from embproj.options import ALGO_NAMES, Options, say, validate
 from embproj.plan.choose import Plan, make_plan
 from embproj.read.base import Source
 from embproj.read.source import open_source
@@ -269,7 +269,8 @@ def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections) 
 def _check_outputs(opts: Options, read: tuple[Path, ...] = ()) -> tuple[Path, ...]:
     """Every output writable, and none of them a file the run reads: the data, the metadata, the files they
     name, the images. Those inputs, for `Result.save`."""
-    outputs = [(flag, path) for flag, path in (("-o", opts.output), ("--coords-out", opts.coords_out)) if path]
+    named = ((say("output", short=True), opts.output), (say("coords_out"), opts.coords_out))
+    outputs = [(flag, path) for flag, path in named if path]
     data = Path(opts.data).expanduser() if opts.data is not None else None  # the file _open reads
     inputs = tuple(dict.fromkeys(Path(p) for p in (data, opts.metadata, *read) if p is not None))
     check_outputs(outputs, inputs)

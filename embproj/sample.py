@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from embproj.errors import InputError, OptionError
+from embproj.options import say
 from embproj.read.base import Source
 
 
@@ -111,6 +112,11 @@ def _memory_bytes() -> int:
         return 16 << 30
 
 
+def no_colour() -> OptionError:
+    """Stratified sampling asked for with no colour column to stratify by."""
+    return OptionError(f"{say('sample', 'stratified')} needs a colour column", f"name one with {say('color')}")
+
+
 def sample_rows(
     source: Source,
     columns: Sequence[str],
@@ -125,7 +131,7 @@ def sample_rows(
     """At most `max_points` rows (None: every row). `vectors(part)`: the embedding of the candidate rows, converted
     while streaming (matrix.vectors), so that only `keep_columns` (default: all of `columns`) stay as Arrow."""
     if method == "stratified" and not stratify_by:
-        raise OptionError("--sample stratified needs a colour column", "name one with --color")
+        raise no_colour()
     limit = max_points if max_points is not None else np.inf
     rng = np.random.default_rng(seed)
     every_row = max_points is None or (source.num_rows is not None and source.num_rows <= max_points)

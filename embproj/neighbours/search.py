@@ -198,21 +198,21 @@ def _here(X) -> np.ndarray:
 def _table_note(n: int, k: int, gathered: bool = False, limit: int = TABLE_ROWS) -> str:
     """Why the page gets no neighbour table ("" when it gets one). `gathered`: the vectors are on a Dask
     cluster's workers and would have to come here; `limit`: --neighbour-rows."""
+    from embproj.options import say
+
     if k == 0:
-        return "no neighbour table: --neighbours 0"
+        return f"no neighbour table: {say('neighbours', 0)}"
     if n < 2:
         return "no neighbours: only one point"
     adds = f"would add {n * k * TABLE_BYTES / 10 / 1e6:.1f} MB"
     if gathered and n > GATHER_ROWS:
         return (
             f"no neighbour table: {n:,} points on the Dask cluster, over the {GATHER_ROWS:,} whose vectors are "
-            f"gathered here for it (--engine local finds them for every row; {adds})"
+            f"gathered here for it ({say('engine', 'local')} finds them for every row; {adds})"
         )
     if n > TABLE_ROWS:
         return f"no neighbour table: {n:,} points, over {TABLE_ROWS:,} ({adds})"
     if n > limit:
-        from embproj.options import say
-
         return (
             f"no neighbour table: {n:,} points, over {say('neighbour_rows', limit)} ({say('neighbour_rows', n)} "
             f"makes it; {adds})"

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from embproj.errors import InputError
+from embproj.options import say
 from embproj.plan.choose import Embedding
 
 EIGH_DIMS = 2048  # widest matrix pre-reduced through its covariance (d² floats); wider goes to scikit-learn
@@ -101,10 +102,10 @@ def matrix_from(X: np.ndarray, bad: np.ndarray, dims: int, where: str = "", gaps
     keep = np.flatnonzero(bad == 0)
     if len(keep) == 0:
         reasons = "; ".join(f"{n:,} {why}" for why, n in dropped.items()) or "no rows"
-        fill = " (--missing fill fills missing numbers)" if codes[GAP] else ""
+        fill = f" ({say('missing', 'fill')} fills missing numbers)" if codes[GAP] else ""
         raise InputError(
             f"no usable rows: every vector was dropped ({reasons})",
-            f"check the embedding column, or choose another with --embedding/--columns{fill}",
+            f"check the embedding column, or choose another with {say('embedding')}/{say('columns')}{fill}",
             where=where or None,
         )
     if not isinstance(X, np.ndarray):  # held by a Dask cluster's workers, the usable rows only (engine/dask.py)
