@@ -81,12 +81,18 @@ def search_facts() -> dict:
     return {"exact_work": EXACT_WORK, "recall_rows": RECALL_ROWS, "cells": [CELL_ROWS, CELL_CAP, PROBE]}
 
 
+def within(k: int, n: int) -> int:
+    """k ≤ n − 1: of n rows, each has at most n − 1 others to be near (the graphs, UMAP's n_neighbors, t-SNE's
+    three times the perplexity all ask for at most that many)."""
+    return max(0, min(k, n - 1))
+
+
 def knn(X: np.ndarray, k: int, metric: str = "euclidean", seed: int = 0, index: bool = False) -> Graph:
     """Each row of X's k nearest other rows by `metric` (euclidean, cosine, manhattan, correlation, chebyshev,
-    minkowski); k is lowered to n - 1 when there are fewer rows. `index`: also keep a search over X for rows given
-    later (exact), to place new rows near the rows they are nearest to."""
+    minkowski), k `within` the rows. `index`: also keep a search over X for rows given later (exact), to place
+    new rows near the rows they are nearest to."""
     n = len(X)
-    k = max(0, min(k, n - 1))
+    k = within(k, n)
     if k == 0:
         return Graph(np.empty((n, 0), np.int32), np.empty((n, 0), np.float32), metric)
     from embproj.neighbours.exact import Nearest, exact
@@ -177,8 +183,8 @@ def find_neighbours(
     def every_row(k: int) -> Graph | None:
         if k == 0:
             return None
-        found = known(min(k, n - 1)) if known is not None else None
-        if found is not None and len(found.indices) == n and found.k == min(k, n - 1):
+        found = known(within(k, n)) if known is not None else None
+        if found is not None and len(found.indices) == n and found.k == within(k, n):
             return found
         return knn(_here(original), k, metric, seed)
 
