@@ -116,3 +116,32 @@ def test_an_api_error_says_the_keyword_and_the_command_line_the_flag(cli, tmp_pa
     assert result.stderr.strip().splitlines()[-1] == (
         "Error: d.csv: --sample stratified needs a colour column, name one with --color"
     )
+
+
+def _flat(names) -> list[str]:
+    values = names.values() if isinstance(names, dict) else names
+    return [v for value in values for v in ([value] if isinstance(value, str) else _flat(value))]
+
+
+def test_the_page_finds_its_models_and_columns_by_the_names_python_gives_it():
+    """embproj/render/names.py names the models and columns the page drives; the page's scripts read those
+    names from its JSON and spell none of them, nor cut one apart (`fig.name.slice(4)`)."""
+    from embproj.options import ALGOS
+    from embproj.render.names import page_names
+
+    names = page_names(ALGOS)
+    shown_words = {"row", "points"}  # also headings the page writes (a table's "row" and "points" columns)
+    declared_names = set(_flat(names)) - set(ALGOS) - shown_words
+    maps = [name for algo in ALGOS for name in _flat(names["maps"][algo]) if name != algo]
+    prefixes = {name[: -len(algo)] for algo in ALGOS for name in maps if name.endswith(algo)}
+    found = []
+    for path in sorted((ROOT / "templates" / "js").glob("*.js")):
+        code = re.sub(r"(^|\s)//.*$", "", path.read_text(encoding="utf-8"), flags=re.M)  # comments may say them
+        code = re.sub(r"ep\.(on|emit)\(\"\w+\"", "", code)  # the page's own events ("shown": a class was hidden)
+        for literal in re.findall(r'"([^"\\\n]*)"|\'([^\'\\\n]*)\'', code):
+            text = literal[0] or literal[1]
+            if text in declared_names or text in prefixes:
+                found.append(f"{path.name}: {text!r}")
+        found += [f"{path.name}: cuts a name apart" for _ in re.findall(r"\.name\.slice\(", code)]
+    assert len(declared_names) > 20 and "map_" in prefixes
+    assert not found, "read these from ep.names() or ep.map(algo):\n" + "\n".join(found)
