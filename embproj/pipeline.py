@@ -18,7 +18,7 @@ from embproj.options import ALGO_NAMES, Options, say, validate
 from embproj.plan.choose import Plan, make_plan
 from embproj.read.base import Source
 from embproj.read.source import open_source
-from embproj.summary import RunSummary, one_line
+from embproj.summary import RunSummary, describe_run, one_line, with_page
 from embproj.write.files import Output, Written, check_outputs, text_output, write_outputs
 
 HEAD_ROWS = 1_000
@@ -95,7 +95,7 @@ def inspect(opts: Options, source: Source | None = None) -> tuple[Source, Plan]:
 
 def run(opts: Options, source: Source | None = None, reporter: Reports | None = None) -> Result:
     from embproj.project.projectors import fit_rows, runnable
-    from embproj.render.assemble import make_page
+    from embproj.render.assemble import make_page, page_contents
     from embproj.structure.clusters import find_structure
     from embproj.vectors.matrix import matrix_from, needs_reduction, reduce, rescale
 
@@ -133,14 +133,18 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
                 projections = measure(projections, matrix.original, opts.seed, opts.metric, graphs.original)
     with stage("structure", "Finding clusters and the maps' density"):
         structure = find_structure(opts, plan, sample, matrix, tuple(projections))
+    done, seconds = (source, plan, sample, matrix, tuple(projections), graphs), dict(stage.seconds)
     with stage("report", "Writing the report"):
-        page = make_page(opts, source, plan, sample, matrix, tuple(projections), graphs, dict(stage.seconds), structure)
-    for message in page.summary.warnings:
+        contents = page_contents(opts, *done, structure)
+        summary = describe_run(opts, *done, seconds, structure, contents.warnings, contents.table_facts)
+        page = make_page(opts, *done, structure, contents, summary)
+    summary = with_page(summary, page.images, page.note)
+    for message in summary.warnings:
         reporter.warn(message)
     with Stages(Reporter(), stage.seconds)("write", ""):
         read = _check_outputs(opts, (*source.parts, *source.inputs, *page.files_read))  # and the image files now
         written = write_outputs(_outputs(opts, page.html, plan, sample, matrix, projections))
-    return Result(page.html, plan, page.summary, tuple(projections), stage.seconds, written, read)
+    return Result(page.html, plan, summary, tuple(projections), stage.seconds, written, read)
 
 
 def _engine(opts: Options, reporter: Reports):

@@ -1,6 +1,7 @@
-"""The typed run summary: what was read, kept, dropped, projected and how to make it again. Built once from the
-stages' results (`describe_run`), completed by the page's image facts (`with_page`), then only read: by the page's
-header and footer, its manifest, and `--json`."""
+"""The typed run summary: what was read, kept, dropped, projected and how to make it again. Built once, after the
+stages, from their results (`describe_run`, called by pipeline.py); every rendering of the page shows that one
+summary, with the images it carries and the size budget's note beside it; the run's result completes it once with
+the page's (`with_page`). Then only read: by the page's header and footer, its manifest, and `--json`."""
 
 from __future__ import annotations
 
@@ -103,9 +104,9 @@ class RunSummary:
 
 
 def describe_run(
-    opts: Options, source, plan, sample, matrix, projections, seconds, warnings, graphs=None, structure=None, table=None
+    opts: Options, source, plan, sample, matrix, projections, graphs, seconds, structure, warnings, table=None
 ) -> RunSummary:
-    """`table`: the page's neighbour table's facts (assemble._table_facts), under neighbours.table."""
+    """`table`: the page's neighbour table's facts (render.assemble.Contents), under neighbours.table."""
     e = plan.embedding
     dims = f"{matrix.dims} dims"
     if matrix.reduced_to:
@@ -155,7 +156,7 @@ def color_fact(column: str, kind: str | None) -> str:
 
 
 def with_page(summary: RunSummary, images: ImageFacts | None, note: str | None) -> RunSummary:
-    """The summary as one rendering of the page shows it: with its images and the size budget's note."""
+    """The summary as the page written shows it: with its images and the size budget's note."""
     return replace(summary, images=images, warnings=summary.warnings + ((note,) if note else ()))
 
 
