@@ -6,13 +6,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
 import pyarrow as pa
 
+from embproj import cache
 from embproj.errors import EmbprojError, OptionError, located
 from embproj.options import ALGO_NAMES, Options, say, validate
 from embproj.plan.choose import Plan, make_plan
@@ -117,15 +118,11 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         if plan.scaling.method != "none":  # before the fingerprint: the cache keeps maps of what they were made of
             with stage("scale", "Rescaling each column"):
                 matrix = rescale(matrix, plan.scaling.method, fit)
-        vectors = _fingerprint(opts, matrix)  # "" when the cache is off
-        cached = _cached(opts, maps.algos, matrix, fit, vectors, reporter.warn)
         if needs_reduction(matrix, maps.algos, opts.max_dims):  # also for cached maps: the page says what it kept
             with stage("reduce", f"Reducing {matrix.dims:,} dimensions with PCA"):
                 matrix = reduce(matrix, opts.max_dims, opts.seed, fit)
-        with stage("neighbours", "Finding each point's neighbours"):
-            graphs = _neighbours(opts, maps.algos, cached, matrix, fit, vectors, reporter.warn)
-        args = (maps, matrix, graphs, fit, stage, vectors)
-        projections = [cached.get(a) or _project(opts, a, *args) for a in maps.algos]
+        stages = partial(_maps, opts, maps, matrix, fit, stage)  # the stages the projection cache is around
+        graphs, projections = cache.around(stages, opts, maps.algos, matrix, fit, reporter.warn)
         if opts.metrics:
             from embproj.project.metrics import measure
 
@@ -183,79 +180,38 @@ def _sample(opts: Options, source: Source, plan: Plan, tick, cluster=None):
     return sample
 
 
-def _fingerprint(opts: Options, matrix) -> str:
-    """The vectors' hash for the projection cache's keys, or "" when it is off (a cluster's: not hashed here)."""
-    from embproj import cache
-
-    if not cache.enabled(opts.cache) or not isinstance(matrix.original, np.ndarray):
-        return ""
-    return cache.fingerprint(matrix.original)
-
-
-def _cached(opts: Options, algos: tuple[str, ...], matrix, fit, vectors: str, warn) -> dict:
-    """The maps the projection cache already holds (cache.py), by algorithm; `warn` says which entries could not
-    be used (deleted, and computed again)."""
-    from embproj import cache
-    from embproj.vectors.matrix import reduction
-
-    if not vectors:
-        return {}
-    found = {}
-    reduced_to = reduction(matrix, algos, opts.max_dims, len(fit))  # every map of the run sees the same matrix
-    for algo in algos:
-        hit = cache.load(_cache_key(opts, algo, vectors, fit, reduced_to), warn, algo)
-        if hit is not None and len(hit.xy) == len(matrix.X):
-            found[algo] = replace(hit, cached="hit")
-    return found
+def _maps(opts: Options, maps, matrix, fit, stage, todo: tuple[str, ...], search):
+    """The run's graphs, and a map for each algorithm of `todo` (those the projection cache does not hold): the
+    stages cache.around is around; `search` finds the graph over every row."""
+    with stage("neighbours", "Finding each point's neighbours"):
+        graphs = _neighbours(opts, maps.algos, todo, matrix, fit, search)
+    return graphs, {a: _project(opts, a, maps, matrix, graphs, fit, stage) for a in todo}
 
 
-def _cache_key(opts: Options, algo: str, vectors: str, fit, reduced_to) -> str:
-    from embproj.cache import key
-
-    return key(vectors, algo, opts.params_for(algo), opts.seed, len(fit), reduced_to)
-
-
-def _neighbours(opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit, vectors: str, warn):
-    """The run's graphs (neighbours/search.py) for the maps not in `cached`; the one over every row is kept in the
-    projection cache with the maps, so that a run whose maps come from the cache does not search again (at
-    1,000,000 rows that search takes minutes)."""
-    from embproj import cache
-    from embproj.neighbours.search import find_neighbours, search_facts
+def _neighbours(opts: Options, algos: tuple[str, ...], todo: tuple[str, ...], matrix, fit, search):
+    """The run's graphs (neighbours/search.py), the fit's as deep as the maps of `todo` read it, the one over every
+    row as deep as every map of the run would (so the same whichever maps were cached)."""
+    from embproj.neighbours.search import find_neighbours
     from embproj.project.metrics import measure_k
     from embproj.project.projectors import neighbours_needed
 
     def deepest(names) -> int:
         return max((neighbours_needed(a, opts.params_for(a), len(fit)) for a in names), default=0)
 
-    todo = tuple(a for a in algos if a not in cached)
-    fit_k, planned_k = deepest(todo), deepest(algos)
     placing = len(fit) < len(matrix.X) and any(a in ("umap", "tsne") for a in todo)
     reduced = matrix.X if matrix.reduced_to else None
     measure = measure_k(opts, len(matrix.X))
-
-    def name(k: int) -> str:
-        return cache.key(vectors, "neighbours", {"metric": opts.metric, "k": k, **search_facts()}, opts.seed, 0, None)
-
-    known = (lambda k: cache.load_graph(name(k), warn)) if vectors else None
-    args = (fit, fit_k, opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows, known)
-    graphs = find_neighbours(matrix.original, reduced, *args, planned_k=planned_k)
-    if vectors and graphs.original is not None and not graphs.original.cached:
-        cache.save_graph(name(graphs.original.k), graphs.original)
-    return graphs
+    args = (fit, deepest(todo), opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows)
+    return find_neighbours(matrix.original, reduced, *args, planned_k=deepest(algos), search=search)
 
 
-def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage, vectors: str):
-    from embproj import cache
+def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage):
     from embproj.project.projectors import project
 
     fitted = f" (fitted on {len(fit):,} rows)" if len(fit) < len(matrix.X) else ""
     with stage(algo, f"Projecting with {ALGO_NAMES[algo]}{fitted}", len(matrix.X)) as tick:
         args = (opts.params_for(algo), opts.seed, graphs.fit, fit, maps.notes_for(algo), tick)
-        made = located(opts.data or "", project, matrix.X, algo, *args)
-    if not vectors:
-        return made
-    cache.save(_cache_key(opts, algo, vectors, fit, matrix.reduced_to), made)
-    return replace(made, cached="miss")
+        return located(opts.data or "", project, matrix.X, algo, *args)
 
 
 def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections) -> list[Output]:

@@ -178,7 +178,7 @@ def test_all_rows_stream_into_one_matrix(tmp_path):
 
 def test_a_cached_graph_that_is_not_one_of_the_rows_is_searched_again(tmp_path, monkeypatch):
     from embproj import cache
-    from embproj.neighbours.search import Graph, find_neighbours
+    from embproj.neighbours.search import Graph
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     X = blobs(n=40, dims=4, classes=2, seed=1)[0]
@@ -214,8 +214,9 @@ def test_a_cached_graph_that_is_not_one_of_the_rows_is_searched_again(tmp_path, 
     for facts in ({}, []):
         cache._write("g", facts, indices=graph.indices, distances=graph.distances)  # no metric; not a dict
         assert cache.load_graph("g") is None
-    other = knn(X[:30], 5)  # a graph of other rows, given as known: not used
-    found = find_neighbours(X, None, np.arange(40), 5, 5, 0, "euclidean", 0, False, known=lambda k: other).original
+    search = cache._searched("the same vectors", None)  # the search over every row that cache.around hands on
+    assert not search(X[:30], 5).cached and search(X[:30], 5).cached  # kept, then read back
+    found = search(X, 5)  # the key of those 30 rows' graph: another graph of other rows, not used
     assert np.array_equal(found.indices, graph.indices) and not found.cached
 
 

@@ -164,29 +164,24 @@ def find_neighbours(
     seed: int,
     index: bool,
     table_rows: int = TABLE_ROWS,
-    known: Callable[[int], Graph | None] | None = None,
     planned_k: int = 0,
+    search: Callable[..., Graph] = knn,
 ) -> Neighbours:
     """Each graph once, as deep as its deepest consumer: the projections' fit (`fit_k`, over `fit_rows` of
     `reduced`, or of `original` when `reduced` is None; with a search index when rows are to be placed), the
     page's table (`table_k`, up to `table_rows` rows: --neighbour-rows) and the quality numbers (`measure_k`), over
     every row of `original`.
 
-    `known(k)`: a graph over every row of `original` found before, k deep (the projection cache's), used when it
-    is the graph this run would search: the same rows, and as deep. `planned_k`: what the fit would take if no map came
-    from the cache, so that the graph over every row is as deep (and so the same) either way."""
+    `planned_k`: what the fit of every map of the run would take, when `fit_k` is for some of them only (the others
+    came from the projection cache), so that the graph over every row is as deep (and so the same) either way.
+    `search`: `knn`, or what stands in for it for the graph over every row (the projection cache's, cache.py)."""
     n = len(original)
     note = _table_note(n, table_k, gathered=not isinstance(original, np.ndarray), limit=table_rows)
     original_k = max(0 if note else table_k, measure_k)
     space = original if reduced is None else reduced
 
     def every_row(k: int) -> Graph | None:
-        if k == 0:
-            return None
-        found = known(within(k, n)) if known is not None else None
-        if found is not None and len(found.indices) == n and found.k == within(k, n):
-            return found
-        return knn(_here(original), k, metric, seed)
+        return search(_here(original), k, metric, seed) if k else None
 
     if reduced is None and len(fit_rows) == n and not index:
         graph = every_row(max(fit_k, planned_k, original_k))
