@@ -231,13 +231,6 @@ def needs_reduction(matrix: Matrix, algos, max_dims: int) -> bool:
     return any(a in ("umap", "tsne") for a in algos) and matrix.dims > max_dims
 
 
-def reduction(matrix: Matrix, algos, max_dims: int, fitted: int | None = None) -> int | None:
-    """The dimensions UMAP and t-SNE will see after `reduce`, or None when they see the vectors as read."""
-    if not needs_reduction(matrix, algos, max_dims):
-        return None
-    return min(max_dims, (fitted or len(matrix.X)) - 1)
-
-
 def reduce(matrix: Matrix, max_dims: int, seed: int, fit: np.ndarray | None = None) -> Matrix:
     """The matrix with X narrowed by PCA to `max_dims`, fitted on the rows `fit` (default all) and applied to
     every row (the vectors as read stay in `original`)."""
