@@ -19,7 +19,7 @@ from embproj.options import ALGO_NAMES, Options, say, validate
 from embproj.plan.choose import Plan, make_plan
 from embproj.read.base import Source
 from embproj.read.source import open_source
-from embproj.summary import RunSummary, describe_run, one_line, with_page
+from embproj.summary import RunSummary, StageResults, describe_run, one_line, with_page
 from embproj.write.files import Output, Written, check_outputs, text_output, write_outputs
 
 HEAD_ROWS = 1_000
@@ -130,11 +130,12 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
                 projections = measure(projections, matrix.original, opts.seed, opts.metric, graphs.original)
     with stage("structure", "Finding clusters and the maps' density"):
         structure = find_structure(opts, plan, sample, matrix, tuple(projections))
-    done, seconds = (source, plan, sample, matrix, tuple(projections), graphs), dict(stage.seconds)
+    made = StageResults(source, plan, sample, matrix, tuple(projections), graphs, structure)
+    seconds = dict(stage.seconds)
     with stage("report", "Writing the report"):
-        contents = page_contents(opts, *done, structure)
-        summary = describe_run(opts, *done, seconds, structure, contents.warnings, contents.table_facts)
-        page = make_page(opts, *done, structure, contents, summary)
+        contents = page_contents(opts, made)
+        summary = describe_run(opts, made, seconds, contents.warnings, contents.table_facts)
+        page = make_page(opts, made, contents, summary)
     summary = with_page(summary, page.images, page.note)
     for message in summary.warnings:
         reporter.warn(message)
@@ -170,12 +171,12 @@ def _sample(opts: Options, source: Source, plan: Plan, tick, cluster=None):
 
         return located(source.name, sample_on, cluster, source, plan, opts, tick)
 
-    from embproj.sample import sample_rows
+    from embproj.sample import Draw, Reading, sample_rows
     from embproj.vectors.matrix import vectors
 
-    convert = partial(vectors, embedding=plan.embedding)
-    args = (plan.needed_columns, opts.max_points, opts.seed, opts.sample, plan.color.column, convert)
-    sample = located(source.name, sample_rows, source, *args, plan.shown_columns, tick)
+    reading = Reading(plan.needed_columns, plan.shown_columns, partial(vectors, embedding=plan.embedding))
+    draw = Draw(opts.max_points, opts.seed, opts.sample, plan.color.column)
+    sample = located(source.name, sample_rows, source, reading, draw, tick)
     pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
     return sample
 
@@ -191,7 +192,7 @@ def _maps(opts: Options, maps, matrix, fit, stage, todo: tuple[str, ...], search
 def _neighbours(opts: Options, algos: tuple[str, ...], todo: tuple[str, ...], matrix, fit, search):
     """The run's graphs (neighbours/search.py), the fit's as deep as the maps of `todo` read it, the one over every
     row as deep as every map of the run would (so the same whichever maps were cached)."""
-    from embproj.neighbours.search import find_neighbours
+    from embproj.neighbours.search import Wanted, find_neighbours
     from embproj.project.metrics import measure_k
     from embproj.project.projectors import neighbours_needed
 
@@ -201,8 +202,9 @@ def _neighbours(opts: Options, algos: tuple[str, ...], todo: tuple[str, ...], ma
     placing = len(fit) < len(matrix.X) and any(a in ("umap", "tsne") for a in todo)
     reduced = matrix.X if matrix.reduced_to else None
     measure = measure_k(opts, len(matrix.X))
-    args = (fit, deepest(todo), opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows)
-    return find_neighbours(matrix.original, reduced, *args, planned_k=deepest(algos), search=search)
+    wanted = Wanted(deepest(todo), opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows,
+                    planned=deepest(algos))  # fmt: skip
+    return find_neighbours(matrix.original, reduced, fit, wanted, search)
 
 
 def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage):

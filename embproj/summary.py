@@ -18,6 +18,19 @@ LIBRARIES = {"pca": ("scikit-learn",), "umap": ("umap-learn", "numba", "pynndesc
 
 
 @dataclass(frozen=True)
+class StageResults:
+    """What the stages made, handed whole to the run summary and the page (pipeline.py fills it once)."""
+
+    source: Any  # read.base.Source
+    plan: Any  # plan.choose.Plan
+    sample: Any  # sample.Sample
+    matrix: Any  # vectors.matrix.Matrix
+    projections: tuple  # project.projectors.Projection, one a map
+    graphs: Any  # neighbours.search.Neighbours
+    structure: Any  # structure.clusters.Structure
+
+
+@dataclass(frozen=True)
 class Rows:
     read: int
     sampled: int
@@ -103,10 +116,11 @@ class RunSummary:
         return text + f", {c['noise']:,} point{'s' if c['noise'] != 1 else ''} noise; labels: {c['names']}"
 
 
-def describe_run(
-    opts: Options, source, plan, sample, matrix, projections, graphs, seconds, structure, warnings, table=None
-) -> RunSummary:
-    """`table`: the page's neighbour table's facts (render.assemble.Contents), under neighbours.table."""
+def describe_run(opts: Options, made: StageResults, seconds: dict, warnings: tuple, table=None) -> RunSummary:
+    """The summary of a run from what its stages made; `table`: the page's neighbour table's facts
+    (render.assemble.Contents), under neighbours.table."""
+    source, plan, sample, matrix, projections = made.source, made.plan, made.sample, made.matrix, made.projections
+    graphs, structure = made.graphs, made.structure
     e = plan.embedding
     dims = f"{matrix.dims} dims"
     if matrix.reduced_to:

@@ -160,19 +160,18 @@ def test_all_rows_stream_into_one_matrix(tmp_path):
     file streams (no Arrow copy of the embedding is kept, no chunk is copied twice)."""
     from embproj.plan.choose import Embedding
     from embproj.read.source import open_source
-    from embproj.sample import sample_rows
+    from embproj.sample import Draw, Reading, sample_rows
     from embproj.vectors.matrix import vectors
 
     source = open_source(_table(tmp_path / "t.parquet", n=40_000, dims=8))
     embedding = Embedding("list", ("embedding",), 8, "")
-    sample = sample_rows(source, ["label", "embedding"], None, 0, vectors=lambda b: vectors(b, embedding),
-                         keep_columns=["label"])  # fmt: skip
+    reading = Reading(["label", "embedding"], ["label"], lambda b: vectors(b, embedding))
+    sample = sample_rows(source, reading, Draw(None))
     assert sample.table.column_names == ["label"] and sample.X.shape == (40_000, 8)
     assert sample.X.base is not None or sample.X.flags.owndata  # one array, filled in place
     expected = blobs(n=40_000, dims=8, classes=4, seed=3)[0]
     np.testing.assert_array_equal(sample.X, expected)
-    five = sample_rows(source, ["label", "embedding"], 5_000, 7, vectors=lambda b: vectors(b, embedding),
-                       keep_columns=["label"])  # fmt: skip
+    five = sample_rows(source, reading, Draw(5_000, seed=7))
     np.testing.assert_array_equal(five.X, expected[five.row_ids])  # a sample keeps each row's own vector
 
 

@@ -153,40 +153,39 @@ class Neighbours:
         return {name: g.facts() for name, g in graphs.items() if g is not None}
 
 
-def find_neighbours(
-    original,
-    reduced,
-    fit_rows,
-    fit_k: int,
-    table_k: int,
-    measure_k: int,
-    metric: str,
-    seed: int,
-    index: bool,
-    table_rows: int = TABLE_ROWS,
-    planned_k: int = 0,
-    search: Callable[..., Graph] = knn,
-) -> Neighbours:
-    """Each graph once, as deep as its deepest consumer: the projections' fit (`fit_k`, over `fit_rows` of
-    `reduced`, or of `original` when `reduced` is None; with a search index when rows are to be placed), the
-    page's table (`table_k`, up to `table_rows` rows: --neighbour-rows) and the quality numbers (`measure_k`), over
-    every row of `original`.
+@dataclass(frozen=True)
+class Wanted:
+    """How deep each consumer reads the run's graphs, and how they are found."""
 
-    `planned_k`: what the fit of every map of the run would take, when `fit_k` is for some of them only (the others
-    came from the projection cache), so that the graph over every row is as deep (and so the same) either way.
-    `search`: `knn`, or what stands in for it for the graph over every row (the projection cache's, cache.py)."""
-    n = len(original)
-    note = _table_note(n, table_k, gathered=not isinstance(original, np.ndarray), limit=table_rows)
-    original_k = max(0 if note else table_k, measure_k)
+    fit: int  # the maps' fit: UMAP's n_neighbors, t-SNE's three times the perplexity
+    table: int  # the page's table (--neighbours)
+    measure: int  # the quality numbers
+    metric: str = "euclidean"
+    seed: int = 0
+    index: bool = False  # rows are to be placed: keep a search over the fitted rows
+    table_rows: int = TABLE_ROWS  # the page gets its table up to this many rows (--neighbour-rows)
+    # what the fit of every map of the run would read, when `fit` is for some of them only (the others came from
+    # the projection cache), so that the graph over every row is as deep (and so the same) either way
+    planned: int = 0
+
+
+def find_neighbours(original, reduced, fit_rows, wanted: Wanted, search: Callable[..., Graph] = knn) -> Neighbours:
+    """Each graph once, as deep as its deepest consumer (`wanted`): the projections' fit, over `fit_rows` of
+    `reduced` (or of `original` when `reduced` is None), with a search index when rows are to be placed; the
+    page's table and the quality numbers, over every row of `original`. `search`: `knn`, or what stands in for it
+    for the graph over every row (the projection cache's, cache.py)."""
+    n, w = len(original), wanted
+    note = _table_note(n, w.table, gathered=not isinstance(original, np.ndarray), limit=w.table_rows)
+    original_k = max(0 if note else w.table, w.measure)
     space = original if reduced is None else reduced
 
     def every_row(k: int) -> Graph | None:
-        return search(_here(original), k, metric, seed) if k else None
+        return search(_here(original), k, w.metric, w.seed) if k else None
 
-    if reduced is None and len(fit_rows) == n and not index:
-        graph = every_row(max(fit_k, planned_k, original_k))
+    if reduced is None and len(fit_rows) == n and not w.index:
+        graph = every_row(max(w.fit, w.planned, original_k))
         return Neighbours(graph, graph, note)
-    fit = knn(_here(space[fit_rows]), fit_k, metric, seed, index=index) if fit_k else None
+    fit = knn(_here(space[fit_rows]), w.fit, w.metric, w.seed, index=w.index) if w.fit else None
     return Neighbours(fit, every_row(original_k), note)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 from embproj.options import Options
-from embproj.summary import ImageFacts
+from embproj.summary import ImageFacts, RunSummary, StageResults
 from embproj.text.notices import run_warnings
 
 
@@ -36,7 +36,9 @@ class Page:
     files_read: tuple[Path, ...] = ()  # the image files read into it: no output may land on one
 
 
-def page_contents(opts: Options, source, plan, sample, matrix, projections, neighbours, structure) -> Contents:
+def page_contents(opts: Options, made: StageResults) -> Contents:
+    source, plan, sample, matrix, projections = made.source, made.plan, made.sample, made.matrix, made.projections
+    neighbours, structure = made.graphs, made.structure
     table, images = _rows_shown(opts, source, plan, sample, matrix)
     columns = plan.embedding.columns if plan.embedding.kind == "columns" else ()
     warnings = source.notes + plan.notes + run_warnings(sample, matrix, projections, table, plan.color, images, columns)
@@ -45,13 +47,15 @@ def page_contents(opts: Options, source, plan, sample, matrix, projections, neig
     return Contents(table, cluster, images, near, _table_facts(neighbours, near), warnings)
 
 
-def make_page(opts: Options, source, plan, sample, matrix, projections, neighbours, structure, contents, summary):
-    """The page of the run `summary` describes (built once, from the stages' results), rendered within the size
+def make_page(opts: Options, made: StageResults, contents: Contents, summary: RunSummary) -> Page:
+    """The page of the run `summary` describes (built once, from what the stages `made`), rendered within the size
     budget: each render shows the images it carries and what the budget gave up, beside the same summary."""
     from embproj.images.budget import fit_report
     from embproj.render.data import ReportData
     from embproj.render.page import render_html
 
+    source, plan, sample, matrix, projections = made.source, made.plan, made.sample, made.matrix, made.projections
+    neighbours, structure = made.graphs, made.structure
     cluster, near, graph = contents.cluster, contents.near, neighbours.original
     coloured = plan.color_choices + (((cluster, "categorical"),) if cluster and opts.color != "" else ())
 
