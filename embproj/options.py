@@ -307,18 +307,22 @@ def python_names() -> Iterator[None]:
         _PYTHON_NAMES.reset(token)
 
 
-def say(name: str, value: Any = NOTHING, *, quote: bool = False) -> str:
+def say(name: str, value: Any = NOTHING, *, quote: bool = False, bare: bool = False, short: bool = False) -> str:
     """Option `name` (a field of `Options`), with `value`, the way the user gives it: `--algo pca` on the command
     line, `algo="pca"` in Python; without a value `--color` or `color=...`. `quote` shows a value as typed, in
-    quotes (`--algo "nope"`); otherwise it is quoted only where a shell needs it."""
+    quotes (`--algo "nope"`); `bare` as typed, unquoted (a reason to read, `--columns dim_*`, not a command to
+    paste); otherwise it is quoted only where a shell needs it. `short`: the one-letter flag (`-o`) on the
+    command line."""
     d = next(d for f, d in declared() if f.name == name)
     if _PYTHON_NAMES.get():
         return f"{name}=..." if value is NOTHING else f"{name}={python_literal(value)}"
+    flag = next((f for f in d.flags if not f.startswith("--")), d.flag) if short else d.flag
     if value is NOTHING:
-        return d.flag
+        return flag
     words = _flag_words(d, value)
     flags = {d.flag, *d.flags[0].split("/")} if d.flags else set()
-    return " ".join(w if w in flags else f'"{w}"' if quote else shlex.quote(w) for w in words)
+    shown = (w if w in flags or bare else f'"{w}"' if quote else shlex.quote(w) for w in words)
+    return " ".join(flag if w == d.flag else w for w in shown)
 
 
 def python_literal(value) -> str:

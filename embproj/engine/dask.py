@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from embproj.errors import ClusterError, EmbprojError, InputError, OptionError
+from embproj.options import say
 from embproj.read.jsonfile import first_line
 
 INSTALL = "pip install 'embproj[dask]'"
@@ -60,7 +61,8 @@ def _opened(path: str):
         why = os.strerror(err.errno) if isinstance(err, OSError) and err.errno else first_line(err)  # no path twice
         raise ClusterError(
             f'a Dask worker cannot read "{path}" ({why})',
-            "the workers must see the data at the same path as this machine (a shared folder), or use --engine local",
+            "the workers must see the data at the same path as this machine (a shared folder), or use "
+            + say("engine", "local"),
         ) from None
 
 
@@ -196,7 +198,7 @@ class Cluster:
         except TimeoutError:
             raise ClusterError(
                 f"the Dask cluster did not finish a task in {self.timeout:g} s ({self._workers()})",
-                "check that the cluster has workers that can read the data, or give a longer --timeout",
+                f"check that the cluster has workers that can read the data, or give a longer {say('timeout')}",
             ) from None
         except EmbprojError:
             raise
@@ -247,10 +249,11 @@ def connect(scheduler: str | None, timeout: float) -> Iterator[Cluster]:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise OptionError("--engine dask needs Dask, which is not installed", f"install it with {INSTALL}") from None
+        what = f"{say('engine', 'dask')} needs Dask, which is not installed"
+        raise OptionError(what, f"install it with {INSTALL}") from None
     if scheduler is not None and not scheduler.strip():
         raise OptionError(
-            "--scheduler is empty", "give the scheduler's address (e.g. tcp://10.0.0.5:8786), or leave it out"
+            f"{say('scheduler')} is empty", "give the scheduler's address (e.g. tcp://10.0.0.5:8786), or leave it out"
         )
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     local = None
@@ -266,9 +269,9 @@ def connect(scheduler: str | None, timeout: float) -> Iterator[Cluster]:
         except (OSError, TimeoutError, ValueError) as err:
             raise ClusterError(
                 f"cannot start a Dask cluster on this machine ({first_line(err)})",
-                "give the address of a running one with --scheduler, or use --engine local",
+                f"give the address of a running one with {say('scheduler')}, or use {say('engine', 'local')}",
             ) from None
-        started = f"no --scheduler: started a Dask cluster of {workers} workers on this machine"
+        started = f"no {say('scheduler')}: started a Dask cluster of {workers} workers on this machine"
     try:
         yield Cluster(client, timeout, started)
     finally:
@@ -311,7 +314,7 @@ def _client(address: str, timeout: float):
     except Exception as err:  # noqa: BLE001 - an address Dask cannot use fails in many ways: each is one line
         raise ClusterError(
             f"cannot reach the Dask scheduler at {address} ({first_line(err)})",
-            "check --scheduler (e.g. tcp://10.0.0.5:8786) and that the scheduler runs",
+            f"check {say('scheduler')} (e.g. tcp://10.0.0.5:8786) and that the scheduler runs",
         ) from None
 
 
@@ -411,12 +414,14 @@ def sample_on(cluster: Cluster, source, plan, opts, progress=None) -> tuple[Any,
 
     if opts.metadata:
         raise OptionError(
-            "--metadata does not run on --engine dask", "join it into the Parquet parts, or use --engine local"
+            f"{say('metadata')} does not run on {say('engine', 'dask')}",
+            f"join it into the Parquet parts, or use {say('engine', 'local')}",
         )
     if not source.parts:
         raise InputError(
-            "--engine dask reads Parquet: a file, a folder of part files, or a pattern such as 'parts/*.parquet'",
-            "convert the table to Parquet, or use --engine local",
+            f"{say('engine', 'dask')} reads Parquet: a file, a folder of part files, or a pattern such as "
+            "'parts/*.parquet'",
+            f"convert the table to Parquet, or use {say('engine', 'local')}",
             where=source.name,
         )
     # absolute here, as Dask's own readers make them: a worker resolves a relative path in its own working folder
@@ -452,14 +457,14 @@ def sample_on(cluster: Cluster, source, plan, opts, progress=None) -> tuple[Any,
 def _sampled(cluster: Cluster, paths: list[str], sizes, offsets, plan, opts) -> list:
     """sample.sample_rows's choice of rows, made from the parts' keys: per part, the numbers within it of the
     rows kept, or None for all of them."""
-    from embproj.sample import lowest_keys, stratified_keys
+    from embproj.sample import lowest_keys, no_colour, stratified_keys
 
     limit, seed, total = opts.max_points, opts.seed, int(offsets[-1])
     if limit is None or total <= limit:
         return [None] * len(paths)
     if opts.sample == "stratified":
         if not plan.color.column:
-            raise OptionError("--sample stratified needs a colour column", "name one with --color")
+            raise no_colour()
         column = plan.color.column
         found = cluster.results(
             [cluster.submit(class_keys, p, column, seed, int(o), limit) for p, o in zip(paths, offsets)]

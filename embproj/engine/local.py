@@ -11,7 +11,7 @@ from embproj.options import Options
 from embproj.plan.choose import Plan
 from embproj.project.place import Placer, place_rows
 from embproj.read.base import Source
-from embproj.sample import Sample, sample_rows
+from embproj.sample import Draw, Reading, Sample, sample_rows
 from embproj.vectors.matrix import Matrix, Reducer, matrix_from
 from embproj.vectors.scaling import Scaler
 
@@ -32,9 +32,9 @@ class Local:
 
         from embproj.vectors.matrix import vectors
 
-        convert = partial(vectors, embedding=plan.embedding)
-        args = (plan.needed_columns, opts.max_points, opts.seed, opts.sample, plan.color.column, convert)
-        sample = sample_rows(source, *args, plan.shown_columns, progress)
+        reading = Reading(plan.needed_columns, plan.shown_columns, partial(vectors, embedding=plan.embedding))
+        draw = Draw(opts.max_points, opts.seed, opts.sample, plan.color.column)
+        sample = sample_rows(source, reading, draw, progress)
         pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
         self.sampled = sample.X
         return replace(sample, X=None)

@@ -18,7 +18,7 @@ from functools import partial
 import numpy as np
 
 from embproj.errors import InputError
-from embproj.neighbours.search import Graph
+from embproj.neighbours.search import Graph, within
 from embproj.options import ALGO_NAMES as NAMES
 from embproj.options import ALGOS, DEFAULT_ALGO, DEFAULTS, SMALL_TABLE_ALGO, say
 from embproj.project.place import AtOrigin, PcaPlacer, TsnePlacer, UmapPlacer, place_rows, searchable
@@ -94,9 +94,9 @@ def neighbours_needed(algo: str, params: dict, n: int) -> int:
     """How many nearest rows (besides itself) `algo`'s fit reads from the graph: UMAP its n_neighbors (the row
     itself is the first of them), t-SNE three times the perplexity (openTSNE's rule), PCA none."""
     if algo == "umap":
-        return min(params["n_neighbors"], n - 1) - 1
+        return within(params["n_neighbors"], n) - 1
     if algo == "tsne":
-        return min(n - 1, int(3 * _perplexity(params["perplexity"], n)))
+        return within(int(3 * _perplexity(params["perplexity"], n)), n)
     return 0
 
 
@@ -208,11 +208,9 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
     epochs are umap-learn's own rule, said explicitly: `transform` then takes a third of them whatever the batch."""
     from embproj.fast.umap_kernels import fit, load_umap, status, warning
 
-    n = len(X)
-    k = p["n_neighbors"]
-    if k >= n:
-        k = n - 1
-        asked = p["n_neighbors"]
+    n, asked = len(X), p["n_neighbors"]
+    k = within(asked, n)
+    if k != asked:
         notes.append(
             f"UMAP used {k} neighbours, not its default {asked}: the table has {n} rows"
             if asked == DEFAULTS.n_neighbors  # not typed: the option would not help, so it goes unnamed

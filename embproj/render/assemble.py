@@ -10,44 +10,69 @@ from typing import Any
 import pyarrow as pa
 
 from embproj.options import Options
-from embproj.summary import RunSummary, describe_run, with_page
+from embproj.summary import ImageFacts, RunSummary, StageResults
 from embproj.text.notices import run_warnings
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What the page shows beside the maps, made once before the summary and the page: the plotted rows' columns
+    (with each one's cluster), their images encoded at --thumb-size, the neighbour table encoded, and the run's
+    warnings in words."""
+
+    table: pa.Table
+    cluster: str | None  # the column of `table` that holds each row's cluster, if any
+    images: Any  # images.cells.EncodedImages, or None without an image column
+    near: Any  # render.neighbours.NeighbourTable, or None when the page has none
+    table_facts: dict  # `--json`'s neighbours.table
+    warnings: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Page:
     html: str
-    summary: RunSummary  # as the page shows it
+    images: ImageFacts | None  # the images the page carries, as the size budget left them
+    note: str | None  # what the size budget gave up, when it gave up something
     files_read: tuple[Path, ...] = ()  # the image files read into it: no output may land on one
 
 
-def make_page(opts: Options, source, plan, sample, matrix, projections, neighbours, seconds, structure=None) -> Page:
-    from embproj.images.budget import fit_report
-    from embproj.render.data import ReportData
-    from embproj.render.page import render_html
-
+def page_contents(opts: Options, made: StageResults) -> Contents:
+    source, plan, sample, matrix, projections = made.source, made.plan, made.sample, made.matrix, made.projections
+    neighbours, structure = made.graphs, made.structure
     table, images = _rows_shown(opts, source, plan, sample, matrix)
     columns = plan.embedding.columns if plan.embedding.kind == "columns" else ()
     warnings = source.notes + plan.notes + run_warnings(sample, matrix, projections, table, plan.color, images, columns)
     near = _neighbour_table(neighbours, opts.neighbours, projections)
-    args = (seconds, warnings, neighbours, structure, _table_facts(neighbours, near))
-    summary = describe_run(opts, source, plan, sample, matrix, projections, *args)
     table, cluster = _with_clusters(table, structure)
+    return Contents(table, cluster, images, near, _table_facts(neighbours, near), warnings)
+
+
+def make_page(opts: Options, made: StageResults, contents: Contents, summary: RunSummary) -> Page:
+    """The page of the run `summary` describes (built once, from what the stages `made`), rendered within the size
+    budget: each render shows the images it carries and what the budget gave up, beside the same summary."""
+    from embproj.images.budget import fit_report
+    from embproj.render.data import ReportData
+    from embproj.render.page import render_html
+
+    source, plan, sample, matrix, projections = made.source, made.plan, made.sample, made.matrix, made.projections
+    neighbours, structure = made.graphs, made.structure
+    cluster, near, graph = contents.cluster, contents.near, neighbours.original
     coloured = plan.color_choices + (((cluster, "categorical"),) if cluster and opts.color != "" else ())
-    graph = neighbours.original
 
     def render(uris, image_facts, note) -> str:  # the budget renders, measures, and renders again if need be
         data = ReportData(
             title=opts.title or f"{Path(source.name).name}: {' · '.join(p.name for p in projections)}",
             projections=projections,
-            table=table,
+            table=contents.table,
             row_ids=sample.row_ids[matrix.keep],
             color=plan.color.column,
             color_kind=plan.color.kind,
             label=plan.label.column,
             hover=plan.hover + ((cluster,) if cluster else ()),
             images=uris,
-            summary=with_page(summary, image_facts, note),
+            summary=summary,
+            image_facts=image_facts,
+            budget_note=note,
             colors=coloured,
             neighbours=near,
             neighbours_note=neighbours.table_note if near is None else "",
@@ -62,9 +87,10 @@ def make_page(opts: Options, source, plan, sample, matrix, projections, neighbou
         )
         return render_html(data)
 
+    images = contents.images
     fitted = fit_report(render, images, opts.max_html_mb, opts.seed, plan.image.column)
     files = tuple(images.cells.files) if images is not None else ()
-    return Page(fitted.html, with_page(summary, fitted.images, fitted.note), files)
+    return Page(fitted.html, fitted.images, fitted.note, files)
 
 
 def _neighbour_table(neighbours, k: int, projections):

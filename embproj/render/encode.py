@@ -13,6 +13,7 @@ from embproj.options import ALGO_NAMES as NAMES
 from embproj.render.charts import chart_meta
 from embproj.render.clusters import cluster_meta, density_maps, faint_noise
 from embproj.render.data import ReportData
+from embproj.render.names import FIT, ROW, x_column, y_column
 from embproj.render.values import category_codes, dictionary, display_strings, palette
 from embproj.summary import color_fact
 from embproj.text.safe import NUMBER, formula_pattern
@@ -53,10 +54,10 @@ class Encoded:
 
 def encode(data: ReportData) -> Encoded:
     n = len(data.row_ids)
-    columns: dict = {"row": np.asarray(data.row_ids, dtype=np.int32)}
+    columns: dict = {ROW: np.asarray(data.row_ids, dtype=np.int32)}
     for proj in data.projections:
-        columns[f"x_{proj.algo}"] = np.ascontiguousarray(proj.xy[:, 0], dtype=np.float32)
-        columns[f"y_{proj.algo}"] = np.ascontiguousarray(proj.xy[:, 1], dtype=np.float32)
+        columns[x_column(proj.algo)] = np.ascontiguousarray(proj.xy[:, 0], dtype=np.float32)
+        columns[y_column(proj.algo)] = np.ascontiguousarray(proj.xy[:, 1], dtype=np.float32)
     colors, shared = [], {}
     for j, (name, kind) in enumerate(data.color_choices):
         choice, values = _color(data, j, name, kind, columns)
@@ -71,7 +72,7 @@ def encode(data: ReportData) -> Encoded:
     if data.fit is not None:  # which rows the model was fitted on, which it placed: one int8 a point
         fitted = np.zeros(n, dtype=np.int8)
         fitted[data.fit] = 1
-        columns["fit"] = fitted
+        columns[FIT] = fitted
     meta = {
         "n": n,
         "algos": [{"algo": p.algo, "name": NAMES[p.algo]} for p in data.projections],

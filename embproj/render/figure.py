@@ -11,11 +11,11 @@ from embproj.render.data import ReportData
 from embproj.render.encode import Encoded, encode
 from embproj.render.legend import add_keys, color_mappers, fill_color, keys_figure
 from embproj.render.lod import add_density, add_hit_events, drawn_source, lod_meta, marks_source
+from embproj.render.names import MARKS, POINTS, SHOWN, map_names, page_names
 
 ALPHA = 0.75
 SEARCH_RING = "#e4007c"
 NEIGHBOUR_RING = "#111111"
-MARKS = ("search_hits", "nn_hits", "nn_origin")
 HEIGHT = 640
 # What the wheel does, said under the controls (the page swaps the text when a map is armed: js/zoom.js).
 ZOOM_NOTE = {
@@ -30,9 +30,9 @@ def build_layout(data: ReportData):
     from bokeh.models import BooleanFilter, ColumnDataSource, CustomJS, IndexFilter
 
     encoded = encode(data)
-    source = ColumnDataSource(encoded.columns, name="points")
-    shown = BooleanFilter(name="shown")  # no booleans: every point; the legend hides classes through it
-    marks = {name: IndexFilter(indices=[], name=name) for name in MARKS}
+    source = ColumnDataSource(encoded.columns, name=POINTS)
+    shown = BooleanFilter(name=SHOWN)  # no booleans: every point; the legend hides classes through it
+    marks = {mark: IndexFilter(indices=[], name=name) for mark, name in MARKS.items()}
     mappers = color_mappers(encoded.colors)
     size = point_size(len(data.row_ids))
     lod = lod_meta(len(data.row_ids))
@@ -51,11 +51,13 @@ def build_layout(data: ReportData):
     if charts is not None:
         follow_selection(source)
         layout = column(layout, charts, sizing_mode="stretch_width", name="page")
-    return layout, {**encoded.meta, "zoom": ZOOM_NOTE, "label_font": label_settings(), "lod": lod}, ready
+    names = page_names(p.algo for p in data.projections)  # what the page finds its models and columns by
+    meta = {**encoded.meta, "zoom": ZOOM_NOTE, "label_font": label_settings(), "lod": lod, "names": names}
+    return layout, meta, ready
 
 
 def _drawn_sources(encoded: Encoded, data: ReportData) -> dict:
-    """The large map's small sources: the drawn points ("points") and each ring layer's points."""
+    """The large map's small sources: the drawn points ("points") and each mark's points."""
     algos = [p.algo for p in data.projections]
     keys = [c.key for c in encoded.colors]
     return {"points": drawn_source(encoded.columns, algos, keys), **{m: marks_source(m, algos) for m in MARKS}}
@@ -69,6 +71,7 @@ def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, s
     from bokeh.models import CDSView, CustomJS, HoverTool
     from bokeh.plotting import figure
 
+    names = map_names(proj.algo)
     fig = figure(
         x_range=_fixed_range(proj.xy[:, 0]),  # fixed: hiding a class must not move the map
         y_range=_fixed_range(proj.xy[:, 1]),
@@ -79,20 +82,20 @@ def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, s
         tools="pan,wheel_zoom,box_zoom,box_select,lasso_select,reset,save",
         active_scroll=None,  # the wheel scrolls the page; templates/js/zoom.js arms it on a click or Ctrl/⌘
         toolbar_location="right",
-        name=f"map_{proj.algo}",
+        name=names["figure"],
         x_axis_type=None,  # no axes and so no grids: a map's axes mean nothing, and each is ~5 models to write
         y_axis_type=None,
     )
-    x, y = f"x_{proj.algo}", f"y_{proj.algo}"
+    x, y, rings = names["x"], names["y"], names["rings"]
     if drawn:
         return _large_figure(fig, proj.algo, drawn, encoded, mappers, size)
     main = fig.scatter(
         x, y, source=source, view=CDSView(filter=shown), size=size, fill_alpha=ALPHA, line_color=None,
-        name=f"points_{proj.algo}", **fill_color(encoded.colors, mappers),
+        name=names["points"], **fill_color(encoded.colors, mappers),
     )  # fmt: skip
-    _ring(fig, x, y, source, shown & marks["search_hits"], size + 6, SEARCH_RING, 1.5, "search")
-    _ring(fig, x, y, source, shown & marks["nn_hits"], size + 6, NEIGHBOUR_RING, 2.5, "neighbours")
-    _ring(fig, x, y, source, marks["nn_origin"], size + 12, NEIGHBOUR_RING, 3.0, "clicked", marker="cross")
+    _ring(fig, x, y, source, shown & marks["search"], size + 6, SEARCH_RING, 1.5, rings["search"])
+    _ring(fig, x, y, source, shown & marks["neighbours"], size + 6, NEIGHBOUR_RING, 2.5, rings["neighbours"])
+    _ring(fig, x, y, source, marks["clicked"], size + 12, NEIGHBOUR_RING, 3.0, rings["clicked"], marker="cross")
     _select_on(fig, main)
     axes = {"fig": fig, "xcol": x, "ycol": y}
     fig.add_tools(
@@ -124,15 +127,16 @@ def _large_figure(fig, algo: str, drawn: dict, encoded: Encoded, mappers: list, 
     small sources, and hover, click and selection answered by the page over every row (js/lod.js)."""
     from bokeh.models import CustomJS
 
-    x, y = f"x_{algo}", f"y_{algo}"
+    names = map_names(algo)
+    x, y, rings = names["x"], names["y"], names["rings"]
     add_density(fig, algo)
     main = fig.scatter(
-        x, y, source=drawn["points"], size=size, fill_alpha=ALPHA, line_color=None, name=f"points_{algo}",
+        x, y, source=drawn["points"], size=size, fill_alpha=ALPHA, line_color=None, name=names["points"],
         **fill_color(encoded.colors, mappers),
     )  # fmt: skip
-    _ring(fig, x, y, drawn["search_hits"], None, size + 6, SEARCH_RING, 1.5, "search")
-    _ring(fig, x, y, drawn["nn_hits"], None, size + 6, NEIGHBOUR_RING, 2.5, "neighbours")
-    _ring(fig, x, y, drawn["nn_origin"], None, size + 12, NEIGHBOUR_RING, 3.0, "clicked", marker="cross")
+    _ring(fig, x, y, drawn["search"], None, size + 6, SEARCH_RING, 1.5, rings["search"])
+    _ring(fig, x, y, drawn["neighbours"], None, size + 6, NEIGHBOUR_RING, 2.5, rings["neighbours"])
+    _ring(fig, x, y, drawn["clicked"], None, size + 12, NEIGHBOUR_RING, 3.0, rings["clicked"], marker="cross")
     _select_on(fig, main)
     add_hit_events(fig, algo, drawn["held"])
     tap = CustomJS(args={"fig": fig, "xcol": x, "ycol": y}, code="window.embproj.tap(cb_obj, fig, xcol, ycol);")
@@ -157,6 +161,6 @@ def _ring(fig, x, y, source, view_filter, size, color, width, name, marker="circ
     view = CDSView(filter=view_filter) if view_filter is not None else CDSView()
     glyph = Scatter(x=x, y=y, size=size, marker=marker, fill_color=None, line_color=color, line_width=width)
     return fig.add_glyph(
-        source, glyph, view=view, name=f"{name}_{fig.name[4:]}",
+        source, glyph, view=view, name=name,
         selection_glyph=glyph, nonselection_glyph=glyph,  # a ring stays as strong outside a selection
     )  # fmt: skip

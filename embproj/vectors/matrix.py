@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from embproj.errors import InputError
+from embproj.options import say
 from embproj.plan.choose import Embedding
 
 EIGH_DIMS = 2048  # widest matrix pre-reduced through its covariance (d² floats); wider goes to scikit-learn
@@ -121,10 +122,10 @@ def counted(bad: np.ndarray, dims: int, where: str = "", gaps=None) -> Matrix:
     keep = np.flatnonzero(bad == 0)
     if len(keep) == 0:
         reasons = "; ".join(f"{n:,} {why}" for why, n in dropped.items()) or "no rows"
-        fill = " (--missing fill fills missing numbers)" if codes[GAP] else ""
+        fill = f" ({say('missing', 'fill')} fills missing numbers)" if codes[GAP] else ""
         raise InputError(
             f"no usable rows: every vector was dropped ({reasons})",
-            f"check the embedding column, or choose another with --embedding/--columns{fill}",
+            f"check the embedding column, or choose another with {say('embedding')}/{say('columns')}{fill}",
             where=where or None,
         )
     return Matrix(keep, dims, dropped, seconds=time.perf_counter() - start, gaps=gaps)
@@ -224,13 +225,6 @@ def _from_columns(table, columns, fill=()) -> tuple[np.ndarray, np.ndarray, int,
 def needs_reduction(matrix: Matrix, algos, max_dims: int) -> bool:
     """UMAP and t-SNE see at most `max_dims` dimensions (PCA first); PCA alone sees the vectors as read."""
     return any(a in ("umap", "tsne") for a in algos) and matrix.dims > max_dims
-
-
-def reduction(matrix: Matrix, algos, max_dims: int, fitted: int | None = None) -> int | None:
-    """The dimensions UMAP and t-SNE will see after `reduce`, or None when they see the vectors as read."""
-    if not needs_reduction(matrix, algos, max_dims):
-        return None
-    return min(max_dims, (fitted or matrix.rows) - 1)
 
 
 @dataclass(frozen=True)

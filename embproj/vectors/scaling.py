@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embproj.options import DOMINANT_SHARE, SPREAD_RATIO
+from embproj.options import DOMINANT_SHARE, SPREAD_RATIO, say
 from embproj.plan.columns import ColumnInfo
 
 FEWEST_ROWS = 10  # fewer rows than this in the head say nothing about the columns' spreads
@@ -45,12 +45,16 @@ def decide_scaling(kind: str, columns: list[ColumnInfo], asked: str) -> Scaling:
     variance as read."""
     if asked != "auto":
         how = f"{SCALERS[asked]}, " if asked in SCALERS else ""
-        return Scaling(asked, f"{how}set by --scale {asked}")
+        return Scaling(asked, f"{how}set by {say('scale', asked)}")
     if kind == "list":
-        return Scaling("none", "one column of vectors: its dimensions share one scale; --scale standard rescales them")
+        return Scaling(
+            "none", f"one column of vectors: its dimensions share one scale; {say('scale', 'standard')} rescales them"
+        )
     spread = [(c.std, c) for c in columns if c.std]
     if len(spread) < 2 or min(c.rows - c.missing for c in columns) < FEWEST_ROWS:
-        return Scaling("none", "too few rows or varying columns to compare their spreads; --scale standard rescales")
+        return Scaling(
+            "none", f"too few rows or varying columns to compare their spreads; {say('scale', 'standard')} rescales"
+        )
     spread.sort(key=lambda s: s[0])
     median, (top, widest) = spread[(len(spread) - 1) // 2][0], spread[-1]
     ratio = top / median
@@ -64,7 +68,7 @@ def decide_scaling(kind: str, columns: list[ColumnInfo], asked: str) -> Scaling:
         f"{SCALERS['standard']}: the columns' spreads differ {ratio:,.{0 if ratio >= 10 else 1}f}×, so as read "
         f'"{widest.name}" (standard deviation {top:,.4g}, the median column\'s {median:,.3g}) would hold {held} of '
         "the variance; "
-        "--scale none keeps them as read",
+        f"{say('scale', 'none')} keeps them as read",
     )
 
 
