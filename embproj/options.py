@@ -228,6 +228,10 @@ class Options:
         suffixes=COORDS_SUFFIXES,
     )  # fmt: skip
     metrics: bool = option(True, "--metrics/--no-metrics", help="Measure trustworthiness and kNN recall")
+    lenses: bool = option(
+        True, "--lenses/--no-lenses", help="Read each point's neighbours for the page: label agreement and the "
+        "suspect labels (with a label column), each map's trust per point, and the images drawn on the map",
+    )  # fmt: skip
     neighbours: int = option(
         10, "--neighbours", help="Nearest rows a click on a point rings (by --metric; approximate above ~45,000 rows)",
         low=0, high=MAX_NEIGHBOURS, integer=True,

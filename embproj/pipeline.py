@@ -101,6 +101,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
     from embproj.project.projectors import fit_rows, runnable
     from embproj.render.assemble import make_page, page_contents
     from embproj.structure.clusters import find_structure
+    from embproj.structure.lenses import find_lenses
     from embproj.vectors.matrix import needs_reduction
 
     reporter = reporter or Reporter()
@@ -136,7 +137,9 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
                 projections = measure(projections, measured, opts.seed, opts.metric, graphs.original)
     with stage("structure", "Finding clusters and the maps' density"):
         structure = find_structure(opts, plan, sample, matrix, tuple(projections))
-    made = StageResults(source, plan, sample, matrix, tuple(projections), graphs, structure)
+    with stage("lenses", "Reading each point's neighbours: label agreement"):
+        lenses = find_lenses(opts, plan, sample, matrix, tuple(projections), graphs)
+    made = StageResults(source, plan, sample, matrix, tuple(projections), graphs, structure, lenses)
     seconds = dict(stage.seconds)
     with stage("report", "Writing the report"):
         contents = page_contents(opts, made)
@@ -202,6 +205,7 @@ def _neighbours(opts: Options, algos: tuple[str, ...], todo: tuple[str, ...], ma
     from embproj.neighbours.search import Rows, Wanted, find_neighbours
     from embproj.project.metrics import measure_k
     from embproj.project.projectors import neighbours_needed
+    from embproj.structure.lenses import wanted as lens_depth
 
     def deepest(names) -> int:
         return max((neighbours_needed(a, opts.params_for(a), len(fit)) for a in names), default=0)
@@ -211,7 +215,7 @@ def _neighbours(opts: Options, algos: tuple[str, ...], todo: tuple[str, ...], ma
     rows = Rows(fitted, fit, matrix.rows, every_row, bool(matrix.reduced_to), held=not engine.here)
     measure = measure_k(opts, matrix.rows)
     wanted = Wanted(deepest(todo), opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows,
-                    planned=deepest(algos))  # fmt: skip
+                    planned=deepest(algos), lenses=lens_depth(opts))  # fmt: skip
     return find_neighbours(rows, wanted, search)
 
 

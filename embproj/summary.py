@@ -28,6 +28,7 @@ class StageResults:
     projections: tuple  # project.projectors.Projection, one a map
     graphs: Any  # neighbours.search.Neighbours
     structure: Any  # structure.clusters.Structure
+    lenses: Any = None  # structure.lenses.Lenses
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class RunSummary:
     images: ImageFacts | None = None
     engine: str = "local"  # where the batch steps ran (--json only: the page is the same on every engine)
     clusters: dict[str, Any] = field(default_factory=dict)  # structure.Structure.facts(): found, noise, map, …
+    lenses: dict[str, Any] = field(default_factory=dict)  # structure.lenses.Lenses.facts(): labels, trust
 
     @property
     def clusters_text(self) -> str:
@@ -161,6 +163,7 @@ def describe_run(opts: Options, made: StageResults, seconds: dict, warnings: tup
         umap_transform=next((p.placing for p in projections if p.placing and p.placed), None),
         neighbours={**(graphs.facts() if graphs is not None else {}), **({"table": table} if table else {})},
         clusters=structure.facts() if structure is not None else {},
+        lenses=made.lenses.facts(sample.row_ids[matrix.keep]) if made.lenses is not None else {},
     )
 
 
@@ -259,6 +262,8 @@ def json_summary(result) -> dict:
         ],  # fmt: skip
         "neighbours": s.neighbours,
         "clusters": s.clusters,
+        "labels": s.lenses.get("labels"),
+        "trust": s.lenses.get("trust", {}),
         "seed": s.seed,
         "engine": s.engine,
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},

@@ -187,15 +187,18 @@ class Wanted:
     # what the fit of every map of the run would read, when `fit` is for some of them only (the others came from
     # the projection cache), so that the graph over every row is as deep (and so the same) either way
     planned: int = 0
+    lenses: int = 0  # the page's lenses (structure/lenses.py): label agreement, each map's trust per point
 
 
 def find_neighbours(rows: Rows, wanted: Wanted, search: Callable[..., Graph] = knn) -> Neighbours:
     """Each graph once, as deep as its deepest consumer (`wanted`): the projections' fit, over `rows.fitted`, with
-    a search index when rows are to be placed; the page's table and the quality numbers, over every row as read.
+    a search index when rows are to be placed; the page's table, its lenses and the quality numbers, over every
+    row as read (the lenses within the same limits as the table: its size is the search's).
     `search`: `knn`, or what stands in for it for the graph over every row (the projection cache's, cache.py)."""
     n, w = rows.n, wanted
     note = _table_note(n, w.table, gathered=rows.held, limit=w.table_rows)
-    original_k = max(0 if note else w.table, w.measure)
+    lenses = 0 if _table_note(n, w.lenses, gathered=rows.held, limit=w.table_rows) else w.lenses  # as the table
+    original_k = max(0 if note else w.table, lenses, w.measure)
     shared = not rows.reduced and len(rows.fit) == n and not w.index  # the fitted rows are every row as read
 
     def every_row(k: int) -> Graph | None:

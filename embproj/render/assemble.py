@@ -84,6 +84,7 @@ def make_page(opts: Options, made: StageResults, contents: Contents, summary: Ru
             structure=structure,
             cluster_column=cluster,
             charts=plan.charts,
+            lenses=made.lenses,
         )
         return render_html(data)
 

@@ -34,6 +34,7 @@ class ReportData:
     structure: Any = None  # structure.Structure: clusters, their labels and each map's density; None for none
     cluster_column: str | None = None  # the column of `table` that holds each row's cluster, as text
     charts: tuple[tuple[str, str], ...] = ()  # (column, "histogram" | "bars") charted beside the maps
+    lenses: Any = None  # structure.lenses.Lenses: label agreement; None without them
 
     @property
     def color_choices(self) -> tuple[tuple[str, str], ...]:

@@ -13,6 +13,7 @@ from embproj.options import ALGO_NAMES as NAMES
 from embproj.render.charts import chart_meta
 from embproj.render.clusters import cluster_meta, density_maps, faint_noise
 from embproj.render.data import ReportData
+from embproj.render.lenses import lens_colors, lens_meta
 from embproj.render.names import FIT, ROW, x_column, y_column
 from embproj.render.values import category_codes, dictionary, display_strings, palette
 from embproj.summary import color_fact
@@ -31,7 +32,7 @@ class ColorChoice:
     mapper: str  # the Bokeh colour mapper's name
     factors: list[str] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
-    palette: list[str] = field(default_factory=list)
+    palette: list[str] = field(default_factory=list)  # a number's too, when not the default (render/legend.py)
     low: float = 0.0
     high: float = 1.0
 
@@ -65,6 +66,8 @@ def encode(data: ReportData) -> Encoded:
         if values is not None:
             shared[name] = (choice.key, choice.factors, values)
     faint_noise(colors, data)
+    added = lens_colors(data, columns, len(colors))
+    colors += [ColorChoice(mapper=f"color_{len(colors) + j}", **c) for j, c in enumerate(added)]
     fields = [_field(data, j, name, columns, shared.get(name)) for j, name in enumerate(data.hover)]
     images = None
     if data.images is not None:
@@ -87,6 +90,7 @@ def encode(data: ReportData) -> Encoded:
         "clusters": cluster_meta(data, columns),  # what explains the map: render/clusters.py and charts.py
         "charts": chart_meta(data, columns),
         "density": density_maps(data),
+        "lenses": lens_meta(data),
     }
     return Encoded(columns, colors, meta)
 

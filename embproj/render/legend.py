@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from embproj.render.encode import NAN_COLOR, ColorChoice
 from embproj.render.names import COLORBAR, LEGEND
+from embproj.render.values import ONE_COLOUR
 
 CHAR_PX = 7.5  # an average character of Bokeh's 13 px legend font: a generous estimate, so labels fit
 KEYS_PX = (110, 340)  # the keys figure's narrowest and widest
@@ -25,13 +26,14 @@ def color_mappers(colors: list[ColorChoice]) -> list:
         if c.kind == "categorical":
             mappers.append(CodeColorMapper(factors=c.factors, palette=c.palette, nan_color=NAN_COLOR, name=c.mapper))
         else:
-            mappers.append(LinearColorMapper(Viridis256, low=c.low, high=c.high, nan_color=NAN_COLOR, name=c.mapper))
+            palette = c.palette or Viridis256
+            mappers.append(LinearColorMapper(palette, low=c.low, high=c.high, nan_color=NAN_COLOR, name=c.mapper))
     return mappers
 
 
 def fill_color(colors: list[ColorChoice], mappers: list) -> dict:
     if not colors:
-        return {"fill_color": "#1f77b4"}
+        return {"fill_color": ONE_COLOUR}
     return {"fill_color": {"field": colors[0].key, "transform": mappers[0]}}
 
 

@@ -43,7 +43,7 @@ _IDS_LOCK = threading.Lock()
 
 
 SCRIPTS = ("core.js", "tooltip.js", "colour.js", "search.js", "selection.js", "neighbours.js", "zoom.js", "clusters.js",
-           "charts.js", "lod.js")  # fmt: skip
+           "charts.js", "lod.js", "lenses.js")  # fmt: skip
 
 
 def render_html(data: ReportData) -> str:

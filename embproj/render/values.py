@@ -13,6 +13,7 @@ from embproj.plan.columns import MAX_CATEGORIES
 MAX_TEXT = 200
 OTHER = "other"
 MISSING = "(missing)"
+ONE_COLOUR = "#1f77b4"  # every point's, on a map of no colour choice
 
 
 def display_strings(col: pa.ChunkedArray) -> list[str]:

@@ -6,6 +6,7 @@
   document.addEventListener("pointermove", track, true);
   document.addEventListener("mousemove", track, true);
   const IMAGE_URI = /^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/=]+$/;
+  ep.isImage = (uri) => IMAGE_URI.test(uri);  // an image embproj encoded, and nothing else, goes into an <img>
 
   function tip() { return document.getElementById("ep-tooltip"); }
 
@@ -26,6 +27,7 @@
     add("row", row[i]);
     if (fit) add("on the map", fit[i] ? "fitted" : "placed by the fitted model");
     m.fields.forEach((f, j) => add(f.name, ep.fieldValue(j, i, d)));
+    ep.emit("tip", { i: i, data: d, add: add });  // what other parts say of the point (js/lenses.js)
     t.appendChild(table);
     if (m.more_fields) t.appendChild(ep.el("div", m.more_fields, "ep-muted"));  // "… and 56 more dimensions"
   }

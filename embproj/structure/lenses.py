@@ -1,0 +1,202 @@
+"""What the neighbour graph says about each point, read from the graph the run already has (neighbours/search.py's
+`original`: every plotted row's nearest rows in the space the vectors were read in); no second search.
+
+- **Label agreement**: the share of a row's K nearest neighbours that carry its label, and the label most of them
+  carry. A row whose neighbours mostly carry one other label is a suspect: a likely label error or an ambiguous
+  example (the k-nearest-neighbour idea behind data-centric tools such as cleanlab). On the digits with 5% of the
+  labels changed at random, the first (changed count) suspects hold ~95% of the changed rows (benchmarks/lenses.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from embproj.options import Options, say
+from embproj.project.metrics import K
+
+ROWS = 100  # `--json`'s labels.rows: the worst suspects
+PAIRS = 10  # the most confused pairs of classes
+MISSING = -1  # a row's label code when it has none
+
+
+@dataclass(frozen=True)
+class ClassAgreement:
+    label: str
+    rows: int
+    agreement: float  # the mean share of its rows' neighbours that carry its label
+    suspects: int
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """Two classes whose rows are often each other's neighbours: `links` of the graph's edges join them."""
+
+    labels: tuple[str, str]
+    links: int
+    share: float  # of the edges that leave either class's rows
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Each plotted row's agreement with its neighbours' labels, and the rows whose neighbours disagree."""
+
+    column: str
+    k: int
+    labels: tuple[str, ...]  # the codes' labels, by code
+    codes: np.ndarray  # int32 a row: its label's code, MISSING without one
+    agreement: np.ndarray  # float32 a row: the share of its k neighbours that carry its label; NaN without one
+    majority: np.ndarray  # int32 a row: the code of the label most of its neighbours carry, MISSING for none
+    share: np.ndarray  # float32 a row: the share of its neighbours that carry `majority`
+    suspects: np.ndarray  # the rows whose neighbours mostly carry one other label, worst first
+    classes: tuple[ClassAgreement, ...]
+    confused: tuple[Confusion, ...]
+
+    @property
+    def mean(self) -> float:
+        labelled = self.agreement[np.isfinite(self.agreement)]
+        return round(float(labelled.mean()), 4) if labelled.size else float("nan")
+
+    def facts(self, row_ids: np.ndarray, rows: int = ROWS) -> dict:
+        """`--json`'s labels: the overall agreement, the suspects (the worst `rows` of them row by row), each
+        class's agreement and the most confused pairs."""
+        return {
+            "column": self.column,
+            "k": self.k,
+            "agreement": self.mean,
+            "suspects": len(self.suspects),
+            "classes": [
+                {"label": c.label, "rows": c.rows, "agreement": c.agreement, "suspects": c.suspects}
+                for c in self.classes
+            ],
+            "confused_pairs": [{"labels": list(c.labels), "links": c.links, "share": c.share} for c in self.confused],
+            "rows": [
+                {
+                    "row": int(row_ids[i]),
+                    "label": self.labels[self.codes[i]],
+                    "neighbours_label": self.labels[self.majority[i]],
+                    "share": round(float(self.share[i]), 4),
+                    "agreement": round(float(self.agreement[i]), 4),
+                }
+                for i in self.suspects[:rows]
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Lenses:
+    labels: Labels | None
+    on: bool = True  # --lenses: also the page's images on the map
+    notes: tuple[str, ...] = ()  # why a lens is missing, in words
+
+    def facts(self, row_ids: np.ndarray) -> dict:
+        """`--json`: the label lens under "labels"."""
+        out: dict = {"labels": self.labels.facts(row_ids) if self.labels is not None else None}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
+
+
+def wanted(opts: Options) -> int:
+    """How deep the lenses read the graph over every row (the neighbours stage searches it that deep)."""
+    return K if opts.lenses else 0
+
+
+def find_lenses(opts: Options, plan, sample, matrix, projections, graphs) -> Lenses:
+    """The label lens (with a label-like column: plan.purity), from the run's graph over every plotted row."""
+    if not opts.lenses:
+        return Lenses(None, on=False, notes=(f"no lenses: {say('lenses', False)}",))
+    graph = graphs.original if graphs is not None else None
+    n = len(matrix.keep)
+    k = min(K, n - 1, graph.k if graph is not None else 0)
+    if graph is None or k < 1:
+        why = graphs.table_note if graphs is not None and graphs.table_note else f"{n:,} points are too few"
+        return Lenses(None, notes=(f"no label agreement: {why}",))
+    near = graph.take(k).indices
+    column = plan.purity
+    if column is None:
+        return Lenses(None, notes=("no label agreement: no label-like column",))
+    table = sample.table.select([column])
+    table = table.take(pa.array(matrix.keep)) if len(matrix.keep) < table.num_rows else table
+    return Lenses(label_agreement(column, table.column(column), near))
+
+
+def label_agreement(column: str, values: pa.ChunkedArray, near: np.ndarray) -> Labels:
+    """Each row's agreement with the labels of its neighbours `near` (n × k row positions)."""
+    labels, codes = _codes(values)
+    n, k = near.shape
+    c = len(labels)
+    theirs = codes[near]
+    counts = np.bincount((np.arange(n)[:, None] * c + theirs)[theirs >= 0], minlength=n * c).reshape(n, c)
+    labelled = codes >= 0
+    own = np.where(labelled, counts[np.arange(n), np.maximum(codes, 0)], 0)
+    agreement = np.where(labelled, own / k, np.nan).astype(np.float32)
+    majority = counts.argmax(axis=1).astype(np.int32) if c else np.full(n, MISSING, np.int32)
+    share = (counts[np.arange(n), majority] / k if c else np.zeros(n)).astype(np.float32)
+    majority[share == 0] = MISSING
+    others = counts.copy()
+    others[labelled, codes[labelled]] = -1
+    other = others.max(axis=1) if c else np.zeros(n, np.int64)
+    suspect = np.flatnonzero(labelled & (other > own))  # one other label outnumbers its own among its neighbours
+    # worst first: the fewest neighbours that agree, then the most that carry that one other label
+    worst = suspect[np.lexsort((suspect, -other[suspect], own[suspect]))]
+    classes, confused = _classes(labels, codes, agreement, worst), _confused(labels, codes, theirs)
+    return Labels(column, k, labels, codes, agreement, majority, share, worst, classes, confused)
+
+
+def _codes(values: pa.ChunkedArray) -> tuple[tuple[str, ...], np.ndarray]:
+    """The labels as text (each once, in order of first appearance) and each row's code; a null or an empty
+    label is MISSING."""
+    encoded = pc.dictionary_encode(values.combine_chunks())
+    texts = [_text(v) for v in encoded.dictionary.to_pylist()]
+    position: dict[str, int] = {}
+    for t in texts:
+        if t != "":
+            position.setdefault(t, len(position))
+    same = np.array([position.get(t, MISSING) for t in texts] + [MISSING], dtype=np.int32)
+    index = encoded.indices.fill_null(len(texts)).to_numpy(zero_copy_only=False).astype(np.int64)
+    return tuple(position), same[index]
+
+
+def _text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _classes(labels, codes: np.ndarray, agreement: np.ndarray, suspects: np.ndarray) -> tuple[ClassAgreement, ...]:
+    """Each class's rows, mean agreement and suspects, the least agreeing class first."""
+    found = []
+    flagged = np.bincount(codes[suspects], minlength=len(labels)) if len(labels) else np.zeros(0, np.int64)
+    for code, label in enumerate(labels):
+        mine = codes == code
+        mean = round(float(agreement[mine].mean()), 4)
+        found.append(ClassAgreement(label, int(mine.sum()), mean, int(flagged[code])))
+    return tuple(sorted(found, key=lambda c: (c.agreement, c.label)))
+
+
+def _confused(labels, codes: np.ndarray, theirs: np.ndarray, top: int = PAIRS) -> tuple[Confusion, ...]:
+    """The pairs of classes joined by the most edges of the graph (a row of one listing a row of the other), each
+    with its share of the edges that leave either class."""
+    c = len(labels)
+    if c < 2:
+        return ()
+    mine = np.broadcast_to(codes[:, None], theirs.shape)
+    across = (mine >= 0) & (theirs >= 0) & (mine != theirs)
+    pairs = np.bincount(mine[across] * c + theirs[across], minlength=c * c).reshape(c, c)
+    joined = np.triu(pairs + pairs.T, 1)
+    leaving = pairs.sum(axis=1) + pairs.sum(axis=0)  # the edges out of a class's rows, and into them
+    order = np.argsort(-joined, axis=None, kind="stable")[:top]
+    out = []
+    for flat in order:
+        a, b = divmod(int(flat), c)
+        if joined[a, b] == 0:
+            break
+        share = joined[a, b] / (leaving[a] + leaving[b] - joined[a, b])  # the a-b edges leave both: counted once
+        out.append(Confusion((labels[a], labels[b]), int(joined[a, b]), round(float(share), 4)))
+    return tuple(out)

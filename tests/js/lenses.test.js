@@ -1,0 +1,64 @@
+"use strict";
+// The lenses (templates/js/lenses.js): the suspect labels' table, its CSV (guarded as the selection's) and a click
+// on a suspect; the tooltip's line for a point's label agreement.
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const { loadPage } = require("./page.js");
+const { python, skip } = require("./cases.js");
+
+const LABELS = {
+  column: "kind", k: 4, agreement: 0.7, labels: ["cat", "=dog"], key: "agree", to_key: "agree_to",
+  suspects: [2, 0], own: [1, 0], share: [0.75, 0.5], total: 2, classes: [], confused: [],
+};
+
+function labelPage(meta = {}) {
+  return loadPage({
+    meta: { n: 4, label: 0, fields: [{ name: "name", key: "f_name" }], lenses: { labels: LABELS, notes: [] }, ...meta },
+    data: {
+      row: Int32Array.of(10, 11, 12, 13), f_name: ["a", "b", "c", "d"], x_pca: new Float32Array(4),
+      y_pca: new Float32Array(4), agree: Float32Array.of(0.25, 1, 0, NaN), agree_to: Int8Array.of(1, -1, 0, -1),
+    },
+    elements: { "ep-labels-table": {}, "ep-labels-note": {}, "ep-labels-csv": {}, "ep-labels-select": {}, "ep-neighbours": {} },
+  });
+}
+
+const cells = (row) => row.children.map((td) => td.text());
+
+test("the suspects' table lists them worst first: row, name, label, the neighbours' label and share", () => {
+  const page = labelPage();
+  page.ready();
+  const [thead, tbody] = page.elements["ep-labels-table"].children;
+  assert.deepEqual(cells(thead.children[0]), ["row", "name", "kind", "neighbours' label", "their share", "agreement"]);
+  assert.deepEqual(tbody.children.map(cells), [["12", "c", "=dog", "cat", "75%", "0%"], ["10", "a", "cat", "=dog", "50%", "25%"]]);
+  assert.equal(page.elements["ep-labels-csv"].disabled, false);
+});
+
+test("a click on a suspect selects it; the button selects them all", () => {
+  const page = labelPage();
+  page.ready();
+  const tbody = page.elements["ep-labels-table"].children[1];
+  tbody.children[0].fire("click");
+  assert.deepEqual(Array.from(page.models.points.selected.indices), [2]);
+  page.elements["ep-labels-select"].fire("click");
+  assert.deepEqual(Array.from(page.models.points.selected.indices), [0, 2]);
+});
+
+test("the suspects' CSV holds every suspect, its text guarded as Python guards it", { skip }, () => {
+  const page = labelPage({ csv: { formula: python.csv.formula, number: python.csv.number } });
+  page.ready();
+  assert.equal(page.ep.suspectsCsv(),
+    "row,name,kind,neighbours' label,their share,agreement\r\n12,c,'=dog,cat,75%,0%\r\n10,a,cat,'=dog,50%,25%\r\n");
+});
+
+test("the tooltip says how many of a point's neighbours carry its label, and which most carry when not its own", () => {
+  const page = labelPage();
+  page.ready();
+  const said = (i) => {
+    const rows = [];
+    page.ep.emit("tip", { i, data: page.models.points.data, add: (k, v) => rows.push([k, v]) });
+    return rows;
+  };
+  assert.deepEqual(said(0), [["label agreement", '1 of its 4 neighbours carry its label; most carry "=dog"']]);
+  assert.deepEqual(said(1), [["label agreement", "4 of its 4 neighbours carry its label"]]);
+  assert.deepEqual(said(3), [], "a row without a label has no agreement");
+});

@@ -1,0 +1,161 @@
+"""The lenses (embproj/structure/lenses.py, render/lenses.py, templates/js/lenses.js): what each point's neighbours in
+the original space say about it. Label agreement finds labels changed on purpose; each map's trust per point has the
+reported kNN recall as its mean; the images are drawn on the map. Read from what a user gets: `--json`, the
+page's data, `--coords-out`, and the page in headless Chromium."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from reportdata import page_data, points
+
+pytest_plugins = ["pagetools"]
+
+CHANGED_SHARE = 0.05
+
+
+def noisy_digits(digits_table: pa.Table, seed: int = 0) -> tuple[pa.Table, np.ndarray]:
+    """The digits with 5% of the labels changed to another class at random (seeded), and the rows changed."""
+    rng = np.random.default_rng(seed)
+    target = np.array(digits_table.column("target").to_pylist())
+    n = len(target)
+    changed = np.sort(rng.choice(n, round(CHANGED_SHARE * n), replace=False))
+    labels = target.astype(np.int64)
+    labels[changed] = (labels[changed] + rng.integers(1, 10, len(changed))) % 10
+    column = pa.array([str(v) for v in labels])
+    return digits_table.set_column(digits_table.schema.get_field_index("target"), "target", column), changed
+
+
+def run_json(cli, *args) -> dict:
+    result = cli("project", *args, "-q", "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def noisy(digits_table, tmp_path_factory):
+    """The noisy digits' PCA report: its --json and its page."""
+    from typer.testing import CliRunner
+
+    from embproj.cli import app
+
+    folder = tmp_path_factory.mktemp("noisy")
+    table, changed = noisy_digits(digits_table)
+    pq.write_table(table, folder / "noisy.parquet")
+    out = folder / "noisy.html"
+    args = ["project", str(folder / "noisy.parquet"), "--algo", "pca", "-o", str(out), "-q", "--json"]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout), out, changed
+
+
+# -- label agreement -----------------------------------------------------------------------------------------
+
+
+def test_the_suspect_labels_are_the_labels_changed_on_purpose(noisy):
+    """Issue 29's bar: among the first (changed count) suspects, at least 80% of the changed rows, and at least 60%
+    of those suspects changed rows."""
+    summary, _, changed = noisy
+    labels = summary["labels"]
+    assert labels["column"] == "target" and labels["k"] == 10
+    first = [r["row"] for r in labels["rows"][: len(changed)]]
+    assert len(first) == len(changed) == 90
+    found = len(set(first) & set(changed.tolist()))
+    assert found / len(changed) >= 0.8 and found / len(first) >= 0.6, (found, len(changed))
+    assert labels["suspects"] >= len(changed) * 0.8
+    assert 0.8 < labels["agreement"] < 0.97  # a changed label disagrees with its neighbours, and they with it
+    for r in labels["rows"]:
+        assert r["label"] != r["neighbours_label"] and r["share"] > r["agreement"]
+    shares = [(r["agreement"], -r["share"]) for r in labels["rows"]]
+    assert shares == sorted(shares), "worst first: the fewest neighbours agreeing, then the most carrying another"
+
+
+def test_label_agreement_by_class_and_the_most_confused_pairs(noisy):
+    labels = noisy[0]["labels"]
+    classes = {c["label"]: c for c in labels["classes"]}
+    assert set(classes) == {str(d) for d in range(10)}
+    assert sum(c["rows"] for c in classes.values()) == 1797
+    assert sum(c["suspects"] for c in classes.values()) == labels["suspects"]
+    pairs = labels["confused_pairs"]
+    assert 0 < len(pairs) <= 10 and [p["links"] for p in pairs] == sorted((p["links"] for p in pairs), reverse=True)
+    assert all(len(set(p["labels"])) == 2 and 0 < p["share"] <= 1 for p in pairs)
+
+
+def test_the_page_lists_the_same_suspects_and_colours_by_agreement(noisy):
+    summary, report, _ = noisy
+    html = report.read_text(encoding="utf-8")
+    meta, data = page_data(html), points(html)
+    lens = meta["lenses"]["labels"]
+    rows = data["row"]
+    assert [int(rows[i]) for i in lens["suspects"][:100]] == [r["row"] for r in summary["labels"]["rows"]]
+    assert lens["total"] == summary["labels"]["suspects"] == len(lens["suspects"])
+    assert [lens["labels"][c] for c in lens["own"][:100]] == [r["label"] for r in summary["labels"]["rows"]]
+    choice = next(c for c in meta["colors"] if c["name"] == "label agreement")
+    assert choice["kind"] == "continuous" and (choice["low"], choice["high"]) == (0.0, 1.0)
+    agreement = data[choice["key"]]
+    assert agreement.dtype == np.float32
+    assert np.nanmean(agreement) == pytest.approx(summary["labels"]["agreement"], abs=1e-4)
+    assert "suspect labels" in html and "most often each other's neighbours: 1 and 8" in html
+
+
+def test_label_agreement_counts_each_row_s_neighbours():
+    """Row by row on a graph written out: the share agreeing, the label most carry, the suspects worst first,
+    a row without a label neither counted nor suspected."""
+    from embproj.structure.lenses import label_agreement
+
+    labels = pa.chunked_array([["a", "a", "a", "b", "b", "b", None]])
+    near = np.array([[1, 2], [0, 2], [3, 4], [4, 5], [3, 5], [3, 4], [0, 1]])
+    lens = label_agreement("kind", labels, near)
+    assert lens.labels == ("a", "b")
+    np.testing.assert_allclose(lens.agreement[:6], [1.0, 1.0, 0.0, 1.0, 1.0, 1.0])
+    assert np.isnan(lens.agreement[6])
+    assert lens.suspects.tolist() == [2]  # both its neighbours are b's
+    assert [lens.labels[c] for c in lens.majority[:6]] == ["a", "a", "b", "b", "b", "b"]
+    assert [(c.labels, c.links) for c in lens.confused] == [(("a", "b"), 2)]
+    assert [(c.label, c.rows, c.suspects) for c in lens.classes] == [("a", 3, 1), ("b", 3, 0)]
+
+
+def test_without_a_label_column_or_with_no_lenses_there_is_no_label_lens(cli, vectors_parquet):
+    plain = run_json(cli, vectors_parquet, "--algo", "pca", "--color", "", "--label", "")
+    assert plain["labels"] is None
+    off = run_json(cli, vectors_parquet, "--algo", "pca", "--no-lenses", "-o", "off.html")
+    assert off["labels"] is None
+    meta = page_data((vectors_parquet.parent / "off.html").read_text(encoding="utf-8"))
+    assert meta["lenses"] is None and "label agreement" not in [c["name"] for c in meta["colors"]]
+    assert "--no-lenses" in off["command"]
+
+
+@pytest.mark.browser
+def test_the_suspects_table_selects_rings_and_downloads(open_report, noisy):
+    summary, report, _ = noisy
+    page = open_report(report)
+    page.page.wait_for_function("() => document.documentElement.dataset.epReady === '1'", timeout=10_000)
+    shown = page.js(
+        """() => [...document.querySelectorAll('#ep-labels-table tbody tr')].slice(0, 3).map((tr) =>
+             [...tr.querySelectorAll('td')].map((td) => td.textContent).concat([tr.querySelectorAll('img').length]))"""
+    )
+    first = summary["labels"]["rows"][0]
+    assert shown[0][:3] == [str(first["row"]), first["label"], first["neighbours_label"]] and shown[0][-1] == 1
+    page.page.click("#ep-labels-table tbody tr:nth-child(1)")
+    page.page.wait_for_function("() => document.getElementById('ep-neighbours').dataset.kept !== undefined")
+    state = page.js(
+        """() => ({selected: Array.from(embproj.points().selected.indices).map((i) => embproj.points().data.row[i]),
+                  ringed: embproj.model('nn_hits').indices.length})"""
+    )
+    assert state == {"selected": [first["row"]], "ringed": 10}
+    with page.page.expect_download() as download:
+        page.page.click("#ep-labels-csv")
+    rows = list(csv.reader(io.StringIO(download.value.path().read_text(encoding="utf-8-sig"))))
+    assert rows[0] == ["row", "target", "neighbours' label", "their share", "agreement"]
+    assert len(rows) == 1 + summary["labels"]["suspects"]
+    assert rows[1][:3] == [str(first["row"]), first["label"], first["neighbours_label"]]
+    tip = page.hover(summary["labels"]["rows"][0]["row"], "pca")  # the digits' rows are the points, in order
+    assert tip.fields["label agreement"].startswith(f"{round(first['agreement'] * 10)} of its 10 neighbours carry")
+    page.assert_quiet()
