@@ -137,7 +137,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
                 projections = measure(projections, measured, opts.seed, opts.metric, graphs.original)
     with stage("structure", "Finding clusters and the maps' density"):
         structure = find_structure(opts, plan, sample, matrix, tuple(projections))
-    with stage("lenses", "Reading each point's neighbours: label agreement"):
+    with stage("lenses", "Reading each point's neighbours: label agreement, map trust"):
         lenses = find_lenses(opts, plan, sample, matrix, tuple(projections), graphs)
     made = StageResults(source, plan, sample, matrix, tuple(projections), graphs, structure, lenses)
     seconds = dict(stage.seconds)
@@ -150,7 +150,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         reporter.warn(message)
     with Stages(Reporter(), stage.seconds)("write", ""):
         read = _check_outputs(opts, (*source.parts, *source.inputs, *page.files_read))  # and the image files now
-        written = write_outputs(_outputs(opts, page.html, plan, sample, matrix, projections))
+        written = write_outputs(_outputs(opts, page.html, plan, sample, matrix, projections, lenses))
     return Result(page.html, plan, summary, tuple(projections), stage.seconds, written, read)
 
 
@@ -228,14 +228,15 @@ def _project(opts: Options, algo: str, maps, matrix, graphs, fit, fitted, place,
         return located(opts.data or "", project_rows, fitted, fit, matrix.rows, place, algo, *args)
 
 
-def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections) -> list[Output]:
+def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections, lenses) -> list[Output]:
     from embproj.write.coords import coords_output, coords_table
 
     outputs = [text_output("report", opts.output, html)] if opts.output is not None else []
     if opts.coords_out is not None:
         label = plan.color.column or plan.label.column
         labels = sample.table.column(label).take(pa.array(matrix.keep)) if label else None
-        table = coords_table(sample.row_ids[matrix.keep], projections, label, labels)
+        trust = {algo: t.kept for algo, t in lenses.trust.items()}
+        table = coords_table(sample.row_ids[matrix.keep], projections, label, labels, trust)
         outputs.append(coords_output(opts.coords_out, table))
     return outputs
 

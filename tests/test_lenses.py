@@ -11,6 +11,7 @@ import json
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
@@ -122,11 +123,12 @@ def test_label_agreement_counts_each_row_s_neighbours():
     assert [(c.label, c.rows, c.suspects) for c in lens.classes] == [("a", 3, 1), ("b", 3, 0)]
 
 
-def test_without_a_label_column_or_with_no_lenses_there_is_no_label_lens(cli, vectors_parquet):
+def test_without_a_label_column_there_is_no_label_lens_and_no_lenses_turns_them_off(cli, vectors_parquet):
     plain = run_json(cli, vectors_parquet, "--algo", "pca", "--color", "", "--label", "")
     assert plain["labels"] is None
+    assert plain["trust"]["pca"]["k"] == 10  # the map's trust needs no label
     off = run_json(cli, vectors_parquet, "--algo", "pca", "--no-lenses", "-o", "off.html")
-    assert off["labels"] is None
+    assert off["labels"] is None and off["trust"] == {}
     meta = page_data((vectors_parquet.parent / "off.html").read_text(encoding="utf-8"))
     assert meta["lenses"] is None and "label agreement" not in [c["name"] for c in meta["colors"]]
     assert "--no-lenses" in off["command"]
@@ -158,4 +160,57 @@ def test_the_suspects_table_selects_rings_and_downloads(open_report, noisy):
     assert rows[1][:3] == [str(first["row"]), first["label"], first["neighbours_label"]]
     tip = page.hover(summary["labels"]["rows"][0]["row"], "pca")  # the digits' rows are the points, in order
     assert tip.fields["label agreement"].startswith(f"{round(first['agreement'] * 10)} of its 10 neighbours carry")
+    page.assert_quiet()
+
+
+# -- map trust -----------------------------------------------------------------------------------------------
+
+
+def test_trust_on_a_subset_measured_map_is_the_mean_over_every_point(cli, tmp_path, monkeypatch):
+    """Above metrics.MAX_ROWS the kNN recall is measured on a seeded subset; the trust is every point's, and the
+    page says which is which."""
+    import embproj.project.metrics as metrics
+    from conftest import vector_table
+
+    monkeypatch.setattr(metrics, "MAX_ROWS", 100)
+    pq.write_table(vector_table(n=300), tmp_path / "v.parquet")
+    summary = run_json(cli, "v.parquet", "--algo", "pca", "-o", "v.html", "--coords-out", "v.csv")
+    assert summary["algorithms"][0]["metrics"]["measured_on_rows"] == 100
+    trust = pacsv.read_csv(tmp_path / "v.csv").column("pca_trust").to_numpy()
+    assert summary["trust"]["pca"]["mean"] == pytest.approx(trust.mean(), abs=1e-4)
+    html = (tmp_path / "v.html").read_text(encoding="utf-8")
+    assert "on average over every point (its kNN recall@10 is measured on a seeded 100)" in html
+
+
+@pytest.fixture(scope="module")
+def large_map(tmp_path_factory):
+    """tests/test_lod.py's large map: 1,206 points over a threshold of 200."""
+    from test_lod import DRAWN, THRESHOLD, lod_table, make_report
+
+    import embproj.render.lod as lod
+
+    folder = tmp_path_factory.mktemp("large")
+    pq.write_table(lod_table(), folder / "lod.parquet")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lod, "THRESHOLD", THRESHOLD)
+        patch.setattr(lod, "DRAWN", DRAWN)
+        make_report(folder / "lod.parquet", folder / "report.html", "--color", "label", "--label", "name")
+    return folder / "report.html"
+
+
+@pytest.mark.browser
+def test_the_hover_says_each_point_s_trust_and_the_large_map_colours_by_it(open_report, large_map):
+    from test_lod import open_ready
+
+    report = large_map
+    page = open_ready(open_report, report)
+    choice = [c["name"] for c in page.js("() => embproj.meta().colors")].index("map trust")
+    page.page.select_option("#ep-color", str(choice))
+    page.page.wait_for_timeout(500)
+    drawn = page.js("() => Object.keys(embproj.model('drawn').data)")
+    assert "lens_trust_pca" in drawn, "the drawn points carry the map's trust, to be coloured by it"
+    tip = page.hover(int(page.js("() => embproj.model('drawn').data.idx[0]")), "pca")
+    kept = round(float(page.column("lens_trust_pca")[tip.index]) * 10)
+    assert tip.fields["map trust"] == f"{kept} of its 10 neighbours are near it on the map"
+    assert page.js("() => document.querySelector('#ep-colour-fact dd').textContent") == '"map trust" (continuous)'
     page.assert_quiet()

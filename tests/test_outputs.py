@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from reportdata import manifest, points
+from reportdata import manifest, page_data, points
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,8 @@ def test_all_side_by_side_shares_one_source(all_run):
 def test_coords_out_matches_the_map(all_run):
     _, folder = all_run
     table = pq.read_table(folder / "coords.parquet")
-    assert table.column_names == ["row", "pca_x", "pca_y", "umap_x", "umap_y", "tsne_x", "tsne_y", "target"]
+    maps = [f"{algo}_{c}" for algo in ("pca", "umap", "tsne") for c in ("x", "y", "trust")]
+    assert table.column_names == ["row", *maps, "target"]
     data = points((folder / "r.html").read_text())
     np.testing.assert_array_equal(table.column("umap_x").to_numpy(), data["x_umap"])
     assert table.column("row").to_pylist() == list(range(1797))
@@ -82,7 +83,7 @@ def test_coords_out_matches_the_map(all_run):
 def test_coords_out_csv_and_bad_suffix(cli, vectors_parquet, tmp_path):
     assert cli("project", vectors_parquet, "--algo", "pca", "--coords-out", "c.csv", "-q").exit_code == 0
     table = pacsv.read_csv(tmp_path / "c.csv")
-    assert table.column_names == ["row", "pca_x", "pca_y", "label"] and table.num_rows == 120
+    assert table.column_names == ["row", "pca_x", "pca_y", "pca_trust", "label"] and table.num_rows == 120
     result = cli("project", vectors_parquet, "--algo", "pca", "--coords-out", "c.xlsx")
     assert result.exit_code == 2 and "end the name in .parquet or .csv" in result.stderr
 
@@ -166,3 +167,21 @@ def test_umap_report_is_byte_identical_across_processes(vectors_parquet, tmp_pat
     second = (tmp_path / "b" / "r.html").read_bytes()
     assert first == second
     assert b"2023-11-14T22:13:20Z" in first  # SOURCE_DATE_EPOCH is the only time in it
+
+
+def test_each_map_s_trust_per_point_has_the_reported_knn_recall_as_its_mean(all_run):
+    """Issue 29: the per-point trust's mean is the kNN recall@10 of the header and --json, on every map; it goes
+    to --coords-out as <algo>_trust and to the page, where the "map trust" colour colours each map by its own."""
+    result, folder = all_run
+    summary = json.loads(result.stdout)
+    coords = pq.read_table(folder / "coords.parquet")
+    html = (folder / "r.html").read_text(encoding="utf-8")
+    data, meta = points(html), page_data(html)
+    choice = next(c for c in meta["colors"] if c["name"] == "map trust")
+    assert choice["kind"] == "continuous" and set(choice["keys"]) == {"pca", "umap", "tsne"}
+    for a in summary["algorithms"]:
+        algo, recall = a["algo"], a["metrics"]["knn_recall@10"]
+        trust = coords.column(f"{algo}_trust").to_numpy()
+        assert summary["trust"][algo] == {"k": 10, "mean": pytest.approx(recall, abs=0.01)}
+        assert float(trust.mean()) == pytest.approx(recall, abs=0.01) and set(np.round(trust * 10, 4)) <= set(range(11))
+        np.testing.assert_array_equal(data[choice["keys"][algo]], trust)

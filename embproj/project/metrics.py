@@ -2,7 +2,7 @@
 
 - trustworthiness (scikit-learn): are the map's neighbours true neighbours? 1.0 is perfect.
 - kNN recall@k: the share of each point's k nearest neighbours in the original space that stay among its k nearest
-  on the map, averaged.
+  on the map (`kept`, per point: the page's "map trust", structure/lenses.py), averaged.
 Both are O(n²) somewhere, so they use a seeded subset of at most `MAX_ROWS` rows. Distances in the original space
 are by the run's --metric (Euclidean unless chosen), on the map Euclidean.
 """
@@ -30,7 +30,7 @@ def quality(X: np.ndarray, xy: np.ndarray, seed: int, metric: str = "euclidean",
     """The numbers of the map `xy`; X: the vectors of its rows `subset(len(xy), seed)`, as read. `graph`: their
     nearest neighbours when the run has them already (used when the subset is every row)."""
     n = len(xy)
-    k = min(K, (n - 1) // 2 - 1)  # scikit-learn's trustworthiness needs k < n / 2
+    k = depth(n)
     if k < 1:
         return {}
     rows = subset(n, seed)
@@ -40,9 +40,38 @@ def quality(X: np.ndarray, xy: np.ndarray, seed: int, metric: str = "euclidean",
     with np.errstate(all="ignore"):  # correlation of a constant row: NaN distances, ranked last
         trust = float(trustworthiness(Xs, Ys, n_neighbors=k, metric=metric))
     high = graph.take(k) if graph is not None and len(rows) == n and graph.k >= k else knn(Xs, k, metric)
-    low = knn(Ys, k)
-    recall = float(np.mean([len(np.intersect1d(a, b)) / k for a, b in zip(high.indices, low.indices)]))
+    recall = float(np.mean(kept(high.indices, map_neighbours(Ys, k))))
     return {"trustworthiness": round(trust, 4), f"knn_recall@{k}": round(recall, 4), "measured_on_rows": len(rows)}
+
+
+def depth(n: int) -> int:
+    """The k the numbers of a map of n points take: K, less for a map too small (scikit-learn's trustworthiness
+    needs k < n / 2); below 1, none."""
+    return min(K, (n - 1) // 2 - 1)
+
+
+def map_neighbours(xy: np.ndarray, k: int) -> np.ndarray:
+    """Each point's k nearest other points on the map (n × k, Euclidean), by a k-d tree: a million points in
+    seconds. A point that shares its place with others may come after them: it is left out all the same."""
+    from scipy.spatial import cKDTree
+
+    points = np.asarray(xy, dtype=np.float64)
+    n = len(points)
+    found = cKDTree(points).query(points, k=min(k + 1, n), workers=-1)[1].reshape(n, -1)
+    own = found == np.arange(n)[:, None]
+    own[~own.any(axis=1), -1] = True  # not among them (ties at distance 0): the farthest goes instead
+    return found[~own].reshape(n, -1).astype(np.int32)
+
+
+def kept(high: np.ndarray, low: np.ndarray, block: int = 65_536) -> np.ndarray:
+    """Per row, the share of its neighbours `high` (n × k, the original space's) that are among `low` (the map's):
+    the per-point kNN recall, float32."""
+    k = high.shape[1]
+    out = np.empty(len(high), dtype=np.float32)
+    for start in range(0, len(high), block):  # n × k × k comparisons a block at a time: bounded memory
+        h, lo = high[start : start + block], low[start : start + block]
+        out[start : start + block] = (h[:, :, None] == lo[:, None, :]).any(axis=2).sum(axis=1) / k
+    return out
 
 
 def measure_k(opts, n: int) -> int:

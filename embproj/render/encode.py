@@ -35,9 +35,16 @@ class ColorChoice:
     palette: list[str] = field(default_factory=list)  # a number's too, when not the default (render/legend.py)
     low: float = 0.0
     high: float = 1.0
+    keys: dict[str, str] = field(default_factory=dict)  # algo → its own column, for a map that has one (its trust)
+
+    @property
+    def every_key(self) -> list[str]:
+        return list(dict.fromkeys([self.key, *self.keys.values()]))
 
     def as_json(self) -> dict:
         out: dict[str, object] = {"name": self.name, "kind": self.kind, "key": self.key, "mapper": self.mapper}
+        if self.keys:
+            out["keys"] = self.keys
         out["fact"] = color_fact(self.name, self.kind)  # the header's "colour" once the page switches to it
         if self.kind == "categorical":
             out.update(factors=self.factors, counts=self.counts, palette=self.palette)

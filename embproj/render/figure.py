@@ -59,7 +59,7 @@ def build_layout(data: ReportData):
 def _drawn_sources(encoded: Encoded, data: ReportData) -> dict:
     """The large map's small sources: the drawn points ("points") and each mark's points."""
     algos = [p.algo for p in data.projections]
-    keys = [c.key for c in encoded.colors]
+    keys = [key for c in encoded.colors for key in c.every_key]
     return {"points": drawn_source(encoded.columns, algos, keys), **{m: marks_source(m, algos) for m in MARKS}}
 
 

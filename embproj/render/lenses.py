@@ -1,6 +1,7 @@
 """The lenses as the page gets them (structure/lenses.py computed them; templates/js/lenses.js draws them): each
-row's label agreement as a colour choice, a hover line and the suspect labels' table, with the numbers the page
-shows in its JSON ("lenses"). The column keys travel in that JSON, so the page's script spells none of them."""
+row's label agreement as a colour choice, a hover line and the suspect labels' table; each map's trust per point as
+a colour choice (each map coloured by its own) and a hover line; with the numbers the page shows in its JSON
+("lenses"). The column keys travel in that JSON, so the page's script spells none of them."""
 
 from __future__ import annotations
 
@@ -11,12 +12,18 @@ from embproj.render.values import ONE_COLOUR, code_dtype
 AGREEMENT = "label agreement"  # the colour choice's name, in the colour menu and over its colour bar
 # columns of "points": the share, and the label most of the neighbours carry when it is not the row's own (or -1)
 AGREE_KEY, AGREE_TO_KEY = "lens_agree", "lens_agree_to"
+TRUST = "map trust"
 PLAIN, PLAIN_KEY = "all points", "lens_plain"  # a map that has no other colour: one for every point
 PAGE_SUSPECTS = 10_000  # the suspects the page lists (and its CSV holds), worst first; --json's count is of all
 
 
+def trust_key(algo: str) -> str:
+    """The column of "points" that holds map `algo`'s trust per point."""
+    return f"lens_trust_{algo}"
+
+
 def low_to_high() -> list[str]:
-    """A share from 0 (red: the neighbours disagree) through yellow to 1 (blue: they agree)."""
+    """A share from 0 (red: the neighbours disagree, or the map lost them) through yellow to 1 (blue)."""
     from bokeh.palettes import RdYlBu11
 
     return list(reversed(RdYlBu11))
@@ -27,15 +34,24 @@ def lens_colors(data, columns: dict, others: int) -> list[dict]:
     added to "points". `others`: the page's other colour choices; with none, the first is one colour for every
     point, so that the map is not coloured by a lens until the reader chooses it."""
     lenses = data.lenses
-    if lenses is None or lenses.labels is None:
+    if lenses is None:
         return []
-    labels = lenses.labels
-    columns[AGREE_KEY] = labels.agreement.astype(np.float32)
-    other = np.where(labels.majority != labels.codes, labels.majority, -1)  # the label most carry, when not its own
-    columns[AGREE_TO_KEY] = other.astype(code_dtype(len(labels.labels) + 1))
-    added = [{"name": AGREEMENT, "kind": "continuous", "key": AGREE_KEY, "low": 0.0, "high": 1.0,
-              "palette": low_to_high()}]  # fmt: skip
-    if others:
+    added = []
+    if lenses.labels is not None:
+        labels = lenses.labels
+        columns[AGREE_KEY] = labels.agreement.astype(np.float32)
+        other = np.where(labels.majority != labels.codes, labels.majority, -1)  # the label most carry, not its own
+        columns[AGREE_TO_KEY] = other.astype(code_dtype(len(labels.labels) + 1))
+        added.append({"name": AGREEMENT, "kind": "continuous", "key": AGREE_KEY, "low": 0.0, "high": 1.0,
+                      "palette": low_to_high()})  # fmt: skip
+    if lenses.trust:
+        keys = {algo: trust_key(algo) for algo in lenses.trust}
+        for algo, t in lenses.trust.items():
+            columns[keys[algo]] = t.kept.astype(np.float32)
+        first = next(iter(keys.values()))  # each map is coloured by its own (js/colour.js)
+        added.append({"name": TRUST, "kind": "continuous", "key": first, "keys": keys, "low": 0.0, "high": 1.0,
+                      "palette": low_to_high()})  # fmt: skip
+    if others or not added:
         return added
     n = len(data.row_ids)
     columns[PLAIN_KEY] = np.zeros(n, dtype=np.int8)
@@ -49,7 +65,20 @@ def lens_meta(data) -> dict | None:
     lenses = data.lenses
     if lenses is None or not lenses.on:
         return None
-    return {"labels": _labels_meta(lenses.labels), "notes": list(lenses.notes)}
+    return {"labels": _labels_meta(lenses.labels), "trust": _trust_meta(data), "notes": list(lenses.notes)}
+
+
+def _trust_meta(data) -> dict:
+    """Each map's trust: its column, k, and mean; and the kNN recall the header reports, on how many rows."""
+    out = {}
+    for p in data.projections:
+        t = data.lenses.trust.get(p.algo)
+        if t is None:
+            continue
+        measured = p.metrics.get("measured_on_rows")
+        out[p.algo] = {"key": trust_key(p.algo), "k": t.k, "mean": t.mean, "name": p.name,
+                       "recall": p.metrics.get(f"knn_recall@{t.k}"), "measured_on": measured}  # fmt: skip
+    return out
 
 
 def _labels_meta(labels) -> dict | None:

@@ -4,19 +4,23 @@
 - **Label agreement**: the share of a row's K nearest neighbours that carry its label, and the label most of them
   carry. A row whose neighbours mostly carry one other label is a suspect: a likely label error or an ambiguous
   example (the k-nearest-neighbour idea behind data-centric tools such as cleanlab). On the digits with 5% of the
-  labels changed at random, the first (changed count) suspects hold ~95% of the changed rows (benchmarks/lenses.py).
-"""
+  labels changed at random, the first (changed count) suspects hold ~96% of the changed rows (benchmarks/lenses.py).
+- **Map trust**: per map, the share of a point's neighbours in the original space that are also among its nearest
+  on the map: the per-point kNN recall (project/metrics.py), whose mean is the reported one (measured on the same
+  rows: every row up to metrics.MAX_ROWS, a seeded subset above, where the mean here is over every row).
+
+The third lens, images drawn on the map, is the page's (render/lenses.py): it needs nothing computed here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from embproj.options import Options, say
-from embproj.project.metrics import K
+from embproj.project.metrics import K, depth, kept, map_neighbours
 
 ROWS = 100  # `--json`'s labels.rows: the worst suspects
 PAIRS = 10  # the most confused pairs of classes
@@ -87,14 +91,29 @@ class Labels:
 
 
 @dataclass(frozen=True)
+class Trust:
+    """One map's trust per point: the share of its k original-space neighbours that are its neighbours there."""
+
+    algo: str
+    k: int
+    kept: np.ndarray  # float32 a point
+
+    @property
+    def mean(self) -> float:
+        return round(float(self.kept.mean()), 4)
+
+
+@dataclass(frozen=True)
 class Lenses:
     labels: Labels | None
+    trust: dict[str, Trust] = field(default_factory=dict)  # algo → its map's trust
     on: bool = True  # --lenses: also the page's images on the map
     notes: tuple[str, ...] = ()  # why a lens is missing, in words
 
     def facts(self, row_ids: np.ndarray) -> dict:
-        """`--json`: the label lens under "labels"."""
+        """`--json`: the label lens under "labels", each map's trust under "trust"."""
         out: dict = {"labels": self.labels.facts(row_ids) if self.labels is not None else None}
+        out["trust"] = {algo: {"k": t.k, "mean": t.mean} for algo, t in self.trust.items()}
         if self.notes:
             out["notes"] = list(self.notes)
         return out
@@ -106,7 +125,8 @@ def wanted(opts: Options) -> int:
 
 
 def find_lenses(opts: Options, plan, sample, matrix, projections, graphs) -> Lenses:
-    """The label lens (with a label-like column: plan.purity), from the run's graph over every plotted row."""
+    """The label lens (with a label-like column: plan.purity) and every map's trust, from the run's graph over
+    every plotted row."""
     if not opts.lenses:
         return Lenses(None, on=False, notes=(f"no lenses: {say('lenses', False)}",))
     graph = graphs.original if graphs is not None else None
@@ -114,14 +134,24 @@ def find_lenses(opts: Options, plan, sample, matrix, projections, graphs) -> Len
     k = min(K, n - 1, graph.k if graph is not None else 0)
     if graph is None or k < 1:
         why = graphs.table_note if graphs is not None and graphs.table_note else f"{n:,} points are too few"
-        return Lenses(None, notes=(f"no label agreement: {why}",))
+        return Lenses(None, notes=(f"no label agreement nor map trust: {why}",))
     near = graph.take(k).indices
+    trust = map_trust(graph, projections)
     column = plan.purity
     if column is None:
-        return Lenses(None, notes=("no label agreement: no label-like column",))
+        return Lenses(None, trust, notes=("no label agreement: no label-like column",))
     table = sample.table.select([column])
     table = table.take(pa.array(matrix.keep)) if len(matrix.keep) < table.num_rows else table
-    return Lenses(label_agreement(column, table.column(column), near))
+    return Lenses(label_agreement(column, table.column(column), near), trust)
+
+
+def map_trust(graph, projections) -> dict[str, Trust]:
+    """Each map's trust per point, at the depth of the kNN recall the quality numbers report (metrics.depth)."""
+    k = min(depth(len(graph.indices)), graph.k)
+    if k < 1:
+        return {}
+    near = graph.take(k).indices
+    return {p.algo: Trust(p.algo, k, kept(near, map_neighbours(p.xy, k))) for p in projections}
 
 
 def label_agreement(column: str, values: pa.ChunkedArray, near: np.ndarray) -> Labels:

@@ -52,7 +52,9 @@
     switching = true;
     try {
       for (const k in ep.state.items) for (const r of swatches(k)) r.visible = true;
-      for (const r of ep.mainRenderers()) setFill(r, { field: c.key, transform: mapper });
+      ep.mainRenderers().forEach((r, n) => {
+        setFill(r, { field: ep.colourKey(c, ep.mapOf(ep.state.figures[n]).algo), transform: mapper });
+      });
       const legend = ep.model(ep.names().legend), bar = ep.model(ep.names().colorbar);
       if (legend) {
         if (c.kind === "categorical") legend.items = ep.state.items[j];

@@ -39,6 +39,8 @@ window.embproj = (function () {
   ep.map = (algo) => ep.names().maps[algo];
   ep.mapOf = (fig) => Object.values(ep.names().maps).find((m) => m.figure === fig.name);
   ep.points = () => ep.model(ep.names().points);
+  // The column colour choice c colours map `algo` by: its own when the choice has one per map (its trust).
+  ep.colourKey = (c, algo) => (c.keys && c.keys[algo]) || c.key;
 
   // A hover field's value for point i, as text: dictionary-encoded columns hold codes into their word list.
   ep.fieldValue = function (j, i, data) {

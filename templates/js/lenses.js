@@ -3,6 +3,7 @@
 // Label agreement: a hover line, a colour choice (made by embproj like any other), and the suspect labels' table:
 // the rows whose neighbours mostly carry one other label, worst first; a click on one selects it and rings its
 // neighbours, and the table downloads as CSV (the same guard as the selection's).
+// Map trust: a hover line per map (the colour choice colours each map by its own, js/colour.js).
 (function (ep) {
   "use strict";
   const SHOWN_ROWS = 200;  // the suspects' table lists this many; the CSV all the page holds
@@ -107,8 +108,20 @@
     add("label agreement", text);
   }
 
+  // -- map trust ---------------------------------------------------------------------------------------------
+
+  function trustLines(i, d, add) {
+    const maps = Object.values(lenses().trust || {});
+    for (const t of maps) {
+      const kept = Math.round(d[t.key][i] * t.k), name = maps.length > 1 ? `map trust · ${t.name}` : "map trust";
+      add(name, `${kept} of its ${t.k} neighbours are near it on the map`);
+    }
+  }
+
   ep.on("tip", function (tip) {
+    if (!lenses()) return;
     if (labelLens()) agreementLine(tip.i, tip.data, tip.add);
+    trustLines(tip.i, tip.data, tip.add);
   });
 
   ep.on("ready", function () {

@@ -115,7 +115,7 @@
       const rgb = choice.palette.map(hexRGB), codes = d[choice.key];
       colourOf = (i) => rgb[codes[i]] || none;
     } else {
-      const pal = ep.state.mappers[ep.state.color].palette.map(hexRGB), vals = d[choice.key];
+      const pal = ep.state.mappers[ep.state.color].palette.map(hexRGB), vals = d[ep.colourKey(choice, algoOf(fig))];
       const low = choice.low, span = (choice.high - choice.low) || 1;
       colourOf = (i) => Number.isFinite(vals[i])
         ? pal[Math.max(0, Math.min(pal.length - 1, Math.floor(((vals[i] - low) / span) * pal.length)))] : none;
@@ -231,7 +231,8 @@
   // points of the map last moved, computed in tasks of about SLICE_MS each (a newer change drops an unfinished
   // one), then handed to Bokeh at once.
   function* catchUp() {
-    const fig = active, keys = [...coordinateKeys(), ...ep.meta().colors.map((c) => c.key)];
+    const colourKeys = ep.meta().colors.flatMap((c) => [c.key, ...Object.values(c.keys || {})]);
+    const fig = active, keys = [...coordinateKeys(), ...new Set(colourKeys)];
     const images = ep.state.figures.map(density);
     const chosen = yield* chooseDrawn(fig, images[ep.state.figures.indexOf(fig)]);
     for (const [j, f] of ep.state.figures.entries()) if (f !== fig) yield* eachInView(f, images[j].add);

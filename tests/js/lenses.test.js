@@ -62,3 +62,36 @@ test("the tooltip says how many of a point's neighbours carry its label, and whi
   assert.deepEqual(said(1), [["label agreement", "4 of its 4 neighbours carry its label"]]);
   assert.deepEqual(said(3), [], "a row without a label has no agreement");
 });
+
+test("the map trust colours each map by its own column, and the tooltip says each map's", () => {
+  const trust = { key: "trust_pca", keys: { pca: "trust_pca", umap: "trust_umap" } };
+  const colors = [
+    { name: "kind", kind: "categorical", key: "cat", factors: ["a"], palette: ["#a00000"], fact: "" },
+    { name: "map trust", kind: "continuous", low: 0, high: 1, fact: "", ...trust },
+  ];
+  const page = loadPage({
+    meta: {
+      n: 2, colors, lenses: {
+        labels: null, notes: [], trust: {
+          pca: { key: "trust_pca", k: 10, mean: 0.5, name: "PCA" }, umap: { key: "trust_umap", k: 10, mean: 0.7, name: "UMAP" },
+        },
+      },
+    },
+    data: {
+      row: Int32Array.of(0, 1), x_pca: new Float32Array(2), y_pca: new Float32Array(2), x_umap: new Float32Array(2),
+      y_umap: new Float32Array(2), cat: Int8Array.of(0, 0), trust_pca: Float32Array.of(0.3, 0.7),
+      trust_umap: Float32Array.of(1, 0.4),
+    },
+    maps: [{ algo: "pca" }, { algo: "umap" }],
+  });
+  page.ready({ items: [[{ renderers: [{ visible: true }] }], []], mappers: [{ palette: ["#a00000"] }, { palette: ["#000", "#fff"] }] });
+  page.ep.setColor(1);
+  const fields = page.figures.map((f) => f.renderers.find((r) => r.name === page.ep.mapOf(f).points).glyph.fill_color.field);
+  assert.deepEqual(fields, ["trust_pca", "trust_umap"]);
+  const rows = [];
+  page.ep.emit("tip", { i: 1, data: page.models.points.data, add: (k, v) => rows.push([k, v]) });
+  assert.deepEqual(rows, [
+    ["map trust · PCA", "7 of its 10 neighbours are near it on the map"],
+    ["map trust · UMAP", "4 of its 10 neighbours are near it on the map"],
+  ]);
+});
