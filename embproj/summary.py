@@ -264,6 +264,7 @@ def json_summary(result) -> dict:
         "clusters": s.clusters,
         "labels": s.lenses.get("labels"),
         "trust": s.lenses.get("trust", {}),
+        "lenses": {"notes": s.lenses.get("notes", [])},  # why a lens is missing
         "seed": s.seed,
         "engine": s.engine,
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},

@@ -163,6 +163,24 @@ def test_the_suspects_table_selects_rings_and_downloads(open_report, noisy):
     page.assert_quiet()
 
 
+def test_the_lenses_never_search_a_graph_of_their_own(cli, tmp_path, monkeypatch):
+    """With no neighbour table and no quality numbers measured on every row, the run has no graph over every row:
+    the lenses say so instead of searching one (at a million rows that would be minutes)."""
+    import embproj.project.metrics as metrics
+    from conftest import vector_table
+
+    monkeypatch.setattr(metrics, "MAX_ROWS", 100)
+    pq.write_table(vector_table(n=300), tmp_path / "v.parquet")
+    summary = run_json(cli, "v.parquet", "--algo", "pca", "--neighbours", "0", "-o", "v.html")
+    assert "original" not in summary["neighbours"] and summary["labels"] is None and summary["trust"] == {}
+    note = "no label agreement nor map trust: they read the neighbour graph (no neighbour table: --neighbours 0)"
+    assert summary["lenses"]["notes"] == [note] and note in (tmp_path / "v.html").read_text(encoding="utf-8")
+    three = run_json(cli, "v.parquet", "--algo", "pca", "--neighbours", "3", "-o", "v.html")
+    # the graph the table searches anyway, searched as deep as the lenses read it
+    assert three["labels"]["k"] == three["trust"]["pca"]["k"] == three["neighbours"]["original"]["k"] == 10
+    assert three["neighbours"]["table"]["k"] == 3
+
+
 # -- map trust -----------------------------------------------------------------------------------------------
 
 

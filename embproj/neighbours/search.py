@@ -193,12 +193,13 @@ class Wanted:
 def find_neighbours(rows: Rows, wanted: Wanted, search: Callable[..., Graph] = knn) -> Neighbours:
     """Each graph once, as deep as its deepest consumer (`wanted`): the projections' fit, over `rows.fitted`, with
     a search index when rows are to be placed; the page's table, its lenses and the quality numbers, over every
-    row as read (the lenses within the same limits as the table: its size is the search's).
+    row as read (the lenses only where the table or the numbers search that graph anyway).
     `search`: `knn`, or what stands in for it for the graph over every row (the projection cache's, cache.py)."""
     n, w = rows.n, wanted
     note = _table_note(n, w.table, gathered=rows.held, limit=w.table_rows)
-    lenses = 0 if _table_note(n, w.lenses, gathered=rows.held, limit=w.table_rows) else w.lenses  # as the table
-    original_k = max(0 if note else w.table, lenses, w.measure)
+    original_k = max(0 if note else w.table, w.measure)
+    if original_k:  # the lenses read the graph the run searches anyway, as deep as they need: never one of their own
+        original_k = max(original_k, w.lenses)
     shared = not rows.reduced and len(rows.fit) == n and not w.index  # the fitted rows are every row as read
 
     def every_row(k: int) -> Graph | None:

@@ -133,13 +133,15 @@ def find_lenses(opts: Options, plan, sample, matrix, projections, graphs) -> Len
     n = len(matrix.keep)
     k = min(K, n - 1, graph.k if graph is not None else 0)
     if graph is None or k < 1:
-        why = graphs.table_note if graphs is not None and graphs.table_note else f"{n:,} points are too few"
+        why = (
+            f"they read the neighbour graph ({graphs.table_note})" if graphs and graphs.table_note else "too few points"
+        )
         return Lenses(None, notes=(f"no label agreement nor map trust: {why}",))
     near = graph.take(k).indices
     trust = map_trust(graph, projections)
     column = plan.purity
     if column is None:
-        return Lenses(None, trust, notes=("no label agreement: no label-like column",))
+        return Lenses(None, trust, notes=(f"no label agreement: no label-like column (name one with {say('color')})",))
     table = sample.table.select([column])
     table = table.take(pa.array(matrix.keep)) if len(matrix.keep) < table.num_rows else table
     return Lenses(label_agreement(column, table.column(column), near), trust)
