@@ -99,7 +99,7 @@ def test_points_are_sent_compactly(blobs):
     choices = [(c["name"], c["kind"]) for c in meta["colors"]]
     assert choices == [("label", "categorical"), ("score", "continuous"), ("group", "categorical"),
                        ("note", "categorical"), ("cluster", "categorical"),
-                       ("label agreement", "continuous")]  # fmt: skip
+                       ("label agreement", "continuous"), ("map trust", "continuous")]  # fmt: skip
     assert data["val1"].dtype == np.float32
     np.testing.assert_allclose(data["val1"], table.column("score").to_numpy(), rtol=1e-6)
 
@@ -107,8 +107,8 @@ def test_points_are_sent_compactly(blobs):
 def test_colour_choices_leave_out_the_embedding_dimensions(digits_report):
     meta = page_data(digits_report.read_text(encoding="utf-8"))
     colours = [(c["name"], c["kind"]) for c in meta["colors"]]
-    lens = ("label agreement", "continuous")  # the label lens's (test_lenses.py)
-    assert colours == [("target", "categorical"), ("cluster", "categorical"), lens]  # not 64 pixels
+    lenses = [("label agreement", "continuous"), ("map trust", "continuous")]  # the lenses' (test_lenses.py)
+    assert colours == [("target", "categorical"), ("cluster", "categorical"), *lenses]  # not 64 pixels
 
 
 def test_a_big_report_says_why_it_has_no_neighbour_table(monkeypatch):

@@ -19,6 +19,7 @@
       const node = document.createElement("img");
       node.src = img;
       node.alt = "row " + row[i];
+      node.addEventListener("load", () => { if (!t.hidden) place(); });  // taller now: kept on screen
       t.appendChild(node);
     }
     t.appendChild(ep.el("div", ep.label(i, d), "ep-title"));
