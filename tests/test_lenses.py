@@ -202,13 +202,16 @@ def test_trust_on_a_subset_measured_map_is_the_mean_over_every_point(cli, tmp_pa
 
 @pytest.fixture(scope="module")
 def large_map(tmp_path_factory):
-    """tests/test_lod.py's large map: 1,206 points over a threshold of 200."""
+    """tests/test_lod.py's large map (1,206 points over a threshold of 200), each row with a picture."""
     from test_lod import DRAWN, THRESHOLD, lod_table, make_report
 
     import embproj.render.lod as lod
 
     folder = tmp_path_factory.mktemp("large")
-    pq.write_table(lod_table(), folder / "lod.parquet")
+    table = lod_table()
+    shades = np.linspace(0.0, 1.0, table.num_rows, dtype=np.float32)  # a 4 × 4 picture of a row's own shade
+    pictures = pa.array([np.full((4, 4), v).tolist() for v in shades], type=pa.list_(pa.list_(pa.float32())))
+    pq.write_table(table.append_column("image", pictures), folder / "lod.parquet")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(lod, "THRESHOLD", THRESHOLD)
         patch.setattr(lod, "DRAWN", DRAWN)
@@ -231,4 +234,98 @@ def test_the_hover_says_each_point_s_trust_and_the_large_map_colours_by_it(open_
     kept = round(float(page.column("lens_trust_pca")[tip.index]) * 10)
     assert tip.fields["map trust"] == f"{kept} of its 10 neighbours are near it on the map"
     assert page.js("() => document.querySelector('#ep-colour-fact dd').textContent") == '"map trust" (continuous)'
+    page.assert_quiet()
+
+
+# -- images on the map ---------------------------------------------------------------------------------------
+
+ZOOM_INTO_CLASS = """([key, code]) => {
+  const f = embproj.state.figures[0], d = embproj.points().data, m = embproj.mapOf(f);
+  const inside = [...d[key].keys()].filter((i) => d[key][i] === code);
+  const q = (values, p) => values.slice().sort((a, b) => a - b)[Math.floor(p * (values.length - 1))];
+  const xs = inside.map((i) => d[m.x][i]), ys = inside.map((i) => d[m.y][i]);
+  f.x_range.setv({start: q(xs, 0.25), end: q(xs, 0.75)});
+  f.y_range.setv({start: q(ys, 0.25), end: q(ys, 0.75)});
+}"""
+
+
+def dark(image) -> int:
+    """Pixels near black: the digits' background, in no colour of the palette."""
+    return int((np.asarray(image, dtype=np.int32).max(axis=2) < 40).sum())
+
+
+@pytest.mark.browser
+def test_zoomed_into_a_cluster_the_map_shows_the_digits_and_the_switch_takes_them_away(open_report, noisy):
+    """Issue 29: the digits report zoomed into one cluster shows the digit images on the map; flipping the switch
+    changes what the map shows; hover and click find the image under the pointer; nothing reaches the network."""
+    _, report, _ = noisy
+    page = open_report(report)
+    page.page.wait_for_function("() => document.documentElement.dataset.epReady === '1'", timeout=10_000)
+    meta = page_data(report.read_text(encoding="utf-8"))
+    assert meta["lenses"]["images"]["in_view"] == 400
+    assert page.js("() => document.documentElement.dataset.epImages") == "0", "1,797 points in view: too many"
+    assert "zoom in" in page.js("() => document.getElementById('ep-images-note').textContent")
+    page.js(ZOOM_INTO_CLASS, [meta["colors"][0]["key"], meta["colors"][0]["factors"].index("0")])
+    page.page.wait_for_function("() => Number(document.documentElement.dataset.epImages) > 20")
+    page.page.wait_for_timeout(300)  # the images decoded and drawn
+    frame = page.frame_rect("pca")
+    with_images = page.screenshot(frame)
+    view = page.on_figure(
+        "pca", "const m = view.model; return [m.x_range.start, m.x_range.end, m.y_range.start, m.y_range.end];"
+    )
+    xs, ys = np.array(page.column("x_pca")), np.array(page.column("y_pca"))
+    in_view = np.flatnonzero((xs >= view[0]) & (xs <= view[1]) & (ys >= view[2]) & (ys <= view[3]))
+    drawn = page.js("() => embproj.model(embproj.map('pca').images).data")
+    assert sorted(drawn["idx"]) == in_view.tolist() and 20 < len(in_view) <= 400
+    assert drawn["url"] == [points(report.read_text(encoding="utf-8"))["img"][i] for i in drawn["idx"]]
+    page.page.click("#ep-images")
+    page.page.wait_for_function("() => document.documentElement.dataset.epImages === '0'")
+    page.page.wait_for_timeout(300)
+    without = page.screenshot(frame)
+    assert dark(with_images) > 20 * dark(without) + 2000, (dark(with_images), dark(without))
+    page.page.click("#ep-images")
+    page.page.wait_for_function("() => Number(document.documentElement.dataset.epImages) > 20")
+    drawn = page.js("() => embproj.model(embproj.map('pca').images).data")
+    x, y, w, h = (np.array(drawn[c]) for c in ("x", "y", "w", "h"))
+    middle = np.argmin((x - np.mean(view[:2])) ** 2 + (y - np.mean(view[2:])) ** 2)
+    at = (x[middle] - 0.4 * w[middle], y[middle] + 0.4 * h[middle])  # inside that image, off its point
+    under = [j for j in range(len(x)) if abs(at[0] - x[j]) <= w[j] / 2 and abs(at[1] - y[j]) <= h[j] / 2]
+    expected = int(drawn["idx"][under[-1]])  # the image drawn last, on top
+    corner = page.on_figure("pca", "return clientXY(view, [args[0]], [args[1]])[0];", *at)
+    tip = page.hover_at(*corner)
+    assert tip.visible and tip.index == expected, (tip, expected)
+    page.page.mouse.click(*corner)
+    page.page.wait_for_function("() => document.getElementById('ep-neighbours').dataset.kept !== undefined")
+    assert page.js("() => Array.from(embproj.model('nn_origin').indices)") == [expected]
+    page.assert_quiet()
+
+
+@pytest.mark.browser
+def test_the_large_map_draws_the_images_of_the_points_in_view_only(open_report, large_map):
+    """Above the level-of-detail threshold: no image while the view holds more than 400 points; zoomed into the
+    six far-away points, their six images, which the hover and the selection reach."""
+    from test_lod import open_ready
+
+    page = open_ready(open_report, large_map)
+    assert page.js("() => document.documentElement.dataset.epImages") == "0"
+    rows = page.column("row")
+    rare = [i for i in range(len(rows)) if rows[i] >= len(rows) - 6]  # lod_table's last six: the far-away ones
+    xs, ys = np.array(page.column("x_pca")), np.array(page.column("y_pca"))
+    box = [xs[rare].min() - 1, xs[rare].max() + 1, ys[rare].min() - 1, ys[rare].max() + 1]
+    page.js(
+        """([x0, x1, y0, y1]) => { const f = embproj.state.figures[0];
+          f.x_range.setv({start: x0, end: x1}); f.y_range.setv({start: y0, end: y1}); }""",
+        box,
+    )
+    page.page.wait_for_function("() => document.documentElement.dataset.epImages === '6'")
+    drawn = page.js("() => embproj.model(embproj.map('pca').images).data")
+    assert sorted(drawn["idx"]) == sorted(rare)
+    j = int(np.argsort(drawn["y"])[2])  # one in the middle: its corners are in the view
+    at = (drawn["x"][j] + 0.4 * drawn["w"][j], drawn["y"][j] - 0.4 * drawn["h"][j])  # off its point
+    tip = page.hover_at(*page.on_figure("pca", "return clientXY(view, [args[0]], [args[1]])[0];", *at))
+    assert tip.visible and tip.index == drawn["idx"][j] and tip.images == 1
+    page.js("(i) => { embproj.points().selected.indices = [i]; }", drawn["idx"][j])
+    page.page.wait_for_function("() => embproj.model(embproj.map('pca').images).data.alpha.includes(0.25)")
+    alpha = page.js("() => Array.from(embproj.model(embproj.map('pca').images).data.alpha)")
+    assert sorted(alpha) == [0.25] * 5 + [1], "the selected row's image stays, the others dim"
     page.assert_quiet()

@@ -10,6 +10,7 @@ from embproj.render.clusters import add_map_layers, label_settings
 from embproj.render.data import ReportData
 from embproj.render.encode import Encoded, encode
 from embproj.render.legend import add_keys, color_mappers, fill_color, keys_figure
+from embproj.render.lenses import add_image_layer
 from embproj.render.lod import add_density, add_hit_events, drawn_source, lod_meta, marks_source
 from embproj.render.names import MARKS, POINTS, SHOWN, map_names, page_names
 
@@ -40,6 +41,7 @@ def build_layout(data: ReportData):
     figures = [_figure(proj, source, shown, marks, encoded, mappers, size, drawn) for proj in data.projections]
     for fig, proj in zip(figures, data.projections):
         add_map_layers(fig, proj, data)  # cluster labels and density contours (clusters.py)
+        add_image_layer(fig, proj.algo, data)  # the images on the map (lenses.py)
     keys = keys_figure(encoded.colors, HEIGHT)
     items = add_keys(keys, encoded.colors, mappers, size, ALPHA) if keys is not None else []
     source.selected.js_on_change("indices", CustomJS(code="window.embproj.selectionChanged();"))

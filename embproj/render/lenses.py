@@ -1,12 +1,19 @@
 """The lenses as the page gets them (structure/lenses.py computed them; templates/js/lenses.js draws them): each
 row's label agreement as a colour choice, a hover line and the suspect labels' table; each map's trust per point as
 a colour choice (each map coloured by its own) and a hover line; with the numbers the page shows in its JSON
-("lenses"). The column keys travel in that JSON, so the page's script spells none of them."""
+("lenses"). The column keys travel in that JSON, so the page's script spells none of them.
+
+And the images on the map: for a table with images, each map gets a layer of thumbnails, empty in the file; the
+page fills it with the points in the view when they are few enough to see (`IMAGES_IN_VIEW`), each from the same
+data URI the hover shows (no second copy in the file), sized to the room each point has and so growing as the map
+zooms in (`IMAGE_PX`). Where the map shows many more points the grid index of js/lod.js stops counting at
+`IMAGES_IN_VIEW`: a view of a million points costs no more than one of a few hundred."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from embproj.render.names import INDEX, map_names
 from embproj.render.values import ONE_COLOUR, code_dtype
 
 AGREEMENT = "label agreement"  # the colour choice's name, in the colour menu and over its colour bar
@@ -14,6 +21,10 @@ AGREEMENT = "label agreement"  # the colour choice's name, in the colour menu an
 AGREE_KEY, AGREE_TO_KEY = "lens_agree", "lens_agree_to"
 TRUST = "map trust"
 PLAIN, PLAIN_KEY = "all points", "lens_plain"  # a map that has no other colour: one for every point
+IMAGES_IN_VIEW = 400  # the most points in a map's view whose images are drawn on it
+# an image's longest side, in pixels on screen: ROOM × √(the map's area / points in view), within these bounds
+IMAGE_PX = (16, 96)
+IMAGE_ROOM = 0.9
 PAGE_SUSPECTS = 10_000  # the suspects the page lists (and its CSV holds), worst first; --json's count is of all
 
 
@@ -65,7 +76,32 @@ def lens_meta(data) -> dict | None:
     lenses = data.lenses
     if lenses is None or not lenses.on:
         return None
-    return {"labels": _labels_meta(lenses.labels), "trust": _trust_meta(data), "notes": list(lenses.notes)}
+    return {
+        "labels": _labels_meta(lenses.labels),
+        "trust": _trust_meta(data),
+        "images": {"in_view": IMAGES_IN_VIEW, "px": list(IMAGE_PX), "room": IMAGE_ROOM} if _has_images(data) else None,
+        "notes": list(lenses.notes),
+    }
+
+
+def _has_images(data) -> bool:
+    return data.lenses is not None and data.lenses.on and data.images is not None and any(data.images)
+
+
+def add_image_layer(fig, algo: str, data) -> None:
+    """Map `algo`'s layer of images, right above its points and under the rings and the labels; empty until the page
+    fills it (js/lenses.js)."""
+    from bokeh.models import ColumnDataSource, ImageURL
+
+    if not _has_images(data):
+        return
+    names = map_names(algo)
+    empty: dict[str, list] = {c: [] for c in (INDEX, "url", "x", "y", "w", "h", "alpha")}  # INDEX: into "points"
+    source = ColumnDataSource(empty, name=names["images"])
+    glyph = ImageURL(url="url", x="x", y="y", w="w", h="h", global_alpha="alpha", anchor="center")
+    layer = fig.add_glyph(source, glyph, name=names["image_layer"])
+    main = next(k for k, r in enumerate(fig.renderers) if r.name == names["points"])
+    fig.renderers = [*fig.renderers[: main + 1], layer, *(r for r in fig.renderers[main + 1 :] if r is not layer)]
 
 
 def _trust_meta(data) -> dict:

@@ -36,8 +36,8 @@ def chart_source(j: int) -> str:
 
 
 def map_names(algo: str) -> dict:
-    """The names of map `algo`'s own models: its figure, its scatter, the rings of each mark, the cluster labels
-    and the two density layers (the contours, and the large map's image and its renderer)."""
+    """The names of map `algo`'s own models: its figure, its scatter, the rings of each mark, the cluster labels,
+    the two density layers (the contours, and the large map's image and its renderer) and the images on it."""
     return {
         "algo": algo,
         "figure": f"map_{algo}",
@@ -51,6 +51,8 @@ def map_names(algo: str) -> dict:
         "contours": f"density_{algo}",
         "density_image": f"density_image_{algo}",
         "density": f"lod_density_{algo}",
+        "images": f"map_images_{algo}",  # the thumbnails drawn on the map (render/lenses.py), and their source
+        "image_layer": f"map_image_layer_{algo}",
     }
 
 

@@ -93,6 +93,9 @@ window.embproj = (function () {
   ep.mainRenderers = () =>
     ep.state.figures.map((fig) => fig.renderers.find((r) => r.name === ep.mapOf(fig).points));
 
+  // The point whose image on the map is under data position (x, y) of map `fig`, or -1 (js/lenses.js draws them).
+  ep.imageAt = () => -1;
+
   // Nearest shown point to data position (x, y) on one map, in screen distance, among `candidates` (an
   // iterable of indices) or all points; -1 when none is within `radius` pixels (no limit when omitted).
   ep.nearest = function (x, y, fig, xcol, ycol, candidates, radius) {

@@ -270,7 +270,8 @@
 
   ep.lodHover = function (event, fig, algo) {
     if (!ep.state.ready) return;
-    ep.showTip(event ? ep.indexNearest(event.x, event.y, fig, algo, cfg().hover_px) : -1);
+    const over = event ? ep.imageAt(fig, event.x, event.y) : -1;  // an image on the map (js/lenses.js)
+    ep.showTip(over >= 0 ? over : event ? ep.indexNearest(event.x, event.y, fig, algo, cfg().hover_px) : -1);
   };
 
   function inPolygon(px, py, x, y) {
@@ -296,6 +297,27 @@
     });
     out.sort((a, b) => a - b);
     ep.points().selected.indices = out;
+  };
+
+  // The shown points in map `fig`'s view, in the index's order, or null once they are more than `most`: the scan
+  // stops there, so a crowded view costs about as little as a sparse one (js/lenses.js's images on the map).
+  ep.pointsInView = function (fig, most) {
+    const algo = algoOf(fig), ix = indexes[algo];
+    if (!ix) return null;
+    const [xs, ys] = xy(algo), shown = ep.shownMask(), G = ix.G, out = [];
+    const xa = fig.x_range.start, xb = fig.x_range.end, ya = fig.y_range.start, yb = fig.y_range.end;
+    const clamp = (v) => Math.min(G - 1, Math.max(0, Math.floor(v)));
+    const ca = clamp((xa - ix.x0) * ix.sx), cb = clamp((xb - ix.x0) * ix.sx);
+    const ra = clamp((ya - ix.y0) * ix.sy), rb = clamp((yb - ix.y0) * ix.sy);
+    for (let r = ra; r <= rb; r++) {
+      for (let k = ix.start[r * G + ca], end = ix.start[r * G + cb + 1]; k < end; k++) {
+        const i = ix.order[k], x = xs[i], y = ys[i];
+        if (!(x >= xa && x <= xb && y >= ya && y <= yb) || (shown && !shown[i])) continue;
+        if (out.length === most) return null;
+        out.push(i);
+      }
+    }
+    return out;
   };
 
   ep.on("ready", function () {

@@ -207,7 +207,8 @@
 
   ep.tap = function (event, fig, xcol, ycol) {
     if (!ep.state.ready) return;
-    const i = ep.nearest(event.x, event.y, fig, xcol, ycol, undefined, RADIUS);
+    const over = ep.imageAt(fig, event.x, event.y);  // an image on the map (js/lenses.js)
+    const i = over >= 0 ? over : ep.nearest(event.x, event.y, fig, xcol, ycol, undefined, RADIUS);
     if (i < 0) ep.clearNeighbours();
     else ep.showNeighbours(i);
   };

@@ -43,8 +43,8 @@
   }
 
   ep.hover = function (cb, source, fig, xcol, ycol) {
-    const indices = cb.index.indices;
-    ep.showTip(indices && indices.length ? ep.nearest(cb.geometry.x, cb.geometry.y, fig, xcol, ycol, indices) : -1);
+    const indices = cb.index.indices, x = cb.geometry.x, y = cb.geometry.y, over = ep.imageAt(fig, x, y);
+    ep.showTip(over >= 0 ? over : indices && indices.length ? ep.nearest(x, y, fig, xcol, ycol, indices) : -1);
   };
 
   // Point i's tooltip by the mouse, or none for -1.

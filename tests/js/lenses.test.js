@@ -95,3 +95,69 @@ test("the map trust colours each map by its own column, and the tooltip says eac
     ["map trust · UMAP", "4 of its 10 neighbours are near it on the map"],
   ]);
 });
+
+const PNG_3x2 = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAMAAAACCAIAAAASFvFNAAAAFUlEQVR4nGM8wcXFwMDAwMDAxAADABByAOAp6i43AAAAAElFTkSuQmCC";
+const JPEG_5x4 = "data:image/jpeg;base64,/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAYEBQYFBAYGBQYHBwYIChAKCgkJChQODwwQFxQYGBcUFhYaHSUfGhsjHBYWICwgIyYnKSopGR8tMC0oMCUoKSj/2wBDAQcHBwoIChMKChMoGhYaKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCj/wAARCAAEAAUDASIAAhEBAxEB/8QAFQABAQAAAAAAAAAAAAAAAAAAAAf/xAAUEAEAAAAAAAAAAAAAAAAAAAAA/8QAFQEBAQAAAAAAAAAAAAAAAAAABgf/xAAUEQEAAAAAAAAAAAAAAAAAAAAA/9oADAMBAAIRAxEAPwCXADS2v//Z";
+
+// Four points on a 400 × 400 px map of 0..10 × 0..10; the third has no image, the fourth a JPEG; at most 3 in view.
+function imagePage() {
+  const names = python.names.maps.pca;
+  const page = loadPage({
+    meta: {
+      n: 4, images: { key: "img", words: null },
+      lenses: { labels: null, trust: {}, notes: [], images: { in_view: 3, px: [16, 96], room: 0.9 } },
+    },
+    data: {
+      row: Int32Array.of(0, 1, 2, 3), x_pca: Float32Array.of(1, 2, 3, 9), y_pca: Float32Array.of(1, 2, 3, 9),
+      img: [PNG_3x2, PNG_3x2, "", JPEG_5x4],
+    },
+    maps: [{ algo: "pca", x: [0, 10], y: [0, 10], width: 400, height: 400 }],
+    models: { [names.images]: { data: {} } },
+    elements: { "ep-images": { checked: true }, "ep-images-note": {} },
+  });
+  page.ready();
+  return { page, source: page.models[names.images], view: (x, y) => {
+    const fig = page.figures[0];
+    [fig.x_range.start, fig.x_range.end, fig.y_range.start, fig.y_range.end] = [...x, ...y];
+    page.changed(fig.x_range);
+  } };
+}
+
+test("an image's size is read from its PNG or JPEG header; anything else is drawn square", { skip }, () => {
+  const { page } = imagePage();
+  assert.deepEqual(Array.from(page.ep.imageSize(PNG_3x2)), [3, 2]);
+  assert.deepEqual(Array.from(page.ep.imageSize(JPEG_5x4)), [5, 4]);
+  assert.equal(page.ep.imageSize("data:image/png;base64,!!"), null);
+});
+
+test("a view of more points than it shows images of draws none and says to zoom in", { skip }, () => {
+  const { page, source } = imagePage();
+  assert.deepEqual(Object.keys(source.data), [], "four points in view, over three: no image");
+  assert.match(page.elements["ep-images-note"].text(), /^zoom in: they show where a map's view holds 3 points or fewer/);
+  assert.equal(page.document.documentElement.dataset.epImages, "0");
+});
+
+test("zoomed in, each shown point's image is drawn at its place, sized to the room, with its own aspect", { skip }, () => {
+  const { page, source, view } = imagePage();
+  view([0, 5], [0, 5]);  // points 0, 1, 2: two images (the third has none)
+  assert.deepEqual(Array.from(source.data.url), [PNG_3x2, PNG_3x2]);
+  assert.deepEqual(Array.from(source.data.x), [1, 2]);
+  // 0.9 × √(400 · 400 / 2) = 254 px, at most 96: 96 px wide, 64 high; 80 px a unit
+  assert.deepEqual(Array.from(source.data.w), [1.2, 1.2]);
+  assert.deepEqual(Array.from(source.data.h), [0.8, 0.8]);
+  assert.equal(page.elements["ep-images-note"].text(), "");
+  const fig = page.figures[0];
+  assert.equal(page.ep.imageAt(fig, 1.55, 1.35), 0, "inside the first image, off its point");
+  assert.equal(page.ep.imageAt(fig, 2.5, 2.3), 1, "where both overlap, the one drawn last");
+  assert.equal(page.ep.imageAt(fig, 4, 4), -1);
+  page.models.points.selected.indices = [1];
+  page.changed(page.models.points.selected);
+  assert.deepEqual(Array.from(source.data.alpha), [0.25, 1], "a selection dims the images of the rows outside it");
+  view([8, 10], [8, 10]);
+  assert.deepEqual(Array.from(source.data.w), [96 / 200 * 1], "the JPEG: 5 × 4, 96 px wide at 200 px a unit");
+  page.elements["ep-images"].checked = false;
+  page.elements["ep-images"].fire("change");
+  page.flush();
+  assert.deepEqual(Array.from(source.data.url), [], "the switch off: no image");
+  assert.equal(page.ep.imageAt(fig, 9, 9), -1);
+});

@@ -118,7 +118,7 @@ function loadPage({ meta = {}, data = {}, maps = [{ algo: "pca" }], models = {},
   };
 
   const sandbox = {
-    document, Bokeh, setTimeout, clearTimeout, console, performance, TextEncoder, Blob, Response,
+    document, Bokeh, setTimeout, clearTimeout, console, performance, TextEncoder, Blob, Response, atob,
     DecompressionStream, URL, innerWidth: 1200, innerHeight: 800,
     requestAnimationFrame: (fn) => setTimeout(fn, 16),
   };
