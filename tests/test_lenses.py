@@ -264,9 +264,11 @@ def test_zoomed_into_a_cluster_the_map_shows_the_digits_and_the_switch_takes_the
     meta = page_data(report.read_text(encoding="utf-8"))
     assert meta["lenses"]["images"]["in_view"] == 400
     assert page.js("() => document.documentElement.dataset.epImages") == "0", "1,797 points in view: too many"
-    assert "zoom in" in page.js("() => document.getElementById('ep-images-note').textContent")
+    note = "() => { const n = document.getElementById('ep-images-note'); return [n.textContent, n.style.visibility]; }"
+    assert page.js(note) == ["zoom in to see them: 400 points or fewer in view", "visible"]
     page.js(ZOOM_INTO_CLASS, [meta["colors"][0]["key"], meta["colors"][0]["factors"].index("0")])
     page.page.wait_for_function("() => Number(document.documentElement.dataset.epImages) > 20")
+    assert page.js(note)[1] == "hidden"
     page.page.wait_for_timeout(300)  # the images decoded and drawn
     frame = page.frame_rect("pca")
     with_images = page.screenshot(frame)

@@ -195,8 +195,8 @@
         [ep.names().index]: shown.rows, url: shown.url, x: shown.x, y: shown.y, w: shown.w, h: shown.h, alpha: shown.alpha,
       };
     }
-    const note = document.getElementById("ep-images-note");
-    if (note) note.textContent = crowded ? `zoom in: they show where a map's view holds ${ep.count(lens.in_view)} points or fewer` : "";
+    const note = document.getElementById("ep-images-note");  // hidden, not emptied: the controls keep their lines
+    if (note) note.style.visibility = crowded ? "visible" : "hidden";
     document.documentElement.dataset.epImages = String(Object.values(placed).reduce((n, p) => n + p.rows.length, 0));
   }
 
