@@ -331,3 +331,14 @@ def test_the_large_map_draws_the_images_of_the_points_in_view_only(open_report, 
     alpha = page.js("() => Array.from(embproj.model(embproj.map('pca').images).data.alpha)")
     assert sorted(alpha) == [0.25] * 5 + [1], "the selected row's image stays, the others dim"
     page.assert_quiet()
+
+
+def test_a_label_column_empty_in_every_row_gives_no_label_lens_and_says_so():
+    import embproj
+
+    rng = np.random.default_rng(0)
+    rows = [[rng.normal(size=4).tolist(), ""] for _ in range(40)]
+    result = embproj.report(embproj.Table(columns=["v", "k"], data=rows), algo="pca", color="k")
+    assert result.summary.lenses["labels"] is None
+    assert result.summary.lenses["notes"] == ['no label agreement: "k" is empty in every plotted row']
+    assert "is empty in every plotted row" in result.html and result.summary.lenses["trust"]["pca"]["k"] == 10

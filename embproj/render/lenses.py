@@ -11,6 +11,8 @@ zooms in (`IMAGE_PX`). Where the map shows many more points the grid index of js
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 
 from embproj.render.names import INDEX, map_names
@@ -132,10 +134,6 @@ def _labels_meta(labels) -> dict | None:
         "own": labels.codes[shown].tolist(),  # each one's label (a code into "labels")
         "share": [round(float(v), 4) for v in labels.share[shown]],  # the share of its neighbours' label
         "total": len(labels.suspects),
-        "classes": [_class(c) for c in labels.classes],
-        "confused": [{"labels": list(c.labels), "links": c.links, "share": c.share} for c in labels.confused],
+        "classes": [asdict(c) for c in labels.classes],
+        "confused": [asdict(c) for c in labels.confused],
     }
-
-
-def _class(c) -> dict:
-    return {"label": c.label, "rows": c.rows, "agreement": c.agreement, "suspects": c.suspects}

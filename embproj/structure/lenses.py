@@ -13,7 +13,7 @@ The third lens, images drawn on the map, is the page's (render/lenses.py): it ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -61,8 +61,7 @@ class Labels:
 
     @property
     def mean(self) -> float:
-        labelled = self.agreement[np.isfinite(self.agreement)]
-        return round(float(labelled.mean()), 4) if labelled.size else float("nan")
+        return round(float(np.nanmean(self.agreement)), 4)  # (find_lenses keeps no lens of no label)
 
     def facts(self, row_ids: np.ndarray, rows: int = ROWS) -> dict:
         """`--json`'s labels: the overall agreement, the suspects (the worst `rows` of them row by row), each
@@ -72,11 +71,8 @@ class Labels:
             "k": self.k,
             "agreement": self.mean,
             "suspects": len(self.suspects),
-            "classes": [
-                {"label": c.label, "rows": c.rows, "agreement": c.agreement, "suspects": c.suspects}
-                for c in self.classes
-            ],
-            "confused_pairs": [{"labels": list(c.labels), "links": c.links, "share": c.share} for c in self.confused],
+            "classes": [asdict(c) for c in self.classes],
+            "confused_pairs": [asdict(c) for c in self.confused],
             "rows": [
                 {
                     "row": int(row_ids[i]),
@@ -144,7 +140,10 @@ def find_lenses(opts: Options, plan, sample, matrix, projections, graphs) -> Len
         return Lenses(None, trust, notes=(f"no label agreement: no label-like column (name one with {say('color')})",))
     table = sample.table.select([column])
     table = table.take(pa.array(matrix.keep)) if len(matrix.keep) < table.num_rows else table
-    return Lenses(label_agreement(column, table.column(column), near), trust)
+    labels = label_agreement(column, table.column(column), near)
+    if not labels.labels:
+        return Lenses(None, trust, notes=(f'no label agreement: "{column}" is empty in every plotted row',))
+    return Lenses(labels, trust)
 
 
 def map_trust(graph, projections) -> dict[str, Trust]:
@@ -161,17 +160,21 @@ def label_agreement(column: str, values: pa.ChunkedArray, near: np.ndarray) -> L
     labels, codes = _codes(values)
     n, k = near.shape
     c = len(labels)
+    if not c:  # no row has a label
+        nothing = np.full(n, MISSING, np.int32)
+        return Labels(column, k, (), codes, np.full(n, np.nan, np.float32), nothing, np.zeros(n, np.float32),
+                      np.zeros(0, np.int64), (), ())  # fmt: skip
     theirs = codes[near]
     counts = np.bincount((np.arange(n)[:, None] * c + theirs)[theirs >= 0], minlength=n * c).reshape(n, c)
     labelled = codes >= 0
     own = np.where(labelled, counts[np.arange(n), np.maximum(codes, 0)], 0)
     agreement = np.where(labelled, own / k, np.nan).astype(np.float32)
-    majority = counts.argmax(axis=1).astype(np.int32) if c else np.full(n, MISSING, np.int32)
-    share = (counts[np.arange(n), majority] / k if c else np.zeros(n)).astype(np.float32)
+    majority = counts.argmax(axis=1).astype(np.int32)
+    share = (counts[np.arange(n), majority] / k).astype(np.float32)
     majority[share == 0] = MISSING
     others = counts.copy()
     others[labelled, codes[labelled]] = -1
-    other = others.max(axis=1) if c else np.zeros(n, np.int64)
+    other = others.max(axis=1)
     suspect = np.flatnonzero(labelled & (other > own))  # one other label outnumbers its own among its neighbours
     # worst first: the fewest neighbours that agree, then the most that carry that one other label
     worst = suspect[np.lexsort((suspect, -other[suspect], own[suspect]))]
@@ -204,7 +207,7 @@ def _text(v) -> str:
 def _classes(labels, codes: np.ndarray, agreement: np.ndarray, suspects: np.ndarray) -> tuple[ClassAgreement, ...]:
     """Each class's rows, mean agreement and suspects, the least agreeing class first."""
     found = []
-    flagged = np.bincount(codes[suspects], minlength=len(labels)) if len(labels) else np.zeros(0, np.int64)
+    flagged = np.bincount(codes[suspects], minlength=len(labels))
     for code, label in enumerate(labels):
         mine = codes == code
         mean = round(float(agreement[mine].mean()), 4)
