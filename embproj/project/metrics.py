@@ -50,17 +50,22 @@ def depth(n: int) -> int:
     return min(K, (n - 1) // 2 - 1)
 
 
-def map_neighbours(xy: np.ndarray, k: int) -> np.ndarray:
-    """Each point's k nearest other points on the map (n × k, Euclidean), by a k-d tree: a million points in
-    seconds. A point that shares its place with others may come after them: it is left out all the same."""
+def map_neighbours(xy: np.ndarray, k: int, block: int = 65_536) -> np.ndarray:
+    """Each point's k nearest other points on the map (n × k, Euclidean), by a k-d tree: a million points in a
+    few seconds, a block of them at a time (bounded memory). A point that shares its place with others may come
+    after them: it is left out all the same."""
     from scipy.spatial import cKDTree
 
     points = np.asarray(xy, dtype=np.float64)
     n = len(points)
-    found = cKDTree(points).query(points, k=min(k + 1, n), workers=-1)[1].reshape(n, -1)
-    own = found == np.arange(n)[:, None]
-    own[~own.any(axis=1), -1] = True  # not among them (ties at distance 0): the farthest goes instead
-    return found[~own].reshape(n, -1).astype(np.int32)
+    tree, m = cKDTree(points), min(k + 1, n)
+    out = np.empty((n, m - 1), dtype=np.int32)
+    for start in range(0, n, block):
+        found = tree.query(points[start : start + block], k=m, workers=-1)[1].reshape(-1, m)
+        own = found == np.arange(start, start + len(found))[:, None]
+        own[~own.any(axis=1), -1] = True  # not among them (ties at distance 0): the farthest goes instead
+        out[start : start + block] = found[~own].reshape(len(found), m - 1)
+    return out
 
 
 def kept(high: np.ndarray, low: np.ndarray, block: int = 65_536) -> np.ndarray:

@@ -159,27 +159,44 @@ def label_agreement(column: str, values: pa.ChunkedArray, near: np.ndarray) -> L
     """Each row's agreement with the labels of its neighbours `near` (n × k row positions)."""
     labels, codes = _codes(values)
     n, k = near.shape
-    c = len(labels)
-    if not c:  # no row has a label
+    if not labels:  # no row has a label
         nothing = np.full(n, MISSING, np.int32)
         return Labels(column, k, (), codes, np.full(n, np.nan, np.float32), nothing, np.zeros(n, np.float32),
                       np.zeros(0, np.int64), (), ())  # fmt: skip
-    theirs = codes[near]
-    counts = np.bincount((np.arange(n)[:, None] * c + theirs)[theirs >= 0], minlength=n * c).reshape(n, c)
+    own, majority, most, other, pairs = _votes(codes, near, len(labels))
     labelled = codes >= 0
-    own = np.where(labelled, counts[np.arange(n), np.maximum(codes, 0)], 0)
     agreement = np.where(labelled, own / k, np.nan).astype(np.float32)
-    majority = counts.argmax(axis=1).astype(np.int32)
-    share = (counts[np.arange(n), majority] / k).astype(np.float32)
-    majority[share == 0] = MISSING
-    others = counts.copy()
-    others[labelled, codes[labelled]] = -1
-    other = others.max(axis=1)
+    share = (most / k).astype(np.float32)
     suspect = np.flatnonzero(labelled & (other > own))  # one other label outnumbers its own among its neighbours
     # worst first: the fewest neighbours that agree, then the most that carry that one other label
     worst = suspect[np.lexsort((suspect, -other[suspect], own[suspect]))]
-    classes, confused = _classes(labels, codes, agreement, worst), _confused(labels, codes, theirs)
+    classes, confused = _classes(labels, codes, agreement, worst), _confused(labels, pairs)
     return Labels(column, k, labels, codes, agreement, majority, share, worst, classes, confused)
+
+
+def _votes(codes: np.ndarray, near: np.ndarray, c: int, block: int = 65_536):
+    """Per row, from its neighbours' labels (the codes of the rows `near`, n × k): how many carry its own label,
+    the label most carry (MISSING when none has one) and how many, and how many carry the most common label other
+    than its own; and `pairs[a, b]`, the edges from a row of class a to one of class b ≠ a. A block of rows at a
+    time: the counts per label are rows × c, bounded whatever n."""
+    n = len(codes)
+    own, most, other = (np.zeros(n, np.int32) for _ in range(3))
+    majority = np.full(n, MISSING, np.int32)
+    pairs = np.zeros(c * c, np.int64)
+    for start in range(0, n, block):
+        mine, votes = codes[start : start + block], codes[near[start : start + block]]
+        rows = np.arange(len(mine))
+        counts = np.bincount((rows[:, None] * c + votes)[votes >= 0], minlength=len(mine) * c).reshape(-1, c)
+        top = counts.argmax(axis=1)
+        most[start : start + block] = counts[rows, top]
+        majority[start : start + block] = np.where(counts[rows, top] > 0, top, MISSING)
+        labelled = mine >= 0
+        own[start : start + block] = np.where(labelled, counts[rows, np.maximum(mine, 0)], 0)
+        counts[rows[labelled], mine[labelled]] = -1  # the others: all but its own
+        other[start : start + block] = counts.max(axis=1)
+        across = labelled[:, None] & (votes >= 0) & (votes != mine[:, None])
+        pairs += np.bincount((mine[:, None] * c + votes)[across], minlength=c * c)
+    return own, majority, most, other, pairs.reshape(c, c)
 
 
 def _codes(values: pa.ChunkedArray) -> tuple[tuple[str, ...], np.ndarray]:
@@ -215,15 +232,12 @@ def _classes(labels, codes: np.ndarray, agreement: np.ndarray, suspects: np.ndar
     return tuple(sorted(found, key=lambda c: (c.agreement, c.label)))
 
 
-def _confused(labels, codes: np.ndarray, theirs: np.ndarray, top: int = PAIRS) -> tuple[Confusion, ...]:
-    """The pairs of classes joined by the most edges of the graph (a row of one listing a row of the other), each
-    with its share of the edges that leave either class."""
+def _confused(labels, pairs: np.ndarray, top: int = PAIRS) -> tuple[Confusion, ...]:
+    """The pairs of classes joined by the most edges of the graph (`pairs[a, b]`: from a row of a to one of b),
+    each with its share of the edges that leave either class."""
     c = len(labels)
     if c < 2:
         return ()
-    mine = np.broadcast_to(codes[:, None], theirs.shape)
-    across = (mine >= 0) & (theirs >= 0) & (mine != theirs)
-    pairs = np.bincount(mine[across] * c + theirs[across], minlength=c * c).reshape(c, c)
     joined = np.triu(pairs + pairs.T, 1)
     leaving = pairs.sum(axis=1) + pairs.sum(axis=0)  # the edges out of a class's rows, and into them
     order = np.argsort(-joined, axis=None, kind="stable")[:top]
