@@ -55,12 +55,13 @@ PRESENTATION = {
 }
 
 
-def command(name: str, doc: str, extra: dict | None = None):
+def command(name: str, doc: str, extra: dict | None = None, arguments: dict | None = None):
     """A Typer command whose parameters are `name`'s declared options (options.py), plus `extra`; the decorated
-    function receives the `Options` and the extra values."""
+    function receives the `Options` and the extra values. `arguments`: a positional argument's name and help in
+    this command, by field (compare's DATA is BEFORE)."""
 
     def decorate(body):
-        params = [_parameter(f, d) for f, d in declared(name)]
+        params = [_parameter(f, d, *(arguments or {}).get(f.name, ())) for f, d in declared(name)]
         for key, (kind, info) in (extra or {}).items():
             params.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=kind))
 
@@ -79,7 +80,7 @@ def command(name: str, doc: str, extra: dict | None = None):
     return decorate
 
 
-def _parameter(f, d) -> inspect.Parameter:
+def _parameter(f, d, metavar: str | None = None, help: str | None = None) -> inspect.Parameter:
     hints = typing.get_type_hints(Options)
     kinds = [a for a in typing.get_args(hints[f.name]) or (hints[f.name],) if a is not type(None)]
     if d.words:
@@ -90,9 +91,12 @@ def _parameter(f, d) -> inspect.Parameter:
         kind = str | None  # comma-separated, or an image shape as text
     else:
         kind = kinds[0] | None if len(kinds) == 1 and f.default is None else kinds[0]
-    if not d.flags:
-        info = typer.Argument(..., help=d.help_text(), show_default=False, metavar="DATA")
-        return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=Path)
+    if not d.flags:  # DATA must be given; another argument (compare's AFTER) may be left out
+        required = ... if f.name == "data" else None
+        info = typer.Argument(required, help=help or d.help_text(), show_default=False, metavar=metavar or d.metavar)
+        return inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=Path if f.name == "data" else Path | None
+        )
     default = None if isinstance(f.default, tuple) else str(f.default) if d.words else f.default
     info = typer.Option(default, *d.flags, help=d.help_text())
     return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=kind)
@@ -141,13 +145,7 @@ def project(opts: Options, json_out: bool, quiet: bool) -> None:
         with _library_messages(console), _stdout_for(json_out):
             result = run(opts, reporter=ConsoleReporter(console))
         if json_out:
-            import json
-
-            from embproj.summary import json_summary
-            from embproj.text.finite import finite
-
-            summary = finite(json_summary(result))
-            typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, default=str, allow_nan=False))
+            _print_json(result)
         if console:
             report = result.written[0]
             rows = result.summary.rows
@@ -158,6 +156,56 @@ def project(opts: Options, json_out: bool, quiet: bool) -> None:
                 markup=False,
                 highlight=False,
             )
+
+
+COMPARE_DOC = """Compare two embeddings of the same rows: each row's neighbourhood change, the two maps aligned side by
+side, and the rows that moved most, in one self-contained HTML report. Exits with code 3 when --max-change is
+exceeded.
+
+Example: embproj compare before.parquet after.parquet --key id -o compare.html
+
+Two vector columns of one table: embproj compare data.parquet --embedding old --against new"""
+BEFORE = ("BEFORE", "The BEFORE table (CSV, TSV, Parquet, JSON or JSON Lines), or the one table of --against.")
+
+
+@command("compare", COMPARE_DOC, PRESENTATION, {"data": BEFORE})
+def compare_command(opts: Options, json_out: bool, quiet: bool) -> None:
+    if opts.output is None:
+        stem = Path(opts.data or "report").name.split(".")[0] or "report"
+        opts = opts.with_(output=Path(f"{stem}.compare.html"))
+    with _errors():
+        from embproj.comparison.run import compare
+
+        console = _console(quiet)
+        start = time.perf_counter()
+        with _library_messages(console), _stdout_for(json_out):
+            result = compare(opts, reporter=ConsoleReporter(console))
+        if json_out:
+            _print_json(result)
+        change = result.summary.compare
+        if console:
+            report = result.written[0]
+            console.print(
+                f"Wrote {terminal(str(report.path))} ({report.bytes / 1e6:.1f} MB): {change.rows:,} row"
+                f"{'s' if change.rows != 1 else ''} compared, mean change {change.mean_change:.3f} in "
+                f"{time.perf_counter() - start:.1f} s",
+                markup=False,
+                highlight=False,
+            )
+    over = change.over(opts.max_change)
+    if over:
+        typer.echo(terminal(over), err=True)
+        raise typer.Exit(3)
+
+
+def _print_json(result) -> None:
+    import json
+
+    from embproj.summary import json_summary
+    from embproj.text.finite import finite
+
+    summary = finite(json_summary(result))
+    typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, default=str, allow_nan=False))
 
 
 @command("inspect", "Show the columns, the role detected for each and why, and what `project` would do. Projects "

@@ -121,9 +121,13 @@ def sample_rows(
     vectors: Callable[[pa.Table], Any] | None = None,
     keep_columns: Sequence[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    eligible: Callable[[pa.RecordBatch, np.ndarray], np.ndarray] | None = None,
 ) -> Sample:
     """At most `max_points` rows (None: every row). `vectors(part)`: the embedding of the candidate rows, converted
-    while streaming (matrix.vectors), so that only `keep_columns` (default: all of `columns`) stay as Arrow."""
+    while streaming (matrix.vectors), so that only `keep_columns` (default: all of `columns`) stay as Arrow.
+    `eligible(batch, row numbers)`: which rows of a batch may be kept (`embproj compare`: those in both tables);
+    the others are read and counted, never kept, and draw their keys all the same, so that the rows kept are
+    those the same seed keeps without the filter, less the others."""
     if method == "stratified" and not stratify_by:
         raise OptionError("--sample stratified needs a colour column", "name one with --color")
     limit = max_points if max_points is not None else np.inf
@@ -144,6 +148,12 @@ def sample_rows(
         offset += n
         if progress is not None:
             progress(n)
+        if eligible is not None:
+            chosen = np.flatnonzero(eligible(batch, ids))
+            if len(chosen) < n:
+                batch, keys, ids, n = batch.take(pa.array(chosen)), keys[chosen], ids[chosen], len(chosen)
+            if n == 0:
+                continue
         codes = _class_codes(batch.column(stratify_by), classes) if method == "stratified" else np.zeros(n, np.int64)
         for code, at in zip(*np.unique(codes, return_index=True)):
             first_rows.setdefault(int(code), int(ids[at]))

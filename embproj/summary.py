@@ -89,6 +89,7 @@ class RunSummary:
     images: ImageFacts | None = None
     engine: str = "local"  # where the batch steps ran (--json only: the page is the same on every engine)
     clusters: dict[str, Any] = field(default_factory=dict)  # structure.Structure.facts(): found, noise, map, …
+    compare: Any = None  # `embproj compare`: comparison/change.py's ChangeSummary (the header, --json's "compare")
 
     @property
     def clusters_text(self) -> str:
@@ -206,6 +207,8 @@ def manifest(summary: RunSummary) -> dict:
             for p in summary.projections
         ],
     }
+    if summary.compare is not None:
+        out["compare"] = summary.compare.facts()
     if not summary.reproducible:
         out["seconds"] = summary.seconds
     return out
@@ -258,6 +261,8 @@ def json_summary(result) -> dict:
         "command": s.command,
         "created": s.created,
     }
+    if s.compare is not None:
+        out["compare"] = s.compare.facts()
     if s.umap_kernels is not None:
         out["umap_kernel_cache"] = s.umap_kernels  # the first thing to check when UMAP is slow
     if s.umap_transform is not None:

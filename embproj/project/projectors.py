@@ -25,6 +25,12 @@ from embproj.project.place import AtOrigin, PcaPlacer, TsnePlacer, UmapPlacer, s
 
 MIN_ROWS = {"pca": 1, "umap": 4, "tsne": 4}
 PLACE_BATCH = 10_000  # rows placed at a time; fixed, so the same input is placed in the same batches
+# UMAP from a given start (`embproj compare`'s AFTER map, from BEFORE's coordinates) refines that layout on the new
+# rows' graph instead of laying them out again: a tenth of the learning rate, 50 epochs and a quarter of the
+# repulsion. On the digits a row whose neighbours did not change then stays within a median 1.9-2.7% of the map's
+# extent (a full fit from the same start: 6.5-9.4%), a row with new neighbours still moves to them, and the map's
+# trustworthiness is 0.986-0.987 instead of 0.989-0.990 (benchmarks/compare_align.py, RESULTS.md)
+REFINE = {"learning_rate": 0.1, "n_epochs": 50, "repulsion_strength": 0.25}
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,13 @@ class Projection:
     fit: np.ndarray | None = None  # positions of the rows the model was fitted on; None: every row
     cached: str | None = None  # "hit": the coordinates came from the projection cache; "miss": they went into it
     placing: str | None = None  # UMAP: how its rows are placed (fast/umap_transform.py), when there are rows to place
+    side: str = ""  # `embproj compare`: "before" or "after", the embedding this is a map of; "" in a report
+
+    @property
+    def key(self) -> str:
+        """The map's name in the page (its columns x_<key> and y_<key>, its figure map_<key>): the algorithm, and
+        in a comparison the side too."""
+        return f"{self.algo}_{self.side}" if self.side else self.algo
 
     @property
     def fitted(self) -> int:
@@ -50,7 +63,7 @@ class Projection:
 
     @property
     def name(self) -> str:
-        return NAMES[self.algo]
+        return f"{self.side.upper()} · {NAMES[self.algo]}" if self.side else NAMES[self.algo]
 
 
 @dataclass(frozen=True)
@@ -118,23 +131,26 @@ def project(
     fit=None,
     told: tuple[str, ...] = (),
     progress=None,
+    init: np.ndarray | None = None,
 ) -> Projection:
     """`algo`'s map of X, seeded: fitted on the rows `fit` (default all), the other rows placed by the fitted model
     in batches of `PLACE_BATCH` (a fixed size, so the same rows are placed in the same batches however the file
     was read). `graph` holds the fitted rows' nearest neighbours (at least `neighbours_needed`, with a search
     index when rows are to be placed) for UMAP and t-SNE; `told`: warnings to give with it
-    (`Runnable.notes_for`); `progress(rows)` is told as rows are placed. Parameters are checked by
-    `options.validate` before any work."""
+    (`Runnable.notes_for`); `progress(rows)` is told as rows are placed; `init`: UMAP's and t-SNE's start, the
+    fitted rows' coordinates in another map (`embproj compare` starts AFTER from BEFORE). Parameters are checked
+    by `options.validate` before any work."""
     start = time.perf_counter()
     fit = np.arange(len(X)) if fit is None else fit
     whole = len(fit) == len(X) and isinstance(X, np.ndarray)
-    fitted, place = fit_map(X if whole else X[fit], algo, params, seed, graph, told)
+    fitted, place = fit_map(X if whole else X[fit], algo, params, seed, graph, told, init)
     xy = _checked(algo, _placed(X, fit, fitted.xy, place, progress))
     return replace(fitted, xy=xy, seconds=time.perf_counter() - start, fit=fit if len(fit) < len(X) else None)
 
 
-def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | None = None, told=()):
-    """`algo` fitted on every row of X: (its Projection of those rows, the placer for other rows)."""
+def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | None = None, told=(), init=None):
+    """`algo` fitted on every row of X: (its Projection of those rows, the placer for other rows); `init`: the
+    rows' start (n × 2), for UMAP and t-SNE."""
     if algo not in PROJECTORS:
         raise ValueError(f"unknown projector {algo!r}, one of {', '.join(PROJECTORS)}")
     n = len(X)
@@ -149,7 +165,7 @@ def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | No
         )
         notes.append(f"{one} at (0, 0)")
     else:
-        Y, used, place = PROJECTORS[algo](X, params, seed, notes, graph)
+        Y, used, place = PROJECTORS[algo](X, params, seed, notes, graph, init)
     metrics, kernels, placing = used.pop("_metrics", {}), used.pop("_kernels", None), used.pop("_placing", None)
     xy = _checked(algo, np.asarray(Y, dtype=np.float32))
     seconds = time.perf_counter() - start
@@ -197,7 +213,7 @@ def _placed(X: np.ndarray, fit: np.ndarray, Y: np.ndarray, place, progress) -> n
 # -- projectors -----------------------------------------------------------------------------------------------
 
 
-def _pca(X: np.ndarray, p: dict, seed: int, notes: list[str], graph=None):
+def _pca(X: np.ndarray, p: dict, seed: int, notes: list[str], graph=None, init=None):
     from sklearn.decomposition import PCA
 
     k = min(2, X.shape[0], X.shape[1])
@@ -210,7 +226,7 @@ def _pca(X: np.ndarray, p: dict, seed: int, notes: list[str], graph=None):
     return place(X), {"whiten": p["whiten"], "_metrics": metrics}, place
 
 
-def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
+def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph, init=None):
     """umap-learn's UMAP, handed the run's neighbours as `precomputed_knn` (below 4,096 rows umap-learn would
     find them by calling a numba metric once per pair from Python: ~15 s on the digits) and, when rows are to be
     placed, a search index for `UMAP.transform` that answers from the run's exact search (fast/umap_search.py). The
@@ -242,9 +258,9 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
             metric=p["metric"],
             random_state=seed,
             n_jobs=1,  # what random_state forces anyway, said so that umap-learn does not warn
-            init="spectral" if n > k + 2 else "random",  # the spectral start needs more rows than neighbours
-            n_epochs=500 if n <= 10_000 else 200,
+            init=_square(_start(init, n)) if init is not None else "spectral" if n > k + 2 else "random",  # k < n - 2
             precomputed_knn=(knn_indices, knn_dists, index),
+            **(REFINE if init is not None else {"n_epochs": 500 if n <= 10_000 else 200}),
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "no search index" when no row is to be placed
@@ -256,6 +272,7 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
     if cache_warning:
         notes.append(cache_warning)
     used = {"n_neighbors": k, "min_dist": p["min_dist"], "metric": p["metric"], "_kernels": status()}
+    used |= REFINE if init is not None else {}
     if index is not None:
         from embproj.fast.umap_transform import plan
 
@@ -268,7 +285,7 @@ def _perplexity(perplexity: float, n: int) -> float:
     return max(1.0, float(np.floor(limit * 100) / 100)) if perplexity > limit else perplexity
 
 
-def _tsne(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
+def _tsne(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph, init=None):
     """openTSNE, with affinities from the run's neighbours (openTSNE would use a ball tree below 1,000 rows, slow
     in 50 dimensions, and Annoy above); rows are placed by `TSNEEmbedding.transform`, which asks the neighbours'
     search index for each new row's nearest fitted rows."""
@@ -294,6 +311,7 @@ def _tsne(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
         n_jobs=-1,
         random_state=seed,
         verbose=False,
+        **({"initialization": _tsne_start(init, n)} if init is not None else {}),
     )
 
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -304,6 +322,45 @@ def _tsne(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
 
     used = {**p, "perplexity": perplexity, "learning_rate": learning_rate}
     return np.asarray(embedding), used, TsnePlacer(embedding)
+
+
+def _start(init: np.ndarray, n: int) -> np.ndarray:
+    """A given start, as float64 n × 2; rows at the same place are set apart a little (umap-learn divides by the
+    spread of the start)."""
+    start = np.asarray(init, dtype=np.float64).reshape(n, 2)
+    return start if np.ptp(start, axis=0).all() else start + np.random.default_rng(0).normal(0, 1e-4, start.shape)
+
+
+def _square(start: np.ndarray) -> np.ndarray:
+    """The start turned so that its bounding box is square: umap-learn rescales a given start to [0, 10] on each
+    axis, which would stretch any other one (and a refinement would keep the stretch). Turning it by a quarter
+    turn swaps its width and height, so an angle in between makes them equal: found by bisection."""
+
+    def turned(angle: float) -> np.ndarray:
+        c, s = np.cos(angle), np.sin(angle)
+        return start @ np.array([[c, -s], [s, c]])
+
+    def lopsided(angle: float) -> float:
+        width, height = np.ptp(turned(angle), axis=0)
+        return float(np.log(width / height))
+
+    low, high = 0.0, np.pi / 2
+    if lopsided(low) == 0:
+        return start
+    for _ in range(40):
+        middle = (low + high) / 2
+        if (lopsided(middle) > 0) == (lopsided(low) > 0):
+            low = middle
+        else:
+            high = middle
+    return turned((low + high) / 2)
+
+
+def _tsne_start(init: np.ndarray, n: int) -> np.ndarray:
+    """openTSNE's rule for a start: its spread small (a standard deviation of 1e-4), or the optimisation diverges."""
+    from openTSNE.initialization import rescale
+
+    return rescale(_start(init, n), target_std=1e-4)
 
 
 PROJECTORS: dict[str, Callable] = {"pca": _pca, "umap": _umap, "tsne": _tsne}

@@ -3,14 +3,14 @@ within its byte budget. Computes nothing: the numbers come from the earlier stag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from embproj.options import Options
-from embproj.summary import RunSummary, describe_run, with_page
+from embproj.summary import RunSummary, color_fact, describe_run, with_page
 from embproj.text.notices import run_warnings
 
 
@@ -21,31 +21,45 @@ class Page:
     files_read: tuple[Path, ...] = ()  # the image files read into it: no output may land on one
 
 
-def make_page(opts: Options, source, plan, sample, matrix, projections, neighbours, seconds, structure=None) -> Page:
+def make_page(
+    opts: Options, source, plan, sample, matrix, projections, neighbours, seconds, structure=None, compare=None
+) -> Page:
+    """`compare`: `embproj compare`'s findings (comparison/run.py's Comparison), for a page of two maps."""
     from embproj.images.budget import fit_report
     from embproj.render.data import ReportData
     from embproj.render.page import render_html
 
     table, images = _rows_shown(opts, source, plan, sample, matrix)
     columns = plan.embedding.columns if plan.embedding.kind == "columns" else ()
-    warnings = source.notes + plan.notes + run_warnings(sample, matrix, projections, table, plan.color, images, columns)
+    warnings = source.notes + plan.notes + (compare.notes if compare is not None else ())
+    warnings += run_warnings(sample, matrix, projections, table, plan.color, images, columns)
     near = _neighbour_table(neighbours, opts.neighbours, projections)
     args = (seconds, warnings, neighbours, structure, _table_facts(neighbours, near))
     summary = describe_run(opts, source, plan, sample, matrix, projections, *args)
     table, cluster = _with_clusters(table, structure)
     coloured = plan.color_choices + (((cluster, "categorical"),) if cluster and opts.color != "" else ())
+    color, color_kind, hover = plan.color.column, plan.color.kind, plan.hover
+    view = None
+    if compare is not None:
+        table, view = _with_change(table, compare, opts.neighbours, projections)
+        summary = replace(summary, compare=compare.summary)
+        hover = (view.column, *hover)
+        if opts.color is None:  # what the page is about first; the table's colours after it
+            color, color_kind = view.column, "continuous"
+            summary = replace(summary, color=color_fact(view.column, "continuous"))
+        coloured = (((view.column, "continuous"),) if opts.color != "" else ()) + coloured
     graph = neighbours.original
 
     def render(uris, image_facts, note) -> str:  # the budget renders, measures, and renders again if need be
         data = ReportData(
-            title=opts.title or f"{Path(source.name).name}: {' · '.join(p.name for p in projections)}",
+            title=opts.title or _title(source, projections, compare),
             projections=projections,
             table=table,
             row_ids=sample.row_ids[matrix.keep],
-            color=plan.color.column,
-            color_kind=plan.color.kind,
+            color=color,
+            color_kind=color_kind,
             label=plan.label.column,
-            hover=plan.hover + ((cluster,) if cluster else ()),
+            hover=hover + ((cluster,) if cluster else ()),
             images=uris,
             summary=with_page(summary, image_facts, note),
             colors=coloured,
@@ -59,12 +73,19 @@ def make_page(opts: Options, source, plan, sample, matrix, projections, neighbou
             structure=structure,
             cluster_column=cluster,
             charts=plan.charts,
+            compare=view,
         )
         return render_html(data)
 
     fitted = fit_report(render, images, opts.max_html_mb, opts.seed, plan.image.column)
     files = tuple(images.cells.files) if images is not None else ()
     return Page(fitted.html, with_page(summary, fitted.images, fitted.note), files)
+
+
+def _title(source, projections, compare) -> str:
+    if compare is not None:
+        return compare.title
+    return f"{Path(source.name).name}: {' · '.join(p.name for p in projections)}"
 
 
 def _neighbour_table(neighbours, k: int, projections):
@@ -75,7 +96,7 @@ def _neighbour_table(neighbours, k: int, projections):
     indices = neighbours.table(k)
     if indices is None or not projections:
         return None
-    return encode_neighbours(indices, projections[0].xy, projections[0].algo)
+    return encode_neighbours(indices, projections[0].xy, projections[0].key)
 
 
 def _table_facts(neighbours, table) -> dict:
@@ -102,6 +123,25 @@ def _with_clusters(table: pa.Table, structure) -> tuple[pa.Table, str | None]:
     if table.num_columns == 0:  # only the embedding was read: a table of no columns has no rows to add to
         return pa.table({name: column}), name
     return table.append_column(name, column), name
+
+
+def _with_change(table: pa.Table, compare, k: int, projections):
+    """The plotted rows with each one's change as a column (rounded: it is read, not computed on), and what the
+    page shows of the comparison: the movers, and AFTER's neighbour table numbered along the AFTER map."""
+    import numpy as np
+
+    from embproj.render.data import CompareView
+
+    name = "change"
+    while name in table.column_names:
+        name = f"{name} (embproj)"
+    change = np.asarray(compare.change, dtype=np.float32)
+    column = pa.array(np.round(change.astype(np.float64), 3))
+    table = pa.table({name: column}) if table.num_columns == 0 else table.append_column(name, column)
+    after = _neighbour_table(compare.after, k, projections[1:])
+    graph = compare.after.original
+    view = CompareView(change, name, compare.key, compare.movers, compare.summary.k, after, graph.exact, graph.recall)
+    return table, view
 
 
 def _rows_shown(opts: Options, source, plan, sample, matrix) -> tuple[pa.Table, Any]:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from embproj.options import ALGO_NAMES as NAMES
 from embproj.render.charts import chart_meta
 from embproj.render.clusters import cluster_meta, density_maps, faint_noise
 from embproj.render.data import ReportData
@@ -33,6 +32,7 @@ class ColorChoice:
     palette: list[str] = field(default_factory=list)
     low: float = 0.0
     high: float = 1.0
+    ramp: str = "viridis"  # a numeric colour's palette (legend.RAMPS): "change" for a comparison's change
 
     def as_json(self) -> dict:
         out: dict[str, object] = {"name": self.name, "kind": self.kind, "key": self.key, "mapper": self.mapper}
@@ -55,8 +55,8 @@ def encode(data: ReportData) -> Encoded:
     n = len(data.row_ids)
     columns: dict = {"row": np.asarray(data.row_ids, dtype=np.int32)}
     for proj in data.projections:
-        columns[f"x_{proj.algo}"] = np.ascontiguousarray(proj.xy[:, 0], dtype=np.float32)
-        columns[f"y_{proj.algo}"] = np.ascontiguousarray(proj.xy[:, 1], dtype=np.float32)
+        columns[f"x_{proj.key}"] = np.ascontiguousarray(proj.xy[:, 0], dtype=np.float32)
+        columns[f"y_{proj.key}"] = np.ascontiguousarray(proj.xy[:, 1], dtype=np.float32)
     colors, shared = [], {}
     for j, (name, kind) in enumerate(data.color_choices):
         choice, values = _color(data, j, name, kind, columns)
@@ -74,7 +74,7 @@ def encode(data: ReportData) -> Encoded:
         columns["fit"] = fitted
     meta = {
         "n": n,
-        "algos": [{"algo": p.algo, "name": NAMES[p.algo]} for p in data.projections],
+        "algos": [{"algo": p.key, "name": p.name} for p in data.projections],  # a map's key (compare: umap_after)
         "fields": fields,
         "more_fields": f"… and {data.hover_more:,} more dimensions" if data.hover_more else "",
         "label": data.hover.index(data.label) if data.label in data.hover else -1,
@@ -86,6 +86,7 @@ def encode(data: ReportData) -> Encoded:
         "clusters": cluster_meta(data, columns),  # what explains the map: render/clusters.py and charts.py
         "charts": chart_meta(data, columns),
         "density": density_maps(data),
+        "compare": _compare(data, columns),
     }
     return Encoded(columns, colors, meta)
 
@@ -99,6 +100,27 @@ def _neighbours(data: ReportData) -> dict | None:
     return {**about, "recall": data.neighbours_recall, "code": table.code}
 
 
+def _compare(data: ReportData, columns: dict) -> dict | None:
+    """A comparison's part of the page's JSON: where each row's change is ("change", a float32 column of the
+    points), the movers, and AFTER's neighbour table's code (BEFORE's is "neighbours")."""
+    c = data.compare
+    if c is None:
+        return None
+    columns["change"] = np.asarray(c.change, dtype=np.float32)
+    out: dict = {
+        "key": "change",
+        "field": data.hover.index(c.column),
+        "key_field": data.hover.index(c.key) if c.key in data.hover else -1,
+        "movers": [int(i) for i in c.movers],
+        "k": c.k,
+        "neighbours_after": None,
+    }
+    if c.after is not None:
+        about = {"k": c.after.k, "metric": data.neighbours_metric, "exact": c.after_exact}
+        out["neighbours_after"] = {**about, "recall": c.after_recall, "code": c.after.code}
+    return out
+
+
 def _color(data: ReportData, j: int, name: str, kind: str, columns: dict):
     """The colour choice for column `name`, its data added to `columns`; with the display strings when its
     codes can stand for the hover field of the same name too (every value its own class)."""
@@ -109,6 +131,8 @@ def _color(data: ReportData, j: int, name: str, kind: str, columns: dict):
         finite = values[np.isfinite(values)]
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         columns[f"val{suffix}"] = values
+        if data.compare is not None and name == data.compare.column:  # 0 to 1 whatever the rows: comparable
+            return ColorChoice(name, kind, f"val{suffix}", f"color_{j}", low=0.0, high=1.0, ramp="change"), None
         return ColorChoice(name, kind, f"val{suffix}", f"color_{j}", low=low, high=high), None
     strings = display_strings(col)
     codes, factors, counts = category_codes(strings)

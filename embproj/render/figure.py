@@ -4,7 +4,6 @@ that hand each event to the page's script (templates/js/). The page draws toolti
 
 from __future__ import annotations
 
-from embproj.options import ALGO_NAMES as NAMES
 from embproj.render.charts import chart_figures, follow_selection
 from embproj.render.clusters import add_map_layers, label_settings
 from embproj.render.data import ReportData
@@ -15,7 +14,11 @@ from embproj.render.lod import add_density, add_hit_events, drawn_source, lod_me
 ALPHA = 0.75
 SEARCH_RING = "#e4007c"
 NEIGHBOUR_RING = "#111111"
-MARKS = ("search_hits", "nn_hits", "nn_origin")
+NEW_RING = "#1a9850"  # a comparison: a neighbour in AFTER only
+GONE_RING = "#5e3c99"  # and one in BEFORE only
+# The rows marked with a ring: each filter's name → its ring layers' names (ring_<map>); js/lod.js reads them
+MARKS = {"search_hits": "search", "nn_hits": "neighbours", "nn_origin": "clicked"}
+COMPARE_MARKS = {"nn_new": "new", "nn_gone": "gone"}
 HEIGHT = 640
 # What the wheel does, said under the controls (the page swaps the text when a map is armed: js/zoom.js).
 ZOOM_NOTE = {
@@ -32,12 +35,14 @@ def build_layout(data: ReportData):
     encoded = encode(data)
     source = ColumnDataSource(encoded.columns, name="points")
     shown = BooleanFilter(name="shown")  # no booleans: every point; the legend hides classes through it
-    marks = {name: IndexFilter(indices=[], name=name) for name in MARKS}
+    rings = marks_of(data)
+    marks = {name: IndexFilter(indices=[], name=name) for name in rings}
     mappers = color_mappers(encoded.colors)
     size = point_size(len(data.row_ids))
     lod = lod_meta(len(data.row_ids))
     drawn = {**_drawn_sources(encoded, data), "held": [source, shown, *marks.values()]} if lod else None
-    figures = [_figure(proj, source, shown, marks, encoded, mappers, size, drawn) for proj in data.projections]
+    ranges = _shared_ranges(data) if data.compare is not None else None
+    figures = [_figure(proj, source, shown, marks, encoded, mappers, size, drawn, ranges) for proj in data.projections]
     for fig, proj in zip(figures, data.projections):
         add_map_layers(fig, proj, data)  # cluster labels and density contours (clusters.py)
     keys = keys_figure(encoded.colors, HEIGHT)
@@ -51,47 +56,65 @@ def build_layout(data: ReportData):
     if charts is not None:
         follow_selection(source)
         layout = column(layout, charts, sizing_mode="stretch_width", name="page")
-    return layout, {**encoded.meta, "zoom": ZOOM_NOTE, "label_font": label_settings(), "lod": lod}, ready
+    meta = {**encoded.meta, "zoom": ZOOM_NOTE, "label_font": label_settings(), "lod": lod, "rings": rings}
+    return layout, meta, ready
+
+
+def marks_of(data: ReportData) -> dict[str, str]:
+    """The ring layers of the page: a comparison's two more (neighbours new and gone)."""
+    return {**MARKS, **COMPARE_MARKS} if data.compare is not None else dict(MARKS)
 
 
 def _drawn_sources(encoded: Encoded, data: ReportData) -> dict:
     """The large map's small sources: the drawn points ("points") and each ring layer's points."""
-    algos = [p.algo for p in data.projections]
+    algos = [p.key for p in data.projections]
     keys = [c.key for c in encoded.colors]
-    return {"points": drawn_source(encoded.columns, algos, keys), **{m: marks_source(m, algos) for m in MARKS}}
+    marks = {m: marks_source(m, algos) for m in marks_of(data)}
+    return {"points": drawn_source(encoded.columns, algos, keys), **marks}
 
 
 def point_size(n: int) -> int:
     return 8 if n <= 2_000 else 5 if n <= 20_000 else 3
 
 
-def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, size: int, drawn: dict | None):
+def _shared_ranges(data: ReportData) -> tuple:
+    """A comparison's two maps, aligned, share their ranges: a row that stayed is at the same place on both, and
+    panning or zooming one moves the other."""
+    import numpy as np
+
+    xy = np.concatenate([p.xy for p in data.projections])
+    return _fixed_range(xy[:, 0]), _fixed_range(xy[:, 1])
+
+
+def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, size: int, drawn, ranges=None):
     from bokeh.models import CDSView, CustomJS, HoverTool
     from bokeh.plotting import figure
 
+    x_range, y_range = ranges or (_fixed_range(proj.xy[:, 0]), _fixed_range(proj.xy[:, 1]))
     fig = figure(
-        x_range=_fixed_range(proj.xy[:, 0]),  # fixed: hiding a class must not move the map
-        y_range=_fixed_range(proj.xy[:, 1]),
-        title=f"{NAMES[proj.algo]}",
+        x_range=x_range,  # fixed: hiding a class must not move the map
+        y_range=y_range,
+        title=proj.name,
         output_backend="webgl",
         sizing_mode="stretch_width",
         height=HEIGHT,
         tools="pan,wheel_zoom,box_zoom,box_select,lasso_select,reset,save",
         active_scroll=None,  # the wheel scrolls the page; templates/js/zoom.js arms it on a click or Ctrl/⌘
         toolbar_location="right",
-        name=f"map_{proj.algo}",
+        name=f"map_{proj.key}",
         x_axis_type=None,  # no axes and so no grids: a map's axes mean nothing, and each is ~5 models to write
         y_axis_type=None,
     )
-    x, y = f"x_{proj.algo}", f"y_{proj.algo}"
+    x, y = f"x_{proj.key}", f"y_{proj.key}"
     if drawn:
-        return _large_figure(fig, proj.algo, drawn, encoded, mappers, size)
+        return _large_figure(fig, proj.key, drawn, encoded, mappers, size)
     main = fig.scatter(
         x, y, source=source, view=CDSView(filter=shown), size=size, fill_alpha=ALPHA, line_color=None,
-        name=f"points_{proj.algo}", **fill_color(encoded.colors, mappers),
+        name=f"points_{proj.key}", **fill_color(encoded.colors, mappers),
     )  # fmt: skip
     _ring(fig, x, y, source, shown & marks["search_hits"], size + 6, SEARCH_RING, 1.5, "search")
     _ring(fig, x, y, source, shown & marks["nn_hits"], size + 6, NEIGHBOUR_RING, 2.5, "neighbours")
+    _compare_rings(fig, x, y, source, {m: shown & marks[m] for m in COMPARE_MARKS if m in marks}, size)
     _ring(fig, x, y, source, marks["nn_origin"], size + 12, NEIGHBOUR_RING, 3.0, "clicked", marker="cross")
     _select_on(fig, main)
     axes = {"fig": fig, "xcol": x, "ycol": y}
@@ -132,6 +155,9 @@ def _large_figure(fig, algo: str, drawn: dict, encoded: Encoded, mappers: list, 
     )  # fmt: skip
     _ring(fig, x, y, drawn["search_hits"], None, size + 6, SEARCH_RING, 1.5, "search")
     _ring(fig, x, y, drawn["nn_hits"], None, size + 6, NEIGHBOUR_RING, 2.5, "neighbours")
+    for mark in COMPARE_MARKS:
+        if mark in drawn:
+            _compare_rings(fig, x, y, drawn[mark], {mark: None}, size)
     _ring(fig, x, y, drawn["nn_origin"], None, size + 12, NEIGHBOUR_RING, 3.0, "clicked", marker="cross")
     _select_on(fig, main)
     add_hit_events(fig, algo, drawn["held"])
@@ -139,6 +165,14 @@ def _large_figure(fig, algo: str, drawn: dict, encoded: Encoded, mappers: list, 
     fig.js_on_event("tap", tap)
     fig.js_on_event("doubletap", tap)
     return fig
+
+
+def _compare_rings(fig, x, y, source, filters: dict, size: int) -> None:
+    """A comparison's rings around a clicked point's neighbours in one embedding only: new (AFTER's), gone
+    (BEFORE's); the neighbours in both get the usual ring."""
+    colours = {"nn_new": NEW_RING, "nn_gone": GONE_RING}
+    for mark, view_filter in filters.items():
+        _ring(fig, x, y, source, view_filter, size + 6, colours[mark], 2.5, COMPARE_MARKS[mark])
 
 
 def _fixed_range(values):

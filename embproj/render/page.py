@@ -43,7 +43,7 @@ _IDS_LOCK = threading.Lock()
 
 
 SCRIPTS = ("core.js", "tooltip.js", "colour.js", "search.js", "selection.js", "neighbours.js", "zoom.js", "clusters.js",
-           "charts.js", "lod.js")  # fmt: skip
+           "charts.js", "lod.js", "compare.js")  # fmt: skip
 
 
 def render_html(data: ReportData) -> str:
@@ -72,12 +72,19 @@ def render_html(data: ReportData) -> str:
                 "meta": meta,
                 "page_data": _script_json(meta),
                 "neighbour_table": data.neighbours.text if data.neighbours is not None else "",  # base85: no "<"
+                "neighbour_table_after": _after_table(data),
                 "manifest": _script_json(manifest(data.summary)),
                 "app_js": _assets(),
                 "app_css": (templates_dir() / "report.css").read_text(encoding="utf-8"),
             },
         )
     return _writable(page)
+
+
+def _after_table(data: ReportData) -> str:
+    """A comparison's second neighbour table (AFTER's), as the first is sent; "" when there is none."""
+    c = data.compare
+    return c.after.text if c is not None and c.after is not None else ""
 
 
 def _writable(page: str) -> str:

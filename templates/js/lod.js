@@ -11,7 +11,7 @@
   let timer = 0, active = null;  // the map last panned or zoomed: it chooses the drawn points
 
   const cfg = () => ep.meta().lod;
-  const RINGS = { search_hits: "search", nn_hits: "neighbours", nn_origin: "clicked" };  // figure.py's names
+  const rings = () => ep.meta().rings;  // each ring filter's name → its layers' names (render/figure.py)
   const algoOf = (fig) => fig.name.slice(4);
 
   // A counting sort of the points by cell of a G × G grid over the map's fixed extent.
@@ -220,7 +220,7 @@
     }
     ep.model("drawn_" + name).data = copyRows(out, coordinateKeys());
     for (const f of ep.state.figures) {  // an empty ring layer still costs a copy of the WebGL canvas a repaint
-      const ring = f.renderers.find((r) => r.name === RINGS[name] + "_" + algoOf(f));
+      const ring = f.renderers.find((r) => r.name === rings()[name] + "_" + algoOf(f));
       if (ring.visible !== out.length > 0) ring.visible = out.length > 0;
     }
   }
@@ -239,7 +239,7 @@
       if (!chosen.all) ep.model("density_image_" + algoOf(f)).data = images[j].image();
       f.renderers.find((r) => r.name === "lod_density_" + algoOf(f)).visible = !chosen.all;
     }
-    for (const name of ["search_hits", "nn_hits", "nn_origin"]) fillMarks(name);
+    for (const name of Object.keys(rings())) fillMarks(name);
     document.documentElement.dataset.epDrawn = String(chosen.indices.length);
   }
 
@@ -303,7 +303,7 @@
     for (const fig of ep.state.figures) {
       for (const range of [fig.x_range, fig.y_range]) range.connect(range.change, () => schedule(fig, 150));
     }
-    for (const name of ["search_hits", "nn_hits", "nn_origin"]) {
+    for (const name of Object.keys(rings())) {
       const filter = ep.model(name);
       filter.connect(filter.change, () => fillMarks(name));
     }

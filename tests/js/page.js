@@ -48,6 +48,9 @@ function model(props) {
   return m;
 }
 
+// A report's ring layers (render/figure.py's MARKS, in the page's JSON as "rings"): filter → its layers' names.
+const RINGS = { search_hits: "search", nn_hits: "neighbours", nn_origin: "clicked" };
+
 // A map: a Bokeh figure named map_<algo> with the renderers the scripts look up by name.
 function figure({ algo, x = [0, 1], y = [0, 1], width = 400, height = 400 }) {
   const names = ["points", "lod_density", "search", "neighbours", "clicked", "labels"];
@@ -73,7 +76,7 @@ function loadPage({ meta = {}, data = {}, maps = [{ algo: "pca" }], models = {},
   const n = meta.n !== undefined ? meta.n : (data["x_" + maps[0].algo] || []).length;
   const fullMeta = {
     n, algos, fields: [], label: -1, colors: [], images: null, neighbours: null, clusters: null, charts: [],
-    lod: null, csv: { formula: "^$", number: "^$" }, zoom: { armed: "", idle: "" }, ...meta,
+    lod: null, csv: { formula: "^$", number: "^$" }, zoom: { armed: "", idle: "" }, rings: RINGS, ...meta,
   };
 
   // Timers run when the test says: in order of when they are due, however long they would wait.
@@ -133,7 +136,7 @@ function loadPage({ meta = {}, data = {}, maps = [{ algo: "pca" }], models = {},
 
   byName.points = model({ data: adopt(data), selected: model({ indices: [] }) });
   byName.shown = model({ booleans: null });
-  for (const name of ["search_hits", "nn_hits", "nn_origin"]) {
+  for (const name of Object.keys(fullMeta.rings)) {
     byName[name] = model({ indices: [] });
     byName["drawn_" + name] = model({ data: {} });
   }
