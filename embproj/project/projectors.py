@@ -165,7 +165,8 @@ def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | No
         )
         notes.append(f"{one} at (0, 0)")
     else:
-        Y, used, place = PROJECTORS[algo](X, params, seed, notes, graph, init)
+        given = {} if init is None else {"init": init}  # a projector is (X, params, seed, notes, graph); a start too
+        Y, used, place = PROJECTORS[algo](X, params, seed, notes, graph, **given)
     metrics, kernels, placing = used.pop("_metrics", {}), used.pop("_kernels", None), used.pop("_placing", None)
     xy = _checked(algo, np.asarray(Y, dtype=np.float32))
     seconds = time.perf_counter() - start
