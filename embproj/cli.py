@@ -134,28 +134,12 @@ def _number_or_word(d, text: str):
 @command("project", "Project DATA to 2D and write one self-contained HTML report.\n\n"
          "Example: embproj project fixtures/digits.parquet --algo umap -o report.html", PRESENTATION)  # fmt: skip
 def project(opts: Options, json_out: bool, quiet: bool) -> None:
-    if opts.output is None:
-        stem = Path(opts.data or "report").name.split(".")[0] or "report"
-        opts = opts.with_(output=Path(f"{stem}.{opts.algo or DEFAULT_ALGO}.html"))
-    with _errors():
-        from embproj.pipeline import run
+    def made(result) -> str:
+        rows = result.summary.rows
+        points = f"{rows.plotted:,} point{'s' if rows.plotted != 1 else ''}"
+        return f"{points} of {rows.read:,} row{'s' if rows.read != 1 else ''}"
 
-        console = _console(quiet)
-        start = time.perf_counter()
-        with _library_messages(console), _stdout_for(json_out):
-            result = run(opts, reporter=ConsoleReporter(console))
-        if json_out:
-            _print_json(result)
-        if console:
-            report = result.written[0]
-            rows = result.summary.rows
-            console.print(
-                f"Wrote {terminal(str(report.path))} ({report.bytes / 1e6:.1f} MB): {rows.plotted:,} "
-                f"point{'s' if rows.plotted != 1 else ''} of {rows.read:,} row{'s' if rows.read != 1 else ''} in "
-                f"{time.perf_counter() - start:.1f} s",
-                markup=False,
-                highlight=False,
-            )
+    _make(_named(opts, opts.algo or DEFAULT_ALGO), json_out, quiet, made)
 
 
 COMPARE_DOC = """Compare two embeddings of the same rows: each row's neighbourhood change, the two maps aligned side by
@@ -170,32 +154,47 @@ BEFORE = ("BEFORE", "The BEFORE table (CSV, TSV, Parquet, JSON or JSON Lines), o
 
 @command("compare", COMPARE_DOC, PRESENTATION, {"data": BEFORE})
 def compare_command(opts: Options, json_out: bool, quiet: bool) -> None:
-    if opts.output is None:
-        stem = Path(opts.data or "report").name.split(".")[0] or "report"
-        opts = opts.with_(output=Path(f"{stem}.compare.html"))
+    def made(result) -> str:
+        c = result.summary.compare
+        return f"{c.rows:,} row{'s' if c.rows != 1 else ''} compared, mean change {c.mean_change:.3f}"
+
+    result = _make(_named(opts, "compare"), json_out, quiet, made, comparing=True)
+    over = result.summary.compare.over(opts.max_change)
+    if over:  # the gate: one line, the report written all the same
+        typer.echo(terminal(over), err=True)
+        raise typer.Exit(3)
+
+
+def _named(opts: Options, kind: str) -> Options:
+    """-o's default: DATA-STEM.KIND.html, here."""
+    if opts.output is not None:
+        return opts
+    stem = Path(opts.data or "report").name.split(".")[0] or "report"
+    return opts.with_(output=Path(f"{stem}.{kind}.html"))
+
+
+def _make(opts: Options, json_out: bool, quiet: bool, made, comparing: bool = False):
+    """Make the report (`embproj compare`'s when `comparing`) with the terminal's reporter; print --json's summary
+    and what was written (`made(result)` says what it holds)."""
     with _errors():
         from embproj.comparison.run import compare
+        from embproj.pipeline import run
 
         console = _console(quiet)
         start = time.perf_counter()
         with _library_messages(console), _stdout_for(json_out):
-            result = compare(opts, reporter=ConsoleReporter(console))
+            result = (compare if comparing else run)(opts, reporter=ConsoleReporter(console))
         if json_out:
             _print_json(result)
-        change = result.summary.compare
         if console:
             report = result.written[0]
             console.print(
-                f"Wrote {terminal(str(report.path))} ({report.bytes / 1e6:.1f} MB): {change.rows:,} row"
-                f"{'s' if change.rows != 1 else ''} compared, mean change {change.mean_change:.3f} in "
+                f"Wrote {terminal(str(report.path))} ({report.bytes / 1e6:.1f} MB): {made(result)} in "
                 f"{time.perf_counter() - start:.1f} s",
                 markup=False,
                 highlight=False,
             )
-    over = change.over(opts.max_change)
-    if over:
-        typer.echo(terminal(over), err=True)
-        raise typer.Exit(3)
+    return result
 
 
 def _print_json(result) -> None:

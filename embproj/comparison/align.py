@@ -2,16 +2,16 @@
 
 Procrustes: the rotation (or reflection), the one scale and the shift that bring the AFTER coordinates closest to
 the BEFORE ones in the least-squares sense, each row weighted by how little its neighbourhood changed, so that the
-rows that moved do not pull the others. A PCA map is only turned and scaled that way. UMAP and t-SNE start from
-BEFORE's coordinates (UMAP then refines that layout rather than laying it out again: projectors.REFINE), then the
-same Procrustes fit takes out the turn, scale and shift the optimisation gave them.
+rows that moved do not pull the others. A PCA or t-SNE map of AFTER is the one `project` draws, only turned and
+scaled that way. UMAP starts from BEFORE's coordinates and refines that layout rather than laying it out again
+(projectors.REFINE), then the same Procrustes fit takes out the turn, scale and shift the optimisation gave it.
 
 Measured on the digits (benchmarks/compare_align.py, RESULTS.md), the median shift between the two maps of the
 rows that kept their neighbourhood, as a share of the map's extent: PCA with Procrustes 0.1-0.5%; UMAP fitted
-alone 9-27%, fitted again from BEFORE's coordinates 6-9%, refined from them 2-3%, umap-learn's AlignedUMAP 1-2%
-but in ~40 s warm (~60 s in a fresh process: its kernels compiled again) where a whole `project` run takes ~8 s:
-over the 2.5× a comparison may cost; t-SNE from BEFORE's coordinates ~2% (alone, with Procrustes, about the same
-on the digits but not on tables whose clusters have no fixed place relative to each other)."""
+alone 9-27%, fitted again from BEFORE's coordinates 6.5-9.4%, refined from them 1.6-2.2% (trustworthiness 0.003
+lower), umap-learn's AlignedUMAP 0.7-1.9% but in 16-22 s warm and ~90 s with its kernels compiled, where a whole
+`project` report takes ~8 s: over the 2.5× a comparison may cost; t-SNE alone 1.3-2.3%, from BEFORE's coordinates
+no better (2.2-2.8%; on the tests' four blobs 6.7% against 5.8% alone)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def procrustes(moving: np.ndarray, fixed: np.ndarray, weights: np.ndarray | None
 
 # How the AFTER map starts, by algorithm: "alone" (fitted as `project` fits it) or "before" (from BEFORE's
 # coordinates of the same rows). Then Procrustes, for both (see above).
-STARTS = {"pca": "alone", "umap": "before", "tsne": "before"}
+STARTS = {"pca": "alone", "umap": "before", "tsne": "alone"}
 
 
 def aligned_map(fit_after, before, fit: np.ndarray, change: np.ndarray):

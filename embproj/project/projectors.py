@@ -25,11 +25,12 @@ from embproj.project.place import AtOrigin, PcaPlacer, TsnePlacer, UmapPlacer, s
 
 MIN_ROWS = {"pca": 1, "umap": 4, "tsne": 4}
 PLACE_BATCH = 10_000  # rows placed at a time; fixed, so the same input is placed in the same batches
-# UMAP from a given start (`embproj compare`'s AFTER map, from BEFORE's coordinates) refines that layout on the new
-# rows' graph instead of laying them out again: a tenth of the learning rate, 50 epochs and a quarter of the
-# repulsion. On the digits a row whose neighbours did not change then stays within a median 1.9-2.7% of the map's
-# extent (a full fit from the same start: 6.5-9.4%), a row with new neighbours still moves to them, and the map's
-# trustworthiness is 0.986-0.987 instead of 0.989-0.990 (benchmarks/compare_align.py, RESULTS.md)
+# UMAP from a given start (`embproj compare`'s AFTER map, from BEFORE's coordinates, turned to a square bounding
+# box: `_square`) refines that layout on the new rows' graph instead of laying them out again: a tenth of the
+# learning rate, 50 epochs and a quarter of the repulsion. On the digits a row whose neighbours did not change then
+# stays within a median 1.6-2.2% of the map's extent (a full fit from the same start: 6.5-9.4%), a row with new
+# neighbours still moves to them, and the map's trustworthiness is 0.986-0.987 instead of 0.989-0.990
+# (benchmarks/compare_align.py, RESULTS.md)
 REFINE = {"learning_rate": 0.1, "n_epochs": 50, "repulsion_strength": 0.25}
 
 
