@@ -115,7 +115,7 @@ def main() -> None:
     if START in old:
         new = old[: old.index(START)] + block + old[old.index(END) + len(END) :]
     else:
-        new = old.rstrip("\n") + "\n\n## Compare: its time against one `project` run (issue 28)\n\n" + block + "\n"
+        new = old.rstrip("\n") + "\n\n### Its time against one `project` run of the same rows\n\n" + block + "\n"
     RESULTS.write_text(new, encoding="utf-8")
 
 

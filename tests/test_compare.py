@@ -358,7 +358,11 @@ ERRORS = {
     "--algo all": (_pair(), ["--algo", "all"], "compare draws one pair of maps, not --algo all"),
     "--neighbours 0": (_pair(), ["--neighbours", "0"], "--neighbours 0 leaves none"),
     "--against the same column": (_one_table, ["--embedding", "old", "--against", "old"], "name the same column"),
-    "--against no such column": (_one_table, ["--against", "nwe"], '--embedding "nwe": no such column, did you'),
+    "--against no such column": (
+        _one_table,
+        ["--against", "nwe"],
+        '--against "nwe": no such column, did you mean --against new?',
+    ),
     "--key no such column": (_pair(), ["--key", "ID"], '--key "ID": no such column, did you mean --key id?'),
     "a key that repeats": (_repeated_key, ["--key", "id"], 'column "id" holds "item-'),
     "no key, other row counts": (
@@ -367,6 +371,8 @@ ERRORS = {
         "no column names the rows in both tables (one of unique identifiers in both), and they have 400 and 395",
     ),
     "--max-change out of range": (_pair(), ["--max-change", "2"], "--max-change 2 is out of range"),
+    "--key with one table": (_one_table, ["--against", "new", "--key", "old"], "leave --key out"),
+    "the report onto AFTER": (_pair(), ["-o", "{after}"], "after.parquet"),
 }
 
 
@@ -374,8 +380,10 @@ ERRORS = {
 def test_compare_error_cases(tmp_path, case):
     make, extra, message = ERRORS[case]
     files = make(tmp_path)
+    extra = [files[-1] if word == "{after}" else word for word in extra]
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
-    result = run_compare(*files, "--algo", "pca", *extra, "-o", tmp_path / "c.html")
+    out = [] if "-o" in extra else ["-o", tmp_path / "c.html"]
+    result = run_compare(*files, "--algo", "pca", *extra, *out)
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("Error: ") and message in lines[-1], lines[-1]

@@ -44,7 +44,7 @@ def compare(opts: Options, before=None, after=None, reporter: Reports | None = N
         first = before if before is not None else open_table(opts, _given(opts.data))
         second = after if after is not None else open_table(opts, opts.after) if opts.after is not None else None
         sides = planned(opts, first, second)
-    read = _check_outputs(opts, sides)
+    _check_outputs(opts, sides)
     for line in (*sides[0].source.about, *sides[0].plan.explain()):
         reporter.info(line)
     with stage("match", "Matching the rows of the two tables"):
@@ -54,10 +54,10 @@ def compare(opts: Options, before=None, after=None, reporter: Reports | None = N
         samples = sampled(opts, *sides, matching, tick)
     with stage("matrix", "Building the matrices"):
         paired_sides = paired(*sides, samples, matching)
-    return _rest(opts, stage, paired_sides, matching, read, reporter)
+    return _rest(opts, stage, paired_sides, matching, reporter)
 
 
-def _rest(opts: Options, stage: Stages, sides: tuple[Side, Side], matching, read, reporter: Reports) -> Result:
+def _rest(opts: Options, stage: Stages, sides: tuple[Side, Side], matching, reporter: Reports) -> Result:
     from embproj.comparison.maps import both_maps
     from embproj.render.assemble import make_page
     from embproj.structure.clusters import find_structure

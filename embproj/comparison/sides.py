@@ -24,6 +24,7 @@ from embproj.read.base import Source
 from embproj.read.metadata import with_metadata
 from embproj.read.source import open_source
 from embproj.sample import Sample, sample_rows
+from embproj.text.words import closest, guessed, listing
 from embproj.vectors.matrix import REASONS, Matrix, matrix_from, vectors
 
 
@@ -76,16 +77,31 @@ def planned(opts: Options, before: Source, after: Source | None) -> tuple[Planne
             "give AFTER's embedding another column",
             where=source.name,
         )
+    table = source if after is None else after
+    names = table.schema.names
+    if opts.against is not None and opts.against not in names:
+        guess = closest(opts.against, names)
+        raise OptionError(
+            f"{say('against', opts.against, quote=True)}: no such column",
+            guessed(guess and say("against", guess), f"columns are: {listing(names)}"),
+            where=table.name,
+        )
     theirs = opts.with_(  # only AFTER's embedding is planned: the page shows BEFORE's fields
         embedding=opts.against or (None if same else opts.embedding), columns=() if same else opts.columns,
         color="", label="", image=None, hover=(), charts=(), text=None, metadata=None if same else opts.metadata,
     )  # fmt: skip
-    after_source, after_plan = inspect(theirs, source if same else after)
+    after_source, after_plan = inspect(theirs, table)
     return Planned("before", source, plan), Planned("after", after_source, after_plan)
 
 
 def match(opts: Options, before: Planned, after: Planned) -> Matching:
     if before.source is after.source:
+        if opts.key is not None:
+            raise OptionError(
+                f"{say('key')} matches the rows of two tables; the two columns of one table are already row for row",
+                f"leave {say('key')} out",
+                where=before.source.name,
+            )
         return one_table(before.source)
     heads = before.source.head(1_000), after.source.head(1_000)
     return match_rows(before.source, after.source, *heads, opts.key)
