@@ -35,9 +35,9 @@ SAMPLE = """
 import sys
 from embproj.options import Options
 from embproj.pipeline import inspect
-from embproj.sample import sample_rows
+from embproj.sample import Draw, Reading, sample_rows
 source, plan = inspect(Options(data=sys.argv[1]))
-s = sample_rows(source, plan.needed_columns, 5000, 0)
+s = sample_rows(source, Reading(plan.needed_columns), Draw(5000))
 print(s.table.num_rows, s.rows_read)
 """
 

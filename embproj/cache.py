@@ -8,6 +8,9 @@ from), the algorithm's parameters, the seed, the rows fitted and the pre-reducti
 libraries that made the numbers. Entries are `.npz` files (no pickles) under the user's cache folder
 (~/.cache/embproj/projections, XDG_CACHE_HOME respected), private to the user, at most `MAX_BYTES` in all, the
 oldest out first. `--no-cache` (or EMBPROJ_NO_CACHE=1) skips it; `--json` says hit or miss for each map.
+
+It is one wrapper (`around`) around the stages it caches, the neighbours and the maps: they run for the maps it
+does not hold, and never know of it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,55 @@ MAX_BYTES = 2 * 2**30
 FORMAT = 2  # bumped when what an entry holds changes
 Warn = Callable[[str], None]  # how an entry that could not be used is told to the user (the run's reporter)
 LIBRARIES = ("embproj", "numpy", "scikit-learn", "umap-learn", "numba", "pynndescent", "openTSNE")
+
+
+# The stages the cache is around: (the algorithms whose maps to make, the search for the graph over every row) →
+# (the run's neighbours.search.Neighbours, {algorithm: project.projectors.Projection})
+Compute = Callable[[tuple[str, ...], Callable], tuple[Any, dict]]
+
+
+def around(compute: Compute, opts, algos: tuple[str, ...], vectors, matrix, fit: np.ndarray, warn: Warn):
+    """(the run's graphs, a map for each of `algos`, in order): `compute` runs for the maps the cache does not hold,
+    its graph over every row read from the cache when it holds one as deep, and what it makes is kept; each map
+    says "hit" or "miss". `vectors`: every row as read (None when they are a Dask cluster's workers', not hashed
+    here); with the cache off, or without them, `compute` makes every map with the plain search."""
+    from embproj.neighbours.search import knn
+
+    if not enabled(opts.cache) or vectors is None:
+        graphs, made = compute(algos, knn)
+        return graphs, [made[a] for a in algos]
+    hashed = fingerprint(vectors)
+    names = {a: key(hashed, a, opts.params_for(a), opts.seed, len(fit), matrix.reduced_to) for a in algos}
+    found = {a: _hit(names[a], warn, a, matrix.rows) for a in algos}
+    todo = tuple(a for a in algos if found[a] is None)
+    graphs, made = compute(todo, _searched(hashed, warn))
+    for a in todo:
+        save(names[a], made[a])
+        found[a] = replace(made[a], cached="miss")
+    return graphs, [found[a] for a in algos]
+
+
+def _hit(name: str, warn: Warn, algo: str, rows: int):
+    hit = load(name, warn, algo)
+    return replace(hit, cached="hit") if hit is not None and len(hit.xy) == rows else None
+
+
+def _searched(vectors: str, warn: Warn) -> Callable:
+    """`knn` for the graph over every row, answered from the cache when it holds that graph (the same rows, as
+    deep), kept in it otherwise: at 1,000,000 rows that search takes minutes."""
+    from embproj.neighbours.search import knn, search_facts, within
+
+    def search(X: np.ndarray, k: int, metric: str = "euclidean", seed: int = 0):
+        depth = within(k, len(X))
+        name = key(vectors, "neighbours", {"metric": metric, "k": depth, **search_facts()}, seed, 0, None)
+        found = load_graph(name, warn)
+        if found is not None and len(found.indices) == len(X) and found.k == depth:
+            return found
+        graph = knn(X, k, metric, seed)
+        save_graph(name, graph)
+        return graph
+
+    return search
 
 
 def folder(environ=os.environ) -> Path:

@@ -39,6 +39,9 @@ MISSING_CHOICES = ("auto", "drop", "fill")
 # dimensions or the digits' pixels under 2×; USArrests' rates differ 8.9× (assaults hold 96% of the variance),
 # penguins' measurements 147× (vectors/scaling.py)
 SPREAD_RATIO = 5.0
+# … or when, of three or more columns, the most spread one would hold this share of the variance as read, though the
+# spreads are closer: texmex's winter air (O3, NO2, NO, SO2, PM10) are within 4.9×, and NO alone holds 88%
+DOMINANT_SHARE = 0.85
 CLUSTER_MIN_ROWS = 200  # --clusters auto finds clusters from this many plotted rows on
 # --min-cluster-size's default, × √points: the digits' ten digits as ten clusters (benchmarks/explain.py)
 MIN_CLUSTER_SCALE = 1.5
@@ -160,7 +163,8 @@ class Options:
     scale: str = option(
         "auto", "--scale", help="Rescale each numeric column before the maps and the neighbours: standard (mean 0, "
         "standard deviation 1), robust (median 0, interquartile range 1), none; auto standardises columns whose "
-        f"spreads differ {SPREAD_RATIO:g}× or more (grams beside millimetres), never one column of vectors",
+        f"spreads differ {SPREAD_RATIO:g}× or more (grams beside millimetres) or of which one would hold "
+        f"{DOMINANT_SHARE:.0%} of the variance, never one column of vectors",
         choices=SCALES, commands=BOTH,
     )  # fmt: skip
     missing: str = option(
@@ -323,18 +327,22 @@ def python_names() -> Iterator[None]:
         _PYTHON_NAMES.reset(token)
 
 
-def say(name: str, value: Any = NOTHING, *, quote: bool = False) -> str:
+def say(name: str, value: Any = NOTHING, *, quote: bool = False, bare: bool = False, short: bool = False) -> str:
     """Option `name` (a field of `Options`), with `value`, the way the user gives it: `--algo pca` on the command
     line, `algo="pca"` in Python; without a value `--color` or `color=...`. `quote` shows a value as typed, in
-    quotes (`--algo "nope"`); otherwise it is quoted only where a shell needs it."""
+    quotes (`--algo "nope"`); `bare` as typed, unquoted (a reason to read, `--columns dim_*`, not a command to
+    paste); otherwise it is quoted only where a shell needs it. `short`: the one-letter flag (`-o`) on the
+    command line."""
     d = next(d for f, d in declared() if f.name == name)
     if _PYTHON_NAMES.get():
         return f"{name}=..." if value is NOTHING else f"{name}={python_literal(value)}"
+    flag = next((f for f in d.flags if not f.startswith("--")), d.flag) if short else d.flag
     if value is NOTHING:
-        return d.flag
+        return flag
     words = _flag_words(d, value)
     flags = {d.flag, *d.flags[0].split("/")} if d.flags else set()
-    return " ".join(w if w in flags else f'"{w}"' if quote else shlex.quote(w) for w in words)
+    shown = (w if w in flags or bare else f'"{w}"' if quote else shlex.quote(w) for w in words)
+    return " ".join(flag if w == d.flag else w for w in shown)
 
 
 def python_literal(value) -> str:

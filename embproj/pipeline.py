@@ -7,19 +7,23 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
 import pyarrow as pa
 
+from embproj import cache
 from embproj.errors import EmbprojError, OptionError, located
-from embproj.options import ALGO_NAMES, Options, validate
+from embproj.options import ALGO_NAMES, Options, say, validate
 from embproj.plan.choose import Plan, make_plan
 from embproj.read.base import Source
 from embproj.read.source import open_source
-from embproj.summary import RunSummary, one_line
+from embproj.summary import RunSummary, StageResults, describe_run, one_line, with_page
 from embproj.write.files import Output, Written, check_outputs, text_output, write_outputs
+
+if TYPE_CHECKING:
+    from embproj.engine.base import Engine
 
 HEAD_ROWS = 1_000
 
@@ -95,163 +99,129 @@ def inspect(opts: Options, source: Source | None = None) -> tuple[Source, Plan]:
 
 def run(opts: Options, source: Source | None = None, reporter: Reports | None = None) -> Result:
     from embproj.project.projectors import fit_rows, runnable
-    from embproj.render.assemble import make_page
+    from embproj.render.assemble import make_page, page_contents
     from embproj.structure.clusters import find_structure
-    from embproj.vectors.matrix import matrix_from, needs_reduction, reduce, rescale
+    from embproj.vectors.matrix import needs_reduction
 
     reporter = reporter or Reporter()
     _check_outputs(validate(opts))
     stage = Stages(reporter)
-    with _engine(opts, reporter) as cluster:  # None: this process
+    with _engine(opts, reporter) as engine:  # where the rows' vectors are: the stages get arrays from it
         with stage("read", "Reading and detecting columns"):
             source, plan = inspect(opts, source)
         _check_outputs(opts, (*source.parts, *source.inputs))  # the files a config or a table names: known now
         for line in (*source.about, *plan.explain()):
             reporter.info(line)
         with stage("sample", "Reading rows", source.num_rows) as tick:
-            sample = _sample(opts, source, plan, tick, cluster)
+            sample = located(source.name, engine.sample, source, plan, opts, tick)
         with stage("matrix", "Building the matrix"):
-            matrix = located(source.name, matrix_from, sample.X, sample.bad, sample.dims, source.name, sample.gaps)
-        maps = located(source.name, runnable, opts.algo, len(matrix.X))  # the maps the rows allow, warned for others
-        fit = fit_rows(len(matrix.X), opts.fit_points, opts.seed)
-        if plan.scaling.method != "none":  # before the fingerprint: the cache keeps maps of what they were made of
+            matrix = located(source.name, engine.matrix, sample, source.name)
+        maps = located(source.name, runnable, opts.algo, matrix.rows)  # the maps the rows allow, warned for others
+        fit = fit_rows(matrix.rows, opts.fit_points, opts.seed)
+        if plan.scaling.method != "none":  # before the cache's fingerprint: it keeps maps of what they were made of
             with stage("scale", "Rescaling each column"):
-                matrix = rescale(matrix, plan.scaling.method, fit)
-        vectors = _fingerprint(opts, matrix)  # "" when the cache is off
-        cached = _cached(opts, maps.algos, matrix, fit, vectors, reporter.warn)
+                _rescale(engine, plan.scaling.method, fit)
         if needs_reduction(matrix, maps.algos, opts.max_dims):  # also for cached maps: the page says what it kept
             with stage("reduce", f"Reducing {matrix.dims:,} dimensions with PCA"):
-                matrix = reduce(matrix, opts.max_dims, opts.seed, fit)
-        with stage("neighbours", "Finding each point's neighbours"):
-            graphs = _neighbours(opts, maps.algos, cached, matrix, fit, vectors, reporter.warn)
-        args = (maps, matrix, graphs, fit, stage, vectors)
-        projections = [cached.get(a) or _project(opts, a, *args) for a in maps.algos]
+                matrix = _reduce(engine, matrix, opts, fit)
+        fitted = engine.gather(fit)  # the rows the maps are fitted on, as they see them
+        stages = partial(_maps, opts, maps, matrix, fit, fitted, engine, stage)  # what the projection cache is around
+        vectors = engine.gather(read=True) if engine.here else None  # a cluster's are not hashed here
+        graphs, projections = cache.around(stages, opts, maps.algos, vectors, matrix, fit, reporter.warn)
         if opts.metrics:
-            from embproj.project.metrics import measure
+            from embproj.project.metrics import measure, subset
 
             with stage("metrics", "Measuring quality"):
-                projections = measure(projections, matrix.original, opts.seed, opts.metric, graphs.original)
+                measured = engine.gather(subset(matrix.rows, opts.seed), read=True)
+                projections = measure(projections, measured, opts.seed, opts.metric, graphs.original)
     with stage("structure", "Finding clusters and the maps' density"):
         structure = find_structure(opts, plan, sample, matrix, tuple(projections))
+    made = StageResults(source, plan, sample, matrix, tuple(projections), graphs, structure)
+    seconds = dict(stage.seconds)
     with stage("report", "Writing the report"):
-        page = make_page(opts, source, plan, sample, matrix, tuple(projections), graphs, dict(stage.seconds), structure)
-    for message in page.summary.warnings:
+        contents = page_contents(opts, made)
+        summary = describe_run(opts, made, seconds, contents.warnings, contents.table_facts)
+        page = make_page(opts, made, contents, summary)
+    summary = with_page(summary, page.images, page.note)
+    for message in summary.warnings:
         reporter.warn(message)
     with Stages(Reporter(), stage.seconds)("write", ""):
         read = _check_outputs(opts, (*source.parts, *source.inputs, *page.files_read))  # and the image files now
         written = write_outputs(_outputs(opts, page.html, plan, sample, matrix, projections))
-    return Result(page.html, plan, page.summary, tuple(projections), stage.seconds, written, read)
+    return Result(page.html, plan, summary, tuple(projections), stage.seconds, written, read)
 
 
-def _engine(opts: Options, reporter: Reports):
-    """Where the batch steps run: None for this process, or a connected `cluster.Cluster`."""
+@contextmanager
+def _engine(opts: Options, reporter: Reports) -> Iterator[Engine]:
+    """Where the batch steps run (engine/base.py): this process, or a connected Dask cluster."""
     if opts.engine != "dask":
-        return nullcontext(None)
-    from embproj.engine.dask import connect
+        from embproj.engine.local import Local
 
-    @contextmanager
-    def connected():
-        with connect(opts.scheduler, opts.timeout) as cluster:
-            if cluster.started:
-                reporter.info(cluster.started)
-            yield cluster
+        yield Local()
+        return
+    from embproj.engine.dask import Dask, connect
 
-    return connected()
-
-
-def _sample(opts: Options, source: Source, plan: Plan, tick, cluster=None):
-    """The plotted rows: what the page shows of them, and their vectors converted as the file streams (on a
-    Dask cluster: read by its workers, the vectors left there)."""
-    from functools import partial
-
-    if cluster is not None:
-        from embproj.engine.dask import sample_on
-
-        return located(source.name, sample_on, cluster, source, plan, opts, tick)
-
-    from embproj.sample import sample_rows
-    from embproj.vectors.matrix import vectors
-
-    convert = partial(vectors, embedding=plan.embedding)
-    args = (plan.needed_columns, opts.max_points, opts.seed, opts.sample, plan.color.column, convert)
-    sample = located(source.name, sample_rows, source, *args, plan.shown_columns, tick)
-    pa.default_memory_pool().release_unused()  # give the streamed batches back before the libraries load
-    return sample
+    with connect(opts.scheduler, opts.timeout) as cluster:
+        if cluster.started:
+            reporter.info(cluster.started)
+        yield Dask(cluster)
 
 
-def _fingerprint(opts: Options, matrix) -> str:
-    """The vectors' hash for the projection cache's keys, or "" when it is off (a cluster's: not hashed here)."""
-    from embproj import cache
+def _rescale(engine: Engine, method: str, fit) -> None:
+    """Each column rescaled (vectors/scaling.py) by a scaler fitted on the rows `fit`, where the rows are."""
+    from embproj.vectors.scaling import fit_scaler
 
-    if not cache.enabled(opts.cache) or not isinstance(matrix.original, np.ndarray):
-        return ""
-    return cache.fingerprint(matrix.original)
-
-
-def _cached(opts: Options, algos: tuple[str, ...], matrix, fit, vectors: str, warn) -> dict:
-    """The maps the projection cache already holds (cache.py), by algorithm; `warn` says which entries could not
-    be used (deleted, and computed again)."""
-    from embproj import cache
-    from embproj.vectors.matrix import reduction
-
-    if not vectors:
-        return {}
-    found = {}
-    reduced_to = reduction(matrix, algos, opts.max_dims, len(fit))  # every map of the run sees the same matrix
-    for algo in algos:
-        hit = cache.load(_cache_key(opts, algo, vectors, fit, reduced_to), warn, algo)
-        if hit is not None and len(hit.xy) == len(matrix.X):
-            found[algo] = replace(hit, cached="hit")
-    return found
+    scaler = fit_scaler(engine.gather(fit, read=True), method)
+    if scaler is not None:
+        engine.rescale(scaler)
 
 
-def _cache_key(opts: Options, algo: str, vectors: str, fit, reduced_to) -> str:
-    from embproj.cache import key
+def _reduce(engine: Engine, matrix, opts: Options, fit):
+    """The maps' rows narrowed by PCA to --max-dims (vectors/matrix.py), fitted on the rows `fit` and applied to
+    every row where it is (the rows as read are kept for the neighbours and the quality numbers)."""
+    from embproj.vectors.matrix import fit_reducer
 
-    return key(vectors, algo, opts.params_for(algo), opts.seed, len(fit), reduced_to)
+    reducer = fit_reducer(engine.gather(fit, read=True), opts.max_dims, opts.seed)
+    if reducer is None:
+        return matrix
+    engine.reduce(reducer)
+    return replace(matrix, reduced_to=reducer.target, reduced_variance=reducer.variance)
 
 
-def _neighbours(opts: Options, algos: tuple[str, ...], cached: dict, matrix, fit, vectors: str, warn):
-    """The run's graphs (neighbours/search.py) for the maps not in `cached`; the one over every row is kept in the
-    projection cache with the maps, so that a run whose maps come from the cache does not search again (at
-    1,000,000 rows that search takes minutes)."""
-    from embproj import cache
-    from embproj.neighbours.search import find_neighbours, search_facts
+def _maps(opts: Options, maps, matrix, fit, fitted, engine: Engine, stage, todo: tuple[str, ...], search):
+    """The run's graphs, and a map for each algorithm of `todo` (those the projection cache does not hold): the
+    stages cache.around is around; `search` finds the graph over every row."""
+    with stage("neighbours", "Finding each point's neighbours"):
+        graphs = _neighbours(opts, maps.algos, todo, matrix, fit, fitted, engine, search)
+    return graphs, {a: _project(opts, a, maps, matrix, graphs, fit, fitted, engine.place, stage) for a in todo}
+
+
+def _neighbours(opts: Options, algos: tuple[str, ...], todo: tuple[str, ...], matrix, fit, fitted, engine, search):
+    """The run's graphs (neighbours/search.py), the fit's as deep as the maps of `todo` read it, the one over every
+    row as deep as every map of the run would (so the same whichever maps were cached)."""
+    from embproj.neighbours.search import Rows, Wanted, find_neighbours
     from embproj.project.metrics import measure_k
     from embproj.project.projectors import neighbours_needed
 
     def deepest(names) -> int:
         return max((neighbours_needed(a, opts.params_for(a), len(fit)) for a in names), default=0)
 
-    todo = tuple(a for a in algos if a not in cached)
-    fit_k, planned_k = deepest(todo), deepest(algos)
-    placing = len(fit) < len(matrix.X) and any(a in ("umap", "tsne") for a in todo)
-    reduced = matrix.X if matrix.reduced_to else None
-    measure = measure_k(opts, len(matrix.X))
-
-    def name(k: int) -> str:
-        return cache.key(vectors, "neighbours", {"metric": opts.metric, "k": k, **search_facts()}, opts.seed, 0, None)
-
-    known = (lambda k: cache.load_graph(name(k), warn)) if vectors else None
-    args = (fit, fit_k, opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows, known)
-    graphs = find_neighbours(matrix.original, reduced, *args, planned_k=planned_k)
-    if vectors and graphs.original is not None and not graphs.original.cached:
-        cache.save_graph(name(graphs.original.k), graphs.original)
-    return graphs
+    placing = len(fit) < matrix.rows and any(a in ("umap", "tsne") for a in todo)
+    every_row = partial(engine.gather, read=True)
+    rows = Rows(fitted, fit, matrix.rows, every_row, bool(matrix.reduced_to), held=not engine.here)
+    measure = measure_k(opts, matrix.rows)
+    wanted = Wanted(deepest(todo), opts.neighbours, measure, opts.metric, opts.seed, placing, opts.neighbour_rows,
+                    planned=deepest(algos))  # fmt: skip
+    return find_neighbours(rows, wanted, search)
 
 
-def _project(opts: Options, algo: str, maps, matrix, graphs, fit, stage, vectors: str):
-    from embproj import cache
-    from embproj.project.projectors import project
+def _project(opts: Options, algo: str, maps, matrix, graphs, fit, fitted, place, stage):
+    from embproj.project.projectors import project_rows
 
-    fitted = f" (fitted on {len(fit):,} rows)" if len(fit) < len(matrix.X) else ""
-    with stage(algo, f"Projecting with {ALGO_NAMES[algo]}{fitted}", len(matrix.X)) as tick:
-        args = (opts.params_for(algo), opts.seed, graphs.fit, fit, maps.notes_for(algo), tick)
-        made = located(opts.data or "", project, matrix.X, algo, *args)
-    if not vectors:
-        return made
-    cache.save(_cache_key(opts, algo, vectors, fit, matrix.reduced_to), made)
-    return replace(made, cached="miss")
+    some = f" (fitted on {len(fit):,} rows)" if len(fit) < matrix.rows else ""
+    with stage(algo, f"Projecting with {ALGO_NAMES[algo]}{some}", matrix.rows) as tick:
+        args = (opts.params_for(algo), opts.seed, graphs.fit, maps.notes_for(algo), tick)
+        return located(opts.data or "", project_rows, fitted, fit, matrix.rows, place, algo, *args)
 
 
 def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections) -> list[Output]:
@@ -269,7 +239,8 @@ def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections) 
 def _check_outputs(opts: Options, read: tuple[Path, ...] = ()) -> tuple[Path, ...]:
     """Every output writable, and none of them a file the run reads: the data, the metadata, the files they
     name, the images. Those inputs, for `Result.save`."""
-    outputs = [(flag, path) for flag, path in (("-o", opts.output), ("--coords-out", opts.coords_out)) if path]
+    named = ((say("output", short=True), opts.output), (say("coords_out"), opts.coords_out))
+    outputs = [(flag, path) for flag, path in named if path]
     data = Path(opts.data).expanduser() if opts.data is not None else None  # the file _open reads
     inputs = tuple(dict.fromkeys(Path(p) for p in (data, opts.metadata, *read) if p is not None))
     check_outputs(outputs, inputs)

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from embproj.errors import InputError, OptionError
+from embproj.options import say
 from embproj.read.base import Source
 
 
@@ -28,9 +29,9 @@ class Sample:
     row_ids: np.ndarray  # int64: each kept row's number in the file (0-based)
     rows_read: int
     method: str
-    # with `vectors`: float32, one row per kept row (zeros where unusable); on a Dask cluster, its usable rows
-    # held by the workers (cluster.ClusterRows)
-    X: Any = None
+    # with `vectors`: float32, one row per kept row (zeros where unusable); None once an engine holds them
+    # (engine/base.py: on a Dask cluster, the workers)
+    X: np.ndarray | None = None
     bad: np.ndarray | None = None  # with `vectors`: why a row's vector is unusable (matrix.REASONS), 0 if usable
     dims: int = 0
     gaps: np.ndarray | None = None  # on a Dask cluster: per numeric column, the sampled rows missing its number
@@ -111,30 +112,46 @@ def _memory_bytes() -> int:
         return 16 << 30
 
 
-def sample_rows(
-    source: Source,
-    columns: Sequence[str],
-    max_points: int | None,
-    seed: int,
-    method: str = "random",
-    stratify_by: str | None = None,
-    vectors: Callable[[pa.Table], Any] | None = None,
-    keep_columns: Sequence[str] | None = None,
-    progress: Callable[[int], None] | None = None,
-    eligible: Callable[[pa.RecordBatch, np.ndarray], np.ndarray] | None = None,
-) -> Sample:
-    """At most `max_points` rows (None: every row). `vectors(part)`: the embedding of the candidate rows, converted
-    while streaming (matrix.vectors), so that only `keep_columns` (default: all of `columns`) stay as Arrow.
-    `eligible(batch, row numbers)`: which rows of a batch may be kept (`embproj compare`: those in both tables);
-    the others are read and counted, never kept, and draw their keys all the same, so that the rows kept are
-    those the same seed keeps without the filter, less the others."""
+def no_colour() -> OptionError:
+    """Stratified sampling asked for with no colour column to stratify by."""
+    return OptionError(f"{say('sample', 'stratified')} needs a colour column", f"name one with {say('color')}")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What is read of each row: `columns`; of those, `kept` stay as Arrow (default: every one), and `vectors(part)`
+    converts the embedding of the candidate rows while the file streams (matrix.vectors)."""
+
+    columns: Sequence[str]
+    kept: Sequence[str] | None = None
+    vectors: Callable[[pa.Table], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Draw:
+    """Which rows: at most `max_points` (None: every row), those of the smallest seeded keys, at random or
+    stratified by the column `by` (the colour). `eligible(batch, row numbers)`: which rows of a batch may be kept
+    (`embproj compare`: those in both tables); the others are read and counted, never kept, and draw their keys
+    all the same, so that the rows kept are those the same seed keeps without the filter, less the others."""
+
+    max_points: int | None
+    seed: int = 0
+    method: str = "random"
+    by: str | None = None
+    eligible: Callable[[pa.RecordBatch, np.ndarray], np.ndarray] | None = None
+
+
+def sample_rows(source: Source, reading: Reading, draw: Draw, progress: Callable[[int], None] | None = None) -> Sample:
+    """The rows `draw` keeps, as `reading` reads them; `progress(rows)` as the file streams."""
+    columns, vectors = reading.columns, reading.vectors
+    max_points, method, stratify_by, eligible = draw.max_points, draw.method, draw.by, draw.eligible
     if method == "stratified" and not stratify_by:
-        raise OptionError("--sample stratified needs a colour column", "name one with --color")
+        raise no_colour()
     limit = max_points if max_points is not None else np.inf
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(draw.seed)
     every_row = max_points is None or (source.num_rows is not None and source.num_rows <= max_points)
     res = _Reservoir(source.num_rows if every_row and vectors is not None else None)
-    kept = list(columns if keep_columns is None else keep_columns)
+    kept = list(columns if reading.kept is None else reading.kept)
     classes: dict = {}
     totals = np.zeros(0, dtype=np.int64)  # rows per class in the whole file, for proportional quotas
     first_rows: dict[int, int] = {}  # each class's first row

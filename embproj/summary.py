@@ -1,6 +1,7 @@
-"""The typed run summary: what was read, kept, dropped, projected and how to make it again. Built once from the
-stages' results (`describe_run`), completed by the page's image facts (`with_page`), then only read: by the page's
-header and footer, its manifest, and `--json`."""
+"""The typed run summary: what was read, kept, dropped, projected and how to make it again. Built once, after the
+stages, from their results (`describe_run`, called by pipeline.py); every rendering of the page shows that one
+summary, with the images it carries and the size budget's note beside it; the run's result completes it once with
+the page's (`with_page`). Then only read: by the page's header and footer, its manifest, and `--json`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,20 @@ from embproj.environment import source_date_epoch
 from embproj.options import Options, command_line
 
 LIBRARIES = {"pca": ("scikit-learn",), "umap": ("umap-learn", "numba", "pynndescent"), "tsne": ("openTSNE",)}
+
+
+@dataclass(frozen=True)
+class StageResults:
+    """What the stages made, handed whole to the run summary and the page (pipeline.py fills it once)."""
+
+    source: Any  # read.base.Source
+    plan: Any  # plan.choose.Plan
+    sample: Any  # sample.Sample
+    matrix: Any  # vectors.matrix.Matrix
+    projections: tuple  # project.projectors.Projection, one a map
+    graphs: Any  # neighbours.search.Neighbours
+    structure: Any  # structure.clusters.Structure
+    compare: Any = None  # `embproj compare`'s findings beside its two maps (comparison/run.py's Comparison)
 
 
 @dataclass(frozen=True)
@@ -103,10 +118,11 @@ class RunSummary:
         return text + f", {c['noise']:,} point{'s' if c['noise'] != 1 else ''} noise; labels: {c['names']}"
 
 
-def describe_run(
-    opts: Options, source, plan, sample, matrix, projections, seconds, warnings, graphs=None, structure=None, table=None
-) -> RunSummary:
-    """`table`: the page's neighbour table's facts (assemble._table_facts), under neighbours.table."""
+def describe_run(opts: Options, made: StageResults, seconds: dict, warnings: tuple, table=None) -> RunSummary:
+    """The summary of a run from what its stages made; `table`: the page's neighbour table's facts
+    (render.assemble.Contents), under neighbours.table."""
+    source, plan, sample, matrix, projections = made.source, made.plan, made.sample, made.matrix, made.projections
+    graphs, structure = made.graphs, made.structure
     e = plan.embedding
     dims = f"{matrix.dims} dims"
     if matrix.reduced_to:
@@ -156,7 +172,7 @@ def color_fact(column: str, kind: str | None) -> str:
 
 
 def with_page(summary: RunSummary, images: ImageFacts | None, note: str | None) -> RunSummary:
-    """The summary as one rendering of the page shows it: with its images and the size budget's note."""
+    """The summary as the page written shows it: with its images and the size budget's note."""
     return replace(summary, images=images, warnings=summary.warnings + ((note,) if note else ()))
 
 

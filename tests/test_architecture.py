@@ -1,6 +1,6 @@
 """The layout docs/ARCHITECTURE.md draws holds: a package per stage, no import cycle (imports inside functions
-counted), no private name taken from another module, no code in a package's __init__.py, and every top-level
-module or package named in the drawing."""
+counted), no private name taken from another module, no stage that imports an engine, no code in a package's
+__init__.py, and every top-level module or package named in the drawing."""
 
 from __future__ import annotations
 
@@ -70,6 +70,23 @@ def test_no_module_takes_another_modules_private_names():
         if private and private.startswith("_") and not private.startswith("__") and module != name
     ]
     assert taken == []
+
+
+STAGES = ("read", "plan", "sample", "vectors", "neighbours", "project", "structure", "render", "write")
+
+
+def test_no_stage_knows_an_engine():
+    """The stages take arrays and frozen dataclasses (engine/base.py): none imports an engine, so none can branch
+    on one."""
+    known = modules()
+    knowing = [
+        f"{name} imports {module}"
+        for name, path in known.items()
+        if name.partition(".")[2].split(".")[0] in STAGES
+        for module, _ in imports(path, known)
+        if module.startswith("embproj.engine")
+    ]
+    assert knowing == []
 
 
 def test_package_inits_hold_no_code():

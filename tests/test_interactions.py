@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from pagetools import LEGEND_VIEW_JS
+from pagetools import LEGEND_VIEW_JS, WAIT_MS
 from reportdata import neighbours, page_data, source
 
 pytest_plugins = ["pagetools"]
@@ -550,7 +550,7 @@ def _drag(page, points) -> None:
 
 
 def _selection_table(page) -> dict:
-    page.page.wait_for_function("() => !document.getElementById('ep-selection').hidden", timeout=5_000)
+    page.page.wait_for_function("() => !document.getElementById('ep-selection').hidden", timeout=WAIT_MS)
     return page.js(
         """() => ({
           count: document.getElementById('ep-selection-count').textContent,

@@ -9,7 +9,7 @@ from sklearn.metrics import pairwise_distances
 
 from embproj.neighbours import exact as knn_exact
 from embproj.neighbours import search as knn_module
-from embproj.neighbours.search import find_neighbours, knn
+from embproj.neighbours.search import Rows, Wanted, find_neighbours, knn
 
 METRICS = ("euclidean", "cosine", "manhattan", "correlation", "chebyshev", "minkowski")
 
@@ -158,12 +158,9 @@ def test_umaps_form_puts_each_row_first_at_distance_zero():
     np.testing.assert_array_equal(idx[:, 1:], graph.indices[:, :4])
 
 
-ALL = np.arange(160)
-
-
 def test_one_graph_serves_every_consumer_when_the_space_is_one():
     X = small_data("float")
-    found = find_neighbours(X, None, ALL, fit_k=14, table_k=10, measure_k=10, metric="euclidean", seed=0, index=False)
+    found = find_neighbours(Rows.here(X), Wanted(fit=14, table=10, measure=10))
     assert found.fit is found.original and found.fit.k == 14
     np.testing.assert_array_equal(found.table(10), knn(X, 10).indices)
 
@@ -171,7 +168,7 @@ def test_one_graph_serves_every_consumer_when_the_space_is_one():
 def test_a_reduced_space_gets_its_own_graph():
     X = small_data("float")
     reduced = X[:, :3].copy()
-    found = find_neighbours(X, reduced, ALL, fit_k=14, table_k=10, measure_k=0, metric="euclidean", seed=0, index=False)
+    found = find_neighbours(Rows.here(X, reduced), Wanted(fit=14, table=10, measure=0))
     np.testing.assert_array_equal(found.fit.indices, knn(reduced, 14).indices)
     np.testing.assert_array_equal(found.original.indices, knn(X, 10).indices)
 
@@ -179,7 +176,7 @@ def test_a_reduced_space_gets_its_own_graph():
 def test_a_fit_on_some_rows_gets_their_graph_and_a_search_index():
     X = small_data("float")
     fit = np.arange(0, 160, 2)
-    found = find_neighbours(X, None, fit, fit_k=9, table_k=10, measure_k=0, metric="cosine", seed=0, index=True)
+    found = find_neighbours(Rows.here(X, fit=fit), Wanted(fit=9, table=10, measure=0, metric="cosine", index=True))
     np.testing.assert_array_equal(found.fit.indices, knn(X[fit], 9, "cosine").indices)  # exact, over the fit rows
     near, _ = found.fit.index.query(X[1:2], k=3)  # the index finds fitted rows for a row that was not fitted
     assert near.shape == (1, 3) and set(near[0]) <= set(range(80))
@@ -188,15 +185,14 @@ def test_a_fit_on_some_rows_gets_their_graph_and_a_search_index():
 
 def test_the_table_is_left_out_with_a_reason(monkeypatch):
     X = small_data("float")
-    args = dict(metric="euclidean", seed=0, index=False)
-    assert find_neighbours(X, None, ALL, 0, 0, 0, **args).table_note == "no neighbour table: --neighbours 0"
+    assert find_neighbours(Rows.here(X), Wanted(0, 0, 0)).table_note == "no neighbour table: --neighbours 0"
     monkeypatch.setattr(knn_module, "TABLE_ROWS", 100)
-    found = find_neighbours(X, None, ALL, 14, 10, 0, **args)
+    found = find_neighbours(Rows.here(X), Wanted(14, 10, 0))
     assert found.table(10) is None and found.table_note.startswith("no neighbour table: 160 points, over 100")
     assert found.fit.k == 14  # the projections still get theirs
     monkeypatch.undo()
-    assert find_neighbours(X, None, ALL, 14, 10, 0, **args, table_rows=160).table(10) is not None
-    found = find_neighbours(X, None, ALL, 14, 10, 0, **args, table_rows=159)  # --neighbour-rows
+    assert find_neighbours(Rows.here(X), Wanted(14, 10, 0, table_rows=160)).table(10) is not None
+    found = find_neighbours(Rows.here(X), Wanted(14, 10, 0, table_rows=159))  # --neighbour-rows
     assert found.table(10) is None and found.table_note.startswith("no neighbour table: 160 points, over ")
 
 
@@ -340,26 +336,23 @@ def test_an_approximate_table_reaches_the_page_with_its_recall(monkeypatch, cli,
     assert f"its 10 nearest, approximate (recall {graph.recall:.3f}: the share of the true ones found" in html
 
 
-class Held:
-    """Rows held elsewhere, gathered when indexed, as a Dask cluster's (cluster.ClusterRows)."""
-
-    def __init__(self, X: np.ndarray) -> None:
-        self.X, self.shape, self.dtype = X, X.shape, X.dtype
-
-    def __len__(self) -> int:
-        return len(self.X)
-
-    def __getitem__(self, rows) -> np.ndarray:
-        return self.X[rows]
-
-
 def test_rows_on_a_cluster_get_a_table_up_to_what_may_be_gathered(monkeypatch):
+    """Rows a Dask cluster holds (engine/dask.py) are brought here for the table only up to GATHER_ROWS."""
     X = small_data("float")
-    args = dict(metric="euclidean", seed=0, index=False)
-    found = find_neighbours(Held(X), None, ALL, 0, 10, 0, **args)
+    fit = np.arange(0, 160, 2)
+    brought = []
+
+    def every_row() -> np.ndarray:
+        brought.append(len(X))
+        return X
+
+    held = Rows(X[fit], fit, len(X), every_row, held=True)
+    found = find_neighbours(held, Wanted(9, 10, 0))
     np.testing.assert_array_equal(found.table(10), knn(X, 10).indices)
+    np.testing.assert_array_equal(found.fit.indices, knn(X[fit], 9).indices)
+    assert brought == [160]
     monkeypatch.setattr(knn_module, "GATHER_ROWS", 100)
-    found = find_neighbours(Held(X), None, ALL, 0, 10, 0, **args)
-    assert found.table(10) is None and found.original is None
+    found = find_neighbours(held, Wanted(9, 10, 0))
+    assert found.table(10) is None and found.original is None and brought == [160]  # not brought again
     assert found.table_note.startswith("no neighbour table: 160 points on the Dask cluster, over the 100 whose")
-    assert find_neighbours(X, None, ALL, 0, 10, 0, **args).table(10) is not None  # this process's rows: a table
+    assert find_neighbours(Rows.here(X, fit=fit), Wanted(9, 10, 0)).table(10) is not None  # this process's rows

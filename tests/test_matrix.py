@@ -16,27 +16,27 @@ TEXT = Embedding("list", ("v",), None, "", text=True)
 
 def test_list_column_to_float32():
     table = pa.table({"v": pa.array([[1, 2, 3], [4, 5, 6]], type=pa.list_(pa.int64()))})
-    m = build_matrix(table, LIST)
-    assert m.X.dtype == np.float32 and m.X.tolist() == [[1, 2, 3], [4, 5, 6]]
+    X, _ = build_matrix(table, LIST)
+    assert X.dtype == np.float32 and X.tolist() == [[1, 2, 3], [4, 5, 6]]
 
 
 @pytest.mark.parametrize("value_type", [pa.float16(), pa.float32(), pa.float64(), pa.int8()])
 def test_fixed_size_and_large_lists(value_type):
     values = pa.array([1, 2, 3, 4], type=value_type)
     for arr in (pa.FixedSizeListArray.from_arrays(values, 2), pa.LargeListArray.from_arrays([0, 2, 4], values)):
-        m = build_matrix(pa.table({"v": arr}), LIST)
-        assert m.X.tolist() == [[1, 2], [3, 4]]
+        X, _ = build_matrix(pa.table({"v": arr}), LIST)
+        assert X.tolist() == [[1, 2], [3, 4]]
 
 
 def test_sliced_list_arrays_keep_their_offsets():
     arr = pa.array([[9, 9], [1, 2], [3, 4]], type=pa.list_(pa.float32())).slice(1)
-    assert build_matrix(pa.table({"v": arr}), LIST).X.tolist() == [[1, 2], [3, 4]]
+    assert build_matrix(pa.table({"v": arr}), LIST)[0].tolist() == [[1, 2], [3, 4]]
 
 
 def test_bad_rows_are_dropped_and_counted():
     rows = [[1.0, 2.0], None, [], [1.0, 2.0, 3.0], [float("nan"), 1.0], [float("inf"), 0.0], [5.0, 6.0]]
-    m = build_matrix(pa.table({"v": pa.array(rows, type=pa.list_(pa.float64()))}), LIST)
-    assert m.X.tolist() == [[1, 2], [5, 6]]
+    X, m = build_matrix(pa.table({"v": pa.array(rows, type=pa.list_(pa.float64()))}), LIST)
+    assert X.tolist() == [[1, 2], [5, 6]]
     assert m.keep.tolist() == [0, 6]
     assert m.dropped == {
         "missing vectors": 1,
@@ -48,8 +48,8 @@ def test_bad_rows_are_dropped_and_counted():
 
 def test_text_vectors_parse_and_flag_non_numbers():
     cells = ["[0.5, 1]", " [2,3e1] ", "[a, 1]", "[]", None, "[1, 2, 3]"]
-    m = build_matrix(pa.table({"v": cells}), TEXT)
-    assert m.X.tolist() == [[0.5, 1.0], [2.0, 30.0]]
+    X, m = build_matrix(pa.table({"v": cells}), TEXT)
+    assert X.tolist() == [[0.5, 1.0], [2.0, 30.0]]
     assert m.dropped == {
         "missing vectors": 1,
         "empty vectors": 1,
@@ -60,8 +60,8 @@ def test_text_vectors_parse_and_flag_non_numbers():
 
 def test_columns_with_nulls_drop_the_row():
     table = pa.table({"a": [1.0, None, 3.0], "b": [1, 2, 3]})
-    m = build_matrix(table, Embedding("columns", ("a", "b"), 2, ""))
-    assert m.X.tolist() == [[1, 1], [3, 3]] and m.dropped == {"missing numbers": 1} and m.gaps == (1, 0)
+    X, m = build_matrix(table, Embedding("columns", ("a", "b"), 2, ""))
+    assert X.tolist() == [[1, 1], [3, 3]] and m.dropped == {"missing numbers": 1} and m.gaps == (1, 0)
 
 
 def test_all_rows_bad_is_an_error():

@@ -58,12 +58,14 @@ def test_a_mostly_missing_column_is_left_out_and_named():
 
 def test_the_numbers_columns_miss_are_dropped_or_filled_and_counted_by_column():
     table = pa.table({"a": [1.0, None, 3.0, float("nan")], "b": [1.0, 2.0, None, 4.0]})
-    dropped = build_matrix(table, Embedding("columns", ("a", "b"), 2, ""))
+    _, dropped = build_matrix(table, Embedding("columns", ("a", "b"), 2, ""))
     assert dropped.keep.tolist() == [0] and dropped.dropped == {"missing numbers": 3}
     assert dropped.gaps == (2, 1)
-    filled = build_matrix(table, Embedding("columns", ("a", "b"), 2, "", fill=(2.0, 3.0)))
-    assert filled.X.tolist() == [[1, 1], [2, 2], [3, 3], [2, 4]] and not filled.dropped
-    inf = build_matrix(pa.table({"a": [1.0, float("inf")], "b": [1.0, 2.0]}), Embedding("columns", ("a", "b"), 2, ""))
+    X, filled = build_matrix(table, Embedding("columns", ("a", "b"), 2, "", fill=(2.0, 3.0)))
+    assert X.tolist() == [[1, 1], [2, 2], [3, 3], [2, 4]] and not filled.dropped
+    _, inf = build_matrix(
+        pa.table({"a": [1.0, float("inf")], "b": [1.0, 2.0]}), Embedding("columns", ("a", "b"), 2, "")
+    )
     assert inf.dropped == {"NaN or infinite values": 1}  # not missing: a number out of range
 
 

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
+from embproj.options import ALGOS
+from embproj.render.names import page_names
 from embproj.render.neighbours import encode_neighbours
 from embproj.text.safe import NUMBER, csv_cell, formula_pattern
 from reportdata import decode_neighbours
@@ -98,6 +100,7 @@ CSV_CELLS = ["plain", "", "=1+1", "+1", "-1.5", "+.5", "1e5", "-", "-x", "@sum",
 
 def python_cases() -> dict:
     return {
+        "names": page_names(ALGOS),  # what the page finds its models and columns by, as every report says
         "neighbours": neighbour_cases(),
         "csv": {
             "formula": formula_pattern(),

@@ -134,3 +134,26 @@ def test_umap_from_our_neighbours_is_as_good_as_plain_umap(X, fits, monkeypatch)
     t_plain = trustworthiness(X, plain.embedding_, n_neighbors=10)
     t_ours = trustworthiness(X, fits["umap"][0].xy, n_neighbors=10)
     assert abs(t_plain - t_ours) < 0.01
+
+
+def test_a_umap_of_several_separate_groups_is_the_same_in_every_process(tmp_path):
+    """Seven groups of rows far apart: each a part of its own in the neighbour graph, where umap-learn's spectral
+    start differs from one fit to the next whatever the seed. Two fresh processes give the same coordinates."""
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(size=(40, 8)) + c * 1000 for c in range(7)]).astype(np.float32)
+    pq.write_table(pa.table({"emb": pa.array(list(X), type=pa.list_(pa.float32()))}), tmp_path / "groups.parquet")
+    coords = []
+    for i in range(2):
+        out = tmp_path / f"c{i}.csv"
+        run = [sys.executable, "-m", "embproj", "project", str(tmp_path / "groups.parquet"), "--algo", "umap",
+               "--n-neighbors", "5", "--no-cache", "--no-metrics", "-q", "-o", str(tmp_path / f"r{i}.html"),
+               "--coords-out", str(out)]  # fmt: skip
+        assert subprocess.run(run, capture_output=True, text=True, timeout=300).returncode == 0
+        coords.append(out.read_bytes())
+    assert coords[0] == coords[1]

@@ -114,12 +114,12 @@ def test_umap_places_rows_as_its_own_transform_does_to_the_bit(X, monkeypatch):
 def test_rows_placed_on_every_core_land_where_one_thread_puts_them(X, monkeypatch):
     """UMAP places a batch a thread on every core (its layout kernels run without Python's lock): the same
     coordinates as one batch after the other."""
-    from embproj.project import projectors as project_module
+    from embproj.project import place
     from embproj.project.place import UmapPlacer, usable_cores
 
     fit = fit_rows(N, FIT, seed=0)
     params, graph = Options().params_for("umap"), knn(X[fit], 14, index=True)
-    monkeypatch.setattr(project_module, "PLACE_BATCH", 50)  # 9 batches
+    monkeypatch.setattr(place, "PLACE_BATCH", 50)  # 9 batches
     _, placer = fit_map(X[fit], "umap", params, 0, graph)
     assert placer.threads() == usable_cores()
     threaded = project(X, "umap", params, 0, graph, fit)
@@ -160,25 +160,24 @@ def test_all_rows_stream_into_one_matrix(tmp_path):
     file streams (no Arrow copy of the embedding is kept, no chunk is copied twice)."""
     from embproj.plan.choose import Embedding
     from embproj.read.source import open_source
-    from embproj.sample import sample_rows
+    from embproj.sample import Draw, Reading, sample_rows
     from embproj.vectors.matrix import vectors
 
     source = open_source(_table(tmp_path / "t.parquet", n=40_000, dims=8))
     embedding = Embedding("list", ("embedding",), 8, "")
-    sample = sample_rows(source, ["label", "embedding"], None, 0, vectors=lambda b: vectors(b, embedding),
-                         keep_columns=["label"])  # fmt: skip
+    reading = Reading(["label", "embedding"], ["label"], lambda b: vectors(b, embedding))
+    sample = sample_rows(source, reading, Draw(None))
     assert sample.table.column_names == ["label"] and sample.X.shape == (40_000, 8)
     assert sample.X.base is not None or sample.X.flags.owndata  # one array, filled in place
     expected = blobs(n=40_000, dims=8, classes=4, seed=3)[0]
     np.testing.assert_array_equal(sample.X, expected)
-    five = sample_rows(source, ["label", "embedding"], 5_000, 7, vectors=lambda b: vectors(b, embedding),
-                       keep_columns=["label"])  # fmt: skip
+    five = sample_rows(source, reading, Draw(5_000, seed=7))
     np.testing.assert_array_equal(five.X, expected[five.row_ids])  # a sample keeps each row's own vector
 
 
 def test_a_cached_graph_that_is_not_one_of_the_rows_is_searched_again(tmp_path, monkeypatch):
     from embproj import cache
-    from embproj.neighbours.search import Graph, find_neighbours
+    from embproj.neighbours.search import Graph
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     X = blobs(n=40, dims=4, classes=2, seed=1)[0]
@@ -214,8 +213,9 @@ def test_a_cached_graph_that_is_not_one_of_the_rows_is_searched_again(tmp_path, 
     for facts in ({}, []):
         cache._write("g", facts, indices=graph.indices, distances=graph.distances)  # no metric; not a dict
         assert cache.load_graph("g") is None
-    other = knn(X[:30], 5)  # a graph of other rows, given as known: not used
-    found = find_neighbours(X, None, np.arange(40), 5, 5, 0, "euclidean", 0, False, known=lambda k: other).original
+    search = cache._searched("the same vectors", None)  # the search over every row that cache.around hands on
+    assert not search(X[:30], 5).cached and search(X[:30], 5).cached  # kept, then read back
+    found = search(X, 5)  # the key of those 30 rows' graph: another graph of other rows, not used
     assert np.array_equal(found.indices, graph.indices) and not found.cached
 
 

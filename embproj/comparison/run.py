@@ -18,6 +18,7 @@ from embproj.comparison.sides import Side, match, open_table, paired, planned, s
 from embproj.errors import OptionError
 from embproj.options import ALGO_NAMES, Options, say, validate
 from embproj.pipeline import Reporter, Reports, Result, Stages
+from embproj.summary import StageResults, describe_run, with_page
 from embproj.write.files import check_outputs, text_output, write_outputs
 
 
@@ -59,7 +60,7 @@ def compare(opts: Options, before=None, after=None, reporter: Reports | None = N
 
 def _rest(opts: Options, stage: Stages, sides: tuple[Side, Side], matching, reporter: Reports) -> Result:
     from embproj.comparison.maps import both_maps
-    from embproj.render.assemble import make_page
+    from embproj.render.assemble import make_page, page_contents, with_comparison
     from embproj.structure.clusters import find_structure
 
     before, after = sides
@@ -77,17 +78,23 @@ def _rest(opts: Options, stage: Stages, sides: tuple[Side, Side], matching, repo
     plan = before.plan
     if key and key not in plan.hover:
         plan = replace(plan, hover=(key, *plan.hover))
+    made = StageResults(
+        before.source, plan, before.sample, maps.before.matrix, maps.projections, maps.before.graphs, structure,
+        comparison,
+    )  # fmt: skip
+    seconds = dict(stage.seconds)
     with stage("report", "Writing the report"):
-        page = make_page(
-            opts, before.source, plan, before.sample, maps.before.matrix, maps.projections,
-            maps.before.graphs, dict(stage.seconds), structure, comparison,
-        )  # fmt: skip
-    for message in page.summary.warnings:
+        contents = page_contents(opts, made)
+        run_summary = describe_run(opts, made, seconds, contents.warnings, contents.table_facts)
+        run_summary = with_comparison(opts, run_summary, made, contents)
+        page = make_page(opts, made, contents, run_summary)
+    run_summary = with_page(run_summary, page.images, page.note)
+    for message in run_summary.warnings:
         reporter.warn(message)
     with Stages(Reporter(), stage.seconds)("write", ""):
         read = _check_outputs(opts, sides, page.files_read)
         written = write_outputs([text_output("report", opts.output, page.html)] if opts.output is not None else [])
-    return Result(page.html, plan, page.summary, maps.projections, stage.seconds, written, read)
+    return Result(page.html, plan, run_summary, maps.projections, stage.seconds, written, read)
 
 
 def _checked(opts: Options, two_tables: bool) -> Options:

@@ -23,7 +23,7 @@ from embproj.plan.choose import Plan
 from embproj.read.base import Source
 from embproj.read.metadata import with_metadata
 from embproj.read.source import open_source
-from embproj.sample import Sample, sample_rows
+from embproj.sample import Draw, Reading, Sample, sample_rows
 from embproj.text.words import closest, guessed, listing
 from embproj.vectors.matrix import REASONS, Matrix, matrix_from, vectors
 
@@ -39,10 +39,11 @@ class Planned:
 
 @dataclass(frozen=True)
 class Side(Planned):
-    """One embedding of the rows, read: its sample and its matrix too, the rows in BEFORE's order."""
+    """One embedding of the rows, read: its sample, its matrix and its vectors too, the rows in BEFORE's order."""
 
     sample: Sample
     matrix: Matrix
+    X: np.ndarray  # float32, a row per kept row (`matrix.keep`), as read: compare runs in this process
 
     @property
     def embedding(self) -> str:
@@ -121,8 +122,8 @@ def _sample(opts: Options, side: Planned, eligible, limit, key: list[str], tick)
     needed = list(dict.fromkeys([*plan.needed_columns, *key]))
     shown = list(dict.fromkeys([*plan.shown_columns, *key]))
     method = opts.sample if limit is not None else "random"  # AFTER: every eligible row, whatever the method
-    args = (needed, limit, opts.seed, method, plan.color.column, convert, shown, tick, eligible)
-    sample = located(side.source.name, sample_rows, side.source, *args)
+    draw = Draw(limit, opts.seed, method, plan.color.column, eligible)
+    sample = located(side.source.name, sample_rows, side.source, Reading(needed, shown, convert), draw, tick)
     pa.default_memory_pool().release_unused()
     return sample
 
@@ -131,8 +132,8 @@ def paired(before: Planned, after: Planned, samples: tuple[Sample, Sample], matc
     """Both matrices over the same rows in BEFORE's order: the sampled rows with a usable vector on both sides.
     A row dropped on one side is counted among BEFORE's dropped rows, with the side and the reason."""
     sample_b, sample_a = samples
-    mb = located(before.source.name, _matrix, sample_b)
-    ma = located(after.source.name, _matrix, sample_a)
+    Xb, mb = located(before.source.name, _matrix, sample_b)
+    Xa, ma = located(after.source.name, _matrix, sample_a)
     keys_before = matching.keys(sample_b.table, sample_b.row_ids).take(pa.array(mb.keep))
     keys_after = matching.keys(sample_a.table, sample_a.row_ids)
     at = _positions(pc.index_in(keys_before, value_set=keys_after))  # each row of BEFORE in AFTER's sample
@@ -152,11 +153,10 @@ def paired(before: Planned, after: Planned, samples: tuple[Sample, Sample], matc
             where=f"{before.source.name}, {after.source.name}",
         )
     theirs = usable[at[rows]]
-    mb = replace(_rows(mb, rows), dropped=dropped)
-    ma = replace(_rows(ma, theirs), dropped={})
-    return Side(before.name, before.source, before.plan, sample_b, mb), Side(
-        after.name, after.source, after.plan, sample_a, ma
-    )
+    (Xb, mb), (Xa, ma) = _rows(Xb, mb, rows), _rows(Xa, ma, theirs)
+    first = Side(before.name, before.source, before.plan, replace(sample_b, X=None), replace(mb, dropped=dropped), Xb)
+    second = Side(after.name, after.source, after.plan, replace(sample_a, X=None), replace(ma, dropped={}), Xa)
+    return first, second
 
 
 def _positions(found) -> np.ndarray:
@@ -165,14 +165,14 @@ def _positions(found) -> np.ndarray:
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _matrix(sample: Sample) -> Matrix:
+def _matrix(sample: Sample) -> tuple[np.ndarray, Matrix]:
+    assert sample.X is not None, "sampled in this process: its vectors are here"
     bad = sample.bad if sample.bad is not None else np.zeros(len(sample.row_ids), np.int8)
     return matrix_from(sample.X, bad, sample.dims, "", sample.gaps)
 
 
-def _rows(matrix: Matrix, rows: np.ndarray) -> Matrix:
+def _rows(X: np.ndarray, matrix: Matrix, rows: np.ndarray) -> tuple[np.ndarray, Matrix]:
+    """The kept rows `rows` (positions among them, ascending for BEFORE, in BEFORE's order for AFTER)."""
     if len(rows) == len(matrix.keep) and (rows == np.arange(len(rows))).all():
-        return matrix
-    X = np.ascontiguousarray(matrix.X[rows])
-    original = X if matrix.original is matrix.X else np.ascontiguousarray(matrix.original[rows])
-    return replace(matrix, X=X, original=original, keep=matrix.keep[rows])
+        return X, matrix
+    return np.ascontiguousarray(X[rows]), replace(matrix, keep=matrix.keep[rows])

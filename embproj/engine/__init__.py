@@ -1,1 +1,2 @@
-"""Where the batch steps run: `dask.py` is `--engine dask`; the local engine is the stages themselves."""
+"""Where the batch steps run and the rows' vectors live: `base.Engine`, the interface; `local.py` (this process) and
+`dask.py` (`--engine dask`) its two engines."""

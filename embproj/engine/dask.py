@@ -5,7 +5,7 @@ What runs where:
 - each worker reads its own Parquet parts: the random keys of the sample (one numpy stream, advanced to the part's
   first row, so the keys are the local engine's), then the sampled rows' vectors, which stay on the worker;
 - the client gathers the shown columns of the plotted rows, and the vectors of the rows the fit and the quality
-  numbers need (`ClusterRows[rows]`); the fit runs once, here;
+  numbers need (`Dask.gather`); the fit runs once, here;
 - the placer (the fitted model, pickled once) goes to the workers, which place the other rows in the local
   engine's batches (the same rows in the same batch, so the same coordinates), and send back x, y.
 
@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from embproj.errors import ClusterError, EmbprojError, InputError, OptionError
+from embproj.options import say
 from embproj.read.jsonfile import first_line
 
 INSTALL = "pip install 'embproj[dask]'"
@@ -60,7 +61,8 @@ def _opened(path: str):
         why = os.strerror(err.errno) if isinstance(err, OSError) and err.errno else first_line(err)  # no path twice
         raise ClusterError(
             f'a Dask worker cannot read "{path}" ({why})',
-            "the workers must see the data at the same path as this machine (a shared folder), or use --engine local",
+            "the workers must see the data at the same path as this machine (a shared folder), or use "
+            + say("engine", "local"),
         ) from None
 
 
@@ -196,7 +198,7 @@ class Cluster:
         except TimeoutError:
             raise ClusterError(
                 f"the Dask cluster did not finish a task in {self.timeout:g} s ({self._workers()})",
-                "check that the cluster has workers that can read the data, or give a longer --timeout",
+                f"check that the cluster has workers that can read the data, or give a longer {say('timeout')}",
             ) from None
         except EmbprojError:
             raise
@@ -247,10 +249,11 @@ def connect(scheduler: str | None, timeout: float) -> Iterator[Cluster]:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise OptionError("--engine dask needs Dask, which is not installed", f"install it with {INSTALL}") from None
+        what = f"{say('engine', 'dask')} needs Dask, which is not installed"
+        raise OptionError(what, f"install it with {INSTALL}") from None
     if scheduler is not None and not scheduler.strip():
         raise OptionError(
-            "--scheduler is empty", "give the scheduler's address (e.g. tcp://10.0.0.5:8786), or leave it out"
+            f"{say('scheduler')} is empty", "give the scheduler's address (e.g. tcp://10.0.0.5:8786), or leave it out"
         )
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     local = None
@@ -266,9 +269,9 @@ def connect(scheduler: str | None, timeout: float) -> Iterator[Cluster]:
         except (OSError, TimeoutError, ValueError) as err:
             raise ClusterError(
                 f"cannot start a Dask cluster on this machine ({first_line(err)})",
-                "give the address of a running one with --scheduler, or use --engine local",
+                f"give the address of a running one with {say('scheduler')}, or use {say('engine', 'local')}",
             ) from None
-        started = f"no --scheduler: started a Dask cluster of {workers} workers on this machine"
+        started = f"no {say('scheduler')}: started a Dask cluster of {workers} workers on this machine"
     try:
         yield Cluster(client, timeout, started)
     finally:
@@ -311,7 +314,7 @@ def _client(address: str, timeout: float):
     except Exception as err:  # noqa: BLE001 - an address Dask cannot use fails in many ways: each is one line
         raise ClusterError(
             f"cannot reach the Dask scheduler at {address} ({first_line(err)})",
-            "check --scheduler (e.g. tcp://10.0.0.5:8786) and that the scheduler runs",
+            f"check {say('scheduler')} (e.g. tcp://10.0.0.5:8786) and that the scheduler runs",
         ) from None
 
 
@@ -330,29 +333,32 @@ def _security(address: str):
     return Security()
 
 
-class ClusterRows:
-    """The plotted rows' vectors, held by the workers part by part, as the local engine's matrix would hold them:
-    `len`, `shape`, `rows[idx]` (gathered), `scaled(scaler)` and `reduced(reducer)` (applied on the workers) and
-    `placed`."""
+class Dask:
+    """The engine of engine/base.py on a cluster: the plotted rows' vectors are held by the workers, part by part
+    (the usable rows of each, in file order), and stay there; the client gathers the rows a stage needs, and the
+    rows are rescaled, pre-reduced and placed where they are."""
 
-    dtype = np.dtype(np.float32)
+    here = False
 
-    def __init__(self, cluster: Cluster, parts: list, sizes, dims: int, reducer=None, scaler=None) -> None:
-        self.cluster, self.parts, self.dims, self.reducer, self.scaler = cluster, parts, dims, reducer, scaler
-        self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.parts: list = []  # a future per part that holds sampled rows (`Part`)
+        self.starts = np.zeros(1, np.int64)  # where each part's rows begin among the kept rows, then their count
+        self.dims = 0
+        self.scaler: Any = None
+        self.reducer: Any = None
 
-    def __len__(self) -> int:
-        return int(self.starts[-1])
+    def sample(self, source, plan, opts, progress=None):
+        """The rows sample.py would choose (`sample_on`), their vectors left on the workers."""
+        sample, self.parts, usable = sample_on(self.cluster, source, plan, opts, progress)
+        self.starts, self.dims = np.concatenate([[0], np.cumsum(usable)]).astype(np.int64), sample.dims
+        return sample
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        return len(self), (self.reducer.target if self.reducer is not None else self.dims)
+    def matrix(self, sample, where: str):
+        """The workers kept the usable rows already: here they are only counted."""
+        from embproj.vectors.matrix import counted
 
-    def reduced(self, reducer) -> ClusterRows:
-        return ClusterRows(self.cluster, self.parts, np.diff(self.starts), self.dims, reducer, self.scaler)
-
-    def scaled(self, scaler) -> ClusterRows:
-        return ClusterRows(self.cluster, self.parts, np.diff(self.starts), self.dims, self.reducer, scaler)
+        return counted(sample.bad, sample.dims, where, sample.gaps)
 
     def _pieces(self, rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
         """(part, rows within it) for ascending row numbers."""
@@ -363,48 +369,59 @@ class ClusterRows:
             if bounds[p + 1] > bounds[p]
         ]
 
-    def __getitem__(self, rows) -> np.ndarray:
-        rows = np.asarray(rows, dtype=np.int64)
+    def gather(self, rows: np.ndarray | None = None, read: bool = False) -> np.ndarray:
+        rows = np.arange(self.starts[-1]) if rows is None else np.asarray(rows, dtype=np.int64)
+        reducer = None if read else self.reducer
         order = np.argsort(rows, kind="stable")
-        ordered = rows[order]
-        pieces = self._pieces(ordered)
-        futures = [self.cluster.submit(take, self.parts[p], local, self.scaler, self.reducer) for p, local in pieces]
+        pieces = self._pieces(rows[order])
+        futures = [self.cluster.submit(take, self.parts[p], local, self.scaler, reducer) for p, local in pieces]
         got = self.cluster.results(futures)
-        X = np.concatenate(got) if got else np.empty((0, self.shape[1]), np.float32)
+        X = np.concatenate(got) if got else np.empty((0, reducer.target if reducer else self.dims), np.float32)
         out = np.empty_like(X)
         out[order] = X
         return out
 
-    def placed(self, fit: np.ndarray, Y: np.ndarray, placer, progress, batch: int) -> np.ndarray:
-        """Every row's coordinates: the fitted rows' Y, the others placed on the workers in the local engine's
-        batches (`batch` rows of the unfitted rows in order), each batch's x, y sent back as it is done."""
-        xy = np.empty((len(self), 2), dtype=np.float32)
+    def rescale(self, scaler) -> None:
+        self.scaler = scaler
+
+    def reduce(self, reducer) -> None:
+        self.reducer = reducer
+
+    def place(self, placer, fit: np.ndarray, Y: np.ndarray, progress=None) -> np.ndarray:
+        """The local engine's batches (the same rows in the same batch, so the same coordinates), each placed on
+        the workers that hold its rows' parts, its x, y sent back as it is done."""
+        from embproj.project.place import batches
+
+        n = int(self.starts[-1])
+        xy = np.empty((n, 2), dtype=np.float32)
         xy[fit] = Y
-        rest = np.setdiff1d(np.arange(len(self)), fit, assume_unique=True)
         placer_f = self.cluster.broadcast(placer)
-        batches = [rest[b : b + batch] for b in range(0, len(rest), batch)]
-        pieces = [[(self.parts[p], local) for p, local in self._pieces(rows)] for rows in batches]
+        todo = batches(n, fit)
+        pieces = [[(self.parts[p], local) for p, local in self._pieces(rows)] for rows in todo]
         futures = [self.cluster.submit(place, placer_f, self.scaler, self.reducer, piece) for piece in pieces]
         for i, placed_xy in self.cluster.done(futures):
-            xy[batches[i]] = placed_xy
+            xy[todo[i]] = placed_xy
             futures[i] = None  # the worker lets the batch go
             if progress is not None:
-                progress(len(batches[i]))
+                progress(len(todo[i]))
         return xy
 
 
-def sample_on(cluster: Cluster, source, plan, opts, progress=None):
-    """sample.sample_rows on the cluster: the same rows, with their vectors left on the workers."""
+def sample_on(cluster: Cluster, source, plan, opts, progress=None) -> tuple[Any, list, list[int]]:
+    """sample.sample_rows on the cluster: the same rows, with their vectors left on the workers; and the parts
+    that hold them (futures of `Part`), with their numbers of usable rows."""
     from embproj.sample import Sample
 
     if opts.metadata:
         raise OptionError(
-            "--metadata does not run on --engine dask", "join it into the Parquet parts, or use --engine local"
+            f"{say('metadata')} does not run on {say('engine', 'dask')}",
+            f"join it into the Parquet parts, or use {say('engine', 'local')}",
         )
     if not source.parts:
         raise InputError(
-            "--engine dask reads Parquet: a file, a folder of part files, or a pattern such as 'parts/*.parquet'",
-            "convert the table to Parquet, or use --engine local",
+            f"{say('engine', 'dask')} reads Parquet: a file, a folder of part files, or a pattern such as "
+            "'parts/*.parquet'",
+            f"convert the table to Parquet, or use {say('engine', 'local')}",
             where=source.name,
         )
     # absolute here, as Dask's own readers make them: a worker resolves a relative path in its own working folder
@@ -432,22 +449,22 @@ def sample_on(cluster: Cluster, source, plan, opts, progress=None):
     dims_seen = [h[2] for h in heads if h[2]]
     dims = max(set(dims_seen), key=dims_seen.count) if dims_seen else 0
     usable = [int((h[0] == 0).sum()) for h in heads]
-    rows = ClusterRows(cluster, parts, usable, dims)
     gaps = [h[3] for h in heads if h[3] is not None and len(h[3]) == dims]
-    return Sample(table, row_ids, total, opts.sample, rows, bad, dims, np.sum(gaps, axis=0) if gaps else None)
+    sample = Sample(table, row_ids, total, opts.sample, None, bad, dims, np.sum(gaps, axis=0) if gaps else None)
+    return sample, parts, usable
 
 
 def _sampled(cluster: Cluster, paths: list[str], sizes, offsets, plan, opts) -> list:
     """sample.sample_rows's choice of rows, made from the parts' keys: per part, the numbers within it of the
     rows kept, or None for all of them."""
-    from embproj.sample import lowest_keys, stratified_keys
+    from embproj.sample import lowest_keys, no_colour, stratified_keys
 
     limit, seed, total = opts.max_points, opts.seed, int(offsets[-1])
     if limit is None or total <= limit:
         return [None] * len(paths)
     if opts.sample == "stratified":
         if not plan.color.column:
-            raise OptionError("--sample stratified needs a colour column", "name one with --color")
+            raise no_colour()
         column = plan.color.column
         found = cluster.results(
             [cluster.submit(class_keys, p, column, seed, int(o), limit) for p, o in zip(paths, offsets)]

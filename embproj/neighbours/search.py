@@ -81,12 +81,18 @@ def search_facts() -> dict:
     return {"exact_work": EXACT_WORK, "recall_rows": RECALL_ROWS, "cells": [CELL_ROWS, CELL_CAP, PROBE]}
 
 
+def within(k: int, n: int) -> int:
+    """k ≤ n − 1: of n rows, each has at most n − 1 others to be near (the graphs, UMAP's n_neighbors, t-SNE's
+    three times the perplexity all ask for at most that many)."""
+    return max(0, min(k, n - 1))
+
+
 def knn(X: np.ndarray, k: int, metric: str = "euclidean", seed: int = 0, index: bool = False) -> Graph:
     """Each row of X's k nearest other rows by `metric` (euclidean, cosine, manhattan, correlation, chebyshev,
-    minkowski); k is lowered to n - 1 when there are fewer rows. `index`: also keep a search over X for rows given
-    later (exact), to place new rows near the rows they are nearest to."""
+    minkowski), k `within` the rows. `index`: also keep a search over X for rows given later (exact), to place
+    new rows near the rows they are nearest to."""
     n = len(X)
-    k = max(0, min(k, n - 1))
+    k = within(k, n)
     if k == 0:
         return Graph(np.empty((n, 0), np.int32), np.empty((n, 0), np.float32), metric)
     from embproj.neighbours.exact import Nearest, exact
@@ -147,72 +153,79 @@ class Neighbours:
         return {name: g.facts() for name, g in graphs.items() if g is not None}
 
 
-def find_neighbours(
-    original,
-    reduced,
-    fit_rows,
-    fit_k: int,
-    table_k: int,
-    measure_k: int,
-    metric: str,
-    seed: int,
-    index: bool,
-    table_rows: int = TABLE_ROWS,
-    known: Callable[[int], Graph | None] | None = None,
-    planned_k: int = 0,
-) -> Neighbours:
-    """Each graph once, as deep as its deepest consumer: the projections' fit (`fit_k`, over `fit_rows` of
-    `reduced`, or of `original` when `reduced` is None; with a search index when rows are to be placed), the
-    page's table (`table_k`, up to `table_rows` rows: --neighbour-rows) and the quality numbers (`measure_k`), over
-    every row of `original`.
+@dataclass(frozen=True)
+class Rows:
+    """The vectors the graphs are found over, as the pipeline hands them (from its engine: engine/base.py)."""
 
-    `known(k)`: a graph over every row of `original` found before, k deep (the projection cache's), used when it
-    is the graph this run would search: the same rows, and as deep. `planned_k`: what the fit would take if no map came
-    from the cache, so that the graph over every row is as deep (and so the same) either way."""
-    n = len(original)
-    note = _table_note(n, table_k, gathered=not isinstance(original, np.ndarray), limit=table_rows)
-    original_k = max(0 if note else table_k, measure_k)
-    space = original if reduced is None else reduced
+    fitted: np.ndarray  # the rows `fit`, as the projections see them (pre-reduced, or as read)
+    fit: np.ndarray  # their positions among the `n` rows, ascending
+    n: int
+    every_row: Callable[[], np.ndarray]  # every row as read, brought here only when a graph over them is made
+    reduced: bool = False  # the projections see a PCA pre-reduction, not the vectors as read
+    held: bool = False  # the rows are a Dask cluster's: at most `GATHER_ROWS` of them are brought here
+
+    @classmethod
+    def here(cls, X: np.ndarray, reduced: np.ndarray | None = None, fit: np.ndarray | None = None) -> Rows:
+        """Rows in this process: X as read, `reduced` as the projections see them (None: X), fitted on the rows
+        `fit` (None: every row)."""
+        fit = np.arange(len(X)) if fit is None else fit
+        space = X if reduced is None else reduced
+        return cls(space if len(fit) == len(X) else space[fit], fit, len(X), lambda: X, reduced is not None)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """How deep each consumer reads the run's graphs, and how they are found."""
+
+    fit: int  # the maps' fit: UMAP's n_neighbors, t-SNE's three times the perplexity
+    table: int  # the page's table (--neighbours)
+    measure: int  # the quality numbers
+    metric: str = "euclidean"
+    seed: int = 0
+    index: bool = False  # rows are to be placed: keep a search over the fitted rows
+    table_rows: int = TABLE_ROWS  # the page gets its table up to this many rows (--neighbour-rows)
+    # what the fit of every map of the run would read, when `fit` is for some of them only (the others came from
+    # the projection cache), so that the graph over every row is as deep (and so the same) either way
+    planned: int = 0
+
+
+def find_neighbours(rows: Rows, wanted: Wanted, search: Callable[..., Graph] = knn) -> Neighbours:
+    """Each graph once, as deep as its deepest consumer (`wanted`): the projections' fit, over `rows.fitted`, with
+    a search index when rows are to be placed; the page's table and the quality numbers, over every row as read.
+    `search`: `knn`, or what stands in for it for the graph over every row (the projection cache's, cache.py)."""
+    n, w = rows.n, wanted
+    note = _table_note(n, w.table, gathered=rows.held, limit=w.table_rows)
+    original_k = max(0 if note else w.table, w.measure)
+    shared = not rows.reduced and len(rows.fit) == n and not w.index  # the fitted rows are every row as read
 
     def every_row(k: int) -> Graph | None:
-        if k == 0:
-            return None
-        found = known(min(k, n - 1)) if known is not None else None
-        if found is not None and len(found.indices) == n and found.k == min(k, n - 1):
-            return found
-        return knn(_here(original), k, metric, seed)
+        return search(rows.fitted if shared else rows.every_row(), k, w.metric, w.seed) if k else None
 
-    if reduced is None and len(fit_rows) == n and not index:
-        graph = every_row(max(fit_k, planned_k, original_k))
+    if shared:
+        graph = every_row(max(w.fit, w.planned, original_k))
         return Neighbours(graph, graph, note)
-    fit = knn(_here(space[fit_rows]), fit_k, metric, seed, index=index) if fit_k else None
+    fit = knn(rows.fitted, w.fit, w.metric, w.seed, index=w.index) if w.fit else None
     return Neighbours(fit, every_row(original_k), note)
-
-
-def _here(X) -> np.ndarray:
-    """X in this process: rows a Dask cluster holds are gathered (cluster.ClusterRows); only ever the fitted
-    rows, or at most `GATHER_ROWS` rows for the page's table and the quality numbers."""
-    return X if isinstance(X, np.ndarray) else X[np.arange(len(X))]
 
 
 def _table_note(n: int, k: int, gathered: bool = False, limit: int = TABLE_ROWS) -> str:
     """Why the page gets no neighbour table ("" when it gets one). `gathered`: the vectors are on a Dask
     cluster's workers and would have to come here; `limit`: --neighbour-rows."""
+    from embproj.options import say
+
     if k == 0:
-        return "no neighbour table: --neighbours 0"
+        return f"no neighbour table: {say('neighbours', 0)}"
     if n < 2:
         return "no neighbours: only one point"
     adds = f"would add {n * k * TABLE_BYTES / 10 / 1e6:.1f} MB"
     if gathered and n > GATHER_ROWS:
         return (
             f"no neighbour table: {n:,} points on the Dask cluster, over the {GATHER_ROWS:,} whose vectors are "
-            f"gathered here for it (--engine local finds them for every row; {adds})"
+            f"gathered here for it ({say('engine', 'local')} finds them for every row; {adds})"
         )
     if n > TABLE_ROWS:
         return f"no neighbour table: {n:,} points, over {TABLE_ROWS:,} ({adds})"
     if n > limit:
-        from embproj.options import say
-
         return (
             f"no neighbour table: {n:,} points, over {say('neighbour_rows', limit)} ({say('neighbour_rows', n)} "
             f"makes it; {adds})"

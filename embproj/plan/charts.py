@@ -20,11 +20,13 @@ def choose_charts(info, by_name, opts: Options, used: set) -> tuple[tuple[tuple[
             if not c.is_scalar:
                 raise OptionError(f"{say('charts', (name,), quote=True)} holds {c.type} values, which cannot be "
                                   "charted", "chart columns of numbers, labels or text")  # fmt: skip
-        return tuple((n, chart_kind(by_name[n])) for n in opts.charts), "set by --charts" if opts.charts else "none"
+        return tuple(
+            (n, chart_kind(by_name[n])) for n in opts.charts
+        ), f"set by {say('charts')}" if opts.charts else "none"
     fits = [c for c in info if c.name not in used and c.distinct >= 2 and c.kind in ("float", "int", "category")]
     reason = "label-like and numeric columns outside the embedding"
     if len(fits) > MAX_CHARTS:
-        reason += f", the first {MAX_CHARTS}; choose others with --charts"
+        reason += f", the first {MAX_CHARTS}; choose others with {say('charts')}"
     return tuple((c.name, chart_kind(c)) for c in fits[:MAX_CHARTS]), reason if fits else "no such column"
 
 
@@ -41,11 +43,11 @@ def choose_names(by_name, opts: Options, columns) -> tuple[str | None, str, str 
         if c.numeric or not c.is_scalar:
             raise OptionError(f"{say('text', c.name, quote=True)} holds {c.type} values, not text",
                               "give a column of text (titles, sentences, documents)")  # fmt: skip
-        return c.name, f'the most distinctive words of "{c.name}" in each (--text)', "words"
+        return c.name, f'the most distinctive words of "{c.name}" in each ({say("text")})', "words"
     name = majority_column(by_name, columns)
     if name is not None:
         return name, f'the majority value of "{name}" in each, and its share', "majority"
-    return None, "numbers (no label-like column; --text COL names them by their words)", None
+    return None, f"numbers (no label-like column; {say('text', 'COL')} names them by their words)", None
 
 
 def majority_column(by_name, columns) -> str | None:

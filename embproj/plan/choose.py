@@ -95,16 +95,16 @@ class Plan:
             return " + ".join(n for n, r in named if r.column == c.name), "; ".join(taken)
         code = dict(self.codes).get(c.name)
         if c.name in dict(self.left_out):
-            code = f"missing in {dict(self.left_out)[c.name]:.0%} of the first rows (--missing drop keeps it)"
+            code = f"missing in {dict(self.left_out)[c.name]:.0%} of the first rows ({say('missing', 'drop')} keeps it)"
         if c.name in self.hover:
             note = f"identifier ({c.note})" if c.note else code
             return "hover", f"{note}, not a dimension; shown on hover" if note else "shown on hover"
         if code:
             return "unused", f"{code}, not a dimension"
         if c.name in self.embedding.alternatives:
-            return "unused", "another vector column; choose it with --embedding"
+            return "unused", f"another vector column; choose it with {say('embedding')}"
         why = {
-            "id": f"identifier: {c.note}; not a dimension (--columns can make it one)"
+            "id": f"identifier: {c.note}; not a dimension ({say('columns')} can make it one)"
             if c.numbers
             else f"identifier: {c.note}",
             "text": "free text, many distinct values",
@@ -188,7 +188,7 @@ def _embedding(info, by_name, opts: Options, exclude: set, codes: dict[str, str]
     if opts.embedding:
         col = by_name[opts.embedding]
         if col.is_vector:
-            return Embedding("list", (col.name,), col.dims, "set by --embedding", col.kind == "text-vector")
+            return Embedding("list", (col.name,), col.dims, f"set by {say('embedding')}", col.kind == "text-vector")
         if col.numeric or col.kind == "id":
             raise OptionError(
                 f"{say('embedding', col.name, quote=True)} holds one number per row, not a vector",
@@ -245,7 +245,7 @@ def _columns_from_globs(info, globs) -> Embedding:
             f"{say('columns', tuple(globs))} matches no numeric column{extra}",
             f"numeric columns are: {listing(numeric)}",
         )
-    reason = f"--columns {','.join(globs)} matched {len(chosen)} numeric columns"
+    reason = f"{say('columns', tuple(globs), bare=True)} matched {len(chosen)} numeric columns"
     if wrong:
         reason += f"; non-numeric left out: {', '.join(map(_quote, wrong))}"
     return Embedding("columns", tuple(chosen), len(chosen), reason)
@@ -261,7 +261,7 @@ def _choose_color(info, by_name, opts: Options, exclude: set, codes: dict[str, s
         col = by_name[opts.color]
         many = col.kind == "float" or (col.kind == "int" and col.distinct > MAX_CATEGORIES)
         kind = "continuous" if many else "categorical"
-        return Role(col.name, f"set by --color, {kind}", kind)
+        return Role(col.name, f"set by {say('color')}, {kind}", kind)
     cats = [c for c in info if c.name not in exclude and (_is_categorical(c) or c.name in codes)]
     if cats:
         best = sorted(cats, key=class_rank)[0]
@@ -269,7 +269,7 @@ def _choose_color(info, by_name, opts: Options, exclude: set, codes: dict[str, s
             return Role(best.name, f"{codes[best.name]}, not a dimension", "categorical")
         why = class_name_says(best)
         return Role(best.name, f"{best.distinct} distinct values in the first rows, {why}", "categorical")
-    return Role(None, "no label-like column (few distinct values); pick one with --color")
+    return Role(None, f"no label-like column (few distinct values); pick one with {say('color')}")
 
 
 def _continuous_color(info, exclude: set) -> Role | None:
@@ -312,13 +312,13 @@ def _choose_label(info, opts: Options, color: Role, exclude: set) -> Role:
     if opts.label == "":
         return Role(None, "turned off")
     if opts.label:
-        return Role(opts.label, "set by --label")
+        return Role(opts.label, f"set by {say('label')}")
     return Role(*choose_label(info, color.column, exclude))
 
 
 def _choose_hover(info, opts: Options, used: set, first) -> tuple[tuple[str, ...], str]:
     if opts.hover is not None:
-        return tuple(opts.hover), "set by --hover"
+        return tuple(opts.hover), f"set by {say('hover')}"
     wanted = [r.column for r in first if r.column]
     for c in info:
         if c.name not in used and c.is_scalar and c.name not in wanted:
@@ -326,7 +326,7 @@ def _choose_hover(info, opts: Options, used: set, first) -> tuple[tuple[str, ...
     chosen = tuple(dict.fromkeys(wanted))[:MAX_HOVER]
     reason = "every column that is not the embedding or the image"
     if len(dict.fromkeys(wanted)) > MAX_HOVER:
-        reason = f"the first {MAX_HOVER} scalar columns; choose others with --hover"
+        reason = f"the first {MAX_HOVER} scalar columns; choose others with {say('hover')}"
     return chosen, reason
 
 

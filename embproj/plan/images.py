@@ -18,7 +18,7 @@ def choose_image(info, by_name, opts: Options) -> tuple:
         return (None, "turned off")
     shape = parse_image_shape(opts.image_shape)
     if opts.image:
-        return _image_role(by_name[opts.image], "set by --image", shape)
+        return _image_role(by_name[opts.image], f"set by {say('image')}", shape)
     if shape:
         fits = [c for c in info if c.kind in ("vector", "pixels") and _values_per_cell(c) == math.prod(shape)]
         if not fits:
@@ -28,14 +28,17 @@ def choose_image(info, by_name, opts: Options) -> tuple:
             )
         best = sorted(fits, key=lambda c: not IMAGE_NAMES.search(c.name))[0]
         return _image_role(
-            best, f"{math.prod(shape):,} numbers per row, shown as {shape_text(shape)} (--image-shape)", shape
+            best, f"{math.prod(shape):,} numbers per row, shown as {shape_text(shape)} ({say('image_shape')})", shape
         )
     for c in info:
         if c.is_image:
             return (c.name, _image_reason(c), c.kind)
     for c in info:
         if c.kind == "vector" and IMAGE_NAMES.search(c.name) and guess_shape(c.dims or 0):
-            return (None, f'"{c.name}" may be flat images: show them with --image-shape {guess_shape(c.dims or 0)}')
+            return (
+                None,
+                f'"{c.name}" may be flat images: show them with {say("image_shape", guess_shape(c.dims or 0))}',
+            )
     return (None, "no column of pixel arrays, image bytes, paths or data URIs")
 
 

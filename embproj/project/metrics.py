@@ -27,13 +27,14 @@ def subset(n: int, seed: int) -> np.ndarray:
 
 
 def quality(X: np.ndarray, xy: np.ndarray, seed: int, metric: str = "euclidean", graph: Graph | None = None) -> dict:
-    """`graph`: X's nearest neighbours when the run has them already (used when the subset is every row)."""
-    n = len(X)
+    """The numbers of the map `xy`; X: the vectors of its rows `subset(len(xy), seed)`, as read. `graph`: their
+    nearest neighbours when the run has them already (used when the subset is every row)."""
+    n = len(xy)
     k = min(K, (n - 1) // 2 - 1)  # scikit-learn's trustworthiness needs k < n / 2
     if k < 1:
         return {}
     rows = subset(n, seed)
-    Xs, Ys = X[rows].astype(np.float64), xy[rows].astype(np.float64)
+    Xs, Ys = X.astype(np.float64), xy[rows].astype(np.float64)
     from sklearn.manifold import trustworthiness
 
     with np.errstate(all="ignore"):  # correlation of a constant row: NaN distances, ranked last
@@ -51,5 +52,6 @@ def measure_k(opts, n: int) -> int:
 
 
 def measure(projections, X: np.ndarray, seed: int, metric: str, graph: Graph | None) -> list:
-    """Each projection with its quality numbers added."""
+    """Each projection with its quality numbers added; X: the vectors of the rows `subset(n, seed)` of the n
+    plotted rows, as read."""
     return [replace(p, metrics={**p.metrics, **quality(X, p.xy, seed, metric, graph)}) for p in projections]

@@ -1,17 +1,53 @@
 """Placing rows into a fitted map, one callable per projector. Each pickles with what it needs (the fitted model),
-so that the same placer runs in this process or on a Dask worker and gives the same coordinates."""
+so that the same placer runs in this process or on a Dask worker and gives the same coordinates; and the rows to
+place cut into `batches`, the same on every engine (a row's coordinates depend on the rows placed with it)."""
 
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+PLACE_BATCH = 10_000  # rows placed at a time; fixed, so the same input is placed in the same batches
+
+
+def batches(n: int, fit: np.ndarray) -> list[np.ndarray]:
+    """The rows of `n` not in `fit` (ascending), in order, `PLACE_BATCH` at a time."""
+    rest = np.setdiff1d(np.arange(n), fit, assume_unique=True)
+    return [rest[begin : begin + PLACE_BATCH] for begin in range(0, len(rest), PLACE_BATCH)]
+
+
+def place_rows(X: np.ndarray, placer: Placer, fit: np.ndarray, Y: np.ndarray, progress=None) -> np.ndarray:
+    """Every row of X's coordinates: the rows `fit`'s `Y`, the others placed batch by batch, a thread each when
+    the placer can (`Placer.threads`); `progress(rows)` as each batch is done."""
+    xy = np.empty((len(X), 2), dtype=np.float32)
+    xy[fit] = Y
+    todo = batches(len(X), fit)
+
+    def one(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return rows, np.asarray(placer(X[rows]), dtype=np.float32)
+
+    threads = min(len(todo), placer.threads())
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="embproj-place") if threads > 1 else None
+    try:  # each batch is placed alone, so a thread each gives the coordinates of one after the other
+        for rows, placed in pool.map(one, todo) if pool else map(one, todo):
+            xy[rows] = placed
+            if progress is not None:
+                progress(len(rows))
+    finally:
+        if pool is not None:  # on an error or an interrupt, the batches not started are dropped
+            pool.shutdown(wait=True, cancel_futures=True)
+    return xy
+
 
 class Placer:
     """A placer is called with a batch of rows and returns their (n, 2) coordinates."""
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
     def threads(self) -> int:
         """How many batches can be placed at once, a thread each: 1 unless the placer says otherwise."""

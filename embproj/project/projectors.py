@@ -12,19 +12,18 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 
 from embproj.errors import InputError
-from embproj.neighbours.search import Graph
+from embproj.neighbours.search import Graph, within
 from embproj.options import ALGO_NAMES as NAMES
 from embproj.options import ALGOS, DEFAULT_ALGO, DEFAULTS, SMALL_TABLE_ALGO, say
-from embproj.project.place import AtOrigin, PcaPlacer, TsnePlacer, UmapPlacer, searchable
+from embproj.project.place import AtOrigin, PcaPlacer, TsnePlacer, UmapPlacer, place_rows, searchable
 
 MIN_ROWS = {"pca": 1, "umap": 4, "tsne": 4}
-PLACE_BATCH = 10_000  # rows placed at a time; fixed, so the same input is placed in the same batches
 # UMAP from a given start (`embproj compare`'s AFTER map, from BEFORE's coordinates, turned to a square bounding
 # box: `_square`) refines that layout on the new rows' graph instead of laying them out again: a tenth of the
 # learning rate, 50 epochs and a quarter of the repulsion. On the digits a row whose neighbours did not change then
@@ -109,9 +108,9 @@ def neighbours_needed(algo: str, params: dict, n: int) -> int:
     """How many nearest rows (besides itself) `algo`'s fit reads from the graph: UMAP its n_neighbors (the row
     itself is the first of them), t-SNE three times the perplexity (openTSNE's rule), PCA none."""
     if algo == "umap":
-        return min(params["n_neighbors"], n - 1) - 1
+        return within(params["n_neighbors"], n) - 1
     if algo == "tsne":
-        return min(n - 1, int(3 * _perplexity(params["perplexity"], n)))
+        return within(int(3 * _perplexity(params["perplexity"], n)), n)
     return 0
 
 
@@ -134,19 +133,42 @@ def project(
     progress=None,
     init: np.ndarray | None = None,
 ) -> Projection:
-    """`algo`'s map of X, seeded: fitted on the rows `fit` (default all), the other rows placed by the fitted model
-    in batches of `PLACE_BATCH` (a fixed size, so the same rows are placed in the same batches however the file
-    was read). `graph` holds the fitted rows' nearest neighbours (at least `neighbours_needed`, with a search
-    index when rows are to be placed) for UMAP and t-SNE; `told`: warnings to give with it
+    """`algo`'s map of X, every row of which is in this process: `project_rows` over X's rows `fit` (default all),
+    the others placed here (place.place_rows)."""
+    fit = np.arange(len(X)) if fit is None else fit
+    fitted = X if len(fit) == len(X) else X[fit]
+    place = partial(place_rows, X)
+    return project_rows(fitted, fit, len(X), place, algo, params, seed, graph, told, progress, init)
+
+
+def project_rows(
+    fitted: np.ndarray,
+    fit: np.ndarray,
+    n: int,
+    place: Callable,
+    algo: str,
+    params: dict,
+    seed: int,
+    graph: Graph | None = None,
+    told: tuple[str, ...] = (),
+    progress=None,
+    init: np.ndarray | None = None,
+) -> Projection:
+    """`algo`'s map of n rows, seeded: fitted on `fitted` (the rows `fit`), the other rows placed by the fitted
+    model through `place(placer, fit, Y, progress)` (the engine's: engine/base.py), in batches of
+    `place.PLACE_BATCH` (a fixed size, so the same rows are placed in the same batches however the file was read
+    and wherever the rows are). `graph` holds the fitted rows' nearest neighbours (at least `neighbours_needed`,
+    with a search index when rows are to be placed) for UMAP and t-SNE; `told`: warnings to give with it
     (`Runnable.notes_for`); `progress(rows)` is told as rows are placed; `init`: UMAP's and t-SNE's start, the
     fitted rows' coordinates in another map (`embproj compare` starts AFTER from BEFORE). Parameters are checked
     by `options.validate` before any work."""
     start = time.perf_counter()
-    fit = np.arange(len(X)) if fit is None else fit
-    whole = len(fit) == len(X) and isinstance(X, np.ndarray)
-    fitted, place = fit_map(X if whole else X[fit], algo, params, seed, graph, told, init)
-    xy = _checked(algo, _placed(X, fit, fitted.xy, place, progress))
-    return replace(fitted, xy=xy, seconds=time.perf_counter() - start, fit=fit if len(fit) < len(X) else None)
+    fitted_map, placer = fit_map(fitted, algo, params, seed, graph, told, init)
+    if progress is not None:
+        progress(len(fit))
+    whole = len(fit) == n
+    xy = fitted_map.xy if whole else _checked(algo, place(placer, fit, fitted_map.xy, progress))
+    return replace(fitted_map, xy=xy, seconds=time.perf_counter() - start, fit=None if whole else fit)
 
 
 def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | None = None, told=(), init=None):
@@ -183,35 +205,6 @@ def _checked(algo: str, xy: np.ndarray) -> np.ndarray:
     return xy
 
 
-def _placed(X: np.ndarray, fit: np.ndarray, Y: np.ndarray, place, progress) -> np.ndarray:
-    """Every row's coordinates: the fitted rows' from the fit, the others placed batch by batch."""
-    if progress is not None:
-        progress(len(fit))
-    if len(fit) == len(X):
-        return Y
-    if not isinstance(X, np.ndarray):  # rows a Dask cluster holds are placed there (cluster.ClusterRows)
-        return X.placed(fit, Y, place, progress, PLACE_BATCH)
-    xy = np.empty((len(X), 2), dtype=np.float32)
-    xy[fit] = Y
-    rest = np.setdiff1d(np.arange(len(X)), fit, assume_unique=True)
-    batches = [rest[begin : begin + PLACE_BATCH] for begin in range(0, len(rest), PLACE_BATCH)]
-
-    def one(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return rows, np.asarray(place(X[rows]), dtype=np.float32)
-
-    threads = min(len(batches), place.threads())
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="embproj-place") if threads > 1 else None
-    try:  # each batch is placed alone, so a thread each gives the coordinates of one after the other
-        for rows, placed in pool.map(one, batches) if pool else map(one, batches):
-            xy[rows] = placed
-            if progress is not None:
-                progress(len(rows))
-    finally:
-        if pool is not None:  # on an error or an interrupt, the batches not started are dropped
-            pool.shutdown(wait=True, cancel_futures=True)
-    return xy
-
-
 # -- projectors -----------------------------------------------------------------------------------------------
 
 
@@ -235,11 +228,9 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph, ini
     epochs are umap-learn's own rule, said explicitly: `transform` then takes a third of them whatever the batch."""
     from embproj.fast.umap_kernels import fit, load_umap, status, warning
 
-    n = len(X)
-    k = p["n_neighbors"]
-    if k >= n:
-        k = n - 1
-        asked = p["n_neighbors"]
+    n, asked = len(X), p["n_neighbors"]
+    k = within(asked, n)
+    if k != asked:
         notes.append(
             f"UMAP used {k} neighbours, not its default {asked}: the table has {n} rows"
             if asked == DEFAULTS.n_neighbors  # not typed: the option would not help, so it goes unnamed
@@ -260,7 +251,7 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph, ini
             metric=p["metric"],
             random_state=seed,
             n_jobs=1,  # what random_state forces anyway, said so that umap-learn does not warn
-            init=_square(_start(init, n)) if init is not None else "spectral" if n > k + 2 else "random",  # k < n - 2
+            init=_square(_start(init, n)) if init is not None else _umap_start(n, k, knn_indices),
             precomputed_knn=(knn_indices, knn_dists, index),
             **(REFINE if init is not None else {"n_epochs": 500 if n <= 10_000 else 200}),
         )
@@ -280,6 +271,25 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph, ini
 
         used["_placing"] = plan(load_umap(), model)
     return model.embedding_, used, UmapPlacer(model)
+
+
+def _umap_start(n: int, k: int, knn_indices: np.ndarray) -> str:
+    """umap-learn's spectral start, except where it cannot work or would not be the same twice: it needs more rows
+    than neighbours, and on a graph of several separate parts (groups of rows far from each other) the Laplacian's
+    smallest eigenvalue repeats, so that the eigenvectors ARPACK returns, and the map, differ from one run to the
+    next whatever the seed (seen with umap-learn 0.5.12: 7 groups gave 3 maps in 3 fits). PCA's start is the same
+    every time."""
+    if n <= k + 2:
+        return "random"
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rows = np.repeat(np.arange(n), knn_indices.shape[1])
+    cols = knn_indices.reshape(-1)
+    ok = cols >= 0  # umap-learn's "no neighbour" is -1
+    graph = csr_matrix((np.ones(int(ok.sum()), dtype=np.int8), (rows[ok], cols[ok])), shape=(n, n))
+    parts, _ = connected_components(graph, directed=True, connection="weak")
+    return "spectral" if parts == 1 else "pca"
 
 
 def _perplexity(perplexity: float, n: int) -> float:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from embproj.errors import InputError
+from embproj.options import say
 from embproj.read.jsonfile import first_line as _first_line
 from embproj.read.tidy import plain_type, rename_notes, tidy_batches, unique_names
 
@@ -115,7 +116,7 @@ def read_error(source: Source, err: BaseException) -> InputError:
     fmt = FORMAT_NAMES.get(source.format, source.format)
     if isinstance(err, UnicodeDecodeError) or "utf8" in low or "utf-8" in low:
         return InputError(
-            "not UTF-8 text", "pass the file's encoding, for example --encoding latin-1", where=source.name
+            "not UTF-8 text", f"pass the file's encoding, for example {say('encoding', 'latin-1')}", where=source.name
         )
     if "expected" in low and "columns" in low:
         return InputError(

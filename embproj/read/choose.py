@@ -6,19 +6,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from embproj.errors import OptionError
+from embproj.options import say
 from embproj.read.base import Source
 from embproj.text.words import shown_names
-
-TABLE_FLAG_FIX = (
-    "leave --table out: it chooses among the tables of a W&B folder, the embeddings of a TensorBoard log folder "
-    "or the splits of a saved DatasetDict"
-)
 
 
 def single(source: Source, table: str | None) -> Source:
     if table is not None:
-        raise OptionError(f'--table "{table}": {source.name} holds a single table', TABLE_FLAG_FIX)
+        raise one_table(table, source.name)
     return source
+
+
+def one_table(table: str, name: str) -> OptionError:
+    """`--table` given for a file or folder that holds one table."""
+    return OptionError(
+        f"{say('table', table, quote=True)}: {name} holds a single table",
+        f"leave {say('table')} out: it chooses among the tables of a W&B folder, the embeddings of a TensorBoard log "
+        "folder or the splits of a saved DatasetDict",
+    )
 
 
 def in_memory(
@@ -42,13 +47,15 @@ def choose(keys: list[str], wanted: str | None, what: str, where: str, aliases: 
             return keys[0]
         raise OptionError(
             f"{where} holds {len(keys):,} {what}: {listed(keys)}",
-            f'choose one with --table, for example --table "{keys[0]}"',
+            f"choose one with {say('table')}, for example {say('table', keys[0], quote=True)}",
         )
     if wanted in keys:
         return wanted
     if aliases and wanted in aliases:
         return aliases[wanted]
-    raise OptionError(f'--table "{wanted}": {where} holds no such {what[:-1]}', f"choose one of {listed(keys)}")
+    raise OptionError(
+        f"{say('table', wanted, quote=True)}: {where} holds no such {what[:-1]}", f"choose one of {listed(keys)}"
+    )
 
 
 def listed(names: list[str], most: int = 20) -> str:

@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 
 from embproj.errors import OptionError
+from embproj.options import say
 
 SNIFF_BYTES = 64 << 10  # the sample: the first rows of any table, a few milliseconds to split
 SNIFFER_CHARS = 8 << 10  # what csv.Sniffer reads: its cost grows faster than the text (0.1 s for 64 KB of quotes)
@@ -80,7 +81,7 @@ def text_of(head: bytes, encoding: str | None) -> str:
         return head.decode(encoding or mark_encoding(head) or "utf-8-sig", errors="replace")
     except LookupError:
         raise OptionError(
-            f'unknown --encoding "{encoding}"', "use a Python codec name such as latin-1 or cp1252"
+            f"unknown {say('encoding', encoding, quote=True)}", "use a Python codec name such as latin-1 or cp1252"
         ) from None
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from embproj.errors import InputError, OptionError
+from embproj.options import say
 
 MB = 1 << 20
 # Python's json makes objects ~11 times the size of their text (34 MB of 64-dim vectors peaked at 390 MB), so
@@ -63,12 +64,12 @@ def read_text(path: Path, encoding: str | None, limit: int = MAX_JSON_BYTES, fix
         return raw.decode(encoding or "utf-8-sig")  # a UTF-8 byte-order mark is no character of the text
     except LookupError:
         raise OptionError(
-            f'unknown --encoding "{encoding}"', "use a Python codec name such as latin-1 or cp1252"
+            f"unknown {say('encoding', encoding, quote=True)}", "use a Python codec name such as latin-1 or cp1252"
         ) from None
     except UnicodeDecodeError as err:
         raise InputError(
             f"not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})",
-            "pass the file's encoding, for example --encoding latin-1",
+            f"pass the file's encoding, for example {say('encoding', 'latin-1')}",
         ) from None
 
 

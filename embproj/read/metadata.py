@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from embproj.errors import InputError
+from embproj.options import say
 from embproj.read.base import Source
 from embproj.read.jsonfile import first_line as _first_line
 from embproj.read.jsonfile import read_text as _read_text
@@ -52,7 +53,7 @@ def read_metadata(path: Path, encoding: str | None = None) -> pa.Table:
     from pyarrow import csv
 
     if not path.is_file():
-        raise InputError("no such metadata file", "check the --metadata path", where=str(path))
+        raise InputError("no such metadata file", f"check the {say('metadata')} path", where=str(path))
     text = _read_text(path, encoding, fix="split the vectors and their metadata into smaller files")
     lines = [line for line in text.splitlines() if line.strip()]
     single = bool(lines) and all("\t" not in line for line in lines)

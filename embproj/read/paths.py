@@ -65,7 +65,9 @@ def image_roots(source_name: str | None, extra=()) -> tuple[Path, ...]:
         first = Path.cwd()
     for folder in extra:
         if not Path(folder).is_dir():
-            raise OptionError(f'--image-root "{folder}" is not a folder', "give a folder that holds the images")
+            raise OptionError(
+                f"{say('image_roots', (folder,), quote=True)} is not a folder", "give a folder that holds the images"
+            )
     return (first, *(Path(f) for f in extra))
 
 

@@ -10,9 +10,9 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from embproj.errors import InputError, OptionError
+from embproj.errors import InputError
 from embproj.read.base import Source
-from embproj.read.choose import TABLE_FLAG_FIX
+from embproj.read.choose import one_table
 from embproj.read.tables import GLOB_CHARS, open_file, open_parquet_dir, open_parquet_glob
 
 ARROW_SUFFIXES = (".arrow", ".feather", ".ipc")
@@ -67,7 +67,7 @@ def _open_other(
     kind = None if format is not None and not path.is_dir() else kind_of(path)
     found = READERS[kind](path, name, encoding, table, follow) if kind is not None else None
     if (found is None or kind in SINGLE) and table is not None:
-        raise OptionError(f'--table "{table}": {name} holds a single table', TABLE_FLAG_FIX)
+        raise one_table(table, name)
     return found
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from embproj.errors import InputError, located
-from embproj.options import FORMATS
+from embproj.options import FORMATS, say
 from embproj.read.base import BATCH_ROWS, FORMAT_NAMES, Source, from_table, read_error, readable, shown_path, utf8_name
 from embproj.read.dialect import SNIFF_BYTES, delimited, mark_encoding, sniff, text_of, wide_text
 from embproj.read.jsonfile import first_line as _first_line
@@ -54,7 +54,8 @@ def open_file(path: Path, name: str, format: str | None, encoding: str | None, h
     if fmt is None:
         raise InputError(
             f'unknown file type "{"".join(path.suffixes) or path.name}"',
-            f"use a .csv, .tsv, .parquet, .json or .jsonl file, or say which with --format {'|'.join(FORMATS)}",
+            "use a .csv, .tsv, .parquet, .json or .jsonl file, or say which with "
+            + say("format", "|".join(FORMATS), bare=True),
             where=name,
         )
     if path.stat().st_size == 0:
@@ -119,7 +120,7 @@ def _check_content_matches(path: Path, fmt: str, name: str, encoding: str | None
     if fmt == "parquet" and not is_parquet:
         raise InputError(
             "not a Parquet file (no PAR1 magic bytes)",
-            "check the file is complete, or give its real format with --format",
+            f"check the file is complete, or give its real format with {say('format')}",
             where=name,
         )
     if fmt == "parquet":
@@ -128,14 +129,14 @@ def _check_content_matches(path: Path, fmt: str, name: str, encoding: str | None
     if wide:
         raise InputError(
             f"this looks like {wide} text with no byte-order mark",
-            f"give its encoding with --encoding {wide.lower()}",
+            f"give its encoding with {say('encoding', wide.lower())}",
             where=name,
         )
     if is_parquet or "\x00" in text_of(head, encoding):  # UTF-16 and UTF-32 text hold zero bytes, not characters
         what = "Parquet" if is_parquet else "binary"
         raise InputError(
             f"this {FORMAT_NAMES[fmt]} file holds {what} data",
-            "rename it to its real type or give it with --format",
+            f"rename it to its real type or give it with {say('format')}",
             where=name,
         )
 
@@ -180,7 +181,7 @@ def _open_csv(path: Path, name: str, fmt: str, encoding: str | None, header: boo
     if binary:  # pyarrow reads text that is not UTF-8 as binary
         raise InputError(
             f'not UTF-8 text (column "{shortened(binary[0])}")',
-            "pass the file's encoding, for example --encoding latin-1",
+            f"pass the file's encoding, for example {say('encoding', 'latin-1')}",
         )
     if dialect.header:  # the reader's own names: its options name columns, and must be unique
         names = unique_names(schema.names)

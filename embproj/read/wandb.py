@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from embproj.errors import InputError
+from embproj.options import say
 from embproj.read.base import Source, shown_path
 from embproj.read.choose import choose
 from embproj.read.paths import Root, listed_file
@@ -64,8 +65,8 @@ def _said(name: str, what: str, key: str, rel: Path, count: int, steps: list) ->
     which = f'its only table, "{key}"' if count == 1 else f'table "{key}" of {count:,}'
     text = f"{name}: {what}, {which} ({rel.as_posix()})"
     if len(steps) > 1 and steps[-1][1].name == rel.name:
-        earlier = steps[-2][1].name[: -len(SUFFIX)]
-        text += f", the last of the {len(steps):,} steps it was logged at (an earlier one: --table {earlier})"
+        again = say("table", steps[-2][1].name[: -len(SUFFIX)], bare=True)
+        text += f", the last of the {len(steps):,} steps it was logged at (an earlier one: {again})"
     return text
 
 

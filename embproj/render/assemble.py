@@ -10,58 +10,92 @@ from typing import Any
 import pyarrow as pa
 
 from embproj.options import Options
-from embproj.summary import RunSummary, color_fact, describe_run, with_page
+from embproj.summary import ImageFacts, RunSummary, StageResults, color_fact
 from embproj.text.notices import run_warnings
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What the page shows beside the maps, made once before the summary and the page: the plotted rows' columns
+    (with each one's cluster), their images encoded at --thumb-size, the neighbour table encoded, and the run's
+    warnings in words."""
+
+    table: pa.Table
+    cluster: str | None  # the column of `table` that holds each row's cluster, if any
+    images: Any  # images.cells.EncodedImages, or None without an image column
+    near: Any  # render.neighbours.NeighbourTable, or None when the page has none
+    table_facts: dict  # `--json`'s neighbours.table
+    warnings: tuple[str, ...]
+    compare: Any = None  # render.data.CompareView: what a page of `embproj compare` shows of it, or None
 
 
 @dataclass(frozen=True)
 class Page:
     html: str
-    summary: RunSummary  # as the page shows it
+    images: ImageFacts | None  # the images the page carries, as the size budget left them
+    note: str | None  # what the size budget gave up, when it gave up something
     files_read: tuple[Path, ...] = ()  # the image files read into it: no output may land on one
 
 
-def make_page(
-    opts: Options, source, plan, sample, matrix, projections, neighbours, seconds, structure=None, compare=None
-) -> Page:
-    """`compare`: `embproj compare`'s findings (comparison/run.py's Comparison), for a page of two maps."""
-    from embproj.images.budget import fit_report
-    from embproj.render.data import ReportData
-    from embproj.render.page import render_html
-
+def page_contents(opts: Options, made: StageResults) -> Contents:
+    source, plan, sample, matrix, projections = made.source, made.plan, made.sample, made.matrix, made.projections
+    neighbours, structure = made.graphs, made.structure
+    compare = made.compare
     table, images = _rows_shown(opts, source, plan, sample, matrix)
     columns = plan.embedding.columns if plan.embedding.kind == "columns" else ()
     warnings = source.notes + plan.notes + (compare.notes if compare is not None else ())
     warnings += run_warnings(sample, matrix, projections, table, plan.color, images, columns)
     near = _neighbour_table(neighbours, opts.neighbours, projections)
-    args = (seconds, warnings, neighbours, structure, _table_facts(neighbours, near))
-    summary = describe_run(opts, source, plan, sample, matrix, projections, *args)
     table, cluster = _with_clusters(table, structure)
-    coloured = plan.color_choices + (((cluster, "categorical"),) if cluster and opts.color != "" else ())
-    color, color_kind, hover = plan.color.column, plan.color.kind, plan.hover
     view = None
     if compare is not None:
         table, view = _with_change(table, compare, opts.neighbours, projections)
-        summary = replace(summary, compare=compare.summary)
+    return Contents(table, cluster, images, near, _table_facts(neighbours, near), warnings, view)
+
+
+def with_comparison(opts: Options, summary: RunSummary, made: StageResults, contents: Contents) -> RunSummary:
+    """The run summary of `embproj compare`: its findings, and the change as the colour the page opens with
+    unless --color chose one."""
+    if made.compare is None:
+        return summary
+    summary = replace(summary, compare=made.compare.summary)
+    if opts.color is None:  # what the page is about first
+        summary = replace(summary, color=color_fact(contents.compare.column, "continuous"))
+    return summary
+
+
+def make_page(opts: Options, made: StageResults, contents: Contents, summary: RunSummary) -> Page:
+    """The page of the run `summary` describes (built once, from what the stages `made`), rendered within the size
+    budget: each render shows the images it carries and what the budget gave up, beside the same summary."""
+    from embproj.images.budget import fit_report
+    from embproj.render.data import ReportData
+    from embproj.render.page import render_html
+
+    source, plan, sample, matrix, projections = made.source, made.plan, made.sample, made.matrix, made.projections
+    neighbours, structure = made.graphs, made.structure
+    cluster, near, graph = contents.cluster, contents.near, neighbours.original
+    coloured = plan.color_choices + (((cluster, "categorical"),) if cluster and opts.color != "" else ())
+    color, color_kind, hover, view = plan.color.column, plan.color.kind, plan.hover, contents.compare
+    if view is not None:
         hover = (view.column, *hover)
         if opts.color is None:  # what the page is about first; the table's colours after it
             color, color_kind = view.column, "continuous"
-            summary = replace(summary, color=color_fact(view.column, "continuous"))
         coloured = (((view.column, "continuous"),) if opts.color != "" else ()) + coloured
-    graph = neighbours.original
 
     def render(uris, image_facts, note) -> str:  # the budget renders, measures, and renders again if need be
         data = ReportData(
-            title=opts.title or _title(source, projections, compare),
+            title=opts.title or _title(source, projections, made.compare),
             projections=projections,
-            table=table,
+            table=contents.table,
             row_ids=sample.row_ids[matrix.keep],
             color=color,
             color_kind=color_kind,
             label=plan.label.column,
             hover=hover + ((cluster,) if cluster else ()),
             images=uris,
-            summary=with_page(summary, image_facts, note),
+            summary=summary,
+            image_facts=image_facts,
+            budget_note=note,
             colors=coloured,
             neighbours=near,
             neighbours_note=neighbours.table_note if near is None else "",
@@ -77,9 +111,10 @@ def make_page(
         )
         return render_html(data)
 
+    images = contents.images
     fitted = fit_report(render, images, opts.max_html_mb, opts.seed, plan.image.column)
     files = tuple(images.cells.files) if images is not None else ()
-    return Page(fitted.html, with_page(summary, fitted.images, fitted.note), files)
+    return Page(fitted.html, fitted.images, fitted.note, files)
 
 
 def _title(source, projections, compare) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from embproj.render.names import chart_source
 from embproj.render.values import MISSING, OTHER, display_strings, natural_order
 
 HISTOGRAM_BINS = 30
@@ -28,8 +29,8 @@ def chart_meta(data, columns: dict) -> list[dict]:
         key = f"chart{j}"
         columns[key] = codes
         counts = np.bincount(codes[codes >= 0], minlength=len(bars["labels"])).tolist()
-        out.append({"name": name, "kind": kind, "key": key, "counts": counts, "missing": int((codes < 0).sum()),
-                    **bars})  # fmt: skip
+        out.append({"name": name, "kind": kind, "key": key, "source": chart_source(j), "counts": counts,
+                    "missing": int((codes < 0).sum()), **bars})  # fmt: skip
     return out
 
 
@@ -103,7 +104,7 @@ def _chart(j: int, chart: dict, points):
         data.update(left=chart["edges"][:-1], right=chart["edges"][1:])
     else:
         data.update(y=list(range(n)))
-    source = ColumnDataSource(data, name=f"chart_bars_{j}")
+    source = ColumnDataSource(data, name=chart["source"])
     ranges = {} if histogram else {"y_range": Range1d(n - 0.5, -0.5)}  # bars top down, the first on top
     fig = figure(
         height=HEIGHT, sizing_mode="stretch_width", tools="", toolbar_location=None, name=f"chart_{j}",

@@ -6,6 +6,7 @@ a switchable layer under the points. Also what the page's cluster table needs: e
 
 from __future__ import annotations
 
+from embproj.render.names import map_names
 from embproj.render.values import code_dtype, palette
 
 NOISE_COLOR = "#d9dce1"  # a noise point in the cluster colouring: visible, but faint beside any cluster's colour
@@ -67,7 +68,7 @@ def _contours(fig, algo: str, density) -> None:
         density.x, density.y, density.z, list(density.levels), line_color=CONTOUR_COLOR, line_alpha=0.5,
         line_width=1.2, fill_color=None,
     )  # fmt: skip
-    contour.name = f"density_{algo}"
+    contour.name = map_names(algo)["contours"]
     contour.level = "underlay"  # under the points: the contours show where they crowd, not hide them
     # Hidden by its lines, not by itself: BokehJS never draws a contour renderer that starts invisible.
     contour.line_renderer.visible = False
@@ -77,12 +78,12 @@ def _labels(fig, algo: str, clusters) -> None:
     from bokeh.core.properties import value
     from bokeh.models import CDSView, ColumnDataSource, CustomJS, IndexFilter, Text
 
-    placed = [(c.centres[algo], c.label) for c in clusters if algo in c.centres]
+    placed, named = [(c.centres[algo], c.label) for c in clusters if algo in c.centres], map_names(algo)
     source = ColumnDataSource(
         {"x": [xy[0] for xy, _ in placed], "y": [xy[1] for xy, _ in placed], "text": [t for _, t in placed]},
-        name=f"cluster_labels_{algo}",
+        name=named["labels"],
     )
-    shown = IndexFilter(indices=[], name=f"cluster_labels_shown_{algo}")  # js/clusters.js places them
+    shown = IndexFilter(indices=[], name=named["labels_shown"])  # js/clusters.js places them
     glyph = Text(
         x="x", y="y", text="text", text_align="center", text_baseline="middle", text_color="#111827",
         background_fill_color="white", background_fill_alpha=0.82, padding=LABEL_PADDING, border_radius=3,
@@ -90,7 +91,7 @@ def _labels(fig, algo: str, clusters) -> None:
         text_font_style=LABEL_FONT["text_font_style"],
     )  # fmt: skip
     # over the points and their rings, a label is read first; its selection and mute looks are BokehJS's own
-    fig.add_glyph(source, glyph, view=CDSView(filter=shown), name=f"labels_{algo}", level="overlay")
+    fig.add_glyph(source, glyph, view=CDSView(filter=shown), name=named["label_glyphs"], level="overlay")
     place = CustomJS(code="window.embproj.placeLabels();")
     for model, names in ((fig.x_range, ("start", "end")), (fig.y_range, ("start", "end")),
                          (fig, ("inner_width", "inner_height"))):  # fmt: skip

@@ -35,6 +35,8 @@ class ReportData:
     hover: tuple[str, ...]
     images: list | None  # data URI or None per plotted row
     summary: Any  # summary.RunSummary: the header's and footer's facts, and the manifest
+    image_facts: Any = None  # summary.ImageFacts: the images this rendering carries (the size budget's choice)
+    budget_note: str | None = None  # what the size budget gave up for this rendering, a warning
     colors: tuple[tuple[str, str], ...] = ()  # (column, kind) the page can colour by; the first is `color`
     neighbours: Any = None  # render.neighbours.NeighbourTable: each row's nearest rows in the original space, encoded
     neighbours_note: str = ""  # why there are none, when there are none

@@ -12,6 +12,7 @@ import numpy as np
 from embproj.render.charts import chart_meta
 from embproj.render.clusters import cluster_meta, density_maps, faint_noise
 from embproj.render.data import ReportData
+from embproj.render.names import CHANGE, FIT, ROW, x_column, y_column
 from embproj.render.values import category_codes, dictionary, display_strings, palette
 from embproj.summary import color_fact
 from embproj.text.safe import NUMBER, formula_pattern
@@ -53,10 +54,10 @@ class Encoded:
 
 def encode(data: ReportData) -> Encoded:
     n = len(data.row_ids)
-    columns: dict = {"row": np.asarray(data.row_ids, dtype=np.int32)}
+    columns: dict = {ROW: np.asarray(data.row_ids, dtype=np.int32)}
     for proj in data.projections:
-        columns[f"x_{proj.key}"] = np.ascontiguousarray(proj.xy[:, 0], dtype=np.float32)
-        columns[f"y_{proj.key}"] = np.ascontiguousarray(proj.xy[:, 1], dtype=np.float32)
+        columns[x_column(proj.key)] = np.ascontiguousarray(proj.xy[:, 0], dtype=np.float32)
+        columns[y_column(proj.key)] = np.ascontiguousarray(proj.xy[:, 1], dtype=np.float32)
     colors, shared = [], {}
     for j, (name, kind) in enumerate(data.color_choices):
         choice, values = _color(data, j, name, kind, columns)
@@ -71,7 +72,7 @@ def encode(data: ReportData) -> Encoded:
     if data.fit is not None:  # which rows the model was fitted on, which it placed: one int8 a point
         fitted = np.zeros(n, dtype=np.int8)
         fitted[data.fit] = 1
-        columns["fit"] = fitted
+        columns[FIT] = fitted
     meta = {
         "n": n,
         "algos": [{"algo": p.key, "name": p.name} for p in data.projections],  # a map's key (compare: umap_after)
@@ -101,14 +102,13 @@ def _neighbours(data: ReportData) -> dict | None:
 
 
 def _compare(data: ReportData, columns: dict) -> dict | None:
-    """A comparison's part of the page's JSON: where each row's change is ("change", a float32 column of the
-    points), the movers, and AFTER's neighbour table's code (BEFORE's is "neighbours")."""
+    """A comparison's part of the page's JSON: the movers, and AFTER's neighbour table's code (BEFORE's is
+    "neighbours"); each row's change goes into the points' float32 column names.CHANGE."""
     c = data.compare
     if c is None:
         return None
-    columns["change"] = np.asarray(c.change, dtype=np.float32)
+    columns[CHANGE] = np.asarray(c.change, dtype=np.float32)
     out: dict = {
-        "key": "change",
         "field": data.hover.index(c.column),
         "key_field": data.hover.index(c.key) if c.key in data.hover else -1,
         "movers": [int(i) for i in c.movers],

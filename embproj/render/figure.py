@@ -10,15 +10,14 @@ from embproj.render.data import ReportData
 from embproj.render.encode import Encoded, encode
 from embproj.render.legend import add_keys, color_mappers, fill_color, keys_figure
 from embproj.render.lod import add_density, add_hit_events, drawn_source, lod_meta, marks_source
+from embproj.render.names import COMPARE_MARKS, POINTS, SHOWN, map_names, marks_of, page_names
 
 ALPHA = 0.75
 SEARCH_RING = "#e4007c"
 NEIGHBOUR_RING = "#111111"
 NEW_RING = "#1a9850"  # a comparison: a neighbour in AFTER only
 GONE_RING = "#5e3c99"  # and one in BEFORE only
-# The rows marked with a ring: each filter's name → its ring layers' names (ring_<map>); js/lod.js reads them
-MARKS = {"search_hits": "search", "nn_hits": "neighbours", "nn_origin": "clicked"}
-COMPARE_MARKS = {"nn_new": "new", "nn_gone": "gone"}
+COMPARE_RINGS = {"new": NEW_RING, "gone": GONE_RING}  # a comparison's rings, by mark (names.COMPARE_MARKS)
 HEIGHT = 640
 # What the wheel does, said under the controls (the page swaps the text when a map is armed: js/zoom.js).
 ZOOM_NOTE = {
@@ -33,15 +32,15 @@ def build_layout(data: ReportData):
     from bokeh.models import BooleanFilter, ColumnDataSource, CustomJS, IndexFilter
 
     encoded = encode(data)
-    source = ColumnDataSource(encoded.columns, name="points")
-    shown = BooleanFilter(name="shown")  # no booleans: every point; the legend hides classes through it
-    rings = marks_of(data)
-    marks = {name: IndexFilter(indices=[], name=name) for name in rings}
+    source = ColumnDataSource(encoded.columns, name=POINTS)
+    shown = BooleanFilter(name=SHOWN)  # no booleans: every point; the legend hides classes through it
+    compare = data.compare is not None  # a comparison's page marks two more: neighbours new and gone
+    marks = {mark: IndexFilter(indices=[], name=name) for mark, name in marks_of(compare).items()}
     mappers = color_mappers(encoded.colors)
     size = point_size(len(data.row_ids))
     lod = lod_meta(len(data.row_ids))
     drawn = {**_drawn_sources(encoded, data), "held": [source, shown, *marks.values()]} if lod else None
-    ranges = _shared_ranges(data) if data.compare is not None else None
+    ranges = _shared_ranges(data) if compare else None
     figures = [_figure(proj, source, shown, marks, encoded, mappers, size, drawn, ranges) for proj in data.projections]
     for fig, proj in zip(figures, data.projections):
         add_map_layers(fig, proj, data)  # cluster labels and density contours (clusters.py)
@@ -56,20 +55,16 @@ def build_layout(data: ReportData):
     if charts is not None:
         follow_selection(source)
         layout = column(layout, charts, sizing_mode="stretch_width", name="page")
-    meta = {**encoded.meta, "zoom": ZOOM_NOTE, "label_font": label_settings(), "lod": lod, "rings": rings}
+    names = page_names([p.key for p in data.projections], compare)  # what the page finds its models and columns by
+    meta = {**encoded.meta, "zoom": ZOOM_NOTE, "label_font": label_settings(), "lod": lod, "names": names}
     return layout, meta, ready
 
 
-def marks_of(data: ReportData) -> dict[str, str]:
-    """The ring layers of the page: a comparison's two more (neighbours new and gone)."""
-    return {**MARKS, **COMPARE_MARKS} if data.compare is not None else dict(MARKS)
-
-
 def _drawn_sources(encoded: Encoded, data: ReportData) -> dict:
-    """The large map's small sources: the drawn points ("points") and each ring layer's points."""
+    """The large map's small sources: the drawn points ("points") and each mark's points."""
     algos = [p.key for p in data.projections]
     keys = [c.key for c in encoded.colors]
-    marks = {m: marks_source(m, algos) for m in marks_of(data)}
+    marks = {m: marks_source(m, algos) for m in marks_of(data.compare is not None)}
     return {"points": drawn_source(encoded.columns, algos, keys), **marks}
 
 
@@ -91,6 +86,7 @@ def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, s
     from bokeh.plotting import figure
 
     x_range, y_range = ranges or (_fixed_range(proj.xy[:, 0]), _fixed_range(proj.xy[:, 1]))
+    names = map_names(proj.key, compare=COMPARE_MARKS.keys() <= marks.keys())
     fig = figure(
         x_range=x_range,  # fixed: hiding a class must not move the map
         y_range=y_range,
@@ -101,21 +97,22 @@ def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, s
         tools="pan,wheel_zoom,box_zoom,box_select,lasso_select,reset,save",
         active_scroll=None,  # the wheel scrolls the page; templates/js/zoom.js arms it on a click or Ctrl/⌘
         toolbar_location="right",
-        name=f"map_{proj.key}",
+        name=names["figure"],
         x_axis_type=None,  # no axes and so no grids: a map's axes mean nothing, and each is ~5 models to write
         y_axis_type=None,
     )
-    x, y = f"x_{proj.key}", f"y_{proj.key}"
+    x, y, rings = names["x"], names["y"], names["rings"]
     if drawn:
-        return _large_figure(fig, proj.key, drawn, encoded, mappers, size)
+        return _large_figure(fig, names, drawn, encoded, mappers, size)
     main = fig.scatter(
         x, y, source=source, view=CDSView(filter=shown), size=size, fill_alpha=ALPHA, line_color=None,
-        name=f"points_{proj.key}", **fill_color(encoded.colors, mappers),
+        name=names["points"], **fill_color(encoded.colors, mappers),
     )  # fmt: skip
-    _ring(fig, x, y, source, shown & marks["search_hits"], size + 6, SEARCH_RING, 1.5, "search")
-    _ring(fig, x, y, source, shown & marks["nn_hits"], size + 6, NEIGHBOUR_RING, 2.5, "neighbours")
-    _compare_rings(fig, x, y, source, {m: shown & marks[m] for m in COMPARE_MARKS if m in marks}, size)
-    _ring(fig, x, y, source, marks["nn_origin"], size + 12, NEIGHBOUR_RING, 3.0, "clicked", marker="cross")
+    _ring(fig, x, y, source, shown & marks["search"], size + 6, SEARCH_RING, 1.5, rings["search"])
+    _ring(fig, x, y, source, shown & marks["neighbours"], size + 6, NEIGHBOUR_RING, 2.5, rings["neighbours"])
+    for mark in (m for m in COMPARE_MARKS if m in marks):
+        _ring(fig, x, y, source, shown & marks[mark], size + 6, COMPARE_RINGS[mark], 2.5, rings[mark])
+    _ring(fig, x, y, source, marks["clicked"], size + 12, NEIGHBOUR_RING, 3.0, rings["clicked"], marker="cross")
     _select_on(fig, main)
     axes = {"fig": fig, "xcol": x, "ycol": y}
     fig.add_tools(
@@ -142,37 +139,29 @@ def _select_on(fig, main) -> None:
             tool.renderers = [main]
 
 
-def _large_figure(fig, algo: str, drawn: dict, encoded: Encoded, mappers: list, size: int):
+def _large_figure(fig, names: dict, drawn: dict, encoded: Encoded, mappers: list, size: int):
     """The map above lod.THRESHOLD points: the density image, the drawn points and the rings from the page's
-    small sources, and hover, click and selection answered by the page over every row (js/lod.js)."""
+    small sources, and hover, click and selection answered by the page over every row (js/lod.js). `names`: the
+    map's (names.map_names)."""
     from bokeh.models import CustomJS
 
-    x, y = f"x_{algo}", f"y_{algo}"
+    algo, x, y, rings = names["algo"], names["x"], names["y"], names["rings"]
     add_density(fig, algo)
     main = fig.scatter(
-        x, y, source=drawn["points"], size=size, fill_alpha=ALPHA, line_color=None, name=f"points_{algo}",
+        x, y, source=drawn["points"], size=size, fill_alpha=ALPHA, line_color=None, name=names["points"],
         **fill_color(encoded.colors, mappers),
     )  # fmt: skip
-    _ring(fig, x, y, drawn["search_hits"], None, size + 6, SEARCH_RING, 1.5, "search")
-    _ring(fig, x, y, drawn["nn_hits"], None, size + 6, NEIGHBOUR_RING, 2.5, "neighbours")
-    for mark in COMPARE_MARKS:
-        if mark in drawn:
-            _compare_rings(fig, x, y, drawn[mark], {mark: None}, size)
-    _ring(fig, x, y, drawn["nn_origin"], None, size + 12, NEIGHBOUR_RING, 3.0, "clicked", marker="cross")
+    _ring(fig, x, y, drawn["search"], None, size + 6, SEARCH_RING, 1.5, rings["search"])
+    _ring(fig, x, y, drawn["neighbours"], None, size + 6, NEIGHBOUR_RING, 2.5, rings["neighbours"])
+    for mark in (m for m in COMPARE_MARKS if m in drawn):
+        _ring(fig, x, y, drawn[mark], None, size + 6, COMPARE_RINGS[mark], 2.5, rings[mark])
+    _ring(fig, x, y, drawn["clicked"], None, size + 12, NEIGHBOUR_RING, 3.0, rings["clicked"], marker="cross")
     _select_on(fig, main)
     add_hit_events(fig, algo, drawn["held"])
     tap = CustomJS(args={"fig": fig, "xcol": x, "ycol": y}, code="window.embproj.tap(cb_obj, fig, xcol, ycol);")
     fig.js_on_event("tap", tap)
     fig.js_on_event("doubletap", tap)
     return fig
-
-
-def _compare_rings(fig, x, y, source, filters: dict, size: int) -> None:
-    """A comparison's rings around a clicked point's neighbours in one embedding only: new (AFTER's), gone
-    (BEFORE's); the neighbours in both get the usual ring."""
-    colours = {"nn_new": NEW_RING, "nn_gone": GONE_RING}
-    for mark, view_filter in filters.items():
-        _ring(fig, x, y, source, view_filter, size + 6, colours[mark], 2.5, COMPARE_MARKS[mark])
 
 
 def _fixed_range(values):
@@ -191,6 +180,6 @@ def _ring(fig, x, y, source, view_filter, size, color, width, name, marker="circ
     view = CDSView(filter=view_filter) if view_filter is not None else CDSView()
     glyph = Scatter(x=x, y=y, size=size, marker=marker, fill_color=None, line_color=color, line_width=width)
     return fig.add_glyph(
-        source, glyph, view=view, name=f"{name}_{fig.name[4:]}",
+        source, glyph, view=view, name=name,
         selection_glyph=glyph, nonselection_glyph=glyph,  # a ring stays as strong outside a selection
     )  # fmt: skip

@@ -8,6 +8,7 @@ shared BooleanFilter (templates/js/colour.js)."""
 from __future__ import annotations
 
 from embproj.render.encode import NAN_COLOR, ColorChoice
+from embproj.render.names import COLORBAR, LEGEND
 
 CHAR_PX = 7.5  # an average character of Bokeh's 13 px legend font: a generous estimate, so labels fit
 KEYS_PX = (110, 340)  # the keys figure's narrowest and widest
@@ -83,7 +84,7 @@ def add_keys(fig, colors: list[ColorChoice], mappers: list, size: int, alpha: fl
             ]
         first = 0 if colors[0].kind == "categorical" else categorical[0]
         legend = Legend(
-            items=items[first], location="top_left", title=None, click_policy="hide", name="legend",
+            items=items[first], location="top_left", title=None, click_policy="hide", name=LEGEND,
             visible=first == 0,
         )  # fmt: skip
         fig.add_layout(legend, "left")
@@ -94,7 +95,7 @@ def add_keys(fig, colors: list[ColorChoice], mappers: list, size: int, alpha: fl
             color_mapper=mappers[first],
             title=colors[first].name,
             width=10,
-            name="colorbar",
+            name=COLORBAR,
             visible=first == 0,
         )
         fig.add_layout(bar, "left")

@@ -13,6 +13,7 @@ machine; a map of 20,000 points or fewer (~14 µs a point a repaint, ~0.3 s) is 
 
 from __future__ import annotations
 
+from embproj.render.names import DRAWN_POINTS, INDEX, drawn_marks, map_names, x_column, y_column
 from embproj.structure.density import BINS
 
 THRESHOLD = 20_000  # more points than this: the density image and at most DRAWN points
@@ -44,23 +45,27 @@ def drawn_source(columns: dict, algos: list[str], colour_keys: list[str]):
     import numpy as np
     from bokeh.models import ColumnDataSource
 
-    data = {"idx": np.zeros(0, np.int32)}
-    for a in algos:
-        data[f"x_{a}"] = data[f"y_{a}"] = np.zeros(0, np.float32)
+    data = _drawn_rows(algos)
     for key in colour_keys:
         data[key] = np.zeros(0, columns[key].dtype)
-    return ColumnDataSource(data, name="drawn")
+    return ColumnDataSource(data, name=DRAWN_POINTS)
 
 
-def marks_source(name: str, algos: list[str]):
+def marks_source(mark: str, algos: list[str]):
     """A ring layer's points (search hits, neighbours, the clicked point), filled by the page from its filter."""
-    import numpy as np
     from bokeh.models import ColumnDataSource
 
-    data = {"idx": np.zeros(0, np.int32)}
+    return ColumnDataSource(_drawn_rows(algos), name=drawn_marks(mark))
+
+
+def _drawn_rows(algos: list[str]) -> dict:
+    """No rows yet: their index into "points" and their place on each map."""
+    import numpy as np
+
+    data = {INDEX: np.zeros(0, np.int32)}
     for a in algos:
-        data[f"x_{a}"] = data[f"y_{a}"] = np.zeros(0, np.float32)
-    return ColumnDataSource(data, name=f"drawn_{name}")
+        data[x_column(a)] = data[y_column(a)] = np.zeros(0, np.float32)
+    return data
 
 
 def add_density(fig, algo: str) -> None:
@@ -69,11 +74,12 @@ def add_density(fig, algo: str) -> None:
     import numpy as np
     from bokeh.models import ColumnDataSource
 
+    names = map_names(algo)
     image = ColumnDataSource(
         {"image": [np.zeros((1, 1), np.uint32)], "x": [0.0], "y": [0.0], "dw": [1.0], "dh": [1.0]},
-        name=f"density_image_{algo}",
+        name=names["density_image"],
     )
-    fig.image_rgba(image="image", x="x", y="y", dw="dw", dh="dh", source=image, name=f"lod_density_{algo}")
+    fig.image_rgba(image="image", x="x", y="y", dw="dw", dh="dh", source=image, name=names["density"])
     fig.lod_threshold = PAN_POINTS
     fig.lod_factor = 10
     fig.lod_timeout = 300

@@ -69,6 +69,8 @@ def render_html(data: ReportData) -> str:
             template_variables={
                 "report_title": data.title,
                 "summary": data.summary,
+                "images": data.image_facts,
+                "warnings": data.summary.warnings + ((data.budget_note,) if data.budget_note else ()),
                 "meta": meta,
                 "page_data": _script_json(meta),
                 "neighbour_table": data.neighbours.text if data.neighbours is not None else "",  # base85: no "<"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from embproj.options import ALGO_NAMES, CLUSTER_MIN_ROWS, MIN_CLUSTER_SCALE, Options
+from embproj.options import ALGO_NAMES, CLUSTER_MIN_ROWS, MIN_CLUSTER_SCALE, Options, say
 
 NOISE = -1
 NOISE_LABEL = "noise"  # a noise point's cluster, as the page says it
@@ -94,7 +94,7 @@ def find_structure(opts: Options, plan, sample, matrix, projections) -> Structur
     n = len(matrix.keep)
     space = next((p for algo in SPACES for p in projections if p.algo == algo), None)
     if space is None or opts.clusters == "none" or n < CLUSTER_MIN_ROWS:
-        why = "--clusters none" if opts.clusters == "none" else f"fewer than {CLUSTER_MIN_ROWS:,} points"
+        why = say("clusters", "none") if opts.clusters == "none" else f"fewer than {CLUSTER_MIN_ROWS:,} points"
         return Structure(None, (), density, f"no clusters: {why}")
     size = opts.min_cluster_size or default_min_cluster_size(n)
     codes, seen = cluster(space.xy, size, opts.seed)

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from embproj.errors import InputError
+from embproj.options import say
 from embproj.plan.choose import Embedding
 
 EIGH_DIMS = 2048  # widest matrix pre-reduced through its covariance (d² floats); wider goes to scikit-learn
@@ -28,8 +29,10 @@ LARGEST = 1e15
 
 @dataclass(frozen=True)
 class Matrix:
-    X: np.ndarray  # float32, n × d (after any pre-reduction)
-    original: np.ndarray  # float32, n × dims as read (the space neighbours and metrics are measured in)
+    """What became of the sampled vectors: the rows kept, why the others were dropped, any pre-reduction. The
+    vectors themselves (float32, a row per kept row) stay with the engine (engine/base.py), which hands the
+    stages the rows they need."""
+
     keep: np.ndarray  # int64 positions of the kept rows in the sample table
     dims: int  # dimensions of the embedding as read
     dropped: dict[str, int] = field(default_factory=dict)  # reason -> rows
@@ -37,6 +40,10 @@ class Matrix:
     reduced_variance: float | None = None  # share of variance the pre-reduction kept
     seconds: float = 0.0
     gaps: tuple[int, ...] = ()  # numeric columns: per column, the dropped rows missing its number
+
+    @property
+    def rows(self) -> int:
+        return len(self.keep)
 
     @property
     def n_dropped(self) -> int:
@@ -82,40 +89,46 @@ def vectors(table: pa.Table | pa.RecordBatch, embedding: Embedding) -> Vectors:
     return Vectors(X, bad, dims, rounded)
 
 
-def build_matrix(table: pa.Table, embedding: Embedding, where: str = "") -> Matrix:
-    """The usable vectors of `table` (bad rows dropped and counted); `reduce` narrows them for UMAP and t-SNE."""
+def build_matrix(table: pa.Table, embedding: Embedding, where: str = "") -> tuple[np.ndarray, Matrix]:
+    """The usable vectors of `table` (bad rows dropped and counted), and what became of the others."""
     v = vectors(table, embedding)
     return matrix_from(v.X, v.bad, v.dims, where)
 
 
-def matrix_from(X: np.ndarray, bad: np.ndarray, dims: int, where: str = "", gaps=None) -> Matrix:
-    """The matrix of the usable rows of X, compacted in place (a large X is not copied); the rest counted, and
-    for numeric columns, which of them the dropped rows miss (`gaps`, counted here unless the rows are a Dask
-    cluster's, whose workers counted them)."""
+def matrix_from(X: np.ndarray, bad: np.ndarray, dims: int, where: str = "", gaps=None) -> tuple[np.ndarray, Matrix]:
+    """The usable rows of X, compacted in place (a large X is not copied), and the `counted` rest; `gaps` (which
+    numeric columns the dropped rows miss) is counted here unless given."""
     start = time.perf_counter()
-    if gaps is None and isinstance(X, np.ndarray) and (bad == GAP).any():
+    if gaps is None and (bad == GAP).any():
         gaps = np.isnan(X[bad == GAP]).sum(axis=0)
-    gaps = tuple(int(g) for g in gaps) if gaps is not None else ()
-    codes = np.bincount(bad, minlength=len(REASONS) + 1)
-    dropped = {REASONS[c - 1].format(dims=dims): int(codes[c]) for c in range(1, len(REASONS) + 1) if codes[c]}
-    keep = np.flatnonzero(bad == 0)
-    if len(keep) == 0:
-        reasons = "; ".join(f"{n:,} {why}" for why, n in dropped.items()) or "no rows"
-        fill = " (--missing fill fills missing numbers)" if codes[GAP] else ""
-        raise InputError(
-            f"no usable rows: every vector was dropped ({reasons})",
-            f"check the embedding column, or choose another with --embedding/--columns{fill}",
-            where=where or None,
-        )
-    if not isinstance(X, np.ndarray):  # held by a Dask cluster's workers, the usable rows only (engine/dask.py)
-        return Matrix(X, X, keep, dims, dropped, seconds=time.perf_counter() - start, gaps=gaps)
+    matrix = counted(bad, dims, where, gaps)
+    keep = matrix.keep
     if len(keep) < len(X):
         for begin in range(0, len(keep), BLOCK_ROWS):  # forward, block by block: a row only moves up
             rows = keep[begin : begin + BLOCK_ROWS]
             X[begin : begin + len(rows)] = X[rows]
         X = X[: len(keep)]
     X = np.ascontiguousarray(X, dtype=np.float32)
-    return Matrix(X, X, keep, dims, dropped, seconds=time.perf_counter() - start, gaps=gaps)
+    return X, replace(matrix, seconds=time.perf_counter() - start)
+
+
+def counted(bad: np.ndarray, dims: int, where: str = "", gaps=None) -> Matrix:
+    """The rows kept (`bad` 0) and the others counted by reason, or an error when none is usable; `gaps`: per
+    numeric column, the dropped rows missing its number (a Dask cluster's workers count them where the rows are)."""
+    start = time.perf_counter()
+    gaps = tuple(int(g) for g in gaps) if gaps is not None else ()
+    codes = np.bincount(bad, minlength=len(REASONS) + 1)
+    dropped = {REASONS[c - 1].format(dims=dims): int(codes[c]) for c in range(1, len(REASONS) + 1) if codes[c]}
+    keep = np.flatnonzero(bad == 0)
+    if len(keep) == 0:
+        reasons = "; ".join(f"{n:,} {why}" for why, n in dropped.items()) or "no rows"
+        fill = f" ({say('missing', 'fill')} fills missing numbers)" if codes[GAP] else ""
+        raise InputError(
+            f"no usable rows: every vector was dropped ({reasons})",
+            f"check the embedding column, or choose another with {say('embedding')}/{say('columns')}{fill}",
+            where=where or None,
+        )
+    return Matrix(keep, dims, dropped, seconds=time.perf_counter() - start, gaps=gaps)
 
 
 def _from_list(col, text: bool, dims: int | None) -> tuple[np.ndarray, np.ndarray, int, np.ndarray | None]:
@@ -209,42 +222,9 @@ def _from_columns(table, columns, fill=()) -> tuple[np.ndarray, np.ndarray, int,
     return X, bad, len(columns), inexact
 
 
-def rescale(matrix: Matrix, method: str, fit: np.ndarray) -> Matrix:
-    """The matrix with each column rescaled (vectors/scaling.py) by a scaler fitted on the rows `fit`: in place here (a
-    large matrix is not copied), on the workers for a Dask cluster's rows. Before `reduce`: the pre-reduction,
-    the neighbours and the quality numbers are all in the rescaled space."""
-    from embproj.vectors.scaling import fit_scaler
-
-    scaler = fit_scaler(matrix.original, fit, method)
-    if scaler is None:
-        return matrix
-    if isinstance(matrix.original, np.ndarray):
-        X = scaler(matrix.original, out=matrix.original)
-    else:
-        X = matrix.original.scaled(scaler)
-    return replace(matrix, X=X, original=X)
-
-
 def needs_reduction(matrix: Matrix, algos, max_dims: int) -> bool:
     """UMAP and t-SNE see at most `max_dims` dimensions (PCA first); PCA alone sees the vectors as read."""
     return any(a in ("umap", "tsne") for a in algos) and matrix.dims > max_dims
-
-
-def reduction(matrix: Matrix, algos, max_dims: int, fitted: int | None = None) -> int | None:
-    """The dimensions UMAP and t-SNE will see after `reduce`, or None when they see the vectors as read."""
-    if not needs_reduction(matrix, algos, max_dims):
-        return None
-    return min(max_dims, (fitted or len(matrix.X)) - 1)
-
-
-def reduce(matrix: Matrix, max_dims: int, seed: int, fit: np.ndarray | None = None) -> Matrix:
-    """The matrix with X narrowed by PCA to `max_dims`, fitted on the rows `fit` (default all) and applied to
-    every row (the vectors as read stay in `original`)."""
-    reducer = fit_reducer(matrix.original if fit is None else matrix.original[fit], max_dims, seed)
-    if reducer is None:
-        return matrix
-    X = reducer(matrix.original) if isinstance(matrix.original, np.ndarray) else matrix.original.reduced(reducer)
-    return replace(matrix, X=X, reduced_to=reducer.target, reduced_variance=reducer.variance)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embproj.options import SPREAD_RATIO
+from embproj.options import DOMINANT_SHARE, SPREAD_RATIO, say
 from embproj.plan.columns import ColumnInfo
 
 FEWEST_ROWS = 10  # fewer rows than this in the head say nothing about the columns' spreads
@@ -41,28 +41,34 @@ class Scaling:
 
 def decide_scaling(kind: str, columns: list[ColumnInfo], asked: str) -> Scaling:
     """`asked` (--scale) wins; auto leaves one column of vectors as read, and rescales many numeric columns only
-    when their spreads differ by SPREAD_RATIO or more."""
+    when their spreads differ by SPREAD_RATIO or more, or when one of three or more would hold DOMINANT_SHARE of the
+    variance as read."""
     if asked != "auto":
         how = f"{SCALERS[asked]}, " if asked in SCALERS else ""
-        return Scaling(asked, f"{how}set by --scale {asked}")
+        return Scaling(asked, f"{how}set by {say('scale', asked)}")
     if kind == "list":
-        return Scaling("none", "one column of vectors: its dimensions share one scale; --scale standard rescales them")
+        return Scaling(
+            "none", f"one column of vectors: its dimensions share one scale; {say('scale', 'standard')} rescales them"
+        )
     spread = [(c.std, c) for c in columns if c.std]
     if len(spread) < 2 or min(c.rows - c.missing for c in columns) < FEWEST_ROWS:
-        return Scaling("none", "too few rows or varying columns to compare their spreads; --scale standard rescales")
+        return Scaling(
+            "none", f"too few rows or varying columns to compare their spreads; {say('scale', 'standard')} rescales"
+        )
     spread.sort(key=lambda s: s[0])
     median, (top, widest) = spread[(len(spread) - 1) // 2][0], spread[-1]
     ratio = top / median
-    if ratio < SPREAD_RATIO:
-        return Scaling("none", f"the columns' spreads are within {ratio:.1f}× of each other: one scale")
     share = top**2 / sum(s * s for s, _ in spread)
+    if ratio < SPREAD_RATIO and (share < DOMINANT_SHARE or len(spread) < 3):
+        return Scaling("none", f"the columns' spreads are within {ratio:.1f}× of each other: one scale")
     # 99.96%, not 100%: the other columns still count
     held = f"{share:.0%}" if share < 0.99 else f"{share:.2%}" if share < 0.9999 else "over 99.99%"
     return Scaling(
         "standard",
-        f'{SCALERS["standard"]}: the columns\' spreads differ {ratio:,.0f}×, so as read "{widest.name}" (standard '
-        f"deviation {top:,.4g}, the median column's {median:,.3g}) would hold {held} of the variance; "
-        "--scale none keeps them as read",
+        f"{SCALERS['standard']}: the columns' spreads differ {ratio:,.{0 if ratio >= 10 else 1}f}×, so as read "
+        f'"{widest.name}" (standard deviation {top:,.4g}, the median column\'s {median:,.3g}) would hold {held} of '
+        "the variance; "
+        f"{say('scale', 'none')} keeps them as read",
     )
 
 
@@ -85,19 +91,19 @@ class Scaler:
         return out
 
 
-def fit_scaler(X, fit: np.ndarray, method: str) -> Scaler | None:
-    """scikit-learn's StandardScaler or RobustScaler fitted on the rows `fit` of X (a float32 matrix, or a Dask
-    cluster's rows, which are gathered); None for "none". StandardScaler is fed a block of rows at a time
-    (`partial_fit`), so that fitting on every row of a 1,000,000-row matrix makes no float64 copy of it; the
-    scaler's center and scale are then applied by `Scaler` in float32, in place."""
+def fit_scaler(X: np.ndarray, method: str) -> Scaler | None:
+    """scikit-learn's StandardScaler or RobustScaler fitted on the rows X (the rows the maps are fitted on, as
+    the engine gathers them); None for "none". StandardScaler is fed a block of rows at a time (`partial_fit`), so
+    that fitting on every row of a 1,000,000-row matrix makes no float64 copy of it; the scaler's center and scale
+    are then applied by `Scaler` in float32, where the rows are (engine/base.py)."""
     if method not in SCALERS:
         return None
     from sklearn.preprocessing import RobustScaler, StandardScaler
 
     if method == "robust":
-        robust = RobustScaler().fit(X[fit])
+        robust = RobustScaler().fit(X)
         return Scaler(np.asarray(robust.center_, np.float64), np.asarray(robust.scale_, np.float64), method)
     standard = StandardScaler()
-    for start in range(0, len(fit), BLOCK_ROWS):
-        standard.partial_fit(X[fit[start : start + BLOCK_ROWS]])
+    for start in range(0, len(X), BLOCK_ROWS):
+        standard.partial_fit(X[start : start + BLOCK_ROWS])
     return Scaler(np.asarray(standard.mean_, np.float64), np.asarray(standard.scale_, np.float64), method)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from embproj.errors import OptionError
+from embproj.options import say
 
 
 @dataclass(frozen=True)
@@ -64,20 +65,24 @@ def check_output(output: Path, inputs: Sequence[Path] = ()) -> None:
         if stat.S_ISSOCK(output.stat().st_mode):
             raise OptionError("the output is a socket", "give a file, a pipe or a terminal", where=str(output))
         return  # written into, never renamed over: no temporary file beside it
-    parent = _folder(output)
+    parent, flag = _folder(output), say("output", short=True)
     if not parent.is_dir():
         raise OptionError(
-            f"the output folder {parent} does not exist", "create it first or choose another -o path", where=str(output)
+            f"the output folder {parent} does not exist",
+            f"create it first or choose another {flag} path",
+            where=str(output),
         )
     for source in inputs:
         if _same_path(output, Path(source)):
             raise OptionError(
                 "the output path is the input file" if len(inputs) == 1 else f"the output path is an input, {source}",
-                "choose another -o path; embproj never overwrites its input",
+                f"choose another {flag} path; embproj never overwrites its input",
                 where=str(output),
             )
     if output.exists() and not os.access(output, os.W_OK):
-        raise OptionError("the output is not writable", "choose a file you can write to with -o", where=str(output))
+        raise OptionError(
+            "the output is not writable", f"choose a file you can write to with {flag}", where=str(output)
+        )
     try:  # the only sure test, for root too: make the temp file the write will use
         fd, probe = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=parent)
         os.close(fd)
@@ -85,7 +90,7 @@ def check_output(output: Path, inputs: Sequence[Path] = ()) -> None:
     except OSError as err:
         raise OptionError(
             f"the output folder is not writable ({err.strerror})",
-            "choose a folder you can write to with -o",
+            f"choose a folder you can write to with {flag}",
             where=str(output),
         ) from None
 

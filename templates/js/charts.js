@@ -12,7 +12,7 @@
   const chosen = [];
 
   const charts = () => ep.meta().charts || [];
-  const bars = (j) => ep.model("chart_bars_" + j);
+  const bars = (j) => ep.model(charts()[j].source);
   const same = (a, b) => a.length === b.length && a.every((v, k) => v === b[k]);
 
   // A chart's bar selection changed (a click or a brush): the maps select the rows every choice admits. A change

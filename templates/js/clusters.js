@@ -19,8 +19,8 @@
   }
 
   function placeOn(fig) {
-    const algo = fig.name.slice(4), labels = ep.model("cluster_labels_" + algo);
-    const shown = ep.model("cluster_labels_shown_" + algo);
+    const names = ep.mapOf(fig), algo = names.algo, labels = ep.model(names.labels);
+    const shown = ep.model(names.labels_shown);
     if (!labels || !shown) return;
     const d = labels.data, font = ep.meta().label_font, pad = font.padding + 1;
     const width = fig.inner_width, height = fig.inner_height, xr = fig.x_range, yr = fig.y_range;
@@ -102,7 +102,7 @@
     if (!box) return;
     const apply = () => {
       for (const fig of ep.state.figures) {
-        const layer = ep.model("density_" + fig.name.slice(4));  // (its lines: see render/clusters.py)
+        const layer = ep.model(ep.mapOf(fig).contours);  // (its lines: see render/clusters.py)
         if (layer && layer.line_renderer.visible !== box.checked) layer.line_renderer.visible = box.checked;
       }
     };

@@ -24,7 +24,7 @@
   };
 
   function applyShown() {
-    const c = choice(), hidden = new Set(ep.hiddenClasses()), shown = ep.model("shown");
+    const c = choice(), hidden = new Set(ep.hiddenClasses()), shown = ep.model(ep.names().shown);
     if (!hidden.size) {
       if (shown.booleans !== null) shown.booleans = null;
     } else {
@@ -53,7 +53,7 @@
     try {
       for (const k in ep.state.items) for (const r of swatches(k)) r.visible = true;
       for (const r of ep.mainRenderers()) setFill(r, { field: c.key, transform: mapper });
-      const legend = ep.model("legend"), bar = ep.model("colorbar");
+      const legend = ep.model(ep.names().legend), bar = ep.model(ep.names().colorbar);
       if (legend) {
         if (c.kind === "categorical") legend.items = ep.state.items[j];
         legend.visible = c.kind === "categorical";

@@ -2,13 +2,16 @@
 // legend already act on both. This file adds what only a comparison has: a click shows the point's neighbours
 // before and after (from the two neighbour tables: which are in both, new in AFTER, gone from BEFORE, each with
 // its own ring on both maps), and the movers table (the rows that changed most: sortable, saved as CSV, a click
-// selects the row on both maps). Each row's change is points.data.change (embproj/comparison/change.py).
+// selects the row on both maps). Each row's change is the points' column ep.names().change
+// (embproj/comparison/change.py).
 (function (ep) {
   "use strict";
   let sort = { column: 0, descending: true };  // the movers table's order: by change, most first
 
   const info = () => ep.meta().compare;
-  const change = (i) => ep.points().data[info().key][i];
+  const change = (i) => ep.points().data[ep.names().change][i];
+  const mark = (name) => ep.model(ep.names().marks[name].filter);  // a mark's filter: the rows it rings
+  const row = (i, d) => d[ep.names().row][i];
   const shown = (v) => (Number.isFinite(v) ? v.toFixed(3) : "");
 
   function list(label, rows, cls, d) {
@@ -30,8 +33,8 @@
   ep.showChange = function (i) {
     const d = ep.points().data, out = document.getElementById("ep-neighbours");
     const before = ep.neighboursOf(i, "before"), after = ep.neighboursOf(i, "after");
-    ep.model("nn_origin").indices = [i];
-    for (const name of ["nn_hits", "nn_new", "nn_gone"]) ep.model(name).indices = [];
+    mark("clicked").indices = [i];
+    for (const name of ["neighbours", "new", "gone"]) mark(name).indices = [];
     out.replaceChildren(ep.el("strong", ep.title(i, d)));
     out.dataset.index = String(i);
     for (const key of ["kept", "new", "gone"]) delete out.dataset[key];
@@ -50,9 +53,9 @@
     const was = new Set(before), now = new Set(after);
     const kept = before.filter((j) => now.has(j)), gone = before.filter((j) => !now.has(j));
     const fresh = after.filter((j) => !was.has(j));
-    ep.model("nn_hits").indices = kept;
-    ep.model("nn_new").indices = fresh;
-    ep.model("nn_gone").indices = gone;
+    mark("neighbours").indices = kept;
+    mark("new").indices = fresh;
+    mark("gone").indices = gone;
     Object.assign(out.dataset, { kept: String(kept.length), new: String(fresh.length), gone: String(gone.length) });
     out.appendChild(ep.el("span", ` · change ${shown(change(i))}: of its ${before.length} nearest neighbours ` +
       `before and ${after.length} after, ${kept.length} in both, ${fresh.length} new in AFTER, ` +
@@ -65,9 +68,9 @@
   // [heading, value(i) as text, number(i) or null (sorted as text)] for each column of the table and its CSV.
   function columns() {
     const m = ep.meta(), c = info(), d = ep.points().data, cols = [];
-    cols.push(["change", (i) => shown(change(i)), (i) => change(i)]);
+    cols.push([m.fields[c.field].name, (i) => shown(change(i)), (i) => change(i)]);
     if (c.key_field >= 0) cols.push([m.fields[c.key_field].name, (i) => ep.fieldValue(c.key_field, i, d), null]);
-    else cols.push(["row", (i) => String(d.row[i]), (i) => d.row[i]]);
+    else cols.push(["row", (i) => String(row(i, d)), (i) => row(i, d)]);
     if (m.label >= 0 && m.label !== c.key_field) cols.push([m.fields[m.label].name, (i) => ep.label(i, d), null]);
     m.fields.forEach((f, j) => {
       if (j !== c.field && j !== c.key_field && j !== m.label) cols.push([f.name, (i) => ep.fieldValue(j, i, d), null]);
@@ -126,7 +129,7 @@
           if (/^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/=]+$/.test(uri)) {
             const img = document.createElement("img");
             img.src = uri;
-            img.alt = "row " + d.row[i];
+            img.alt = "row " + row(i, d);
             cell.appendChild(img);
           }
           tr.appendChild(cell);

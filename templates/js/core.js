@@ -33,7 +33,12 @@ window.embproj = (function () {
   };
   ep.doc = () => Bokeh.documents[0];
   ep.model = (name) => ep.doc().get_model_by_name(name);
-  ep.points = () => ep.model("points");
+  // What the models and columns the page drives are named, as embproj/render/names.py declares them: the shared
+  // ones (ep.names()), and each map's own (ep.map(algo), ep.mapOf(fig): its figure, scatter, rings, "x" and "y").
+  ep.names = () => ep.meta().names;
+  ep.map = (algo) => ep.names().maps[algo];
+  ep.mapOf = (fig) => Object.values(ep.names().maps).find((m) => m.figure === fig.name);
+  ep.points = () => ep.model(ep.names().points);
 
   // A hover field's value for point i, as text: dictionary-encoded columns hold codes into their word list.
   ep.fieldValue = function (j, i, data) {
@@ -43,11 +48,11 @@ window.embproj = (function () {
   };
   ep.label = function (i, data) {
     const m = ep.meta(), d = data || ep.points().data;
-    return m.label >= 0 ? ep.fieldValue(m.label, i, d) : "row " + d.row[i];
+    return m.label >= 0 ? ep.fieldValue(m.label, i, d) : "row " + d[ep.names().row][i];
   };
   ep.title = function (i, data) {
-    const d = data || ep.points().data;
-    return ep.meta().label >= 0 ? `row ${d.row[i]} · ${ep.label(i, d)}` : `row ${d.row[i]}`;
+    const d = data || ep.points().data, row = d[ep.names().row][i];
+    return ep.meta().label >= 0 ? `row ${row} · ${ep.label(i, d)}` : `row ${row}`;
   };
   ep.image = function (i, data) {
     const img = ep.meta().images, d = data || ep.points().data;
@@ -56,8 +61,8 @@ window.embproj = (function () {
   };
 
   // Which points are drawn: null for all, else one boolean per point (the legend hides classes through the
-  // BooleanFilter named "shown").
-  ep.shownMask = () => ep.model("shown").booleans || null;
+  // BooleanFilter ep.names().shown).
+  ep.shownMask = () => ep.model(ep.names().shown).booleans || null;
   ep.isShown = function (i) {
     const b = ep.shownMask();
     return !b || !!b[i];
@@ -84,7 +89,7 @@ window.embproj = (function () {
 
   // The scatter of each map (not the rings drawn over it).
   ep.mainRenderers = () =>
-    ep.state.figures.map((fig) => fig.renderers.find((r) => r.name === "points_" + fig.name.slice(4)));
+    ep.state.figures.map((fig) => fig.renderers.find((r) => r.name === ep.mapOf(fig).points));
 
   // Nearest shown point to data position (x, y) on one map, in screen distance, among `candidates` (an
   // iterable of indices) or all points; -1 when none is within `radius` pixels (no limit when omitted).
@@ -93,7 +98,7 @@ window.embproj = (function () {
     const kx = (fig.inner_width || 1) / ((fig.x_range.end - fig.x_range.start) || 1);
     const ky = (fig.inner_height || 1) / ((fig.y_range.end - fig.y_range.start) || 1);
     if (!candidates && radius !== undefined && ep.indexNearest) {  // the grid index (js/lod.js), when built
-      const found = ep.indexNearest(x, y, fig, xcol.slice(2), radius);
+      const found = ep.indexNearest(x, y, fig, ep.mapOf(fig).algo, radius);
       if (found !== -2) return found;
     }
     const limit = radius === undefined ? Infinity : radius * radius, shown = ep.shownMask();

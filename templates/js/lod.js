@@ -11,12 +11,12 @@
   let timer = 0, active = null;  // the map last panned or zoomed: it chooses the drawn points
 
   const cfg = () => ep.meta().lod;
-  const rings = () => ep.meta().rings;  // each ring filter's name → its layers' names (render/figure.py)
-  const algoOf = (fig) => fig.name.slice(4);
+  const algoOf = (fig) => ep.mapOf(fig).algo;
+  const xy = (algo) => { const d = ep.points().data, m = ep.map(algo); return [d[m.x], d[m.y]]; };
 
   // A counting sort of the points by cell of a G × G grid over the map's fixed extent.
   function buildIndex(fig, G) {
-    const algo = algoOf(fig), d = ep.points().data, xs = d["x_" + algo], ys = d["y_" + algo], n = xs.length;
+    const algo = algoOf(fig), [xs, ys] = xy(algo), n = xs.length;
     const x0 = fig.x_range.start, y0 = fig.y_range.start;
     const sx = G / ((fig.x_range.end - x0) || 1), sy = G / ((fig.y_range.end - y0) || 1);
     const cell = new Int32Array(n), start = new Int32Array(G * G + 1);
@@ -45,7 +45,7 @@
   // The nearest shown point to data (x, y) within `radius` pixels on map `fig`, or -1.
   ep.indexNearest = function (x, y, fig, algo, radius) {
     if (!indexes[algo]) return -2;  // no index (yet): the caller scans
-    const d = ep.points().data, xs = d["x_" + algo], ys = d["y_" + algo], shown = ep.shownMask();
+    const [xs, ys] = xy(algo), shown = ep.shownMask();
     const kx = (fig.inner_width || 1) / ((fig.x_range.end - fig.x_range.start) || 1);
     const ky = (fig.inner_height || 1) / ((fig.y_range.end - fig.y_range.start) || 1);
     let best = -1, bestD = radius * radius;
@@ -75,8 +75,8 @@
   // visit(i) for every shown point in map `fig`'s view, found through the grid index; a generator that yields
   // now and then, so that the work is cut into short tasks.
   function* eachInView(fig, visit) {
-    const algo = algoOf(fig), ix = indexes[algo], G = ix.G, d = ep.points().data, shown = ep.shownMask();
-    const xs = d["x_" + algo], ys = d["y_" + algo];
+    const algo = algoOf(fig), ix = indexes[algo], G = ix.G, shown = ep.shownMask();
+    const [xs, ys] = xy(algo);
     const xa = fig.x_range.start, xb = fig.x_range.end, ya = fig.y_range.start, yb = fig.y_range.end;
     const clamp = (v) => Math.min(G - 1, Math.max(0, Math.floor(v)));
     const ca = clamp((xa - ix.x0) * ix.sx), cb = clamp((xb - ix.x0) * ix.sx);
@@ -99,7 +99,7 @@
   // The density image of map `fig`'s view, point by point (add), then as RGBA pixels (image): a grid whose longer
   // side has `bins` cells; a cell's colour is the mean colour of its points, its opacity grows with their number.
   function density(fig) {
-    const c = cfg(), algo = algoOf(fig), d = ep.points().data, xs = d["x_" + algo], ys = d["y_" + algo];
+    const c = cfg(), d = ep.points().data, [xs, ys] = xy(algoOf(fig));
     const choice = colourChoice(), w = fig.inner_width || 1, h = fig.inner_height || 1;
     const nx = w >= h ? c.bins : Math.max(1, Math.round((c.bins * w) / h));
     const ny = w >= h ? Math.max(1, Math.round((c.bins * h) / w)) : c.bins;
@@ -147,7 +147,7 @@
   // `drawn`, on a coarser grid when even one point per cell and class would be too many. A crowded cell's points
   // are chosen by a fixed pseudo-random number per point, whatever the order of the rows in the file.
   function* chooseDrawn(fig, dens) {
-    const c = cfg(), algo = algoOf(fig), d = ep.points().data, xs = d["x_" + algo], ys = d["y_" + algo];
+    const c = cfg(), d = ep.points().data, [xs, ys] = xy(algoOf(fig));
     const choice = colourChoice(), codes = choice && choice.kind === "categorical" ? d[choice.key] : null;
     const K = codes ? choice.factors.length : 1, x0 = fig.x_range.start, y0 = fig.y_range.start;
     const T = c.thin_cells;
@@ -191,7 +191,7 @@
   }
 
   function copyRows(indices, keys) {
-    const d = ep.points().data, out = { idx: Int32Array.from(indices) };
+    const d = ep.points().data, out = { [ep.names().index]: Int32Array.from(indices) };
     for (const k of keys) {
       const col = d[k], Type = col.constructor === Array ? Float32Array : col.constructor, v = new Type(indices.length);
       for (let j = 0; j < indices.length; j++) v[j] = col[indices[j]];
@@ -200,27 +200,29 @@
     return out;
   }
 
-  const coordinateKeys = () => ep.meta().algos.flatMap((a) => ["x_" + a.algo, "y_" + a.algo]);
+  const coordinateKeys = () => ep.meta().algos.flatMap((a) => [ep.map(a.algo).x, ep.map(a.algo).y]);
 
   // The drawn points' selection follows the selection of every row ("points").
   function syncSelection() {
-    const drawn = ep.model("drawn"), chosen = new Uint8Array(ep.meta().n), idx = drawn.data.idx, on = [];
+    const drawn = ep.model(ep.names().drawn), chosen = new Uint8Array(ep.meta().n), on = [];
+    const idx = drawn.data[ep.names().index];
     for (const i of ep.points().selected.indices) chosen[i] = 1;
     for (let j = 0; j < idx.length; j++) if (chosen[idx[j]]) on.push(j);
     drawn.selected.indices = on;
   }
 
-  // A ring layer shows the marked rows that are in the view of the active map, at most `drawn` of them.
-  function fillMarks(name) {
-    const filter = ep.model(name), fig = active, algo = algoOf(fig), d = ep.points().data, shown = ep.shownMask();
-    const xs = d["x_" + algo], ys = d["y_" + algo], out = [];
+  // A ring layer shows the rows `mark` marks (search, neighbours, clicked; a comparison's new and gone too) that
+  // are in the view of the active map, at most `drawn` of them.
+  function fillMarks(mark) {
+    const names = ep.names().marks[mark], filter = ep.model(names.filter), fig = active, shown = ep.shownMask();
+    const [xs, ys] = xy(algoOf(fig)), out = [];
     for (const i of filter.indices) {
       if (out.length >= cfg().drawn) break;
-      if ((!shown || shown[i] || name === "nn_origin") && inView(fig, xs[i], ys[i])) out.push(i);
+      if ((!shown || shown[i] || mark === "clicked") && inView(fig, xs[i], ys[i])) out.push(i);
     }
-    ep.model("drawn_" + name).data = copyRows(out, coordinateKeys());
+    ep.model(names.drawn).data = copyRows(out, coordinateKeys());
     for (const f of ep.state.figures) {  // an empty ring layer still costs a copy of the WebGL canvas a repaint
-      const ring = f.renderers.find((r) => r.name === rings()[name] + "_" + algoOf(f));
+      const ring = f.renderers.find((r) => r.name === ep.mapOf(f).rings[mark]);
       if (ring.visible !== out.length > 0) ring.visible = out.length > 0;
     }
   }
@@ -233,13 +235,13 @@
     const images = ep.state.figures.map(density);
     const chosen = yield* chooseDrawn(fig, images[ep.state.figures.indexOf(fig)]);
     for (const [j, f] of ep.state.figures.entries()) if (f !== fig) yield* eachInView(f, images[j].add);
-    ep.model("drawn").data = copyRows(chosen.indices, keys);
+    ep.model(ep.names().drawn).data = copyRows(chosen.indices, keys);
     syncSelection();
     for (const [j, f] of ep.state.figures.entries()) {
-      if (!chosen.all) ep.model("density_image_" + algoOf(f)).data = images[j].image();
-      f.renderers.find((r) => r.name === "lod_density_" + algoOf(f)).visible = !chosen.all;
+      if (!chosen.all) ep.model(ep.mapOf(f).density_image).data = images[j].image();
+      f.renderers.find((r) => r.name === ep.mapOf(f).density).visible = !chosen.all;
     }
-    for (const name of Object.keys(rings())) fillMarks(name);
+    for (const mark of Object.keys(ep.names().marks)) fillMarks(mark);
     document.documentElement.dataset.epDrawn = String(chosen.indices.length);
   }
 
@@ -282,7 +284,7 @@
   ep.lodSelect = function (event, algo) {
     const g = event.geometry;
     if (!event.final || !g || (g.type !== "rect" && g.type !== "poly")) return;
-    const d = ep.points().data, xs = d["x_" + algo], ys = d["y_" + algo], out = [];
+    const [xs, ys] = xy(algo), out = [];
     const px = g.type === "poly" ? Array.from(g.x) : [Math.min(g.x0, g.x1), Math.max(g.x0, g.x1)];
     const py = g.type === "poly" ? Array.from(g.y) : [Math.min(g.y0, g.y1), Math.max(g.y0, g.y1)];
     const [xa, xb, ya, yb] = [Math.min(...px), Math.max(...px), Math.min(...py), Math.max(...py)];
@@ -303,9 +305,9 @@
     for (const fig of ep.state.figures) {
       for (const range of [fig.x_range, fig.y_range]) range.connect(range.change, () => schedule(fig, 150));
     }
-    for (const name of Object.keys(rings())) {
-      const filter = ep.model(name);
-      filter.connect(filter.change, () => fillMarks(name));
+    for (const [mark, names] of Object.entries(ep.names().marks)) {
+      const filter = ep.model(names.filter);
+      filter.connect(filter.change, () => fillMarks(mark));
     }
     const selected = ep.points().selected;
     selected.connect(selected.change, syncSelection);

@@ -137,7 +137,7 @@
     const text = document.getElementById(TABLES[name].element).textContent.trim();
     const raw = base85(text, c.alphabet);
     await pause();
-    const body = await inflate(raw), order = zOrder(d["x_" + c.algo], d["y_" + c.algo], c), n = order.length;
+    const body = await inflate(raw), order = zOrder(d[ep.map(c.algo).x], d[ep.map(c.algo).y], c), n = order.length;
     await pause();
     const near = await decodeTable(body, c, n, k), position = new Int32Array(n);
     for (let p = 0; p < n; p++) position[order[p]] = p;
@@ -167,7 +167,9 @@
   };
 
   ep.clearNeighbours = function () {
-    for (const name of Object.keys(ep.meta().rings)) if (name.startsWith("nn_")) ep.model(name).indices = [];
+    for (const [mark, names] of Object.entries(ep.names().marks)) {  // a click's: all but the search's
+      if (mark !== "search") ep.model(names.filter).indices = [];
+    }
     const out = document.getElementById("ep-neighbours");
     if (!out) return;
     out.replaceChildren(ep.el("span", out.dataset.hint || ""));
@@ -178,9 +180,9 @@
   ep.showNeighbours = function (i) {
     if (ep.meta().compare) { ep.showChange(i); return; }  // before and after: js/compare.js
     const m = ep.meta(), d = ep.points().data, out = document.getElementById("ep-neighbours");
-    const near = ep.neighboursOf(i);
-    ep.model("nn_origin").indices = [i];
-    ep.model("nn_hits").indices = near || [];
+    const near = ep.neighboursOf(i), marks = ep.names().marks;
+    ep.model(marks.clicked.filter).indices = [i];
+    ep.model(marks.neighbours.filter).indices = near || [];
     out.replaceChildren();
     out.dataset.index = String(i);
     delete out.dataset.kept;
@@ -201,7 +203,7 @@
     out.appendChild(ep.el("span", ` · of its ${k} nearest neighbours in the original space (ringed), ` +
       `how many are also among its ${k} nearest on the map: `));
     m.algos.forEach((a, n) => {
-      const onMap = mapNeighbours(i, k, d["x_" + a.algo], d["y_" + a.algo]);
+      const onMap = mapNeighbours(i, k, d[ep.map(a.algo).x], d[ep.map(a.algo).y]);
       kept.push(near.filter((j) => onMap.has(j)).length);
       out.appendChild(ep.el("span", `${n ? " · " : ""}${a.name} ${kept[n]} of ${k}`, "ep-kept"));
     });

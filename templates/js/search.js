@@ -24,7 +24,7 @@
   function run() {
     const input = document.getElementById("ep-search"), out = document.getElementById("ep-search-count");
     if (!input || !ep.state.ready) return;
-    const needle = input.value.trim().toLowerCase(), filter = ep.model("search_hits");
+    const needle = input.value.trim().toLowerCase(), filter = ep.model(ep.names().marks.search.filter);
     if (!needle) {
       if (filter.indices.length) filter.indices = [];  // (every change repaints the maps)
       out.textContent = "";

@@ -16,10 +16,10 @@
   // [header, value(i)] for every column of the table and the CSV.
   function columns() {
     const m = ep.meta(), d = ep.points().data;
-    const cols = [["row", (i) => String(d.row[i])]];
+    const rows = d[ep.names().row], cols = [["row", (i) => String(rows[i])]];
     m.fields.forEach((f, j) => cols.push([f.name, (i) => ep.fieldValue(j, i, d)]));
     for (const a of m.algos) {
-      const xs = d["x_" + a.algo], ys = d["y_" + a.algo];
+      const xs = d[ep.map(a.algo).x], ys = d[ep.map(a.algo).y];
       cols.push([a.algo + "_x", (i) => coordinate(xs[i])], [a.algo + "_y", (i) => coordinate(ys[i])]);
     }
     return cols;

@@ -10,21 +10,21 @@
   function tip() { return document.getElementById("ep-tooltip"); }
 
   function render(i) {
-    const t = tip(), d = ep.points().data, m = ep.meta();
+    const t = tip(), d = ep.points().data, m = ep.meta(), names = ep.names(), row = d[names.row], fit = d[names.fit];
     t.replaceChildren();
     t.dataset.index = String(i);
     const img = ep.image(i, d);
     if (img && IMAGE_URI.test(img)) {
       const node = document.createElement("img");
       node.src = img;
-      node.alt = "row " + d.row[i];
+      node.alt = "row " + row[i];
       t.appendChild(node);
     }
     t.appendChild(ep.el("div", ep.label(i, d), "ep-title"));
     const table = ep.el("table");
     const add = (k, v) => { const tr = ep.el("tr"); tr.append(ep.el("th", k), ep.el("td", v)); table.appendChild(tr); };
-    add("row", d.row[i]);
-    if (d.fit) add("on the map", d.fit[i] ? "fitted" : "placed by the fitted model");
+    add("row", row[i]);
+    if (fit) add("on the map", fit[i] ? "fitted" : "placed by the fitted model");
     m.fields.forEach((f, j) => add(f.name, ep.fieldValue(j, i, d)));
     t.appendChild(table);
     if (m.more_fields) t.appendChild(ep.el("div", m.more_fields, "ep-muted"));  // "… and 56 more dimensions"

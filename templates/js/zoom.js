@@ -42,10 +42,10 @@
     const note = document.getElementById("ep-zoom-note"), text = ep.meta().zoom;
     if (note) {
       note.textContent = fig ? text.armed : text.idle;
-      note.dataset.armed = fig ? fig.name.slice(4) : "";
+      note.dataset.armed = fig ? ep.mapOf(fig).algo : "";
     }
   }
-  ep.zoomArmed = () => (armed ? armed.name.slice(4) : null);
+  ep.zoomArmed = () => (armed ? ep.mapOf(armed).algo : null);
 
   ep.on("ready", function () {
     document.addEventListener("pointerdown", (e) => arm(figureOf(e)), true);

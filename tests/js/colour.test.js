@@ -62,7 +62,7 @@ test("the colour menu switches every map, the legend for the colour bar, and sho
   select.fire("change");
   assert.equal(ep.state.color, 1);
   for (const fig of page.figures) {
-    const fill = fig.renderers.find((r) => r.name === "points_" + fig.name.slice(4)).glyph.fill_color;
+    const fill = fig.renderers.find((r) => r.name === ep.mapOf(fig).points).glyph.fill_color;
     assert.equal(fill.field, "val1");
     assert.equal(fill.transform, ep.state.mappers[1]);
   }

@@ -8,6 +8,7 @@
 const fs = require("node:fs");
 const path = require("node:path");
 const vm = require("node:vm");
+const { python, skip: WITHOUT_PYTHON } = require("./cases");
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -48,20 +49,17 @@ function model(props) {
   return m;
 }
 
-// A report's ring layers (render/figure.py's MARKS, in the page's JSON as "rings"): filter → its layers' names.
-const RINGS = { search_hits: "search", nn_hits: "neighbours", nn_origin: "clicked" };
-
-// A map: a Bokeh figure named map_<algo> with the renderers the scripts look up by name.
-function figure({ algo, x = [0, 1], y = [0, 1], width = 400, height = 400 }) {
-  const names = ["points", "lod_density", "search", "neighbours", "clicked", "labels"];
+// A map: a Bokeh figure with the renderers the scripts look up by name (`names`: the map's, from Python).
+function figure({ x = [0, 1], y = [0, 1], width = 400, height = 400 }, names) {
+  const renderers = [names.points, names.density, ...Object.values(names.rings), names.label_glyphs];
   return model({
-    name: "map_" + algo,
+    name: names.figure,
     type: "Figure",
     x_range: model({ start: x[0], end: x[1] }),
     y_range: model({ start: y[0], end: y[1] }),
     inner_width: width,
     inner_height: height,
-    renderers: names.map((n) => ({ name: `${n}_${algo}`, visible: true, glyph: { fill_color: null } })),
+    renderers: renderers.map((name) => ({ name, visible: true, glyph: { fill_color: null } })),
     toolbar: { tools: [] },
   });
 }
@@ -72,11 +70,13 @@ function figure({ algo, x = [0, 1], y = [0, 1], width = 400, height = 400 }) {
  * by name; `elements`: more elements by id (their properties); `charWidth`: a label's measured width a character.
  */
 function loadPage({ meta = {}, data = {}, maps = [{ algo: "pca" }], models = {}, elements = {}, charWidth = 7 } = {}) {
+  if (!python) throw new Error(WITHOUT_PYTHON);  // the names the page finds its models by are Python's
   const algos = maps.map((m) => ({ algo: m.algo, name: m.algo.toUpperCase() }));
+  const names = { ...python.names, maps: Object.fromEntries(maps.map((m) => [m.algo, python.names.maps[m.algo]])) };
   const n = meta.n !== undefined ? meta.n : (data["x_" + maps[0].algo] || []).length;
   const fullMeta = {
     n, algos, fields: [], label: -1, colors: [], images: null, neighbours: null, clusters: null, charts: [],
-    lod: null, csv: { formula: "^$", number: "^$" }, zoom: { armed: "", idle: "" }, rings: RINGS, ...meta,
+    lod: null, csv: { formula: "^$", number: "^$" }, zoom: { armed: "", idle: "" }, names, ...meta,
   };
 
   // Timers run when the test says: in order of when they are due, however long they would wait.
@@ -102,7 +102,7 @@ function loadPage({ meta = {}, data = {}, maps = [{ algo: "pca" }], models = {},
   };
 
   const byName = {};
-  const figures = maps.map(figure);
+  const figures = maps.map((m) => figure(m, names.maps[m.algo]));
   const registered = {};
   const Bokeh = {
     documents: [{ get_model_by_name: (name) => byName[name] || null }],
@@ -134,16 +134,16 @@ function loadPage({ meta = {}, data = {}, maps = [{ algo: "pca" }], models = {},
     return v;
   })`, context);
 
-  byName.points = model({ data: adopt(data), selected: model({ indices: [] }) });
-  byName.shown = model({ booleans: null });
-  for (const name of Object.keys(fullMeta.rings)) {
-    byName[name] = model({ indices: [] });
-    byName["drawn_" + name] = model({ data: {} });
+  byName[names.points] = model({ data: adopt(data), selected: model({ indices: [] }) });
+  byName[names.shown] = model({ booleans: null });
+  for (const mark of Object.values(names.marks)) {
+    byName[mark.filter] = model({ indices: [] });
+    byName[mark.drawn] = model({ data: {} });
   }
-  byName.drawn = model({ data: {}, selected: model({ indices: [] }) });
-  for (const fig of figures) byName["density_image_" + fig.name.slice(4)] = model({ data: {} });
-  byName.legend = model({ items: [], visible: true });
-  byName.colorbar = model({ visible: false, color_mapper: null, title: "" });
+  byName[names.drawn] = model({ data: {}, selected: model({ indices: [] }) });
+  for (const m of Object.values(names.maps)) byName[m.density_image] = model({ data: {} });
+  byName[names.legend] = model({ items: [], visible: true });
+  byName[names.colorbar] = model({ visible: false, color_mapper: null, title: "" });
   for (const [name, props] of Object.entries(models)) byName[name] = model(adopt(props));
 
   for (const script of SCRIPTS) script.runInContext(context);
@@ -152,7 +152,7 @@ function loadPage({ meta = {}, data = {}, maps = [{ algo: "pca" }], models = {},
   const page = {
     ep, meta: fullMeta, models: byName, figures, elements: els, document, registered, adopt,
     /** The maps' column in the page's realm. */
-    column: (key) => byName.points.data[key],
+    column: (key) => byName[names.points].data[key],
     /** Runs every timer and animation frame due, and those they start, until none is left. */
     flush() {
       for (let runs = 0; timers.size; runs++) {

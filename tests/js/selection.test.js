@@ -47,7 +47,10 @@ function chartPage() {
   const page = loadPage({
     meta: {
       n: 6,
-      charts: [{ key: "chart0", counts: [3, 3] }, { key: "chart1", counts: [2, 2, 1] }],
+      charts: [
+        { key: "chart0", source: "chart_bars_0", counts: [3, 3] },
+        { key: "chart1", source: "chart_bars_1", counts: [2, 2, 1] },
+      ],
     },
     data: {
       row: Int32Array.of(0, 1, 2, 3, 4, 5), x_pca: new Float32Array(6), y_pca: new Float32Array(6),
