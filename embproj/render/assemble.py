@@ -26,6 +26,7 @@ class Contents:
     near: Any  # render.neighbours.NeighbourTable, or None when the page has none
     table_facts: dict  # `--json`'s neighbours.table
     warnings: tuple[str, ...]
+    gear: Any = None  # render.gear.PageSample: the rows the page's gear maps again, encoded; None for no gear
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def page_contents(opts: Options, made: StageResults) -> Contents:
     warnings = source.notes + plan.notes + run_warnings(sample, matrix, projections, table, plan.color, images, columns)
     near = _neighbour_table(neighbours, opts.neighbours, projections)
     table, cluster = _with_clusters(table, structure)
-    return Contents(table, cluster, images, near, _table_facts(neighbours, near), warnings)
+    return Contents(table, cluster, images, near, _table_facts(neighbours, near), warnings, _gear(opts, made))
 
 
 def make_page(opts: Options, made: StageResults, contents: Contents, summary: RunSummary) -> Page:
@@ -84,6 +85,7 @@ def make_page(opts: Options, made: StageResults, contents: Contents, summary: Ru
             structure=structure,
             cluster_column=cluster,
             charts=plan.charts,
+            gear=contents.gear,
         )
         return render_html(data)
 
@@ -102,6 +104,16 @@ def _neighbour_table(neighbours, k: int, projections):
     if indices is None or not projections:
         return None
     return encode_neighbours(indices, projections[0].xy, projections[0].algo)
+
+
+def _gear(opts: Options, made: StageResults):
+    """The page's sample for its gear, encoded once (render/gear.py), its defaults the first map's parameters."""
+    from embproj.render.gear import encode_sample
+
+    if made.page_vectors is None or not made.projections:
+        return None
+    first = made.projections[0]
+    return encode_sample(made.page_vectors, opts, first.algo, first.params)
 
 
 def _table_facts(neighbours, table) -> dict:

@@ -34,6 +34,7 @@ class ReportData:
     structure: Any = None  # structure.Structure: clusters, their labels and each map's density; None for none
     cluster_column: str | None = None  # the column of `table` that holds each row's cluster, as text
     charts: tuple[tuple[str, str], ...] = ()  # (column, "histogram" | "bars") charted beside the maps
+    gear: Any = None  # render.gear.PageSample: the rows the page's gear maps again; None for no gear
 
     @property
     def color_choices(self) -> tuple[tuple[str, str], ...]:
