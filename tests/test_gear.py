@@ -247,3 +247,23 @@ def test_the_same_settings_give_the_same_map_and_it_is_linked(open_report, colum
     tip = page.hover(i, "page")
     assert tip.visible and tip.index == i
     page.assert_quiet()
+
+
+@pytest.mark.browser
+def test_cancel_stops_the_run_and_draws_no_map(open_report, digits_report):
+    path, _ = digits_report
+    page = open_report(path)
+    p = page.page
+    p.wait_for_function("() => document.documentElement.dataset.epReady === '1'")
+    p.click("#ep-gear")
+    p.select_option("#ep-gear-algo", "tsne")
+    p.fill("#ep-gear-iterations", "5000")
+    p.click("#ep-gear-run")
+    p.wait_for_function("() => Number(document.getElementById('ep-gear-panel').dataset.done || 0) > 0")
+    p.click("#ep-gear-cancel")
+    assert p.evaluate(STATE)[0] == "cancelled"
+    assert p.inner_text("#ep-gear-status") == "cancelled" and p.is_enabled("#ep-gear-run")
+    p.wait_for_timeout(500)  # a cancelled worker sends nothing more
+    assert p.evaluate(STATE)[0] == "cancelled"
+    assert not p.evaluate("() => embproj.state.figures.find((f) => f.name === 'map_page').visible")
+    page.assert_quiet()

@@ -94,6 +94,8 @@ def gear_meta(vectors: PageVectors, code: dict, size: int, opts: Options, algo: 
     defaults = {name: used.get(name, getattr(opts, name)) for name in _param_names()}
     if defaults.get("metric") not in GEAR_METRICS:
         defaults["metric"] = GEAR_METRICS[0]
+    if not isinstance(defaults.get("learning_rate"), (int, float)):  # openTSNE's "auto": the panel's empty field
+        defaults["learning_rate"] = None
     return {
         "code": code,
         "bytes": size,
