@@ -47,6 +47,11 @@ CLUSTER_MIN_ROWS = 200  # --clusters auto finds clusters from this many plotted 
 MIN_CLUSTER_SCALE = 1.5
 MAX_CHARTS = 6
 MAX_NEIGHBOURS = 100  # a click rings at most this many; the page carries n × k int32
+# the page's gear maps its sample again in the browser: 2,000 rows take seconds there (render/gear.py); 10,000
+# rows of 50 dimensions add ~2 MB to the page and UMAP on them takes about a minute in a worker
+PAGE_SAMPLE = 2_000
+MAX_PAGE_SAMPLE = 10_000
+GEAR_METRICS = ("euclidean", "cosine")  # the metrics the page's projector computes
 MAPS = ("project", "compare")  # the commands that make a report
 BOTH = (*MAPS, "inspect")  # and the one that only reads
 
@@ -242,6 +247,11 @@ class Options:
     early_exaggeration: float = option(12.0, "--early-exaggeration", help="early exaggeration factor", low=1,
                                        high=1000, algos=("tsne",))  # fmt: skip
     whiten: bool = option(False, "--whiten", help="scale components to unit variance", algos=("pca",))
+    page_sample: int = option(
+        PAGE_SAMPLE, "--page-sample", help="Rows the page carries for its gear, which maps them again in the browser "
+        "with another algorithm, parameters or columns (a seeded sample of the plotted rows); 0 for no gear",
+        low=0, high=MAX_PAGE_SAMPLE, integer=True, commands=("project",),
+    )  # fmt: skip
     coords_out: Path | None = option(
         None, "--coords-out", help="Also write row, x, y per algorithm and the label (.parquet or .csv)",
         suffixes=COORDS_SUFFIXES, commands=("project",),

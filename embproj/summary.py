@@ -28,6 +28,7 @@ class StageResults:
     projections: tuple  # project.projectors.Projection, one a map
     graphs: Any  # neighbours.search.Neighbours
     structure: Any  # structure.clusters.Structure
+    page_vectors: Any = None  # render.gear.PageVectors: the rows the page's gear maps again; None for no gear
     compare: Any = None  # `embproj compare`'s findings beside its two maps (comparison/run.py's Comparison)
 
 

@@ -80,7 +80,7 @@ def _rest(opts: Options, stage: Stages, sides: tuple[Side, Side], matching, repo
         plan = replace(plan, hover=(key, *plan.hover))
     made = StageResults(
         before.source, plan, before.sample, maps.before.matrix, maps.projections, maps.before.graphs, structure,
-        comparison,
+        compare=comparison,  # and no page_vectors: a comparison's page has no gear
     )  # fmt: skip
     seconds = dict(stage.seconds)
     with stage("report", "Writing the report"):

@@ -27,6 +27,7 @@ class Contents:
     table_facts: dict  # `--json`'s neighbours.table
     warnings: tuple[str, ...]
     compare: Any = None  # render.data.CompareView: what a page of `embproj compare` shows of it, or None
+    gear: Any = None  # render.gear.PageSample: the rows the page's gear maps again, encoded; None for no gear
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ def page_contents(opts: Options, made: StageResults) -> Contents:
     view = None
     if compare is not None:
         table, view = _with_change(table, compare, opts.neighbours, projections)
-    return Contents(table, cluster, images, near, _table_facts(neighbours, near), warnings, view)
+    facts = _table_facts(neighbours, near)
+    return Contents(table, cluster, images, near, facts, warnings, compare=view, gear=_gear(opts, made))
 
 
 def with_comparison(opts: Options, summary: RunSummary, made: StageResults, contents: Contents) -> RunSummary:
@@ -108,6 +110,7 @@ def make_page(opts: Options, made: StageResults, contents: Contents, summary: Ru
             cluster_column=cluster,
             charts=plan.charts,
             compare=view,
+            gear=contents.gear,
         )
         return render_html(data)
 
@@ -132,6 +135,16 @@ def _neighbour_table(neighbours, k: int, projections):
     if indices is None or not projections:
         return None
     return encode_neighbours(indices, projections[0].xy, projections[0].key)
+
+
+def _gear(opts: Options, made: StageResults):
+    """The page's sample for its gear, encoded once (render/gear.py), its defaults the first map's parameters."""
+    from embproj.render.gear import encode_sample
+
+    if made.page_vectors is None or not made.projections:
+        return None
+    first = made.projections[0]
+    return encode_sample(made.page_vectors, opts, first.algo, first.params)
 
 
 def _table_facts(neighbours, table) -> dict:

@@ -49,6 +49,7 @@ class ReportData:
     cluster_column: str | None = None  # the column of `table` that holds each row's cluster, as text
     charts: tuple[tuple[str, str], ...] = ()  # (column, "histogram" | "bars") charted beside the maps
     compare: CompareView | None = None  # `embproj compare`: the change, the movers, AFTER's neighbours
+    gear: Any = None  # render.gear.PageSample: the rows the page's gear maps again; None for no gear
 
     @property
     def color_choices(self) -> tuple[tuple[str, str], ...]:

@@ -11,7 +11,7 @@ import numpy as np
 
 from embproj.render.charts import chart_meta
 from embproj.render.clusters import cluster_meta, density_maps, faint_noise
-from embproj.render.data import ReportData
+from embproj.render.data import CompareView, ReportData
 from embproj.render.names import CHANGE, FIT, ROW, x_column, y_column
 from embproj.render.values import category_codes, dictionary, display_strings, palette
 from embproj.summary import color_fact
@@ -87,8 +87,9 @@ def encode(data: ReportData) -> Encoded:
         "clusters": cluster_meta(data, columns),  # what explains the map: render/clusters.py and charts.py
         "charts": chart_meta(data, columns),
         "density": density_maps(data),
-        "compare": _compare(data, columns),
     }
+    if data.compare is not None:  # a report's page says nothing of it
+        meta["compare"] = _compare(data.compare, data, columns)
     return Encoded(columns, colors, meta)
 
 
@@ -101,12 +102,9 @@ def _neighbours(data: ReportData) -> dict | None:
     return {**about, "recall": data.neighbours_recall, "code": table.code}
 
 
-def _compare(data: ReportData, columns: dict) -> dict | None:
+def _compare(c: CompareView, data: ReportData, columns: dict) -> dict:
     """A comparison's part of the page's JSON: the movers, and AFTER's neighbour table's code (BEFORE's is
     "neighbours"); each row's change goes into the points' float32 column names.CHANGE."""
-    c = data.compare
-    if c is None:
-        return None
     columns[CHANGE] = np.asarray(c.change, dtype=np.float32)
     out: dict = {
         "field": data.hover.index(c.column),

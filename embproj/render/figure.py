@@ -8,6 +8,8 @@ from embproj.render.charts import chart_figures, follow_selection
 from embproj.render.clusters import add_map_layers, label_settings
 from embproj.render.data import ReportData
 from embproj.render.encode import Encoded, encode
+from embproj.render.gear import ALGO as GEAR
+from embproj.render.gear import GearMap, gear_columns
 from embproj.render.legend import add_keys, color_mappers, fill_color, keys_figure
 from embproj.render.lod import add_density, add_hit_events, drawn_source, lod_meta, marks_source
 from embproj.render.names import COMPARE_MARKS, POINTS, SHOWN, map_names, marks_of, page_names
@@ -32,6 +34,9 @@ def build_layout(data: ReportData):
     from bokeh.models import BooleanFilter, ColumnDataSource, CustomJS, IndexFilter
 
     encoded = encode(data)
+    maps = [*data.projections, *((GearMap(),) if data.gear is not None else ())]  # the gear's: hidden, empty
+    if data.gear is not None:
+        encoded.columns.update(gear_columns(len(data.row_ids)))
     source = ColumnDataSource(encoded.columns, name=POINTS)
     shown = BooleanFilter(name=SHOWN)  # no booleans: every point; the legend hides classes through it
     compare = data.compare is not None  # a comparison's page marks two more: neighbours new and gone
@@ -41,7 +46,9 @@ def build_layout(data: ReportData):
     lod = lod_meta(len(data.row_ids))
     drawn = {**_drawn_sources(encoded, data), "held": [source, shown, *marks.values()]} if lod else None
     ranges = _shared_ranges(data) if compare else None
-    figures = [_figure(proj, source, shown, marks, encoded, mappers, size, drawn, ranges) for proj in data.projections]
+    figures = [_figure(proj, source, shown, marks, encoded, mappers, size, drawn, ranges) for proj in maps]
+    if data.gear is not None:
+        figures[-1].visible = False
     for fig, proj in zip(figures, data.projections):
         add_map_layers(fig, proj, data)  # cluster labels and density contours (clusters.py)
     keys = keys_figure(encoded.colors, HEIGHT)
@@ -55,14 +62,16 @@ def build_layout(data: ReportData):
     if charts is not None:
         follow_selection(source)
         layout = column(layout, charts, sizing_mode="stretch_width", name="page")
-    names = page_names([p.key for p in data.projections], compare)  # what the page finds its models and columns by
+    names = page_names([p.key for p in maps], compare)  # what the page finds its models and columns by
     meta = {**encoded.meta, "zoom": ZOOM_NOTE, "label_font": label_settings(), "lod": lod, "names": names}
+    if data.gear is not None:
+        meta["gear"] = data.gear.meta
     return layout, meta, ready
 
 
 def _drawn_sources(encoded: Encoded, data: ReportData) -> dict:
     """The large map's small sources: the drawn points ("points") and each mark's points."""
-    algos = [p.key for p in data.projections]
+    algos = [p.key for p in data.projections] + ([GEAR] if data.gear is not None else [])
     keys = [c.key for c in encoded.colors]
     marks = {m: marks_source(m, algos) for m in marks_of(data.compare is not None)}
     return {"points": drawn_source(encoded.columns, algos, keys), **marks}

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from embproj.render.data import ReportData
+from embproj.render.gear import NOTICE, VENDORED, WORKER
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 SURROGATE = re.compile("[\ud800-\udfff]")  # bytes that were not UTF-8, as Python keeps them from argv and names
@@ -76,8 +77,9 @@ def render_html(data: ReportData) -> str:
                 "neighbour_table": data.neighbours.text if data.neighbours is not None else "",  # base85: no "<"
                 "neighbour_table_after": _after_table(data),
                 "manifest": _script_json(manifest(data.summary)),
-                "app_js": _assets(),
+                "app_js": _assets(GEAR_SCRIPTS if data.gear is not None else ()),
                 "app_css": (templates_dir() / "report.css").read_text(encoding="utf-8"),
+                "gear": _gear(data.gear),
             },
         )
     return _writable(page)
@@ -95,10 +97,26 @@ def _writable(page: str) -> str:
     return SURROGATE.sub("\ufffd", page) if SURROGATE.search(page) else page
 
 
-def _assets() -> str:
+def _assets(more: tuple[str, ...] = ()) -> str:
     """The page's script, in load order; each file extends window.embproj (see js/core.js)."""
     folder = templates_dir() / "js"
-    return "\n".join((folder / name).read_text(encoding="utf-8") for name in SCRIPTS)
+    return "\n".join((folder / name).read_text(encoding="utf-8") for name in SCRIPTS + more)
+
+
+GEAR_SCRIPTS = ("gear.js",)  # only in a page with a gear: --page-sample 0 adds nothing
+
+
+def _gear(sample) -> dict | None:
+    """What the template puts in a page with a gear: its style, the worker's text and the sample (none of them
+    can end the element that holds it)."""
+    if sample is None:
+        return None
+    folder = templates_dir()
+    worker = "\n".join((NOTICE, *((folder / name).read_text(encoding="utf-8") for name in (VENDORED, WORKER))))
+    lowered = worker.lower()
+    if "</script" in lowered or "<!--" in lowered:
+        raise ValueError("the page's projector holds text that would end its script element")
+    return {"css": (folder / "gear.css").read_text(encoding="utf-8"), "worker": worker, "sample": sample.text}
 
 
 def _script_json(obj) -> str:

@@ -200,7 +200,7 @@
     return out;
   }
 
-  const coordinateKeys = () => ep.meta().algos.flatMap((a) => [ep.map(a.algo).x, ep.map(a.algo).y]);
+  const coordinateKeys = () => Object.values(ep.names().maps).flatMap((m) => [m.x, m.y]);  // (the gear's too)
 
   // The drawn points' selection follows the selection of every row ("points").
   function syncSelection() {
@@ -313,5 +313,9 @@
     selected.connect(selected.change, syncSelection);
     ep.on("shown", () => schedule(active, 0));
     update();
+  });
+  ep.on("remapped", function (fig) {  // a map given new coordinates (js/gear.js): its index anew, and its points
+    buildIndex(fig, cfg() ? cfg().index_cells : 64);
+    if (cfg()) schedule(fig, 0);
   });
 })(window.embproj);
