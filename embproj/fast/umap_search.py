@@ -2,10 +2,10 @@
 
 umap-learn's `UMAP.transform` finds each new row's fitted neighbours only through a `pynndescent.NNDescent`
 index handed in as `precomputed_knn[2]` (it checks with isinstance) and then calls its `query(X, k, epsilon=)`
-and reads its `_angular_trees`. Building a real index compiles numba code for ~25-50 s in every process, before a
-single query (measured: benchmarks/RESULTS.md), which costs more than the rest of placing 100,000 rows. `Answered`
-is an NNDescent that builds nothing: `query` asks neighbours/exact.py's `Nearest`, the same exact search the run's other
-neighbours come from. It leans on those two names of pynndescent's and umap-learn's (the releases
+and reads its `_angular_trees`. Building a real index compiles numba code for 30-80 s in every process before a
+single query (benchmarks/RESULTS.md, "The speed paths"). `Answered` is an NNDescent that builds nothing: `query`
+asks neighbours/exact.py's `Nearest`, the same exact search the run's other neighbours come from, so placed rows
+find their true neighbours. It leans on those two names of pynndescent's and umap-learn's (the releases
 fast/versions.py names), so it stays here; `search_index` gives a real NN-descent index when they are not there,
 the releases are outside the checked ranges or EMBPROJ_NO_FAST names umap_search, and `status` says which
 (`--json`). It pickles as its search alone, so that a fitted UMAP can be sent to a Dask worker to place rows there.
