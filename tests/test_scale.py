@@ -124,7 +124,7 @@ def test_umap_search_answers_as_pynndescents_own_index_does(X, monkeypatch):
     land in their own blobs too."""
     from pynndescent import NNDescent
 
-    from embproj.project import projectors as project_module
+    from embproj.project import place
 
     fit = fit_rows(N, FIT, seed=0)
     rest = np.setdiff1d(np.arange(N), fit)
@@ -138,7 +138,7 @@ def test_umap_search_answers_as_pynndescents_own_index_does(X, monkeypatch):
     (exact, exact_d), (found, found_d) = fast.query(X[rest], k=14), public.query(X[rest], k=14)
     assert np.mean([len(set(a) & set(b)) / 14 for a, b in zip(exact, found)]) > 0.95  # NN-descent: approximate
     assert np.isclose(found_d.min(axis=1), exact_d[:, 0], rtol=1e-3).mean() > 0.95  # the same nearest, mostly
-    monkeypatch.setattr(project_module, "PLACE_BATCH", 50)  # 9 batches
+    monkeypatch.setattr(place, "PLACE_BATCH", 50)  # 9 batches
     _, placer = fit_map(X[fit], "umap", params, 0, graph)
     assert placer.threads() == 1  # pynndescent's query keeps its buffers on the index: one thread at a time
     xy = project(X, "umap", params, 0, graph, fit).xy  # placed through pynndescent's index

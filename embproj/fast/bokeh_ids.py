@@ -19,6 +19,7 @@ import threading
 from contextlib import contextmanager
 
 from embproj.fast.versions import installed, refused
+from embproj.options import say
 
 COUNTER = ("bokeh.util.serialization", "_simple_id")
 UUIDS = (  # every place a UUID function is called from while a standalone page is made
@@ -37,7 +38,7 @@ def stable_ids(prefix: str):
     with _LOCK:
         modules, why = _holders()
         if modules is None:
-            STATE["status"] = f"Bokeh's own: {why}; a report made twice differs in its ids, --reproducible too"
+            STATE["status"] = f"Bokeh's own: {why}; a report made twice differs in its ids, {say('reproducible')} too"
             yield
             return
         counter = itertools.count(1)
