@@ -12,6 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from embproj.fast import bokeh_ids
 from reportdata import manifest, points
 
 
@@ -44,7 +45,8 @@ def test_json_summary_on_stdout(all_run):
     assert "worker" not in summary
     assert summary["output"].endswith("r.html") and summary["bytes"] == (folder / "r.html").stat().st_size
     assert summary["created"] == "1970-01-01T00:00:00Z"
-    assert summary["umap_kernel_cache"].startswith(("cached in ", "off: "))
+    assert summary["fast"]["umap_kernels"].startswith(("cached in ", "off: "))
+    assert summary["fast"]["bokeh_ids"] == bokeh_ids.STABLE
 
 
 def test_quality_metrics_rank_the_algorithms(all_run):

@@ -41,10 +41,8 @@ class Projection:
     seconds: float
     notes: tuple[str, ...] = ()  # parameters lowered to fit the sample, and similar
     metrics: dict = field(default_factory=dict)
-    kernels: str | None = None  # UMAP: where its compiled kernels are cached, or why not (fast/umap_kernels.py)
     fit: np.ndarray | None = None  # positions of the rows the model was fitted on; None: every row
     cached: str | None = None  # "hit": the coordinates came from the projection cache; "miss": they went into it
-    placing: str | None = None  # UMAP: how its rows are placed (fast/umap_transform.py), when there are rows to place
     side: str = ""  # `embproj compare`: "before" or "after", the embedding this is a map of; "" in a report
 
     @property
@@ -190,10 +188,10 @@ def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | No
     else:
         given = {} if init is None else {"init": init}  # a projector is (X, params, seed, notes, graph); a start too
         Y, used, place = PROJECTORS[algo](X, params, seed, notes, graph, **given)
-    metrics, kernels, placing = used.pop("_metrics", {}), used.pop("_kernels", None), used.pop("_placing", None)
+    metrics = used.pop("_metrics", {})
     xy = _checked(algo, np.asarray(Y, dtype=np.float32))
     seconds = time.perf_counter() - start
-    return Projection(algo, xy, used, seconds, tuple(notes), metrics, kernels, placing=placing), place
+    return Projection(algo, xy, used, seconds, tuple(notes), metrics), place
 
 
 def _checked(algo: str, xy: np.ndarray) -> np.ndarray:
@@ -226,7 +224,7 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph, ini
     find them by calling a numba metric once per pair from Python: ~15 s on the digits) and, when rows are to be
     placed, a search index for `UMAP.transform` that answers from the run's exact search (fast/umap_search.py). The
     epochs are umap-learn's own rule, said explicitly: `transform` then takes a third of them whatever the batch."""
-    from embproj.fast.umap_kernels import fit, load_umap, status, warning
+    from embproj.fast.umap_kernels import fit, warning
 
     n, asked = len(X), p["n_neighbors"]
     k = within(asked, n)
@@ -264,12 +262,12 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph, ini
     cache_warning = warning()
     if cache_warning:
         notes.append(cache_warning)
-    used = {"n_neighbors": k, "min_dist": p["min_dist"], "metric": p["metric"], "_kernels": status()}
-    used |= REFINE if init is not None else {}
-    if index is not None:
+    if index is not None:  # said here for --json, also when the rows are placed on Dask's workers
         from embproj.fast.umap_transform import plan
 
-        used["_placing"] = plan(load_umap(), model)
+        plan(model)
+    used = {"n_neighbors": k, "min_dist": p["min_dist"], "metric": p["metric"]}
+    used |= REFINE if init is not None else {}
     return model.embedding_, used, UmapPlacer(model)
 
 

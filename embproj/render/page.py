@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import re
-import threading
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,9 +37,6 @@ def _environment():
     return env
 
 
-_IDS_LOCK = threading.Lock()
-
-
 SCRIPTS = ("core.js", "tooltip.js", "colour.js", "search.js", "selection.js", "neighbours.js", "zoom.js", "clusters.js",
            "charts.js", "lod.js", "compare.js")  # fmt: skip
 
@@ -52,6 +46,7 @@ def render_html(data: ReportData) -> str:
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
+    from embproj.fast.bokeh_ids import stable_ids
     from embproj.render.figure import build_layout
     from embproj.summary import manifest
 
@@ -133,37 +128,3 @@ def _fingerprint(data: ReportData) -> str:
         digest.update(p.xy.tobytes())
     digest.update(data.row_ids.tobytes())
     return digest.hexdigest()[:12]
-
-
-@contextmanager
-def stable_ids(prefix: str):
-    """Bokeh names models with a process-wide counter and documents with random UUIDs; a report made twice
-    from the same input must be byte-identical, so ids restart and derive from the report's own content."""
-    import bokeh.embed.elements as elements
-    import bokeh.embed.util as util
-    from bokeh.util import serialization
-
-    counter = itertools.count(1)
-
-    def make(*_):
-        return f"ep-{prefix}-{next(counter)}"
-
-    saved = (
-        util.make_globally_unique_id,
-        util.make_globally_unique_css_safe_id,
-        elements.make_globally_unique_css_safe_id,
-    )
-    with _IDS_LOCK:
-        start = serialization._simple_id
-        serialization._simple_id = 999
-        util.make_globally_unique_id = util.make_globally_unique_css_safe_id = make
-        elements.make_globally_unique_css_safe_id = make
-        try:
-            yield
-        finally:
-            (
-                util.make_globally_unique_id,
-                util.make_globally_unique_css_safe_id,
-                elements.make_globally_unique_css_safe_id,
-            ) = saved
-            serialization._simple_id = max(start, serialization._simple_id)
