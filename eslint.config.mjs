@@ -43,6 +43,12 @@ export default [
     },
   },
   {
+    // The page's projector runs as a Web Worker (js/gear.js starts it from a Blob URL of its text): a worker's
+    // globals, and UMAP, which the vendored umap-js before it defines.
+    files: ["templates/js/worker/**/*.js"],
+    languageOptions: { globals: { ...globals.worker, UMAP: "readonly" } },
+  },
+  {
     files: ["tests/js/**/*.js"],
     languageOptions: { ecmaVersion: 2022, sourceType: "commonjs", globals: globals.node },
     rules: { "no-var": "error", "prefer-const": "error", eqeqeq: "error" },

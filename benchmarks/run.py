@@ -182,6 +182,7 @@ def _env(cache_home: Path) -> dict:
     env = dict(os.environ)
     env.pop("NUMBA_CACHE_DIR", None)  # else embproj's kernels (and pynndescent's) would use the user's folder
     env.pop("EMBPROJ_NO_NUMBA_CACHE", None)
+    env.pop("EMBPROJ_NO_FAST", None)  # every speed path on, as a user runs it
     env["XDG_CACHE_HOME"] = str(cache_home)
     return env
 

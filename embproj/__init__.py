@@ -9,7 +9,7 @@ from __future__ import annotations
 from embproj.errors import EmbprojError, EmbprojWarning
 
 __version__ = "0.1.0"
-__all__ = ["EmbprojError", "EmbprojWarning", "Table", "report", "__version__"]
+__all__ = ["EmbprojError", "EmbprojWarning", "Table", "compare", "report", "__version__"]
 
 
 def __getattr__(name):
@@ -27,3 +27,12 @@ def report(data=None, *, columns=None, **options):
     from embproj.api import report as _report
 
     return _report(data, columns=columns, **options)
+
+
+def compare(before=None, after=None, *, key=None, columns=None, **options):
+    """Compare two embeddings of the same rows, `before` and `after` (paths or tables, as `report` takes), matched
+    by `key`; or two vector columns of one table (`embedding="old", against="new"`). Returns the result `report`
+    returns; `.summary.compare` holds the numbers (mean change, movers, per class)."""
+    from embproj.api import compare as _compare
+
+    return _compare(before, after, key=key, columns=columns, **options)

@@ -38,6 +38,30 @@ def report(data, *, columns=None, **options):
         return run(opts, source=from_table(table, name=kind), reporter=PythonWarnings())
 
 
+def compare(before, after=None, *, key=None, columns=None, **options):
+    """Compare two embeddings of the same rows: `before` and `after` (each a path or any table `report` takes),
+    matched by `key` (a column in both; default: one of unique identifiers in both, else the row order), or two
+    vector columns of one table (`after=None`, `embedding="old", against="new"`). Returns the result `report`
+    returns, whose `.summary.compare` holds the numbers (`mean_change`, `movers`, …); `max_change=` is the
+    command line's exit code and changes nothing here. Writes nothing unless `output=` is given."""
+    from embproj.comparison.run import compare as run_compare
+    from embproj.read.base import from_table
+
+    with python_names():
+        opts = from_keywords("compare", key=key, **options)
+        sources = {}
+        for name, data in (("data", before), ("after", after)):
+            if isinstance(data, (str, Path)):
+                opts = opts.with_(**{name: Path(data)})
+            elif data is not None:
+                table, kind = _to_arrow(data, columns)
+                side = "BEFORE" if name == "data" else "AFTER"
+                sources[name] = from_table(table, name=f"{side} {kind}")
+                if not opts.title and name == "data":
+                    opts = opts.with_(title=f"{kind}, {table.num_rows:,} rows: BEFORE → AFTER")
+        return run_compare(opts, sources.get("data"), sources.get("after"), reporter=PythonWarnings())
+
+
 class PythonWarnings(Reporter):
     """The run's warnings (rows dropped, a parameter lowered, a map left out) as `EmbprojWarning`s that point at
     the caller's line; everything else silent."""

@@ -128,8 +128,7 @@ def load(name: str, warn: Warn | None = None, algo: str | None = None):
         _discard(path, why, warn)
         return None
     return Projection(facts["algo"], xy, facts["params"], float(facts["seconds"]), tuple(facts["notes"]),
-                      facts["metrics"], facts["kernels"], fit if facts["placed"] else None,
-                      placing=facts.get("placing"))  # fmt: skip
+                      facts["metrics"], fit if facts["placed"] else None)  # fmt: skip
 
 
 def _map_fault(xy: np.ndarray, fit: np.ndarray) -> str | None:
@@ -147,7 +146,7 @@ def _map_fault(xy: np.ndarray, fit: np.ndarray) -> str | None:
 
 NUMBER = (int, float)
 PROJECTION_FACTS = {"algo": str, "params": dict, "seconds": NUMBER, "notes": list, "metrics": dict,
-                    "kernels": (str, type(None)), "placing": (str, type(None)), "placed": bool}  # fmt: skip
+                    "placed": bool}  # fmt: skip
 GRAPH_FACTS = {"metric": str, "exact": bool, "recall": (float, type(None))}
 
 
@@ -179,8 +178,6 @@ def save(name: str, projection) -> None:
         "seconds": projection.seconds,
         "notes": list(projection.notes),
         "metrics": projection.metrics,
-        "kernels": projection.kernels,
-        "placing": projection.placing,
         "placed": projection.fit is not None,
     }
     fit = projection.fit if projection.fit is not None else np.empty(0, np.int64)

@@ -55,12 +55,13 @@ PRESENTATION = {
 }
 
 
-def command(name: str, doc: str, extra: dict | None = None):
+def command(name: str, doc: str, extra: dict | None = None, arguments: dict | None = None):
     """A Typer command whose parameters are `name`'s declared options (options.py), plus `extra`; the decorated
-    function receives the `Options` and the extra values."""
+    function receives the `Options` and the extra values. `arguments`: a positional argument's name and help in
+    this command, by field (compare's DATA is BEFORE)."""
 
     def decorate(body):
-        params = [_parameter(f, d) for f, d in declared(name)]
+        params = [_parameter(f, d, *(arguments or {}).get(f.name, ())) for f, d in declared(name)]
         for key, (kind, info) in (extra or {}).items():
             params.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=kind))
 
@@ -79,7 +80,7 @@ def command(name: str, doc: str, extra: dict | None = None):
     return decorate
 
 
-def _parameter(f, d) -> inspect.Parameter:
+def _parameter(f, d, metavar: str | None = None, help: str | None = None) -> inspect.Parameter:
     hints = typing.get_type_hints(Options)
     kinds = [a for a in typing.get_args(hints[f.name]) or (hints[f.name],) if a is not type(None)]
     if d.words:
@@ -90,9 +91,12 @@ def _parameter(f, d) -> inspect.Parameter:
         kind = str | None  # comma-separated, or an image shape as text
     else:
         kind = kinds[0] | None if len(kinds) == 1 and f.default is None else kinds[0]
-    if not d.flags:
-        info = typer.Argument(..., help=d.help_text(), show_default=False, metavar="DATA")
-        return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=Path)
+    if not d.flags:  # DATA must be given; another argument (compare's AFTER) may be left out
+        required = ... if f.name == "data" else None
+        info = typer.Argument(required, help=help or d.help_text(), show_default=False, metavar=metavar or d.metavar)
+        return inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=Path if f.name == "data" else Path | None
+        )
     default = None if isinstance(f.default, tuple) else str(f.default) if d.words else f.default
     info = typer.Option(default, *d.flags, help=d.help_text())
     return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=kind)
@@ -130,34 +134,77 @@ def _number_or_word(d, text: str):
 @command("project", "Project DATA to 2D and write one self-contained HTML report.\n\n"
          "Example: embproj project fixtures/digits.parquet --algo umap -o report.html", PRESENTATION)  # fmt: skip
 def project(opts: Options, json_out: bool, quiet: bool) -> None:
-    if opts.output is None:
-        stem = Path(opts.data or "report").name.split(".")[0] or "report"
-        opts = opts.with_(output=Path(f"{stem}.{opts.algo or DEFAULT_ALGO}.html"))
+    def made(result) -> str:
+        rows = result.summary.rows
+        points = f"{rows.plotted:,} point{'s' if rows.plotted != 1 else ''}"
+        return f"{points} of {rows.read:,} row{'s' if rows.read != 1 else ''}"
+
+    _make(_named(opts, opts.algo or DEFAULT_ALGO), json_out, quiet, made)
+
+
+COMPARE_DOC = """Compare two embeddings of the same rows: each row's neighbourhood change, the two maps aligned side by
+side, and the rows that moved most, in one self-contained HTML report. Exits with code 3 when --max-change is
+exceeded.
+
+Example: embproj compare before.parquet after.parquet --key id -o compare.html
+
+Two vector columns of one table: embproj compare data.parquet --embedding old --against new"""
+BEFORE = ("BEFORE", "The BEFORE table (CSV, TSV, Parquet, JSON or JSON Lines), or the one table of --against.")
+
+
+@command("compare", COMPARE_DOC, PRESENTATION, {"data": BEFORE})
+def compare_command(opts: Options, json_out: bool, quiet: bool) -> None:
+    def made(result) -> str:
+        c = result.summary.compare
+        return f"{c.rows:,} row{'s' if c.rows != 1 else ''} compared, mean change {c.mean_change:.3f}"
+
+    result = _make(_named(opts, "compare"), json_out, quiet, made, comparing=True)
+    over = result.summary.compare.over(opts.max_change)
+    if over:  # the gate: one line, the report written all the same
+        typer.echo(terminal(over), err=True)
+        raise typer.Exit(3)
+
+
+def _named(opts: Options, kind: str) -> Options:
+    """-o's default: DATA-STEM.KIND.html, here."""
+    if opts.output is not None:
+        return opts
+    stem = Path(opts.data or "report").name.split(".")[0] or "report"
+    return opts.with_(output=Path(f"{stem}.{kind}.html"))
+
+
+def _make(opts: Options, json_out: bool, quiet: bool, made, comparing: bool = False):
+    """Make the report (`embproj compare`'s when `comparing`) with the terminal's reporter; print --json's summary
+    and what was written (`made(result)` says what it holds)."""
     with _errors():
+        from embproj.comparison.run import compare
         from embproj.pipeline import run
 
         console = _console(quiet)
         start = time.perf_counter()
         with _library_messages(console), _stdout_for(json_out):
-            result = run(opts, reporter=ConsoleReporter(console))
+            result = (compare if comparing else run)(opts, reporter=ConsoleReporter(console))
         if json_out:
-            import json
-
-            from embproj.summary import json_summary
-            from embproj.text.finite import finite
-
-            summary = finite(json_summary(result))
-            typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, default=str, allow_nan=False))
+            _print_json(result)
         if console:
             report = result.written[0]
-            rows = result.summary.rows
             console.print(
-                f"Wrote {terminal(str(report.path))} ({report.bytes / 1e6:.1f} MB): {rows.plotted:,} "
-                f"point{'s' if rows.plotted != 1 else ''} of {rows.read:,} row{'s' if rows.read != 1 else ''} in "
+                f"Wrote {terminal(str(report.path))} ({report.bytes / 1e6:.1f} MB): {made(result)} in "
                 f"{time.perf_counter() - start:.1f} s",
                 markup=False,
                 highlight=False,
             )
+    return result
+
+
+def _print_json(result) -> None:
+    import json
+
+    from embproj.summary import json_summary
+    from embproj.text.finite import finite
+
+    summary = finite(json_summary(result))
+    typer.echo(json.dumps(summary, indent=2, ensure_ascii=False, default=str, allow_nan=False))
 
 
 @command("inspect", "Show the columns, the role detected for each and why, and what `project` would do. Projects "

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 
 NO_NUMBA_CACHE = "EMBPROJ_NO_NUMBA_CACHE"  # run umap-learn's kernels as shipped, compiled in every process
+NO_FAST = "EMBPROJ_NO_FAST"  # fast/'s speed paths to leave for the public path: names, comma-separated, or 1 for all
 SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"  # the time a reproducible report records (reproducible-builds.org)
 NUMBA_CACHE_DIR = "NUMBA_CACHE_DIR"  # numba's own: where compiled kernels go, when the user chose
 NO_CACHE = "EMBPROJ_NO_CACHE"  # compute every map, as --no-cache does (the test suite sets it)

@@ -4,7 +4,6 @@ underscores, checked and turned into `Options` from the declarations in options.
 from __future__ import annotations
 
 import typing
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +15,11 @@ ARTICLED = {"int": "an int", "float": "a float", "str": "a str", "bool": "a bool
             "tuple": "a list"}  # fmt: skip
 
 
-def from_keywords(**keywords: Any) -> Options:
-    """`Options` from the Python API's keywords (the CLI's names with underscores): unknown names and values of
-    the wrong type are an `OptionError` that lists what is accepted."""
-    names = [f.name for f in fields(Options)]
+def from_keywords(command: str = "project", /, **keywords: Any) -> Options:
+    """`Options` from the Python API's keywords (the CLI's names with underscores) for `command` ("project" for
+    `report`, "compare" for `compare`): unknown names and values of the wrong type are an `OptionError` that lists
+    what is accepted."""
+    names = [f.name for f, _ in declared(command)]
     words = {f.name: d.words for f, d in declared()}
     values: dict[str, Any] = {}
     hints = typing.get_type_hints(Options)

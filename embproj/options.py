@@ -47,7 +47,13 @@ CLUSTER_MIN_ROWS = 200  # --clusters auto finds clusters from this many plotted 
 MIN_CLUSTER_SCALE = 1.5
 MAX_CHARTS = 6
 MAX_NEIGHBOURS = 100  # a click rings at most this many; the page carries n × k int32
-BOTH = ("project", "inspect")
+# the page's gear maps its sample again in the browser: 2,000 rows take seconds there (render/gear.py); 10,000
+# rows of 50 dimensions add ~2 MB to the page and UMAP on them takes about a minute in a worker
+PAGE_SAMPLE = 2_000
+MAX_PAGE_SAMPLE = 10_000
+GEAR_METRICS = ("euclidean", "cosine")  # the metrics the page's projector computes
+MAPS = ("project", "compare")  # the commands that make a report
+BOTH = (*MAPS, "inspect")  # and the one that only reads
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,7 @@ class Declared:
 
     flags: tuple[str, ...]  # empty for the positional DATA argument
     help: str
-    commands: tuple[str, ...] = ("project",)
+    commands: tuple[str, ...] = MAPS
     algos: tuple[str, ...] = ()  # the algorithms it applies to; () for every run
     low: float | None = None
     high: float | None = None
@@ -72,11 +78,13 @@ class Declared:
     words: dict[str, Any] = field(default_factory=dict)  # words the command line takes for values: "all" → None
     in_command: bool = True  # part of "to make it again"
     param: bool = True  # with `algos`: a parameter of those algorithms' projectors (not only a step before them)
+    metavar: str = "DATA"  # a positional argument's name
 
     @property
     def flag(self) -> str:
-        """The option's name as the user types it: `--max-points`, `--no-metrics`'s `--metrics`."""
-        return self.flags[0].split("/")[0] if self.flags else "DATA"
+        """The option's name as the user types it: `--max-points`, `--no-metrics`'s `--metrics`; an argument's
+        name in the help (DATA, AFTER)."""
+        return self.flags[0].split("/")[0] if self.flags else self.metavar
 
     def help_text(self) -> str:
         """Help as `--help` shows it: which algorithm, what it does, and its range or choices."""
@@ -115,9 +123,25 @@ def option(default: Any, *flags: str, help: str, **declared: Any) -> Any:
 @dataclass(frozen=True)
 class Options:
     data: Path | None = option(None, help="CSV, TSV, Parquet (file or folder), JSON or JSON Lines table", commands=BOTH)
+    after: Path | None = option(
+        None, help="The AFTER table: the same rows embedded another way, matched by --key; leave it out to compare "
+        "two vector columns of one table (--against)", commands=("compare",), metavar="AFTER",
+    )  # fmt: skip
+    against: str | None = option(
+        None, "--against", help="The AFTER embedding's column: in the one table given, or in AFTER when its name is "
+        "not --embedding's", commands=("compare",),
+    )  # fmt: skip
+    key: str | None = option(
+        None, "--key", help="Column that names each row in both tables [default: a column of unique identifiers "
+        "in both, else the row order when the row counts are equal]", commands=("compare",),
+    )  # fmt: skip
+    max_change: float | None = option(
+        None, "--max-change", help="Exit with code 3 (the report written all the same) when the mean neighbourhood "
+        "change is above this: a CI gate", low=0, high=1, commands=("compare",),
+    )  # fmt: skip
     output: Path | None = option(
-        None, "--output", "-o", help="Report path [default: DATA-STEM.ALGO.html here]; a pipe or device such as "
-        "/dev/stdout is written into, a file is replaced whole",
+        None, "--output", "-o", help="Report path [default: DATA-STEM.ALGO.html here, compare's BEFORE-STEM.compare."
+        "html]; a pipe or device such as /dev/stdout is written into, a file is replaced whole",
     )  # fmt: skip
     algo: str | None = option(
         None, "--algo", "-a", help=f"The map, or all three side by side [default: {DEFAULT_ALGO}, or pca for a table "
@@ -223,9 +247,14 @@ class Options:
     early_exaggeration: float = option(12.0, "--early-exaggeration", help="early exaggeration factor", low=1,
                                        high=1000, algos=("tsne",))  # fmt: skip
     whiten: bool = option(False, "--whiten", help="scale components to unit variance", algos=("pca",))
+    page_sample: int = option(
+        PAGE_SAMPLE, "--page-sample", help="Rows the page carries for its gear, which maps them again in the browser "
+        "with another algorithm, parameters or columns (a seeded sample of the plotted rows); 0 for no gear",
+        low=0, high=MAX_PAGE_SAMPLE, integer=True, commands=("project",),
+    )  # fmt: skip
     coords_out: Path | None = option(
         None, "--coords-out", help="Also write row, x, y per algorithm and the label (.parquet or .csv)",
-        suffixes=COORDS_SUFFIXES,
+        suffixes=COORDS_SUFFIXES, commands=("project",),
     )  # fmt: skip
     metrics: bool = option(True, "--metrics/--no-metrics", help="Measure trustworthiness and kNN recall")
     lenses: bool = option(
@@ -233,8 +262,8 @@ class Options:
         "suspect labels (with a label column), each map's trust per point, and the images drawn on the map",
     )  # fmt: skip
     neighbours: int = option(
-        10, "--neighbours", help="Nearest rows a click on a point rings (by --metric; approximate above ~45,000 rows)",
-        low=0, high=MAX_NEIGHBOURS, integer=True,
+        10, "--neighbours", help="Nearest rows a click on a point rings (by --metric; approximate above ~45,000 "
+        "rows); compare: the neighbourhood whose change is measured", low=0, high=MAX_NEIGHBOURS, integer=True,
     )  # fmt: skip
     neighbour_rows: int = option(
         1_000_000, "--neighbour-rows", help="Up to how many points the page gets its neighbour table; above the "
@@ -244,7 +273,7 @@ class Options:
     )  # fmt: skip
     cache: bool = option(
         True, "--cache/--no-cache", help="Reuse the coordinates of an earlier run on the same vectors with the same "
-        "projection options (~/.cache/embproj/projections)", in_command=False,
+        "projection options (~/.cache/embproj/projections)", in_command=False, commands=("project",),
     )  # fmt: skip
     # where the batch steps run; the same coordinates either way, so none of these is in "to make it again"
     engine: str = option(
@@ -253,11 +282,12 @@ class Options:
     )  # fmt: skip
     scheduler: str | None = option(
         None, "--scheduler", help="With --engine dask: the scheduler's address, e.g. tcp://10.0.0.5:8786 [default: "
-        "DASK_SCHEDULER_ADDRESS, else a cluster on this machine]", in_command=False,
+        "DASK_SCHEDULER_ADDRESS, else a cluster on this machine]", in_command=False, commands=("project",),
     )  # fmt: skip
     timeout: float = option(
         600.0, "--timeout", help="With --engine dask: give up when the scheduler does not answer, or a task of the "
         "run is still not done, after this many seconds of waiting", low=0, low_open=True, in_command=False,
+        commands=("project",),
     )  # fmt: skip
     reproducible: bool = option(
         False, "--reproducible", help="Byte-identical output: pin the time (or set SOURCE_DATE_EPOCH), no timings in "
@@ -387,12 +417,14 @@ def _not_supported(name: str, value, choices, by: str | None = None) -> OptionEr
 
 def command_line(opts: Options) -> str | None:
     """The command that makes this report again, from the folder it was made in (options left at their default
-    are left out); None when the data was not a file (a table handed to the Python API)."""
+    are left out): `embproj project`, or `embproj compare` for two embeddings; None when the data was not a file
+    (a table handed to the Python API)."""
     if opts.data is None:
         return None
-    args = ["embproj", "project", str(opts.data)]
+    command = "compare" if opts.after is not None or opts.against is not None else "project"
+    args = ["embproj", command, *(str(path) for path in (opts.data, opts.after) if path is not None)]
     may_run = {*opts.algos, SMALL_TABLE_ALGO} if opts.algo is None else set(opts.algos)
-    for f, d in declared("project"):
+    for f, d in declared(command):
         value = getattr(opts, f.name)
         if not d.flags or not d.in_command or (d.algos and not set(d.algos) & may_run):
             continue

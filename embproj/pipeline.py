@@ -135,11 +135,14 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
             with stage("metrics", "Measuring quality"):
                 measured = engine.gather(subset(matrix.rows, opts.seed), read=True)
                 projections = measure(projections, measured, opts.seed, opts.metric, graphs.original)
+        page_vectors = _page_vectors(engine, opts, plan, matrix)
     with stage("structure", "Finding clusters and the maps' density"):
         structure = find_structure(opts, plan, sample, matrix, tuple(projections))
     with stage("lenses", "Reading each point's neighbours: label agreement, map trust"):
         lenses = find_lenses(opts, plan, sample, matrix, tuple(projections), graphs)
-    made = StageResults(source, plan, sample, matrix, tuple(projections), graphs, structure, lenses)
+    made = StageResults(
+        source, plan, sample, matrix, tuple(projections), graphs, structure, page_vectors=page_vectors, lenses=lenses
+    )
     seconds = dict(stage.seconds)
     with stage("report", "Writing the report"):
         contents = page_contents(opts, made)
@@ -191,6 +194,30 @@ def _reduce(engine: Engine, matrix, opts: Options, fit):
     return replace(matrix, reduced_to=reducer.target, reduced_variance=reducer.variance)
 
 
+def _page_vectors(engine: Engine, opts: Options, plan: Plan, matrix):
+    """The rows the page's gear maps again (render/gear.py), as the maps saw them: a few numeric columns as
+    scaled, so that the reader may choose among them; else at most --max-dims, the report's pre-reduction (or
+    one fitted on these rows, for a map that needed none)."""
+    from embproj.render.gear import PageVectors, page_rows, sends_columns
+    from embproj.vectors.matrix import fit_reducer
+
+    rows = page_rows(matrix.rows, opts.page_sample, opts.seed)
+    if rows is None:
+        return None
+    if sends_columns(plan.embedding.kind, matrix.dims) and len(plan.embedding.columns) == matrix.dims:
+        columns = plan.embedding.columns
+        return PageVectors(engine.gather(rows, read=True), rows, columns, f"the {len(columns):,} columns as scaled")
+    if matrix.dims <= opts.max_dims:
+        return PageVectors(engine.gather(rows, read=True), rows, (), f"the {matrix.dims:,}-dim vectors")
+    if matrix.reduced_to:
+        X = engine.gather(rows)
+    else:
+        read = engine.gather(rows, read=True)
+        reducer = fit_reducer(read, opts.max_dims, opts.seed)
+        X = reducer(read) if reducer is not None else read
+    return PageVectors(X, rows, (), f"{X.shape[1]:,} PCA dimensions of the {matrix.dims:,}-dim vectors")
+
+
 def _maps(opts: Options, maps, matrix, fit, fitted, engine: Engine, stage, todo: tuple[str, ...], search):
     """The run's graphs, and a map for each algorithm of `todo` (those the projection cache does not hold): the
     stages cache.around is around; `search` finds the graph over every row."""
@@ -235,7 +262,7 @@ def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections, 
     if opts.coords_out is not None:
         label = plan.color.column or plan.label.column
         labels = sample.table.column(label).take(pa.array(matrix.keep)) if label else None
-        trust = {algo: t.kept for algo, t in lenses.trust.items()}
+        trust = {key: t.kept for key, t in lenses.trust.items()}
         table = coords_table(sample.row_ids[matrix.keep], projections, label, labels, trust)
         outputs.append(coords_output(opts.coords_out, table))
     return outputs

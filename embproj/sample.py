@@ -130,18 +130,21 @@ class Reading:
 @dataclass(frozen=True)
 class Draw:
     """Which rows: at most `max_points` (None: every row), those of the smallest seeded keys, at random or
-    stratified by the column `by` (the colour)."""
+    stratified by the column `by` (the colour). `eligible(batch, row numbers)`: which rows of a batch may be kept
+    (`embproj compare`: those in both tables); the others are read and counted, never kept, and draw their keys
+    all the same, so that the rows kept are those the same seed keeps without the filter, less the others."""
 
     max_points: int | None
     seed: int = 0
     method: str = "random"
     by: str | None = None
+    eligible: Callable[[pa.RecordBatch, np.ndarray], np.ndarray] | None = None
 
 
 def sample_rows(source: Source, reading: Reading, draw: Draw, progress: Callable[[int], None] | None = None) -> Sample:
     """The rows `draw` keeps, as `reading` reads them; `progress(rows)` as the file streams."""
     columns, vectors = reading.columns, reading.vectors
-    max_points, method, stratify_by = draw.max_points, draw.method, draw.by
+    max_points, method, stratify_by, eligible = draw.max_points, draw.method, draw.by, draw.eligible
     if method == "stratified" and not stratify_by:
         raise no_colour()
     limit = max_points if max_points is not None else np.inf
@@ -162,6 +165,12 @@ def sample_rows(source: Source, reading: Reading, draw: Draw, progress: Callable
         offset += n
         if progress is not None:
             progress(n)
+        if eligible is not None:
+            chosen = np.flatnonzero(eligible(batch, ids))
+            if len(chosen) < n:
+                batch, keys, ids, n = batch.take(pa.array(chosen)), keys[chosen], ids[chosen], len(chosen)
+            if n == 0:
+                continue
         codes = _class_codes(batch.column(stratify_by), classes) if method == "stratified" else np.zeros(n, np.int64)
         for code, at in zip(*np.unique(codes, return_index=True)):
             first_rows.setdefault(int(code), int(ids[at]))

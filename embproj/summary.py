@@ -28,6 +28,8 @@ class StageResults:
     projections: tuple  # project.projectors.Projection, one a map
     graphs: Any  # neighbours.search.Neighbours
     structure: Any  # structure.clusters.Structure
+    page_vectors: Any = None  # render.gear.PageVectors: the rows the page's gear maps again; None for no gear
+    compare: Any = None  # `embproj compare`'s findings beside its two maps (comparison/run.py's Comparison)
     lenses: Any = None  # structure.lenses.Lenses
 
 
@@ -98,12 +100,11 @@ class RunSummary:
     command: str | None  # to make it again; None for a table handed to the Python API
     created: str
     reproducible: bool  # time pinned, no timings in the page
-    umap_kernels: str | None = None  # where UMAP's compiled kernels are cached, or why not
-    umap_transform: str | None = None  # how UMAP placed the rows it was not fitted on, when it placed some
     neighbours: dict[str, Any] = field(default_factory=dict)  # how each neighbour graph was found (knn.Graph)
     images: ImageFacts | None = None
     engine: str = "local"  # where the batch steps ran (--json only: the page is the same on every engine)
     clusters: dict[str, Any] = field(default_factory=dict)  # structure.Structure.facts(): found, noise, map, …
+    compare: Any = None  # `embproj compare`: comparison/change.py's ChangeSummary (the header, --json's "compare")
     lenses: dict[str, Any] = field(default_factory=dict)  # structure.lenses.Lenses.facts(): labels, trust
 
     @property
@@ -159,8 +160,6 @@ def describe_run(opts: Options, made: StageResults, seconds: dict, warnings: tup
         command=command_line(opts),
         created=created_at(opts.reproducible),
         reproducible=pinned(opts.reproducible),
-        umap_kernels=next((p.kernels for p in projections if p.kernels), None),
-        umap_transform=next((p.placing for p in projections if p.placing and p.placed), None),
         neighbours={**(graphs.facts() if graphs is not None else {}), **({"table": table} if table else {})},
         clusters=structure.facts() if structure is not None else {},
         lenses=made.lenses.facts(sample.row_ids[matrix.keep]) if made.lenses is not None else {},
@@ -224,6 +223,8 @@ def manifest(summary: RunSummary) -> dict:
             for p in summary.projections
         ],
     }
+    if summary.compare is not None:
+        out["compare"] = summary.compare.facts()
     if not summary.reproducible:
         out["seconds"] = summary.seconds
     return out
@@ -232,6 +233,8 @@ def manifest(summary: RunSummary) -> dict:
 def json_summary(result) -> dict:
     """`--json`: one object for CI pipelines, from a pipeline `Result` (every stage's seconds, the page's and the
     write's too, and the files written)."""
+    from embproj.fast.status import status as fast_status
+
     s: RunSummary = result.summary
     written = {w.kind: w for w in result.written}
     report, coords = written.get("report"), written.get("coords")
@@ -279,10 +282,9 @@ def json_summary(result) -> dict:
         "command": s.command,
         "created": s.created,
     }
-    if s.umap_kernels is not None:
-        out["umap_kernel_cache"] = s.umap_kernels  # the first thing to check when UMAP is slow
-    if s.umap_transform is not None:
-        out["umap_transform"] = s.umap_transform
+    if s.compare is not None:
+        out["compare"] = s.compare.facts()
+    out["fast"] = fast_status()  # the first thing to check when a run is slow or a page not the same bytes
     return out
 
 

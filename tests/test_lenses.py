@@ -229,9 +229,10 @@ def test_the_hover_says_each_point_s_trust_and_the_large_map_colours_by_it(open_
     page.page.select_option("#ep-color", str(choice))
     page.page.wait_for_timeout(500)
     drawn = page.js("() => Object.keys(embproj.model('drawn').data)")
-    assert "lens_trust_pca" in drawn, "the drawn points carry the map's trust, to be coloured by it"
+    trust = page.js("() => embproj.map('pca').trust")  # the map's trust column, as the page names it
+    assert trust in drawn, "the drawn points carry the map's trust, to be coloured by it"
     tip = page.hover(int(page.js("() => embproj.model('drawn').data.idx[0]")), "pca")
-    kept = round(float(page.column("lens_trust_pca")[tip.index]) * 10)
+    kept = round(float(page.column(trust)[tip.index]) * 10)
     assert tip.fields["map trust"] == f"{kept} of its 10 neighbours are near it on the map"
     assert page.js("() => document.querySelector('#ep-colour-fact dd').textContent") == '"map trust" (continuous)'
     page.assert_quiet()

@@ -129,8 +129,11 @@ def test_the_page_finds_its_models_and_columns_by_the_names_python_gives_it():
     from embproj.options import ALGOS
     from embproj.render.names import page_names
 
-    names = page_names(ALGOS)
-    shown_words = {"row", "points"}  # also headings the page writes (a table's "row" and "points" columns)
+    # a comparison's page's too (its two more marks, its change column), and a page's with the lenses (the label
+    # lens's columns, each map's trust column and images)
+    names = page_names(ALGOS, compare=True, lenses=True)
+    # also headings the page writes (a table's "row" and "points" columns), and a DOM event ("change")
+    shown_words = {"row", "points", "change"}
     declared_names = set(_flat(names)) - set(ALGOS) - shown_words
     maps = [name for algo in ALGOS for name in _flat(names["maps"][algo]) if name != algo]
     prefixes = {name[: -len(algo)] for algo in ALGOS for name in maps if name.endswith(algo)}

@@ -12,6 +12,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from embproj.fast import bokeh_ids
+from embproj.render.gear import ALGO as GEAR
 from reportdata import manifest, page_data, points
 
 
@@ -44,7 +46,8 @@ def test_json_summary_on_stdout(all_run):
     assert "worker" not in summary
     assert summary["output"].endswith("r.html") and summary["bytes"] == (folder / "r.html").stat().st_size
     assert summary["created"] == "1970-01-01T00:00:00Z"
-    assert summary["umap_kernel_cache"].startswith(("cached in ", "off: "))
+    assert summary["fast"]["umap_kernels"].startswith(("cached in ", "off: "))
+    assert summary["fast"]["bokeh_ids"] == bokeh_ids.STABLE
 
 
 def test_quality_metrics_rank_the_algorithms(all_run):
@@ -178,7 +181,8 @@ def test_each_map_s_trust_per_point_has_the_reported_knn_recall_as_its_mean(all_
     html = (folder / "r.html").read_text(encoding="utf-8")
     data, meta = points(html), page_data(html)
     choice = next(c for c in meta["colors"] if c["name"] == "map trust")
-    assert choice["kind"] == "continuous" and set(choice["keys"]) == {"pca", "umap", "tsne"}
+    assert choice["kind"] == "continuous" and set(choice["keys"]) == {"pca", "umap", "tsne", GEAR}
+    assert np.isnan(data[choice["keys"][GEAR]]).all(), "the map the page computes has no trust: no colour"
     for a in summary["algorithms"]:
         algo, recall = a["algo"], a["metrics"]["knn_recall@10"]
         trust = coords.column(f"{algo}_trust").to_numpy()

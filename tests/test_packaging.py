@@ -44,7 +44,9 @@ def installed(tmp_path_factory) -> Path:
     _run([*install, str(wheels[0])], cwd=work)
     templates = site / "embproj" / "templates"
     found = sorted(str(p.relative_to(templates)) for p in templates.rglob("*")) if templates.is_dir() else []
-    expected = {"report.html.j2", "report.css"} | {f"js/{p.name}" for p in (ROOT / "templates" / "js").glob("*.js")}
+    ours = ROOT / "templates"
+    expected = {"report.html.j2", "report.css"} | {f"js/{p.name}" for p in (ours / "js").glob("*.js")}
+    expected |= {str(p.relative_to(ours)) for folder in ("js/worker", "vendor") for p in (ours / folder).rglob("*")}
     assert expected <= set(found), f"templates in the wheel: {found}"
     return site
 
@@ -62,6 +64,7 @@ def test_installed_wheel_writes_a_report(installed, tmp_path):
     assert 'id="ep-tooltip"' in html  # report.html.j2
     assert "window.embproj" in html  # templates/js
     assert ".ep-tooltip {" in html  # report.css
+    assert 'id="ep-gear-worker"' in html and "UMAP" in html  # the gear's worker and the vendored umap-js
     assert "Bokeh" in html and "cdn.bokeh.org" not in html  # BokehJS inlined
 
 

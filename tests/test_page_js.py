@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from embproj.options import ALGOS
+from embproj.options import ALGOS, DEFAULTS
+from embproj.render.gear import ALGO as GEAR
+from embproj.render.gear import PageVectors, encode_sample
 from embproj.render.names import page_names
 from embproj.render.neighbours import encode_neighbours
 from embproj.text.safe import NUMBER, csv_cell, formula_pattern
@@ -94,14 +96,39 @@ def neighbour_cases() -> list[dict]:
     ]
 
 
+def gear_case() -> dict:
+    """A sample as render/gear.py encodes it for the page's projector, with numpy's answers: the rows, the
+    covariance's top eigenvectors and eigenvalues, and each row's nearest rows (itself first)."""
+    rng = np.random.default_rng(11)
+    classes = np.arange(240) % 4
+    X = (rng.normal(scale=5, size=(4, 12))[classes] + rng.normal(size=(240, 12))).astype(np.float32)
+    sample = encode_sample(PageVectors(X, np.arange(240), (), "12 dims"), DEFAULTS, "umap", {})
+    values, vectors = np.linalg.eigh(np.cov(X.astype(np.float64), rowvar=False))
+    top = np.argsort(values)[::-1][:3]
+    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+    cosine = np.argsort(1 - unit @ unit.T, axis=1, kind="stable")[:, :6]
+    return {
+        "text": sample.text,
+        "code": sample.meta["code"],
+        "X": X.astype(float).tolist(),
+        "classes": classes.tolist(),
+        "axes": vectors[:, top].T.tolist(),
+        "values": values[top].tolist(),
+        "euclidean": np.hstack([np.arange(240)[:, None], exact_knn(X, 5)]).tolist(),
+        "cosine": cosine.tolist(),
+    }
+
+
 CSV_CELLS = ["plain", "", "=1+1", "+1", "-1.5", "+.5", "1e5", "-", "-x", "@sum", " =x", "\t1", "\r", "\n=", "\uff1d1",
              "\uff0b", "\uff0d3", "\uff20x", "a,b", 'say "hi"', " padded ", "two\nlines", '="a",b']  # fmt: skip
 
 
 def python_cases() -> dict:
     return {
-        "names": page_names(ALGOS),  # what the page finds its models and columns by, as every report says
+        "names": page_names((*ALGOS, GEAR), lenses=True),  # what the page finds its models and columns by
         "neighbours": neighbour_cases(),
+        "gear": gear_case(),
+        "gear_map": GEAR,  # the gear's map's key, as names.py names maps
         "csv": {
             "formula": formula_pattern(),
             "number": f"^{NUMBER}$",

@@ -12,7 +12,8 @@ import pytest
 from sklearn.manifold import trustworthiness
 
 from conftest import blobs
-from embproj.fast import umap_transform
+from embproj.environment import NO_FAST
+from embproj.fast import umap_search, umap_transform, versions
 from embproj.neighbours import search as knn_search
 from embproj.neighbours.search import knn
 from embproj.options import Options
@@ -99,16 +100,51 @@ def test_umap_places_rows_as_its_own_transform_does_to_the_bit(X, monkeypatch):
     rows = np.ascontiguousarray(X[rest], dtype=np.float32)
     expected = placer.model.transform(rows)
     np.testing.assert_array_equal(placer(X[rest]), expected)
-    assert umap_transform.plan(umap, placer.model) == umap_transform.WHOLE_ARRAYS
-    np.testing.assert_array_equal(umap_transform.transform(umap, placer.model, X[fit]), placer.model.embedding_)
+    assert umap_transform.plan(placer.model) == umap_transform.WHOLE_ARRAYS
+    np.testing.assert_array_equal(umap_transform.transform(placer.model, X[fit]), placer.model.embedding_)
     # the start alone, with what the loop treats apart: a weight of exactly 1 (not first in its row), a row
     # with no neighbours, rows of different lengths
     graph = csr_matrix(np.array([[0.5, 0.25, 0, 0.125], [0, 0, 0, 0], [0.3, 1.0, 0.7, 0], [0, 0, 0.9, 0]], np.float32))
     embedding = np.random.default_rng(0).normal(size=(4, 2)).astype(np.float32)
     np.testing.assert_array_equal(umap_transform.start(graph, embedding), init_graph_transform(graph, embedding))
-    monkeypatch.setattr(umap_transform, "UMAP_VERSIONS", ((9, 0, 0), (10, 0, 0)))
-    assert "not checked" in umap_transform.plan(umap, placer.model)
+    monkeypatch.setitem(versions.CHECKED, "umap-learn", ((9, 0, 0), (10, 0, 0)))
+    assert umap_transform.plan(placer.model).endswith(f"umap-learn {umap.__version__} is outside the checked range "
+                                                       "9.0.0 to <10.0.0)")  # fmt: skip
     np.testing.assert_array_equal(placer(X[rest]), expected)
+    assert umap_transform.status() == umap_transform.plan(placer.model)  # the way the rows just went
+    monkeypatch.undo()
+    monkeypatch.setenv(NO_FAST, "umap_transform")
+    np.testing.assert_array_equal(placer(X[rest]), expected)
+    assert umap_transform.status() == f"umap-learn's transform ({NO_FAST} turns it off)"
+
+
+def test_umap_search_answers_as_pynndescents_own_index_does(X, monkeypatch):
+    """umap-learn's transform asks an index for each new row's fitted neighbours: umap_search's answers from the
+    run's exact search; pynndescent's own index (the public path) finds the same rows, and the rows it places
+    land in their own blobs too."""
+    from pynndescent import NNDescent
+
+    from embproj.project import place
+
+    fit = fit_rows(N, FIT, seed=0)
+    rest = np.setdiff1d(np.arange(N), fit)
+    params, graph = Options().params_for("umap"), knn(X[fit], 14, index=True)
+    fast = umap_search.search_index(graph.index, X[fit], 14, "euclidean", 0)
+    assert umap_search.status() == umap_search.EXACT and isinstance(fast, NNDescent) and type(fast) is not NNDescent
+    monkeypatch.setenv(NO_FAST, "umap_search")
+    public = umap_search.search_index(graph.index, X[fit], 14, "euclidean", 0)
+    assert type(public) is NNDescent
+    assert umap_search.status() == f"NN-descent (pynndescent's own index: {NO_FAST} turns it off)"
+    (exact, exact_d), (found, found_d) = fast.query(X[rest], k=14), public.query(X[rest], k=14)
+    assert np.mean([len(set(a) & set(b)) / 14 for a, b in zip(exact, found)]) > 0.95  # NN-descent: approximate
+    assert np.isclose(found_d.min(axis=1), exact_d[:, 0], rtol=1e-3).mean() > 0.95  # the same nearest, mostly
+    monkeypatch.setattr(place, "PLACE_BATCH", 50)  # 9 batches
+    _, placer = fit_map(X[fit], "umap", params, 0, graph)
+    assert placer.threads() == 1  # pynndescent's query keeps its buffers on the index: one thread at a time
+    xy = project(X, "umap", params, 0, graph, fit).xy  # placed through pynndescent's index
+    labels = np.arange(N) % 4
+    nearest_fitted = ((xy[rest][:, None, :] - xy[fit][None, :, :]) ** 2).sum(-1).argmin(1)
+    assert (labels[fit][nearest_fitted] == labels[rest]).mean() > 0.95
 
 
 def test_rows_placed_on_every_core_land_where_one_thread_puts_them(X, monkeypatch):
@@ -142,7 +178,8 @@ def test_every_row_on_the_page_says_which_were_placed(cli, tmp_path):
     assert summary["rows"]["plotted"] == N and summary["algorithms"][0]["fitted"] == FIT
     assert summary["algorithms"][0]["placed"] == N - FIT
     assert summary["neighbours"]["fit"] == {"rows": FIT, "k": 14, "metric": "euclidean", "exact": True}
-    assert summary["umap_transform"] == umap_transform.WHOLE_ARRAYS
+    assert summary["fast"]["umap_transform"] == umap_transform.WHOLE_ARRAYS
+    assert summary["fast"]["umap_search"] == umap_search.EXACT
     page = (tmp_path / "r.html").read_text()
     data_points = points(page)
     assert len(data_points["x_umap"]) == N and int(data_points["fit"].sum()) == FIT

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embproj.environment import NO_NUMBA_CACHE
+from embproj.environment import NO_FAST, NO_NUMBA_CACHE
 from embproj.fast import umap_kernels as uk
+from embproj.fast import versions
 
 pytestmark = pytest.mark.slow
 
@@ -83,13 +84,20 @@ def test_same_seed_same_coordinates(fitted, data):
     np.testing.assert_array_equal(fit(data), fitted)
 
 
-def test_unpatched_umap_gives_the_same_coordinates(fitted, data, monkeypatch):
+@pytest.mark.parametrize(
+    "switch, value, said",
+    [(NO_NUMBA_CACHE, "1", f"{NO_NUMBA_CACHE} is set"), (NO_FAST, "umap_kernels", f"{NO_FAST} turns it off")],
+)
+def test_unpatched_umap_gives_the_same_coordinates(fitted, data, monkeypatch, switch, value, said):
     import umap.umap_
 
-    monkeypatch.setenv(NO_NUMBA_CACHE, "1")
+    monkeypatch.setenv(switch, value)
     np.testing.assert_array_equal(fit(data), fitted)
     assert not _is_twin(umap.umap_.smooth_knn_dist)
-    assert uk.status() == f"off: {NO_NUMBA_CACHE} is set"
+    assert uk.status() == f"off: {said}"
+    monkeypatch.undo()
+    uk.load_umap()  # the switch gone: the cached kernels are back
+    assert _is_twin(umap.umap_.smooth_knn_dist) and uk.status().startswith("cached in ")
 
 
 def test_a_missing_kernel_name_falls_back_to_plain_umap(fitted, data, monkeypatch):
@@ -223,7 +231,7 @@ def test_another_umap_learn_release_runs_as_shipped(numba_cache, data, monkeypat
     if uk._STATE.patch:
         uk._STATE.patch.revert()
     monkeypatch.setattr(uk, "_STATE", uk._State())
-    monkeypatch.setattr(uk, "UMAP_VERSIONS", ((0, 0, 1), (0, 0, 2)))
+    monkeypatch.setitem(versions.CHECKED, "umap-learn", ((0, 0, 1), (0, 0, 2)))
     assert np.isfinite(fit(data)).all()
     assert uk.status().startswith("off: umap-learn 0.") and uk.status().endswith(
         "outside the checked range 0.0.1 to <0.0.2"

@@ -7,17 +7,17 @@ also with `nogil=True` (the same machine code, run without holding Python's lock
 on every core at once, a batch a thread (project/projectors.py). The cache lives in
 NUMBA_CACHE_DIR when the user set it, else in ~/.cache/embproj/numba (XDG_CACHE_HOME respected).
 
-This leans on private names of umap-learn (pinned below 0.6), so it is isolated here: the module imports nothing
-of embproj's stages, and umap-learn runs exactly as shipped (the same coordinates, only slower) when a name is
-missing, the version is outside the checked range, the folder is not writable, EMBPROJ_NO_NUMBA_CACHE=1 is set,
-or a cached kernel fails to compile. `status()` says which, for `--json`.
+This leans on private names of umap-learn (the releases fast/versions.py names), so it is isolated here: the
+module imports nothing of embproj's stages, and umap-learn runs exactly as shipped (the same coordinates, only
+slower) when a name is missing, the release is outside the checked range, the folder is not writable,
+EMBPROJ_NO_NUMBA_CACHE=1 is set or EMBPROJ_NO_FAST names umap_kernels, or a cached kernel fails to compile.
+`status()` says which, for `--json`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tempfile
 import threading
 import types
@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from embproj.environment import NO_NUMBA_CACHE, NUMBA_CACHE_DIR, switched_on
+from embproj.environment import NO_FAST, NO_NUMBA_CACHE, NUMBA_CACHE_DIR, switched_on
+from embproj.fast.versions import turned_off, unchecked
 
 # Kernels umap-learn compiles in every process on embproj's path (graph, euclidean layout). The distance
 # functions are reached only when the graph has many components (centroid distances in the spectral init).
@@ -42,7 +43,6 @@ KERNELS: tuple[tuple[str, str], ...] = (
     ("umap.distances", "correlation"),
 )
 NOGIL = {"smooth_knn_dist", "compute_membership_strengths", "_nb_optimize_layout_euclidean_single_epoch"}
-UMAP_VERSIONS = ((0, 5, 5), (0, 6, 0))  # [low, high): the range whose private names were checked
 # Twins are named `<kernel>__embproj_<hash of options>`: numba's cache key holds neither the options nor the
 # dispatcher, so this keeps our entries apart from any umap-learn may cache, and from our own older ones.
 QUALNAME_MARK = "__embproj_"
@@ -104,7 +104,7 @@ class KernelPatch:
 @dataclass
 class _State:
     patch: KernelPatch | None = None
-    status: str = "umap-learn not loaded yet"
+    status: str = "not used"
     failure: str | None = None  # why the patch could not be built; then it is not tried again
     warning: str | None = None  # what the run's warnings should say about the cache
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -119,10 +119,11 @@ def load_umap():
 
     state = _STATE
     with state.lock:
-        if switched_on(NO_NUMBA_CACHE):
+        off = switched_off()
+        if off:
             if state.patch:
                 state.patch.revert()
-            state.status = f"off: {NO_NUMBA_CACHE} is set"
+            state.status = f"off: {off}"
             return umap
         if state.patch is None and state.failure is None:
             try:
@@ -144,12 +145,19 @@ def _give_up_patch(reason: str, warn: bool = False) -> bool:
     """Put umap-learn's own kernels back for good; False when they were in place already."""
     state = _STATE
     with state.lock:
-        if state.patch is None or switched_on(NO_NUMBA_CACHE):
+        if state.patch is None or switched_off():
             return False
         state.patch.revert()
         state.patch, state.failure, state.status = None, reason, f"off: {reason}"
         state.warning = f"UMAP ran without its kernel cache: {reason}" if warn else None
         return True
+
+
+def switched_off() -> str | None:
+    """Which switch the user set to run umap-learn's kernels as shipped, or None."""
+    if switched_on(NO_NUMBA_CACHE):
+        return f"{NO_NUMBA_CACHE} is set"
+    return f"{NO_FAST} turns it off" if turned_off("umap_kernels") else None
 
 
 def status() -> str:
@@ -195,7 +203,9 @@ def build_patch(directory: Path) -> KernelPatch:
     import numba
     from numba.core import config, dispatcher
 
-    check_umap_version()
+    outside = unchecked("umap-learn")
+    if outside:
+        raise RuntimeError(outside)
     if not writable(directory):
         raise RuntimeError(f"{directory} is not writable")
     check_private(directory)
@@ -257,18 +267,6 @@ def _put(owner, key: str, value) -> None:
         owner[key] = value
     else:
         setattr(owner, key, value)
-
-
-def check_umap_version() -> None:
-    """Raise RuntimeError unless the installed umap-learn is within [low, high) of `UMAP_VERSIONS`."""
-    from importlib.metadata import version
-
-    found = version("umap-learn")
-    parts = tuple(int(p) for p in re.findall(r"\d+", found)[:3])
-    low, high = UMAP_VERSIONS
-    if not low <= parts < high:
-        checked = f"{'.'.join(map(str, low))} to <{'.'.join(map(str, high))}"
-        raise RuntimeError(f"umap-learn {found} is outside the checked range {checked}")
 
 
 class UnsafeCache(RuntimeError):

@@ -2,12 +2,13 @@
 
 umap-learn's `UMAP.transform` finds each new row's fitted neighbours only through a `pynndescent.NNDescent`
 index handed in as `precomputed_knn[2]` (it checks with isinstance) and then calls its `query(X, k, epsilon=)`
-and reads its `_angular_trees`. Building a real index compiles numba code for ~25-50 s in every process, before a
-single query (measured: benchmarks/RESULTS.md), which costs more than the rest of placing 100,000 rows. `Answered`
-is an NNDescent that builds nothing: `query` asks knn_exact.Nearest, the same exact search the run's other
-neighbours come from. It leans on those two names of pynndescent's and umap-learn's (0.5.x), so it stays here;
-`search_index` gives a real NN-descent index when they are not there, and `status` says which (`--json`). It
-pickles as its search alone, so that a fitted UMAP can be sent to a Dask worker to place rows there.
+and reads its `_angular_trees`. Building a real index compiles numba code for 30-80 s in every process before a
+single query (benchmarks/RESULTS.md, "The speed paths"). `Answered` is an NNDescent that builds nothing: `query`
+asks neighbours/exact.py's `Nearest`, the same exact search the run's other neighbours come from, so placed rows
+find their true neighbours. It leans on those two names of pynndescent's and umap-learn's (the releases
+fast/versions.py names), so it stays here; `search_index` gives a real NN-descent index when they are not there,
+the releases are outside the checked ranges or EMBPROJ_NO_FAST names umap_search, and `status` says which
+(`--json`). It pickles as its search alone, so that a fitted UMAP can be sent to a Dask worker to place rows there.
 """
 
 from __future__ import annotations
@@ -15,21 +16,35 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from embproj.fast.versions import refused
+
+EXACT = "exact (embproj's search, handed to umap-learn's transform)"
 STATE = {"status": "not used"}
 
 
 def search_index(nearest, X, k: int, metric: str, seed: int) -> Any:
-    """An NNDescent that answers from `nearest` (knn_exact.Nearest over X), or a real one over X."""
+    """An NNDescent that answers from `nearest` (neighbours/exact.py's `Nearest` over X), or a real one over X."""
     from pynndescent import NNDescent
 
-    if "epsilon" in inspect.signature(NNDescent.query).parameters:
-        STATE["status"] = "exact (embproj's search, handed to umap-learn's transform)"
+    why = refused("umap_search")
+    if why is None and "epsilon" not in inspect.signature(NNDescent.query).parameters:
+        why = "its query is not the one checked"
+    if why is None:
+        STATE["status"] = EXACT
         return __getattr__("Answered")(nearest, metric in ("cosine", "correlation"), k)
-    STATE["status"] = "NN-descent (pynndescent's own index: its query is not the one checked)"
+    STATE["status"] = f"NN-descent (pynndescent's own index: {why})"
     return NNDescent(X, metric=metric, n_neighbors=k + 1, random_state=seed, n_jobs=1, low_memory=True)
 
 
+def shareable(model) -> bool:
+    """Whether threads may place rows into `model` at once: yes when its index is ours (read-only arrays); not
+    with pynndescent's own, whose `query` builds its search on first use and keeps its buffers on the index."""
+    index = (getattr(model, "precomputed_knn", None) or (None, None, None))[2]
+    return bool(_CLASS) and isinstance(index, _CLASS[0])
+
+
 def status() -> str:
+    """Which index umap-learn's transform was last given in this process, or "not used"."""
     return STATE["status"]
 
 

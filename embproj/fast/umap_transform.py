@@ -8,8 +8,9 @@ weighted mean is taken in numpy, and the layout epochs are umap-learn's own func
 
 It leans on names of umap-learn 0.5.x that are not its documented API (`umap.layouts.optimize_layout_euclidean`,
 `umap.umap_.make_epochs_per_sample`, the fitted `_a`, `_b`, `_initial_alpha`), so it stays here: `UMAP.transform`
-itself runs when one is missing, the version is outside the checked range, or the model is not the plain one
-(another output metric, densMAP). `plan()` says which, for `--json`.
+itself runs when one is missing, the release is outside the range fast/versions.py checked, EMBPROJ_NO_FAST names
+umap_transform, or the model is not the plain one (another output metric, densMAP). `plan()` says which, and
+`status()` the last way rows were placed, for `--json`.
 """
 
 from __future__ import annotations
@@ -19,17 +20,28 @@ from typing import Any
 
 import numpy as np
 
+from embproj.fast.versions import refused
+
 WHOLE_ARRAYS = "umap-learn's transform, its start for the new rows taken as whole arrays"
 
 
-def plan(umap, model) -> str:
+STATE = {"status": "not used"}
+
+
+def plan(model) -> str:
     """How `transform` will place rows into this fitted model: WHOLE_ARRAYS, or umap-learn's own and why."""
-    return _steps(umap, model)[1]
+    STATE["status"] = _steps(model)[1]
+    return STATE["status"]
 
 
-def transform(umap, model, X: np.ndarray) -> np.ndarray:
+def status() -> str:
+    """How rows were last placed into a UMAP map in this process (`plan`), or "not used"."""
+    return STATE["status"]
+
+
+def transform(model, X: np.ndarray) -> np.ndarray:
     """`model.transform(X)` (X float32, C order), its start computed as whole arrays when that is safe."""
-    steps, _ = _steps(umap, model)
+    steps, STATE["status"] = _steps(model)
     if steps is None:
         return model.transform(X)
     make_epochs_per_sample, optimize_layout_euclidean, INT32_MIN, INT32_MAX = steps
@@ -65,17 +77,12 @@ def transform(umap, model, X: np.ndarray) -> np.ndarray:
     )
 
 
-UMAP_VERSIONS = ((0, 5, 5), (0, 6, 0))  # [low, high): the range whose transform was read and checked
-
-
-def _steps(umap, model) -> tuple[Any, str]:
+def _steps(model) -> tuple[Any, str]:
     """umap-learn's pieces of `transform` after the graph (None when this model or version needs its own), and
     which way rows are placed."""
-    import re
-
-    version = tuple(int(p) for p in re.findall(r"\d+", umap.__version__)[:3])
-    if not UMAP_VERSIONS[0] <= version < UMAP_VERSIONS[1]:
-        return None, f"umap-learn's transform (version {umap.__version__} not checked)"
+    why = refused("umap_transform")
+    if why:
+        return None, f"umap-learn's transform ({why})"
     if model.output_metric != "euclidean" or model.densmap or model.transform_mode != "embedding":
         return None, "umap-learn's transform (not a euclidean map)"
     try:

@@ -83,11 +83,13 @@ class UmapPlacer(Placer):
 
     def threads(self) -> int:
         """How many batches can be placed at once, a thread each: every core when the layout kernels run
-        without Python's lock (fast/umap_kernels.py), else 1."""
+        without Python's lock (fast/umap_kernels.py) and the search index can be asked from several threads
+        (fast/umap_search.py), else 1."""
         from embproj.fast.umap_kernels import load_umap, without_gil
+        from embproj.fast.umap_search import shareable
 
         load_umap()
-        return usable_cores() if without_gil() else 1
+        return usable_cores() if without_gil() and shareable(self.model) else 1
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         from embproj.fast.umap_kernels import fit
@@ -96,7 +98,7 @@ class UmapPlacer(Placer):
         def run(umap):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return transform(umap, self.model, np.ascontiguousarray(rows, dtype=np.float32))
+                return transform(self.model, np.ascontiguousarray(rows, dtype=np.float32))
 
         return fit(run)
 

@@ -24,6 +24,13 @@ from embproj.options import ALGOS, DEFAULT_ALGO, DEFAULTS, SMALL_TABLE_ALGO, say
 from embproj.project.place import AtOrigin, PcaPlacer, TsnePlacer, UmapPlacer, place_rows, searchable
 
 MIN_ROWS = {"pca": 1, "umap": 4, "tsne": 4}
+# UMAP from a given start (`embproj compare`'s AFTER map, from BEFORE's coordinates, turned to a square bounding
+# box: `_square`) refines that layout on the new rows' graph instead of laying them out again: a tenth of the
+# learning rate, 50 epochs and a quarter of the repulsion. On the digits a row whose neighbours did not change then
+# stays within a median 1.6-2.2% of the map's extent (a full fit from the same start: 6.5-9.4%), a row with new
+# neighbours still moves to them, and the map's trustworthiness is 0.986-0.987 instead of 0.989-0.990
+# (benchmarks/compare_align.py, RESULTS.md)
+REFINE = {"learning_rate": 0.1, "n_epochs": 50, "repulsion_strength": 0.25}
 
 
 @dataclass(frozen=True)
@@ -34,10 +41,15 @@ class Projection:
     seconds: float
     notes: tuple[str, ...] = ()  # parameters lowered to fit the sample, and similar
     metrics: dict = field(default_factory=dict)
-    kernels: str | None = None  # UMAP: where its compiled kernels are cached, or why not (fast/umap_kernels.py)
     fit: np.ndarray | None = None  # positions of the rows the model was fitted on; None: every row
     cached: str | None = None  # "hit": the coordinates came from the projection cache; "miss": they went into it
-    placing: str | None = None  # UMAP: how its rows are placed (fast/umap_transform.py), when there are rows to place
+    side: str = ""  # `embproj compare`: "before" or "after", the embedding this is a map of; "" in a report
+
+    @property
+    def key(self) -> str:
+        """The map's name in the page (its columns x_<key> and y_<key>, its figure map_<key>): the algorithm, and
+        in a comparison the side too."""
+        return f"{self.algo}_{self.side}" if self.side else self.algo
 
     @property
     def fitted(self) -> int:
@@ -49,7 +61,7 @@ class Projection:
 
     @property
     def name(self) -> str:
-        return NAMES[self.algo]
+        return f"{self.side.upper()} · {NAMES[self.algo]}" if self.side else NAMES[self.algo]
 
 
 @dataclass(frozen=True)
@@ -117,12 +129,14 @@ def project(
     fit=None,
     told: tuple[str, ...] = (),
     progress=None,
+    init: np.ndarray | None = None,
 ) -> Projection:
     """`algo`'s map of X, every row of which is in this process: `project_rows` over X's rows `fit` (default all),
     the others placed here (place.place_rows)."""
     fit = np.arange(len(X)) if fit is None else fit
     fitted = X if len(fit) == len(X) else X[fit]
-    return project_rows(fitted, fit, len(X), partial(place_rows, X), algo, params, seed, graph, told, progress)
+    place = partial(place_rows, X)
+    return project_rows(fitted, fit, len(X), place, algo, params, seed, graph, told, progress, init)
 
 
 def project_rows(
@@ -136,16 +150,18 @@ def project_rows(
     graph: Graph | None = None,
     told: tuple[str, ...] = (),
     progress=None,
+    init: np.ndarray | None = None,
 ) -> Projection:
     """`algo`'s map of n rows, seeded: fitted on `fitted` (the rows `fit`), the other rows placed by the fitted
     model through `place(placer, fit, Y, progress)` (the engine's: engine/base.py), in batches of
     `place.PLACE_BATCH` (a fixed size, so the same rows are placed in the same batches however the file was read
     and wherever the rows are). `graph` holds the fitted rows' nearest neighbours (at least `neighbours_needed`,
     with a search index when rows are to be placed) for UMAP and t-SNE; `told`: warnings to give with it
-    (`Runnable.notes_for`); `progress(rows)` is told as rows are placed. Parameters are checked by
-    `options.validate` before any work."""
+    (`Runnable.notes_for`); `progress(rows)` is told as rows are placed; `init`: UMAP's and t-SNE's start, the
+    fitted rows' coordinates in another map (`embproj compare` starts AFTER from BEFORE). Parameters are checked
+    by `options.validate` before any work."""
     start = time.perf_counter()
-    fitted_map, placer = fit_map(fitted, algo, params, seed, graph, told)
+    fitted_map, placer = fit_map(fitted, algo, params, seed, graph, told, init)
     if progress is not None:
         progress(len(fit))
     whole = len(fit) == n
@@ -153,8 +169,9 @@ def project_rows(
     return replace(fitted_map, xy=xy, seconds=time.perf_counter() - start, fit=None if whole else fit)
 
 
-def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | None = None, told=()):
-    """`algo` fitted on every row of X: (its Projection of those rows, the placer for other rows)."""
+def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | None = None, told=(), init=None):
+    """`algo` fitted on every row of X: (its Projection of those rows, the placer for other rows); `init`: the
+    rows' start (n × 2), for UMAP and t-SNE."""
     if algo not in PROJECTORS:
         raise ValueError(f"unknown projector {algo!r}, one of {', '.join(PROJECTORS)}")
     n = len(X)
@@ -169,11 +186,12 @@ def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | No
         )
         notes.append(f"{one} at (0, 0)")
     else:
-        Y, used, place = PROJECTORS[algo](X, params, seed, notes, graph)
-    metrics, kernels, placing = used.pop("_metrics", {}), used.pop("_kernels", None), used.pop("_placing", None)
+        given = {} if init is None else {"init": init}  # a projector is (X, params, seed, notes, graph); a start too
+        Y, used, place = PROJECTORS[algo](X, params, seed, notes, graph, **given)
+    metrics = used.pop("_metrics", {})
     xy = _checked(algo, np.asarray(Y, dtype=np.float32))
     seconds = time.perf_counter() - start
-    return Projection(algo, xy, used, seconds, tuple(notes), metrics, kernels, placing=placing), place
+    return Projection(algo, xy, used, seconds, tuple(notes), metrics), place
 
 
 def _checked(algo: str, xy: np.ndarray) -> np.ndarray:
@@ -188,7 +206,7 @@ def _checked(algo: str, xy: np.ndarray) -> np.ndarray:
 # -- projectors -----------------------------------------------------------------------------------------------
 
 
-def _pca(X: np.ndarray, p: dict, seed: int, notes: list[str], graph=None):
+def _pca(X: np.ndarray, p: dict, seed: int, notes: list[str], graph=None, init=None):
     from sklearn.decomposition import PCA
 
     k = min(2, X.shape[0], X.shape[1])
@@ -201,12 +219,12 @@ def _pca(X: np.ndarray, p: dict, seed: int, notes: list[str], graph=None):
     return place(X), {"whiten": p["whiten"], "_metrics": metrics}, place
 
 
-def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
+def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph, init=None):
     """umap-learn's UMAP, handed the run's neighbours as `precomputed_knn` (below 4,096 rows umap-learn would
     find them by calling a numba metric once per pair from Python: ~15 s on the digits) and, when rows are to be
     placed, a search index for `UMAP.transform` that answers from the run's exact search (fast/umap_search.py). The
     epochs are umap-learn's own rule, said explicitly: `transform` then takes a third of them whatever the batch."""
-    from embproj.fast.umap_kernels import fit, load_umap, status, warning
+    from embproj.fast.umap_kernels import fit, warning
 
     n, asked = len(X), p["n_neighbors"]
     k = within(asked, n)
@@ -231,9 +249,9 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
             metric=p["metric"],
             random_state=seed,
             n_jobs=1,  # what random_state forces anyway, said so that umap-learn does not warn
-            init=_umap_start(n, k, knn_indices),
-            n_epochs=500 if n <= 10_000 else 200,
+            init=_square(_start(init, n)) if init is not None else _umap_start(n, k, knn_indices),
             precomputed_knn=(knn_indices, knn_dists, index),
+            **(REFINE if init is not None else {"n_epochs": 500 if n <= 10_000 else 200}),
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "no search index" when no row is to be placed
@@ -244,11 +262,12 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
     cache_warning = warning()
     if cache_warning:
         notes.append(cache_warning)
-    used = {"n_neighbors": k, "min_dist": p["min_dist"], "metric": p["metric"], "_kernels": status()}
-    if index is not None:
+    if index is not None:  # said here for --json, also when the rows are placed on Dask's workers
         from embproj.fast.umap_transform import plan
 
-        used["_placing"] = plan(load_umap(), model)
+        plan(model)
+    used = {"n_neighbors": k, "min_dist": p["min_dist"], "metric": p["metric"]}
+    used |= REFINE if init is not None else {}
     return model.embedding_, used, UmapPlacer(model)
 
 
@@ -276,7 +295,7 @@ def _perplexity(perplexity: float, n: int) -> float:
     return max(1.0, float(np.floor(limit * 100) / 100)) if perplexity > limit else perplexity
 
 
-def _tsne(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
+def _tsne(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph, init=None):
     """openTSNE, with affinities from the run's neighbours (openTSNE would use a ball tree below 1,000 rows, slow
     in 50 dimensions, and Annoy above); rows are placed by `TSNEEmbedding.transform`, which asks the neighbours'
     search index for each new row's nearest fitted rows."""
@@ -302,6 +321,7 @@ def _tsne(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
         n_jobs=-1,
         random_state=seed,
         verbose=False,
+        **({"initialization": _tsne_start(init, n)} if init is not None else {}),
     )
 
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -312,6 +332,45 @@ def _tsne(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph):
 
     used = {**p, "perplexity": perplexity, "learning_rate": learning_rate}
     return np.asarray(embedding), used, TsnePlacer(embedding)
+
+
+def _start(init: np.ndarray, n: int) -> np.ndarray:
+    """A given start, as float64 n × 2; rows at the same place are set apart a little (umap-learn divides by the
+    spread of the start)."""
+    start = np.asarray(init, dtype=np.float64).reshape(n, 2)
+    return start if np.ptp(start, axis=0).all() else start + np.random.default_rng(0).normal(0, 1e-4, start.shape)
+
+
+def _square(start: np.ndarray) -> np.ndarray:
+    """The start turned so that its bounding box is square: umap-learn rescales a given start to [0, 10] on each
+    axis, which would stretch any other one (and a refinement would keep the stretch). Turning it by a quarter
+    turn swaps its width and height, so an angle in between makes them equal: found by bisection."""
+
+    def turned(angle: float) -> np.ndarray:
+        c, s = np.cos(angle), np.sin(angle)
+        return start @ np.array([[c, -s], [s, c]])
+
+    def lopsided(angle: float) -> float:
+        width, height = np.ptp(turned(angle), axis=0)
+        return float(np.log(width / height))
+
+    low, high = 0.0, np.pi / 2
+    if lopsided(low) == 0:
+        return start
+    for _ in range(40):
+        middle = (low + high) / 2
+        if (lopsided(middle) > 0) == (lopsided(low) > 0):
+            low = middle
+        else:
+            high = middle
+    return turned((low + high) / 2)
+
+
+def _tsne_start(init: np.ndarray, n: int) -> np.ndarray:
+    """openTSNE's rule for a start: its spread small (a standard deviation of 1e-4), or the optimisation diverges."""
+    from openTSNE.initialization import rescale
+
+    return rescale(_start(init, n), target_std=1e-4)
 
 
 PROJECTORS: dict[str, Callable] = {"pca": _pca, "umap": _umap, "tsne": _tsne}

@@ -3,14 +3,14 @@ within its byte budget. Computes nothing: the numbers come from the earlier stag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from embproj.options import Options
-from embproj.summary import ImageFacts, RunSummary, StageResults
+from embproj.summary import ImageFacts, RunSummary, StageResults, color_fact
 from embproj.text.notices import run_warnings
 
 
@@ -26,6 +26,8 @@ class Contents:
     near: Any  # render.neighbours.NeighbourTable, or None when the page has none
     table_facts: dict  # `--json`'s neighbours.table
     warnings: tuple[str, ...]
+    compare: Any = None  # render.data.CompareView: what a page of `embproj compare` shows of it, or None
+    gear: Any = None  # render.gear.PageSample: the rows the page's gear maps again, encoded; None for no gear
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,29 @@ class Page:
 def page_contents(opts: Options, made: StageResults) -> Contents:
     source, plan, sample, matrix, projections = made.source, made.plan, made.sample, made.matrix, made.projections
     neighbours, structure = made.graphs, made.structure
+    compare = made.compare
     table, images = _rows_shown(opts, source, plan, sample, matrix)
     columns = plan.embedding.columns if plan.embedding.kind == "columns" else ()
-    warnings = source.notes + plan.notes + run_warnings(sample, matrix, projections, table, plan.color, images, columns)
+    warnings = source.notes + plan.notes + (compare.notes if compare is not None else ())
+    warnings += run_warnings(sample, matrix, projections, table, plan.color, images, columns)
     near = _neighbour_table(neighbours, opts.neighbours, projections)
     table, cluster = _with_clusters(table, structure)
-    return Contents(table, cluster, images, near, _table_facts(neighbours, near), warnings)
+    view = None
+    if compare is not None:
+        table, view = _with_change(table, compare, opts.neighbours, projections)
+    facts = _table_facts(neighbours, near)
+    return Contents(table, cluster, images, near, facts, warnings, compare=view, gear=_gear(opts, made))
+
+
+def with_comparison(opts: Options, summary: RunSummary, made: StageResults, contents: Contents) -> RunSummary:
+    """The run summary of `embproj compare`: its findings, and the change as the colour the page opens with
+    unless --color chose one."""
+    if made.compare is None:
+        return summary
+    summary = replace(summary, compare=made.compare.summary)
+    if opts.color is None:  # what the page is about first
+        summary = replace(summary, color=color_fact(contents.compare.column, "continuous"))
+    return summary
 
 
 def make_page(opts: Options, made: StageResults, contents: Contents, summary: RunSummary) -> Page:
@@ -58,17 +77,23 @@ def make_page(opts: Options, made: StageResults, contents: Contents, summary: Ru
     neighbours, structure = made.graphs, made.structure
     cluster, near, graph = contents.cluster, contents.near, neighbours.original
     coloured = plan.color_choices + (((cluster, "categorical"),) if cluster and opts.color != "" else ())
+    color, color_kind, hover, view = plan.color.column, plan.color.kind, plan.hover, contents.compare
+    if view is not None:
+        hover = (view.column, *hover)
+        if opts.color is None:  # what the page is about first; the table's colours after it
+            color, color_kind = view.column, "continuous"
+        coloured = (((view.column, "continuous"),) if opts.color != "" else ()) + coloured
 
     def render(uris, image_facts, note) -> str:  # the budget renders, measures, and renders again if need be
         data = ReportData(
-            title=opts.title or f"{Path(source.name).name}: {' · '.join(p.name for p in projections)}",
+            title=opts.title or _title(source, projections, made.compare),
             projections=projections,
             table=contents.table,
             row_ids=sample.row_ids[matrix.keep],
-            color=plan.color.column,
-            color_kind=plan.color.kind,
+            color=color,
+            color_kind=color_kind,
             label=plan.label.column,
-            hover=plan.hover + ((cluster,) if cluster else ()),
+            hover=hover + ((cluster,) if cluster else ()),
             images=uris,
             summary=summary,
             image_facts=image_facts,
@@ -84,6 +109,8 @@ def make_page(opts: Options, made: StageResults, contents: Contents, summary: Ru
             structure=structure,
             cluster_column=cluster,
             charts=plan.charts,
+            compare=view,
+            gear=contents.gear,
             lenses=made.lenses,
         )
         return render_html(data)
@@ -94,6 +121,12 @@ def make_page(opts: Options, made: StageResults, contents: Contents, summary: Ru
     return Page(fitted.html, fitted.images, fitted.note, files)
 
 
+def _title(source, projections, compare) -> str:
+    if compare is not None:
+        return compare.title
+    return f"{Path(source.name).name}: {' · '.join(p.name for p in projections)}"
+
+
 def _neighbour_table(neighbours, k: int, projections):
     """The page's click-for-neighbours table, encoded once (the budget may render the page again), numbered
     along the first map; None when the page has none."""
@@ -102,7 +135,17 @@ def _neighbour_table(neighbours, k: int, projections):
     indices = neighbours.table(k)
     if indices is None or not projections:
         return None
-    return encode_neighbours(indices, projections[0].xy, projections[0].algo)
+    return encode_neighbours(indices, projections[0].xy, projections[0].key)
+
+
+def _gear(opts: Options, made: StageResults):
+    """The page's sample for its gear, encoded once (render/gear.py), its defaults the first map's parameters."""
+    from embproj.render.gear import encode_sample
+
+    if made.page_vectors is None or not made.projections:
+        return None
+    first = made.projections[0]
+    return encode_sample(made.page_vectors, opts, first.algo, first.params)
 
 
 def _table_facts(neighbours, table) -> dict:
@@ -129,6 +172,25 @@ def _with_clusters(table: pa.Table, structure) -> tuple[pa.Table, str | None]:
     if table.num_columns == 0:  # only the embedding was read: a table of no columns has no rows to add to
         return pa.table({name: column}), name
     return table.append_column(name, column), name
+
+
+def _with_change(table: pa.Table, compare, k: int, projections):
+    """The plotted rows with each one's change as a column (rounded: it is read, not computed on), and what the
+    page shows of the comparison: the movers, and AFTER's neighbour table numbered along the AFTER map."""
+    import numpy as np
+
+    from embproj.render.data import CompareView
+
+    name = "change"
+    while name in table.column_names:
+        name = f"{name} (embproj)"
+    change = np.asarray(compare.change, dtype=np.float32)
+    column = pa.array(np.round(change.astype(np.float64), 3))
+    table = pa.table({name: column}) if table.num_columns == 0 else table.append_column(name, column)
+    after = _neighbour_table(compare.after, k, projections[1:])
+    graph = compare.after.original
+    view = CompareView(change, name, compare.key, compare.movers, compare.summary.k, after, graph.exact, graph.recall)
+    return table, view
 
 
 def _rows_shown(opts: Options, source, plan, sample, matrix) -> tuple[pa.Table, Any]:

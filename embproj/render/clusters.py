@@ -56,11 +56,11 @@ def add_map_layers(fig, proj, data) -> None:
     s = data.structure
     if s is None:
         return
-    density = s.density.get(proj.algo)
+    density = s.density.get(proj.key)
     if density is not None and density.levels:
-        _contours(fig, proj.algo, density)
+        _contours(fig, proj.key, density)
     if s.codes is not None:
-        _labels(fig, proj.algo, s.clusters)
+        _labels(fig, proj.key, s.clusters)
 
 
 def _contours(fig, algo: str, density) -> None:

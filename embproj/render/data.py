@@ -10,6 +10,20 @@ import pyarrow as pa
 
 
 @dataclass(frozen=True)
+class CompareView:
+    """What a comparison's page shows beside its two maps (the first BEFORE's, the second AFTER's)."""
+
+    change: np.ndarray  # float32, each plotted row's neighbourhood change, 0 to 1
+    column: str  # the column of the table that holds it (a hover field, a colour choice)
+    key: str | None  # the column that names the rows in both tables (a hover field); None: their numbers
+    movers: np.ndarray  # the rows that changed most, most first
+    k: int  # the neighbours the change is measured over
+    after: Any = None  # render.neighbours.NeighbourTable: each row's nearest rows in AFTER's space; None: none
+    after_exact: bool = True
+    after_recall: float | None = None
+
+
+@dataclass(frozen=True)
 class ReportData:
     title: str
     projections: tuple  # of project.Projection, same rows in the same order
@@ -34,6 +48,8 @@ class ReportData:
     structure: Any = None  # structure.Structure: clusters, their labels and each map's density; None for none
     cluster_column: str | None = None  # the column of `table` that holds each row's cluster, as text
     charts: tuple[tuple[str, str], ...] = ()  # (column, "histogram" | "bars") charted beside the maps
+    compare: CompareView | None = None  # `embproj compare`: the change, the movers, AFTER's neighbours
+    gear: Any = None  # render.gear.PageSample: the rows the page's gear maps again; None for no gear
     lenses: Any = None  # structure.lenses.Lenses: label agreement; None without them
 
     @property

@@ -9,12 +9,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from embproj.options import ALGO_NAMES as NAMES
 from embproj.render.charts import chart_meta
 from embproj.render.clusters import cluster_meta, density_maps, faint_noise
-from embproj.render.data import ReportData
+from embproj.render.data import CompareView, ReportData
 from embproj.render.lenses import lens_colors, lens_meta
-from embproj.render.names import FIT, ROW, x_column, y_column
+from embproj.render.names import CHANGE, FIT, ROW, x_column, y_column
 from embproj.render.values import category_codes, dictionary, display_strings, palette
 from embproj.summary import color_fact
 from embproj.text.safe import NUMBER, formula_pattern
@@ -32,10 +31,11 @@ class ColorChoice:
     mapper: str  # the Bokeh colour mapper's name
     factors: list[str] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
-    palette: list[str] = field(default_factory=list)  # a number's too, when not the default (render/legend.py)
+    palette: list[str] = field(default_factory=list)
     low: float = 0.0
     high: float = 1.0
-    keys: dict[str, str] = field(default_factory=dict)  # algo → its own column, for a map that has one (its trust)
+    ramp: str = "viridis"  # a numeric colour's palette (legend.ramp): "change" for a comparison's change
+    keys: dict[str, str] = field(default_factory=dict)  # a map's key → its own column, for a map that has one
 
     @property
     def every_key(self) -> list[str]:
@@ -64,8 +64,8 @@ def encode(data: ReportData) -> Encoded:
     n = len(data.row_ids)
     columns: dict = {ROW: np.asarray(data.row_ids, dtype=np.int32)}
     for proj in data.projections:
-        columns[x_column(proj.algo)] = np.ascontiguousarray(proj.xy[:, 0], dtype=np.float32)
-        columns[y_column(proj.algo)] = np.ascontiguousarray(proj.xy[:, 1], dtype=np.float32)
+        columns[x_column(proj.key)] = np.ascontiguousarray(proj.xy[:, 0], dtype=np.float32)
+        columns[y_column(proj.key)] = np.ascontiguousarray(proj.xy[:, 1], dtype=np.float32)
     colors, shared = [], {}
     for j, (name, kind) in enumerate(data.color_choices):
         choice, values = _color(data, j, name, kind, columns)
@@ -85,7 +85,7 @@ def encode(data: ReportData) -> Encoded:
         columns[FIT] = fitted
     meta = {
         "n": n,
-        "algos": [{"algo": p.algo, "name": NAMES[p.algo]} for p in data.projections],
+        "algos": [{"algo": p.key, "name": p.name} for p in data.projections],  # a map's key (compare: umap_after)
         "fields": fields,
         "more_fields": f"… and {data.hover_more:,} more dimensions" if data.hover_more else "",
         "label": data.hover.index(data.label) if data.label in data.hover else -1,
@@ -99,6 +99,8 @@ def encode(data: ReportData) -> Encoded:
         "density": density_maps(data),
         "lenses": lens_meta(data),
     }
+    if data.compare is not None:  # a report's page says nothing of it
+        meta["compare"] = _compare(data.compare, data, columns)
     return Encoded(columns, colors, meta)
 
 
@@ -111,6 +113,23 @@ def _neighbours(data: ReportData) -> dict | None:
     return {**about, "recall": data.neighbours_recall, "code": table.code}
 
 
+def _compare(c: CompareView, data: ReportData, columns: dict) -> dict:
+    """A comparison's part of the page's JSON: the movers, and AFTER's neighbour table's code (BEFORE's is
+    "neighbours"); each row's change goes into the points' float32 column names.CHANGE."""
+    columns[CHANGE] = np.asarray(c.change, dtype=np.float32)
+    out: dict = {
+        "field": data.hover.index(c.column),
+        "key_field": data.hover.index(c.key) if c.key in data.hover else -1,
+        "movers": [int(i) for i in c.movers],
+        "k": c.k,
+        "neighbours_after": None,
+    }
+    if c.after is not None:
+        about = {"k": c.after.k, "metric": data.neighbours_metric, "exact": c.after_exact}
+        out["neighbours_after"] = {**about, "recall": c.after_recall, "code": c.after.code}
+    return out
+
+
 def _color(data: ReportData, j: int, name: str, kind: str, columns: dict):
     """The colour choice for column `name`, its data added to `columns`; with the display strings when its
     codes can stand for the hover field of the same name too (every value its own class)."""
@@ -121,6 +140,8 @@ def _color(data: ReportData, j: int, name: str, kind: str, columns: dict):
         finite = values[np.isfinite(values)]
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         columns[f"val{suffix}"] = values
+        if data.compare is not None and name == data.compare.column:  # 0 to 1 whatever the rows: comparable
+            return ColorChoice(name, kind, f"val{suffix}", f"color_{j}", low=0.0, high=1.0, ramp="change"), None
         return ColorChoice(name, kind, f"val{suffix}", f"color_{j}", low=low, high=high), None
     strings = display_strings(col)
     codes, factors, counts = category_codes(strings)

@@ -4,19 +4,23 @@ that hand each event to the page's script (templates/js/). The page draws toolti
 
 from __future__ import annotations
 
-from embproj.options import ALGO_NAMES as NAMES
 from embproj.render.charts import chart_figures, follow_selection
 from embproj.render.clusters import add_map_layers, label_settings
 from embproj.render.data import ReportData
 from embproj.render.encode import Encoded, encode
+from embproj.render.gear import ALGO as GEAR
+from embproj.render.gear import GearMap, gear_columns
 from embproj.render.legend import add_keys, color_mappers, fill_color, keys_figure
-from embproj.render.lenses import add_image_layer
+from embproj.render.lenses import add_image_layer, lenses_on
 from embproj.render.lod import add_density, add_hit_events, drawn_source, lod_meta, marks_source
-from embproj.render.names import MARKS, POINTS, SHOWN, map_names, page_names
+from embproj.render.names import COMPARE_MARKS, POINTS, SHOWN, map_names, marks_of, page_names
 
 ALPHA = 0.75
 SEARCH_RING = "#e4007c"
 NEIGHBOUR_RING = "#111111"
+NEW_RING = "#1a9850"  # a comparison: a neighbour in AFTER only
+GONE_RING = "#5e3c99"  # and one in BEFORE only
+COMPARE_RINGS = {"new": NEW_RING, "gone": GONE_RING}  # a comparison's rings, by mark (names.COMPARE_MARKS)
 HEIGHT = 640
 # What the wheel does, said under the controls (the page swaps the text when a map is armed: js/zoom.js).
 ZOOM_NOTE = {
@@ -31,17 +35,24 @@ def build_layout(data: ReportData):
     from bokeh.models import BooleanFilter, ColumnDataSource, CustomJS, IndexFilter
 
     encoded = encode(data)
+    maps = [*data.projections, *((GearMap(),) if data.gear is not None else ())]  # the gear's: hidden, empty
+    if data.gear is not None:
+        encoded.columns.update(gear_columns(len(data.row_ids)))
     source = ColumnDataSource(encoded.columns, name=POINTS)
     shown = BooleanFilter(name=SHOWN)  # no booleans: every point; the legend hides classes through it
-    marks = {mark: IndexFilter(indices=[], name=name) for mark, name in MARKS.items()}
+    compare = data.compare is not None  # a comparison's page marks two more: neighbours new and gone
+    marks = {mark: IndexFilter(indices=[], name=name) for mark, name in marks_of(compare).items()}
     mappers = color_mappers(encoded.colors)
     size = point_size(len(data.row_ids))
     lod = lod_meta(len(data.row_ids))
     drawn = {**_drawn_sources(encoded, data), "held": [source, shown, *marks.values()]} if lod else None
-    figures = [_figure(proj, source, shown, marks, encoded, mappers, size, drawn) for proj in data.projections]
+    ranges = _shared_ranges(data) if compare else None
+    figures = [_figure(proj, source, shown, marks, encoded, mappers, size, drawn, ranges) for proj in maps]
+    if data.gear is not None:
+        figures[-1].visible = False
     for fig, proj in zip(figures, data.projections):
         add_map_layers(fig, proj, data)  # cluster labels and density contours (clusters.py)
-        add_image_layer(fig, proj.algo, data)  # the images on the map (lenses.py)
+        add_image_layer(fig, proj.key, data)  # the images on the map (lenses.py)
     keys = keys_figure(encoded.colors, HEIGHT)
     items = add_keys(keys, encoded.colors, mappers, size, ALPHA) if keys is not None else []
     source.selected.js_on_change("indices", CustomJS(code="window.embproj.selectionChanged();"))
@@ -53,31 +64,44 @@ def build_layout(data: ReportData):
     if charts is not None:
         follow_selection(source)
         layout = column(layout, charts, sizing_mode="stretch_width", name="page")
-    names = page_names(p.algo for p in data.projections)  # what the page finds its models and columns by
+    names = page_names([p.key for p in maps], compare, lenses_on(data))  # what the page finds its models by
     meta = {**encoded.meta, "zoom": ZOOM_NOTE, "label_font": label_settings(), "lod": lod, "names": names}
+    if data.gear is not None:
+        meta["gear"] = data.gear.meta
     return layout, meta, ready
 
 
 def _drawn_sources(encoded: Encoded, data: ReportData) -> dict:
     """The large map's small sources: the drawn points ("points") and each mark's points."""
-    algos = [p.algo for p in data.projections]
+    algos = [p.key for p in data.projections] + ([GEAR] if data.gear is not None else [])
     keys = [key for c in encoded.colors for key in c.every_key]
-    return {"points": drawn_source(encoded.columns, algos, keys), **{m: marks_source(m, algos) for m in MARKS}}
+    marks = {m: marks_source(m, algos) for m in marks_of(data.compare is not None)}
+    return {"points": drawn_source(encoded.columns, algos, keys), **marks}
 
 
 def point_size(n: int) -> int:
     return 8 if n <= 2_000 else 5 if n <= 20_000 else 3
 
 
-def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, size: int, drawn: dict | None):
+def _shared_ranges(data: ReportData) -> tuple:
+    """A comparison's two maps, aligned, share their ranges: a row that stayed is at the same place on both, and
+    panning or zooming one moves the other."""
+    import numpy as np
+
+    xy = np.concatenate([p.xy for p in data.projections])
+    return _fixed_range(xy[:, 0]), _fixed_range(xy[:, 1])
+
+
+def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, size: int, drawn, ranges=None):
     from bokeh.models import CDSView, CustomJS, HoverTool
     from bokeh.plotting import figure
 
-    names = map_names(proj.algo)
+    x_range, y_range = ranges or (_fixed_range(proj.xy[:, 0]), _fixed_range(proj.xy[:, 1]))
+    names = map_names(proj.key, compare=COMPARE_MARKS.keys() <= marks.keys())
     fig = figure(
-        x_range=_fixed_range(proj.xy[:, 0]),  # fixed: hiding a class must not move the map
-        y_range=_fixed_range(proj.xy[:, 1]),
-        title=f"{NAMES[proj.algo]}",
+        x_range=x_range,  # fixed: hiding a class must not move the map
+        y_range=y_range,
+        title=proj.name,
         output_backend="webgl",
         sizing_mode="stretch_width",
         height=HEIGHT,
@@ -90,13 +114,15 @@ def _figure(proj, source, shown, marks: dict, encoded: Encoded, mappers: list, s
     )
     x, y, rings = names["x"], names["y"], names["rings"]
     if drawn:
-        return _large_figure(fig, proj.algo, drawn, encoded, mappers, size)
+        return _large_figure(fig, names, drawn, encoded, mappers, size)
     main = fig.scatter(
         x, y, source=source, view=CDSView(filter=shown), size=size, fill_alpha=ALPHA, line_color=None,
         name=names["points"], **fill_color(encoded.colors, mappers),
     )  # fmt: skip
     _ring(fig, x, y, source, shown & marks["search"], size + 6, SEARCH_RING, 1.5, rings["search"])
     _ring(fig, x, y, source, shown & marks["neighbours"], size + 6, NEIGHBOUR_RING, 2.5, rings["neighbours"])
+    for mark in (m for m in COMPARE_MARKS if m in marks):
+        _ring(fig, x, y, source, shown & marks[mark], size + 6, COMPARE_RINGS[mark], 2.5, rings[mark])
     _ring(fig, x, y, source, marks["clicked"], size + 12, NEIGHBOUR_RING, 3.0, rings["clicked"], marker="cross")
     _select_on(fig, main)
     axes = {"fig": fig, "xcol": x, "ycol": y}
@@ -124,13 +150,13 @@ def _select_on(fig, main) -> None:
             tool.renderers = [main]
 
 
-def _large_figure(fig, algo: str, drawn: dict, encoded: Encoded, mappers: list, size: int):
+def _large_figure(fig, names: dict, drawn: dict, encoded: Encoded, mappers: list, size: int):
     """The map above lod.THRESHOLD points: the density image, the drawn points and the rings from the page's
-    small sources, and hover, click and selection answered by the page over every row (js/lod.js)."""
+    small sources, and hover, click and selection answered by the page over every row (js/lod.js). `names`: the
+    map's (names.map_names)."""
     from bokeh.models import CustomJS
 
-    names = map_names(algo)
-    x, y, rings = names["x"], names["y"], names["rings"]
+    algo, x, y, rings = names["algo"], names["x"], names["y"], names["rings"]
     add_density(fig, algo)
     main = fig.scatter(
         x, y, source=drawn["points"], size=size, fill_alpha=ALPHA, line_color=None, name=names["points"],
@@ -138,6 +164,8 @@ def _large_figure(fig, algo: str, drawn: dict, encoded: Encoded, mappers: list, 
     )  # fmt: skip
     _ring(fig, x, y, drawn["search"], None, size + 6, SEARCH_RING, 1.5, rings["search"])
     _ring(fig, x, y, drawn["neighbours"], None, size + 6, NEIGHBOUR_RING, 2.5, rings["neighbours"])
+    for mark in (m for m in COMPARE_MARKS if m in drawn):
+        _ring(fig, x, y, drawn[mark], None, size + 6, COMPARE_RINGS[mark], 2.5, rings[mark])
     _ring(fig, x, y, drawn["clicked"], None, size + 12, NEIGHBOUR_RING, 3.0, rings["clicked"], marker="cross")
     _select_on(fig, main)
     add_hit_events(fig, algo, drawn["held"])

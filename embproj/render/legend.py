@@ -15,9 +15,24 @@ CHAR_PX = 7.5  # an average character of Bokeh's 13 px legend font: a generous e
 KEYS_PX = (110, 340)  # the keys figure's narrowest and widest
 
 
+CHANGE_RAMP = ("#b3bcc7", "#f4a259", "#d7301f", "#7f0000")  # a quiet grey for no change, to a dark red for all
+
+
+def ramp(name: str) -> list[str]:
+    """A numeric colour's palette: Viridis; for a comparison's change CHANGE_RAMP (each step darker than the
+    one before), so that the rows that stayed recede and the ones that moved stand out; for a lens's share
+    (render/lenses.py) red at 0 (the neighbours disagree, or the map lost them) through yellow to blue at 1."""
+    from bokeh.palettes import RdYlBu11, Viridis256, interp_palette
+
+    if name == "change":
+        return list(interp_palette(CHANGE_RAMP, 256))
+    if name == "share":
+        return list(reversed(RdYlBu11))
+    return list(Viridis256)
+
+
 def color_mappers(colors: list[ColorChoice]) -> list:
     from bokeh.models import LinearColorMapper
-    from bokeh.palettes import Viridis256
 
     from embproj.render.models import CodeColorMapper
 
@@ -26,7 +41,7 @@ def color_mappers(colors: list[ColorChoice]) -> list:
         if c.kind == "categorical":
             mappers.append(CodeColorMapper(factors=c.factors, palette=c.palette, nan_color=NAN_COLOR, name=c.mapper))
         else:
-            palette = c.palette or Viridis256
+            palette = ramp(c.ramp)
             mappers.append(LinearColorMapper(palette, low=c.low, high=c.high, nan_color=NAN_COLOR, name=c.mapper))
     return mappers
 

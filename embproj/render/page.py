@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import re
-import threading
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 from embproj.render.data import ReportData
+from embproj.render.gear import NOTICE, VENDORED, WORKER
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 SURROGATE = re.compile("[\ud800-\udfff]")  # bytes that were not UTF-8, as Python keeps them from argv and names
@@ -39,11 +37,8 @@ def _environment():
     return env
 
 
-_IDS_LOCK = threading.Lock()
-
-
 SCRIPTS = ("core.js", "tooltip.js", "colour.js", "search.js", "selection.js", "neighbours.js", "zoom.js", "clusters.js",
-           "charts.js", "lod.js", "lenses.js")  # fmt: skip
+           "charts.js", "lod.js", "compare.js", "lenses.js")  # fmt: skip
 
 
 def render_html(data: ReportData) -> str:
@@ -51,6 +46,7 @@ def render_html(data: ReportData) -> str:
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
+    from embproj.fast.bokeh_ids import stable_ids
     from embproj.render.figure import build_layout
     from embproj.summary import manifest
 
@@ -74,12 +70,20 @@ def render_html(data: ReportData) -> str:
                 "meta": meta,
                 "page_data": _script_json(meta),
                 "neighbour_table": data.neighbours.text if data.neighbours is not None else "",  # base85: no "<"
+                "neighbour_table_after": _after_table(data),
                 "manifest": _script_json(manifest(data.summary)),
-                "app_js": _assets(),
+                "app_js": _assets(GEAR_SCRIPTS if data.gear is not None else ()),
                 "app_css": (templates_dir() / "report.css").read_text(encoding="utf-8"),
+                "gear": _gear(data.gear),
             },
         )
     return _writable(page)
+
+
+def _after_table(data: ReportData) -> str:
+    """A comparison's second neighbour table (AFTER's), as the first is sent; "" when there is none."""
+    c = data.compare
+    return c.after.text if c is not None and c.after is not None else ""
 
 
 def _writable(page: str) -> str:
@@ -88,10 +92,26 @@ def _writable(page: str) -> str:
     return SURROGATE.sub("\ufffd", page) if SURROGATE.search(page) else page
 
 
-def _assets() -> str:
+def _assets(more: tuple[str, ...] = ()) -> str:
     """The page's script, in load order; each file extends window.embproj (see js/core.js)."""
     folder = templates_dir() / "js"
-    return "\n".join((folder / name).read_text(encoding="utf-8") for name in SCRIPTS)
+    return "\n".join((folder / name).read_text(encoding="utf-8") for name in SCRIPTS + more)
+
+
+GEAR_SCRIPTS = ("gear.js",)  # only in a page with a gear: --page-sample 0 adds nothing
+
+
+def _gear(sample) -> dict | None:
+    """What the template puts in a page with a gear: its style, the worker's text and the sample (none of them
+    can end the element that holds it)."""
+    if sample is None:
+        return None
+    folder = templates_dir()
+    worker = "\n".join((NOTICE, *((folder / name).read_text(encoding="utf-8") for name in (VENDORED, WORKER))))
+    lowered = worker.lower()
+    if "</script" in lowered or "<!--" in lowered:
+        raise ValueError("the page's projector holds text that would end its script element")
+    return {"css": (folder / "gear.css").read_text(encoding="utf-8"), "worker": worker, "sample": sample.text}
 
 
 def _script_json(obj) -> str:
@@ -108,37 +128,3 @@ def _fingerprint(data: ReportData) -> str:
         digest.update(p.xy.tobytes())
     digest.update(data.row_ids.tobytes())
     return digest.hexdigest()[:12]
-
-
-@contextmanager
-def stable_ids(prefix: str):
-    """Bokeh names models with a process-wide counter and documents with random UUIDs; a report made twice
-    from the same input must be byte-identical, so ids restart and derive from the report's own content."""
-    import bokeh.embed.elements as elements
-    import bokeh.embed.util as util
-    from bokeh.util import serialization
-
-    counter = itertools.count(1)
-
-    def make(*_):
-        return f"ep-{prefix}-{next(counter)}"
-
-    saved = (
-        util.make_globally_unique_id,
-        util.make_globally_unique_css_safe_id,
-        elements.make_globally_unique_css_safe_id,
-    )
-    with _IDS_LOCK:
-        start = serialization._simple_id
-        serialization._simple_id = 999
-        util.make_globally_unique_id = util.make_globally_unique_css_safe_id = make
-        elements.make_globally_unique_css_safe_id = make
-        try:
-            yield
-        finally:
-            (
-                util.make_globally_unique_id,
-                util.make_globally_unique_css_safe_id,
-                elements.make_globally_unique_css_safe_id,
-            ) = saved
-            serialization._simple_id = max(start, serialization._simple_id)

@@ -90,7 +90,7 @@ class Structure:
 def find_structure(opts: Options, plan, sample, matrix, projections) -> Structure:
     """The clusters of the plotted rows (when `--clusters` and their number allow), named as the plan says, and
     every map's density."""
-    density = {p.algo: map_density(p.xy) for p in projections}
+    density = {p.key: map_density(p.xy) for p in projections}
     n = len(matrix.keep)
     space = next((p for algo in SPACES for p in projections if p.algo == algo), None)
     if space is None or opts.clusters == "none" or n < CLUSTER_MIN_ROWS:
@@ -104,7 +104,7 @@ def find_structure(opts: Options, plan, sample, matrix, projections) -> Structur
         Cluster(labels[c], int((codes == c).sum()), purity[c] if purity else None, centres(projections, codes, c))
         for c in range(k)
     )
-    about = f"HDBSCAN on the {ALGO_NAMES[space.algo]} map, min cluster size {size:,}"
+    about = f"HDBSCAN on the {space.name} map, min cluster size {size:,}"
     return Structure(codes, clusters, density, about, space.algo, size, seen, plan.names.reason)
 
 
@@ -178,7 +178,7 @@ def centres(projections, codes: np.ndarray, c: int) -> dict[str, tuple[float, fl
         xy = xy[finite]
         median = np.median(xy, axis=0)
         x, y = xy[int(np.argmin(((xy - median) ** 2).sum(axis=1)))]
-        out[p.algo] = (float(x), float(y))
+        out[p.key] = (float(x), float(y))
     return out
 
 

@@ -90,7 +90,7 @@ class Labels:
 class Trust:
     """One map's trust per point: the share of its k original-space neighbours that are its neighbours there."""
 
-    algo: str
+    key: str  # the map's (Projection.key): its algorithm in a report
     k: int
     kept: np.ndarray  # float32 a point
 
@@ -102,14 +102,14 @@ class Trust:
 @dataclass(frozen=True)
 class Lenses:
     labels: Labels | None
-    trust: dict[str, Trust] = field(default_factory=dict)  # algo → its map's trust
+    trust: dict[str, Trust] = field(default_factory=dict)  # a map's key → its trust
     on: bool = True  # --lenses: also the page's images on the map
     notes: tuple[str, ...] = ()  # why a lens is missing, in words
 
     def facts(self, row_ids: np.ndarray) -> dict:
         """`--json`: the label lens under "labels", each map's trust under "trust"."""
         out: dict = {"labels": self.labels.facts(row_ids) if self.labels is not None else None}
-        out["trust"] = {algo: {"k": t.k, "mean": t.mean} for algo, t in self.trust.items()}
+        out["trust"] = {key: {"k": t.k, "mean": t.mean} for key, t in self.trust.items()}
         if self.notes:
             out["notes"] = list(self.notes)
         return out
@@ -152,7 +152,7 @@ def map_trust(graph, projections) -> dict[str, Trust]:
     if k < 1:
         return {}
     near = graph.take(k).indices
-    return {p.algo: Trust(p.algo, k, kept(near, map_neighbours(p.xy, k))) for p in projections}
+    return {p.key: Trust(p.key, k, kept(near, map_neighbours(p.xy, k))) for p in projections}
 
 
 def label_agreement(column: str, values: pa.ChunkedArray, near: np.ndarray) -> Labels:

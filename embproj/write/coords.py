@@ -13,13 +13,13 @@ from embproj.write.files import Output
 def coords_table(
     row_ids: np.ndarray, projections, label: str | None, labels: pa.ChunkedArray | None, trust: dict | None = None
 ) -> pa.Table:
-    """`trust`: each map's trust per point (structure/lenses.py), as `<algo>_trust` beside its x and y."""
+    """`trust`: each map's trust per point by its key (structure/lenses.py), as `<algo>_trust` beside its x and y."""
     columns = {"row": pa.array(row_ids.astype(np.int64))}
     for p in projections:
         columns[f"{p.algo}_x"] = pa.array(p.xy[:, 0])
         columns[f"{p.algo}_y"] = pa.array(p.xy[:, 1])
-        if trust and p.algo in trust:
-            columns[f"{p.algo}_trust"] = pa.array(trust[p.algo])
+        if trust and p.key in trust:  # (a report's map: its key is its algorithm)
+            columns[f"{p.algo}_trust"] = pa.array(trust[p.key])
     if label and labels is not None and label not in columns:
         columns[label] = labels
     fit = projections[0].fit if projections else None

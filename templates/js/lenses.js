@@ -1,9 +1,11 @@
 // Lenses: what each point's neighbours in the original space say about it (embproj/structure/lenses.py found it,
-// embproj/render/lenses.py hands it over in the page's JSON as "lenses", with the columns' keys).
+// embproj/render/lenses.py hands it over in the page's JSON as "lenses"; its columns and models go by the names of
+// ep.names(): "lenses" for the label lens's columns, each map's "trust" and "images").
 // Label agreement: a hover line, a colour choice (made by embproj like any other), and the suspect labels' table:
 // the rows whose neighbours mostly carry one other label, worst first; a click on one selects it and rings its
 // neighbours, and the table downloads as CSV (the same guard as the selection's).
-// Map trust: a hover line per map (the colour choice colours each map by its own, js/colour.js).
+// Map trust: a hover line per map that has it (the colour choice colours each map by its own, js/colour.js; the
+// gear's map, computed in the page, has none).
 // Images on the map: with the switch on, each map whose view holds few enough shown points draws each one's image
 // at its place (the image the hover shows), sized to the room each point has; hover and click find the image under
 // the pointer, a selection dims the images of the rows outside it.
@@ -13,13 +15,15 @@
 
   const lenses = () => ep.meta().lenses || null;
   const labelLens = () => (lenses() && lenses().labels) || null;
+  const columns = () => ep.names().lenses;  // the label lens's columns: "agree" (its share), "agree_to"
   const percent = (share) => Math.round(share * 1000) / 10 + "%";
 
   // -- label agreement ---------------------------------------------------------------------------------------
 
   // [header, value(i, n)] for the suspects' table and CSV (n: the row's place among the suspects).
   function suspectColumns() {
-    const lens = labelLens(), m = ep.meta(), d = ep.points().data, rows = d[ep.names().row], to = d[lens.to_key];
+    const lens = labelLens(), m = ep.meta(), d = ep.points().data, rows = d[ep.names().row];
+    const to = d[columns().agree_to], agree = d[columns().agree];
     const cols = [["row", (i) => String(rows[i])]];
     const title = m.label >= 0 ? m.fields[m.label].name : null;
     if (title !== null && title !== lens.column) cols.push([title, (i) => ep.label(i, d)]);
@@ -27,7 +31,7 @@
       [lens.column, (i, n) => lens.labels[lens.own[n]]],
       ["neighbours' label", (i) => (to[i] >= 0 ? lens.labels[to[i]] : "")],
       ["their share", (i, n) => percent(lens.share[n])],
-      ["agreement", (i) => percent(d[lens.key][i])],
+      ["agreement", (i) => percent(agree[i])],
     );
     return cols;
   }
@@ -103,7 +107,7 @@
   }
 
   function agreementLine(i, d, add) {
-    const lens = labelLens(), share = d[lens.key][i], to = d[lens.to_key][i];
+    const lens = labelLens(), share = d[columns().agree][i], to = d[columns().agree_to][i];
     if (!Number.isFinite(share)) return;
     const k = lens.k, agree = Math.round(share * k);
     let text = `${agree} of its ${k} neighbours carry its label`;
@@ -114,9 +118,11 @@
   // -- map trust ---------------------------------------------------------------------------------------------
 
   function trustLines(i, d, add) {
-    const maps = Object.values(lenses().trust || {});
-    for (const t of maps) {
-      const kept = Math.round(d[t.key][i] * t.k), name = maps.length > 1 ? `map trust · ${t.name}` : "map trust";
+    const maps = Object.entries(lenses().trust || {});
+    for (const [key, t] of maps) {
+      const values = d[ep.map(key).trust];
+      if (!values || !Number.isFinite(values[i])) continue;
+      const kept = Math.round(values[i] * t.k), name = maps.length > 1 ? `map trust · ${t.name}` : "map trust";
       add(name, `${kept} of its ${t.k} neighbours are near it on the map`);
     }
   }
@@ -185,8 +191,8 @@
     if (!lens) return;
     let crowded = false;
     for (const fig of ep.state.figures) {
-      const m = ep.mapOf(fig), source = ep.model(m.images);
-      if (!source) continue;
+      const m = ep.mapOf(fig), source = m && m.images ? ep.model(m.images) : null;
+      if (!source) continue;  // (the gear's map has no images)
       const shown = layout(fig, lens);
       crowded = crowded || shown.crowded;
       placed[m.algo] = shown;
@@ -206,7 +212,7 @@
   }
 
   ep.imageAt = function (fig, x, y) {
-    const shown = placed[ep.mapOf(fig).algo];
+    const m = ep.mapOf(fig), shown = m ? placed[m.algo] : null;
     if (!shown) return -1;
     for (let j = shown.rows.length - 1; j >= 0; j--) {  // the last drawn is on top
       if (Math.abs(x - shown.x[j]) <= shown.w[j] / 2 && Math.abs(y - shown.y[j]) <= shown.h[j] / 2) return shown.rows[j];

@@ -200,7 +200,7 @@
     return out;
   }
 
-  const coordinateKeys = () => ep.meta().algos.flatMap((a) => [ep.map(a.algo).x, ep.map(a.algo).y]);
+  const coordinateKeys = () => Object.values(ep.names().maps).flatMap((m) => [m.x, m.y]);  // (the gear's too)
 
   // The drawn points' selection follows the selection of every row ("points").
   function syncSelection() {
@@ -211,8 +211,8 @@
     drawn.selected.indices = on;
   }
 
-  // A ring layer shows the rows `mark` marks (search, neighbours, clicked) that are in the view of the active map,
-  // at most `drawn` of them.
+  // A ring layer shows the rows `mark` marks (search, neighbours, clicked; a comparison's new and gone too) that
+  // are in the view of the active map, at most `drawn` of them.
   function fillMarks(mark) {
     const names = ep.names().marks[mark], filter = ep.model(names.filter), fig = active, shown = ep.shownMask();
     const [xs, ys] = xy(algoOf(fig)), out = [];
@@ -336,5 +336,9 @@
     selected.connect(selected.change, syncSelection);
     ep.on("shown", () => schedule(active, 0));
     update();
+  });
+  ep.on("remapped", function (fig) {  // a map given new coordinates (js/gear.js): its index anew, and its points
+    buildIndex(fig, cfg() ? cfg().index_cells : 64);
+    if (cfg()) schedule(fig, 0);
   });
 })(window.embproj);

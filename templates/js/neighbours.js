@@ -23,7 +23,13 @@
   }
 
   // -- the table, decoded on the first click (its code: embproj/render/neighbours.py) ---------------------------
-  let table = null, decoding = null, failed = "";  // once decoded: {near, order, position}; the promise meanwhile
+  // A report has one table ("before": its only one); a comparison two, BEFORE's and AFTER's. Each, once decoded:
+  // {near, order, position}; its promise meanwhile; why it failed.
+  const TABLES = {
+    before: { info: () => ep.meta().neighbours, element: "ep-neighbour-table" },
+    after: { info: () => (ep.meta().compare || {}).neighbours_after, element: "ep-neighbour-table-after" },
+  };
+  const state = { before: { table: null, decoding: null, failed: "" }, after: { table: null, decoding: null, failed: "" } };
 
   function base85(text, alphabet) {
     const digit = new Uint8Array(128), chars = new TextEncoder().encode(text);  // ASCII: a byte a character
@@ -126,9 +132,9 @@
     Object.assign(t, { p: p, used: used, f: f, a: a, g: g });
   }
 
-  async function decode() {
-    const info = ep.meta().neighbours, c = info.code, k = info.k, d = ep.points().data;
-    const text = document.getElementById("ep-neighbour-table").textContent.trim();
+  async function decode(name) {
+    const info = TABLES[name].info(), c = info.code, k = info.k, d = ep.points().data;
+    const text = document.getElementById(TABLES[name].element).textContent.trim();
     const raw = base85(text, c.alphabet);
     await pause();
     const body = await inflate(raw), order = zOrder(d[ep.map(c.algo).x], d[ep.map(c.algo).y], c), n = order.length;
@@ -138,28 +144,32 @@
     return { near: near, order: order, position: position };
   }
 
-  // A promise that the table is decoded (once).
-  ep.neighbourTable = function () {
-    if (!decoding) {
-      decoding = decode().then((t) => (table = t), (e) => { failed = String(e); throw e; });
+  // A promise that table `name` ("before", the default, or a comparison's "after") is decoded (once).
+  ep.neighbourTable = function (name = "before") {
+    const s = state[name];
+    if (!s.decoding) {
+      s.decoding = decode(name).then((t) => (s.table = t), (e) => { s.failed = String(e); throw e; });
     }
-    return decoding;
+    return s.decoding;
   };
 
-  // Point i's neighbours: an array; null when the report has none; undefined until the table is decoded.
-  ep.neighboursOf = function (i) {
-    const info = ep.meta().neighbours;
-    if (!info || failed) return null;
-    if (!table) return undefined;
-    const k = info.k, at = table.position[i] * k, out = [];
-    for (let j = at; j < at + k; j++) out.push(table.order[table.near[j]]);
+  // Why table `name` could not be read here ("" when it could).
+  ep.neighbourFailure = (name = "before") => state[name].failed;
+
+  // Point i's neighbours in table `name`: an array; null when the report has none; undefined until it is decoded.
+  ep.neighboursOf = function (i, name = "before") {
+    const info = TABLES[name].info(), s = state[name];
+    if (!info || s.failed) return null;
+    if (!s.table) return undefined;
+    const k = info.k, at = s.table.position[i] * k, out = [];
+    for (let j = at; j < at + k; j++) out.push(s.table.order[s.table.near[j]]);
     return out.sort((a, b) => a - b);
   };
 
   ep.clearNeighbours = function () {
-    const marks = ep.names().marks;
-    ep.model(marks.neighbours.filter).indices = [];
-    ep.model(marks.clicked.filter).indices = [];
+    for (const [mark, names] of Object.entries(ep.names().marks)) {  // a click's: all but the search's
+      if (mark !== "search") ep.model(names.filter).indices = [];
+    }
     const out = document.getElementById("ep-neighbours");
     if (!out) return;
     out.replaceChildren(ep.el("span", out.dataset.hint || ""));
@@ -168,6 +178,7 @@
   };
 
   ep.showNeighbours = function (i) {
+    if (ep.meta().compare) { ep.showChange(i); return; }  // before and after: js/compare.js
     const m = ep.meta(), d = ep.points().data, out = document.getElementById("ep-neighbours");
     const near = ep.neighboursOf(i), marks = ep.names().marks;
     ep.model(marks.clicked.filter).indices = [i];
@@ -183,6 +194,7 @@
       return;
     }
     if (!near) {
+      const failed = ep.neighbourFailure();
       const why = failed ? `the neighbour table could not be read here (${failed})` : m.neighbours_note;
       out.appendChild(ep.el("span", ` · ${why || "this report has no neighbour table"}`));
       return;

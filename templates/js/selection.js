@@ -41,17 +41,20 @@
     return lines.join("\r\n") + "\r\n";
   };
 
-  function download() {
-    const blob = new Blob(["\ufeff" + ep.selectionCsv()], { type: "text/csv;charset=utf-8" });
+  // Saves `csv` as a file named `name`, through a Blob (no server); a BOM first, so that spreadsheets read UTF-8.
+  ep.saveCsv = function (csv, name) {
+    const blob = new Blob(["\ufeff" + csv], { type: "text/csv;charset=utf-8" });
     const url = URL.createObjectURL(blob), a = document.createElement("a");
     a.href = url;
-    a.download = "embproj-selection.csv";
+    a.download = name;
     a.hidden = true;
     document.body.appendChild(a);
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
-  }
+  };
+
+  function download() { ep.saveCsv(ep.selectionCsv(), "embproj-selection.csv"); }
 
   function render() {
     pending = false;

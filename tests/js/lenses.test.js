@@ -7,16 +7,18 @@ const { loadPage } = require("./page.js");
 const { python, skip } = require("./cases.js");
 
 const LABELS = {
-  column: "kind", k: 4, agreement: 0.7, labels: ["cat", "=dog"], key: "agree", to_key: "agree_to",
+  column: "kind", k: 4, agreement: 0.7, labels: ["cat", "=dog"],
   suspects: [2, 0], own: [1, 0], share: [0.75, 0.5], total: 2, classes: [], confused: [],
 };
 
 function labelPage(meta = {}) {
+  const columns = python.names.lenses;  // the label lens's columns, as Python names them
   return loadPage({
     meta: { n: 4, label: 0, fields: [{ name: "name", key: "f_name" }], lenses: { labels: LABELS, notes: [] }, ...meta },
     data: {
       row: Int32Array.of(10, 11, 12, 13), f_name: ["a", "b", "c", "d"], x_pca: new Float32Array(4),
-      y_pca: new Float32Array(4), agree: Float32Array.of(0.25, 1, 0, NaN), agree_to: Int8Array.of(1, -1, 0, -1),
+      y_pca: new Float32Array(4), [columns.agree]: Float32Array.of(0.25, 1, 0, NaN),
+      [columns.agree_to]: Int8Array.of(1, -1, 0, -1),
     },
     elements: { "ep-labels-table": {}, "ep-labels-note": {}, "ep-labels-csv": {}, "ep-labels-select": {}, "ep-neighbours": {} },
   });
@@ -64,7 +66,8 @@ test("the tooltip says how many of a point's neighbours carry its label, and whi
 });
 
 test("the map trust colours each map by its own column, and the tooltip says each map's", () => {
-  const trust = { key: "trust_pca", keys: { pca: "trust_pca", umap: "trust_umap" } };
+  const column = (algo) => python.names.maps[algo].trust;  // each map's trust column, as Python names it
+  const trust = { key: column("pca"), keys: { pca: column("pca"), umap: column("umap") } };
   const colors = [
     { name: "kind", kind: "categorical", key: "cat", factors: ["a"], palette: ["#a00000"], fact: "" },
     { name: "map trust", kind: "continuous", low: 0, high: 1, fact: "", ...trust },
@@ -72,28 +75,56 @@ test("the map trust colours each map by its own column, and the tooltip says eac
   const page = loadPage({
     meta: {
       n: 2, colors, lenses: {
-        labels: null, notes: [], trust: {
-          pca: { key: "trust_pca", k: 10, mean: 0.5, name: "PCA" }, umap: { key: "trust_umap", k: 10, mean: 0.7, name: "UMAP" },
-        },
+        labels: null, notes: [], trust: { pca: { k: 10, mean: 0.5, name: "PCA" }, umap: { k: 10, mean: 0.7, name: "UMAP" } },
       },
     },
     data: {
       row: Int32Array.of(0, 1), x_pca: new Float32Array(2), y_pca: new Float32Array(2), x_umap: new Float32Array(2),
-      y_umap: new Float32Array(2), cat: Int8Array.of(0, 0), trust_pca: Float32Array.of(0.3, 0.7),
-      trust_umap: Float32Array.of(1, 0.4),
+      y_umap: new Float32Array(2), cat: Int8Array.of(0, 0), [column("pca")]: Float32Array.of(0.3, 0.7),
+      [column("umap")]: Float32Array.of(1, 0.4),
     },
     maps: [{ algo: "pca" }, { algo: "umap" }],
   });
   page.ready({ items: [[{ renderers: [{ visible: true }] }], []], mappers: [{ palette: ["#a00000"] }, { palette: ["#000", "#fff"] }] });
   page.ep.setColor(1);
   const fields = page.figures.map((f) => f.renderers.find((r) => r.name === page.ep.mapOf(f).points).glyph.fill_color.field);
-  assert.deepEqual(fields, ["trust_pca", "trust_umap"]);
+  assert.deepEqual(fields, [column("pca"), column("umap")]);
   const rows = [];
   page.ep.emit("tip", { i: 1, data: page.models.points.data, add: (k, v) => rows.push([k, v]) });
   assert.deepEqual(rows, [
     ["map trust · PCA", "7 of its 10 neighbours are near it on the map"],
     ["map trust · UMAP", "4 of its 10 neighbours are near it on the map"],
   ]);
+});
+
+test("a map without its own trust (the gear's) is coloured by a column of its own, and hover and images pass it", () => {
+  const gear = python.gear_map, column = (algo) => python.names.maps[algo].trust;
+  const trust = { key: column("pca"), keys: { pca: column("pca"), [gear]: column(gear) } };
+  const colors = [{ name: "map trust", kind: "continuous", low: 0, high: 1, fact: "", ...trust }];
+  const page = loadPage({
+    meta: {
+      n: 2, colors, lenses: {
+        labels: null, notes: [], trust: { pca: { k: 10, mean: 0.5, name: "PCA" } },
+        images: { in_view: 3, px: [16, 96], room: 0.9 },
+      },
+    },
+    data: {
+      row: Int32Array.of(0, 1), x_pca: new Float32Array(2), y_pca: new Float32Array(2),
+      [python.names.maps[gear].x]: Float32Array.of(NaN, NaN), [python.names.maps[gear].y]: Float32Array.of(NaN, NaN),
+      [column("pca")]: Float32Array.of(0.3, 0.7), [column(gear)]: Float32Array.of(NaN, NaN),
+    },
+    maps: [{ algo: "pca" }, { algo: gear }],
+    elements: { "ep-images": { checked: true }, "ep-images-note": {} },
+  });
+  page.ready({ items: [[]], mappers: [{ palette: ["#000", "#fff"] }] });
+  page.ep.setColor(0);
+  const fields = page.figures.map((f) => f.renderers.find((r) => r.name === page.ep.mapOf(f).points).glyph.fill_color.field);
+  assert.deepEqual(fields, [column("pca"), column(gear)]);
+  const rows = [];
+  page.ep.emit("tip", { i: 0, data: page.models.points.data, add: (k, v) => rows.push([k, v]) });
+  assert.deepEqual(rows, [["map trust", "3 of its 10 neighbours are near it on the map"]]);
+  page.flush();
+  assert.equal(page.ep.imageAt(page.figures[1], 0, 0), -1);
 });
 
 const PNG_3x2 = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAMAAAACCAIAAAASFvFNAAAAFUlEQVR4nGM8wcXFwMDAwMDAxAADABByAOAp6i43AAAAAElFTkSuQmCC";
