@@ -131,6 +131,9 @@ def test_umap_search_answers_as_pynndescents_own_index_does(X, monkeypatch):
     params, graph = Options().params_for("umap"), knn(X[fit], 14, index=True)
     fast = umap_search.search_index(graph.index, X[fit], 14, "euclidean", 0)
     assert umap_search.status() == umap_search.EXACT and isinstance(fast, NNDescent) and type(fast) is not NNDescent
+    many = umap_search.EXACT_PLACE_ROWS + 1  # more rows to place than the exact search places faster
+    assert type(umap_search.search_index(graph.index, X[fit], 14, "euclidean", 0, placing=many)) is NNDescent
+    assert "rows to place" in umap_search.status()
     monkeypatch.setenv(NO_FAST, "umap_search")
     public = umap_search.search_index(graph.index, X[fit], 14, "euclidean", 0)
     assert type(public) is NNDescent

@@ -161,7 +161,7 @@ def project_rows(
     fitted rows' coordinates in another map (`embproj compare` starts AFTER from BEFORE). Parameters are checked
     by `options.validate` before any work."""
     start = time.perf_counter()
-    fitted_map, placer = fit_map(fitted, algo, params, seed, graph, told, init)
+    fitted_map, placer = fit_map(fitted, algo, params, seed, graph, told, init, placing=n - len(fit))
     if progress is not None:
         progress(len(fit))
     whole = len(fit) == n
@@ -169,9 +169,12 @@ def project_rows(
     return replace(fitted_map, xy=xy, seconds=time.perf_counter() - start, fit=None if whole else fit)
 
 
-def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | None = None, told=(), init=None):
+def fit_map(
+    X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | None = None, told=(), init=None, placing: int = 0
+):
     """`algo` fitted on every row of X: (its Projection of those rows, the placer for other rows); `init`: the
-    rows' start (n × 2), for UMAP and t-SNE."""
+    rows' start (n × 2), for UMAP and t-SNE; `placing`: how many rows the placer will be given (UMAP chooses its
+    search for them by it)."""
     if algo not in PROJECTORS:
         raise ValueError(f"unknown projector {algo!r}, one of {', '.join(PROJECTORS)}")
     n = len(X)
@@ -187,6 +190,8 @@ def fit_map(X: np.ndarray, algo: str, params: dict, seed: int, graph: Graph | No
         notes.append(f"{one} at (0, 0)")
     else:
         given = {} if init is None else {"init": init}  # a projector is (X, params, seed, notes, graph); a start too
+        if algo == "umap" and placing:
+            given["placing"] = placing
         Y, used, place = PROJECTORS[algo](X, params, seed, notes, graph, **given)
     metrics = used.pop("_metrics", {})
     xy = _checked(algo, np.asarray(Y, dtype=np.float32))
@@ -219,7 +224,7 @@ def _pca(X: np.ndarray, p: dict, seed: int, notes: list[str], graph=None, init=N
     return place(X), {"whiten": p["whiten"], "_metrics": metrics}, place
 
 
-def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph, init=None):
+def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph, init=None, placing: int = 0):
     """umap-learn's UMAP, handed the run's neighbours as `precomputed_knn` (below 4,096 rows umap-learn would
     find them by calling a numba metric once per pair from Python: ~15 s on the digits) and, when rows are to be
     placed, a search index for `UMAP.transform` that answers from the run's exact search (fast/umap_search.py). The
@@ -240,7 +245,7 @@ def _umap(X: np.ndarray, p: dict, seed: int, notes: list[str], graph: Graph, ini
     if graph.index is not None:
         from embproj.fast.umap_search import search_index
 
-        index = search_index(graph.index, X, k, p["metric"], seed)
+        index = search_index(graph.index, X, k, p["metric"], seed, placing)
 
     def run(umap):
         model = umap.UMAP(
