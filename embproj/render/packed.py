@@ -54,3 +54,9 @@ def _narrowest(values: np.ndarray, types: tuple) -> np.ndarray:
         if info.min <= low and high <= info.max:
             return values.astype(t)
     return values.astype(np.float64)
+
+
+def costs_nothing(values: np.ndarray) -> bool:
+    """Integers the page gets as two numbers (a range): leaving them out would save no byte."""
+    found = pack_ints(values)
+    return found is not None and found[0] is None
