@@ -212,7 +212,8 @@ class Options:
     max_html_mb: float = option(
         50.0, "--max-html-mb", low=0, low_open=True,
         help="Keep the report within this many MB (10^6 bytes): smaller images first (down to 32 px), then images "
-        "for a seeded subset of points. Over even without images: written anyway, with a warning",
+        "for a seeded subset of points, then no neighbour table, then a seeded subset of the hover fields, then of "
+        "the points. Over even so: written anyway, with a warning (18 sends by mail)",
     )  # fmt: skip
     # 5,000: UMAP answers in seconds and the page stays light
     max_points: int | None = option(

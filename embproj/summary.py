@@ -171,9 +171,9 @@ def color_fact(column: str, kind: str | None) -> str:
     return f'"{column}" ({kind})'
 
 
-def with_page(summary: RunSummary, images: ImageFacts | None, note: str | None) -> RunSummary:
-    """The summary as the page written shows it: with its images and the size budget's note."""
-    return replace(summary, images=images, warnings=summary.warnings + ((note,) if note else ()))
+def with_page(summary: RunSummary, images: ImageFacts | None, *notes: str | None) -> RunSummary:
+    """The summary as the page written shows it: with its images and the size budget's notes."""
+    return replace(summary, images=images, warnings=summary.warnings + tuple(n for n in notes if n))
 
 
 def versions_used(algos) -> dict[str, str]:

@@ -317,8 +317,9 @@ class ReportPage:
     # -- the map --------------------------------------------------------------------------------------------
 
     def column(self, name: str) -> list:
-        """One column of the "points" ColumnDataSource, as the page holds it."""
-        return self.js("([name]) => Array.from(Bokeh.documents[0].get_model_by_name('points').data[name])", [name])
+        """One column of the "points" ColumnDataSource, as the page reads it (an integer column sent packed:
+        rebuilt by the page, js/core.js's `ep.column`)."""
+        return self.js("([name]) => Array.from(window.embproj.column(name))", [name])
 
     def on_figure(self, algo: str, body: str, *args):
         """Run JS `body` with `view` bound to the view of `algo`'s figure (the model named "map_<algo>"),

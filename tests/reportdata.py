@@ -73,11 +73,46 @@ def decode(value):
 
 
 def source(page: str, name: str) -> dict:
-    """The ColumnDataSource named `name` as sent: {column: numpy array or list}."""
+    """The ColumnDataSource named `name` as sent: {column: numpy array or list}; for "points", its integer
+    columns sent by their content rebuilt (as int64, see `unpack`)."""
+    for model in models(page, "ColumnDataSource"):
+        if model["attributes"].get("name") == name:
+            data = {key: decode(value) for key, value in model["attributes"]["data"]["entries"]}
+            if name == "points":
+                meta = page_data(page)
+                for key, spec in meta.get("packed", {}).items():
+                    data[key] = unpack(data.get(key), spec, meta["n"])
+            return data
+    raise AssertionError(f"no ColumnDataSource named {name}")
+
+
+def sent(page: str, name: str = "points") -> dict:
+    """The ColumnDataSource named `name` exactly as sent, packed columns as they travel (or absent)."""
     for model in models(page, "ColumnDataSource"):
         if model["attributes"].get("name") == name:
             return {key: decode(value) for key, value in model["attributes"]["data"]["entries"]}
     raise AssertionError(f"no ColumnDataSource named {name}")
+
+
+def unpack(column, spec: dict, n: int) -> np.ndarray:
+    """An integer column sent by its content (embproj/render/packed.py), decoded independently of the encoder:
+    a range, differences from the start, or offsets from it. Every value must stay exact in the page's float64."""
+    if "step" in spec:
+        assert column is None, "a range travels as two numbers, not a column"
+        values = [spec["start"] + i * spec["step"] for i in range(n)]
+    else:
+        assert column is not None and len(column) == n, "a packed column of another length"
+        sent = [int(v) for v in column]
+        if spec.get("delta"):
+            assert sent[0] == 0, "the first difference is 0"
+            values, v = [], spec["start"]
+            for d in sent:
+                v += d
+                values.append(v)
+        else:
+            values = [spec["start"] + d for d in sent]
+    assert all(abs(v) < 2**53 for v in values), "beyond the page's exact integers"
+    return np.array(values, dtype=np.int64)
 
 
 def points(page: str) -> dict:
@@ -86,7 +121,8 @@ def points(page: str) -> dict:
     data = source(page, "points")
     meta = page_data(page)
     for j, field in enumerate(meta["fields"]):
-        data[f"f{j}"] = _words(data[field["key"]], field["words"])
+        packed = field["key"] in meta.get("packed", {})  # integers: the page shows String(v), their digits
+        data[f"f{j}"] = [str(v) for v in data[field["key"]]] if packed else _words(data[field["key"]], field["words"])
     if meta["images"]:
         data["img"] = _words(data[meta["images"]["key"]], meta["images"]["words"])
     return data

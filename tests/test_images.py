@@ -395,7 +395,8 @@ def test_over_budget_even_without_images_still_writes_the_report(tmp_path):
     result, imgs = report(tmp_path, noise_table(50, 16), max_html_mb=0.5)
     assert not any(imgs.values())
     (warning,) = [w for w in result.warnings if "max-html-mb" in w]
-    assert warning.startswith("images left out, and the report is still ") and "over --max-html-mb 0.5" in warning
+    assert warning.startswith("to fit --max-html-mb 0.5: images left out (50); the neighbour table left out (50 rows)")
+    assert "; the report is still " in warning and warning.endswith(" MB; lower --max-points to make it smaller")
 
 
 @pytest.mark.parametrize(
@@ -416,7 +417,10 @@ def test_budget_options_are_checked_first(cli, vectors_parquet, args, message):
 def test_over_budget_without_an_image_column_says_so(tmp_path):
     result, imgs = report(tmp_path, table_with("note", [f"n{i}" for i in range(N)]), max_html_mb=0.5)
     assert imgs == {} and result.summary.images is None
-    assert result.warnings[-1].endswith("over --max-html-mb 0.5; lower --max-points to make it smaller")
+    assert result.warnings[-1].startswith("to fit --max-html-mb 0.5: the neighbour table left out")
+    assert (
+        result.warnings[-1].endswith("; lower --max-points to make it smaller") and " is still " in result.warnings[-1]
+    )
 
 
 def test_flat_lists_named_like_images_get_a_hint():

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pagetools import LEGEND_VIEW_JS, WAIT_MS
-from reportdata import neighbours, page_data, source
+from reportdata import neighbours, page_data, sent, source
 
 pytest_plugins = ["pagetools"]
 
@@ -90,7 +90,9 @@ def test_points_are_sent_compactly(blobs):
     report, table = blobs
     html = report.read_text(encoding="utf-8")
     data, meta = source(html, "points"), page_data(html)
-    assert data["x_pca"].dtype == np.float32 and data["row"].dtype == np.int32
+    assert data["x_pca"].dtype == np.float32
+    assert "row" not in sent(html) and meta["packed"]["row"] == {"start": 0, "step": 1}, "0..n-1: two numbers"
+    assert data["row"].tolist() == list(range(N))
     assert data["cat"].dtype == np.int8  # the colour: codes, the classes once in the page's JSON
     fields = {f["name"]: f for f in meta["fields"]}
     assert fields["label"]["key"] == "cat", "the label field should share the colour's codes"

@@ -148,7 +148,7 @@ def test_the_suspects_table_selects_rings_and_downloads(open_report, noisy):
     page.page.click("#ep-labels-table tbody tr:nth-child(1)")
     page.page.wait_for_function("() => document.getElementById('ep-neighbours').dataset.kept !== undefined")
     state = page.js(
-        """() => ({selected: Array.from(embproj.points().selected.indices).map((i) => embproj.points().data.row[i]),
+        """() => ({selected: Array.from(embproj.points().selected.indices).map((i) => embproj.column("row")[i]),
                   ringed: embproj.model('nn_hits').indices.length})"""
     )
     assert state == {"selected": [first["row"]], "ringed": 10}

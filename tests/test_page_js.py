@@ -21,6 +21,7 @@ from embproj.render.gear import ALGO as GEAR
 from embproj.render.gear import PageVectors, encode_sample
 from embproj.render.names import page_names
 from embproj.render.neighbours import encode_neighbours
+from embproj.render.packed import pack_ints
 from embproj.text.safe import NUMBER, csv_cell, formula_pattern
 from reportdata import decode_neighbours
 
@@ -119,6 +120,26 @@ def gear_case() -> dict:
     }
 
 
+def packed_cases() -> list[dict]:
+    """Integer columns as render/packed.py packs them for the page, with the text Python shows for each value."""
+    rng = np.random.default_rng(13)
+    columns = {
+        "a range 0..n-1": np.arange(500),
+        "a falling progression": 10**15 - 7 * np.arange(400),
+        "sorted ids with gaps": 2**40 + np.cumsum(rng.integers(0, 120, 600)),
+        "sorted ids with wide gaps": np.cumsum(rng.integers(0, 70_000, 300)),
+        "unordered negatives": rng.integers(-30_000, 30_000, 500),
+        "a span past 32 bits": rng.integers(-(2**50), 2**50, 200),
+        "one value": np.array([-3]),
+    }
+    cases = []
+    for name, values in columns.items():
+        column, spec = pack_ints(values)
+        sent = None if column is None else {"dtype": column.dtype.name, "values": column.tolist()}
+        cases.append({"name": name, "spec": spec, "sent": sent, "text": [str(int(v)) for v in values]})
+    return cases
+
+
 CSV_CELLS = ["plain", "", "=1+1", "+1", "-1.5", "+.5", "1e5", "-", "-x", "@sum", " =x", "\t1", "\r", "\n=", "\uff1d1",
              "\uff0b", "\uff0d3", "\uff20x", "a,b", 'say "hi"', " padded ", "two\nlines", '="a",b']  # fmt: skip
 
@@ -129,6 +150,7 @@ def python_cases() -> dict:
         "neighbours": neighbour_cases(),
         "gear": gear_case(),
         "gear_map": GEAR,  # the gear's map's key, as names.py names maps
+        "packed": packed_cases(),
         "csv": {
             "formula": formula_pattern(),
             "number": f"^{NUMBER}$",

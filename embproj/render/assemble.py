@@ -36,6 +36,7 @@ class Page:
     images: ImageFacts | None  # the images the page carries, as the size budget left them
     note: str | None  # what the size budget gave up, when it gave up something
     files_read: tuple[Path, ...] = ()  # the image files read into it: no output may land on one
+    sending: str | None = None  # too large to send by mail: what --max-html-mb 18 would leave out
 
 
 def page_contents(opts: Options, made: StageResults) -> Contents:
@@ -69,9 +70,10 @@ def with_comparison(opts: Options, summary: RunSummary, made: StageResults, cont
 def make_page(opts: Options, made: StageResults, contents: Contents, summary: RunSummary) -> Page:
     """The page of the run `summary` describes (built once, from what the stages `made`), rendered within the size
     budget: each render shows the images it carries and what the budget gave up, beside the same summary."""
-    from embproj.images.budget import fit_report
+    from embproj.images.budget import Parts, fit_report
     from embproj.render.data import ReportData
     from embproj.render.page import render_html
+    from embproj.render.thin import keep_points, needed_points
 
     source, plan, sample, matrix, projections = made.source, made.plan, made.sample, made.matrix, made.projections
     neighbours, structure = made.graphs, made.structure
@@ -84,7 +86,7 @@ def make_page(opts: Options, made: StageResults, contents: Contents, summary: Ru
             color, color_kind = view.column, "continuous"
         coloured = (((view.column, "continuous"),) if opts.color != "" else ()) + coloured
 
-    def render(uris, image_facts, note) -> str:  # the budget renders, measures, and renders again if need be
+    def render(uris, image_facts, note, cut) -> str:  # the budget renders, measures, and renders again if need be
         data = ReportData(
             title=opts.title or _title(source, projections, made.compare),
             projections=projections,
@@ -93,14 +95,14 @@ def make_page(opts: Options, made: StageResults, contents: Contents, summary: Ru
             color=color,
             color_kind=color_kind,
             label=plan.label.column,
-            hover=hover + ((cluster,) if cluster else ()),
+            hover=tuple(h for h in hover if h not in cut.hover) + ((cluster,) if cluster else ()),
             images=uris,
             summary=summary,
             image_facts=image_facts,
             budget_note=note,
             colors=coloured,
-            neighbours=near,
-            neighbours_note=neighbours.table_note if near is None else "",
+            neighbours=None if cut.neighbours else near,
+            neighbours_note=_table_note(neighbours, near, cut, opts),
             neighbours_metric=opts.metric,
             neighbours_exact=graph is None or graph.exact,
             neighbours_recall=graph.recall if graph is not None else None,
@@ -109,16 +111,37 @@ def make_page(opts: Options, made: StageResults, contents: Contents, summary: Ru
             structure=structure,
             cluster_column=cluster,
             charts=plan.charts,
-            compare=view,
+            compare=view if view is None or not cut.neighbours else replace(view, after=None),
             gear=contents.gear,
             lenses=made.lenses,
         )
-        return render_html(data)
+        return render_html(data if cut.points is None else keep_points(data, cut.points))
 
     images = contents.images
-    fitted = fit_report(render, images, opts.max_html_mb, opts.seed, plan.image.column)
+    tables = sum(len(t.text) for t in (near, view.after if view is not None else None) if t is not None)
+    fixed = {plan.label.column, cluster, *((view.column, view.key) if view is not None else ())}
+    shared = {name for name, kind in coloured if kind == "categorical"}  # sent as the colour's codes: ~no bytes
+    droppable = tuple(h for h in hover if h not in fixed | shared and not _free(contents.table.column(h)))
+    parts = Parts(tables, droppable, len(sample.row_ids[matrix.keep]), needed_points(contents.gear, view))
+    fitted = fit_report(render, images, opts.max_html_mb, opts.seed, plan.image.column, parts)
     files = tuple(images.cells.files) if images is not None else ()
-    return Page(fitted.html, fitted.images, fitted.note, files)
+    return Page(fitted.html, fitted.images, fitted.note, files, fitted.sending)
+
+
+def _free(column: pa.ChunkedArray) -> bool:
+    """A hover field that costs the page no byte (an integer range: render/packed.py)."""
+    from embproj.render.packed import costs_nothing
+
+    return pa.types.is_integer(column.type) and not column.null_count and costs_nothing(column.to_numpy())
+
+
+def _table_note(neighbours, near, cut, opts: Options) -> str:
+    """Why the page has no neighbour table, when it has none."""
+    from embproj.options import say
+
+    if near is None:
+        return neighbours.table_note
+    return f"no neighbour table: left out to fit {say('max_html_mb', opts.max_html_mb)}" if cut.neighbours else ""
 
 
 def _title(source, projections, compare) -> str:

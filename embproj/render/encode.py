@@ -8,13 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 
 from embproj.render.charts import chart_meta
 from embproj.render.clusters import cluster_meta, density_maps, faint_noise
 from embproj.render.data import CompareView, ReportData
 from embproj.render.lenses import lens_colors, lens_meta
 from embproj.render.names import CHANGE, FIT, ROW, x_column, y_column
-from embproj.render.values import category_codes, dictionary, display_strings, palette
+from embproj.render.packed import pack_ints
+from embproj.render.values import category_codes, code_dtype, dictionary, display_strings, palette
 from embproj.summary import color_fact
 from embproj.text.safe import NUMBER, formula_pattern
 
@@ -62,7 +64,10 @@ class Encoded:
 
 def encode(data: ReportData) -> Encoded:
     n = len(data.row_ids)
-    columns: dict = {ROW: np.asarray(data.row_ids, dtype=np.int32)}
+    columns: dict = {}
+    packed: dict = {}  # the integer columns sent by their content (packed.py): how the page rebuilds each
+    if not _pack(ROW, np.asarray(data.row_ids), columns, packed):
+        columns[ROW] = np.asarray(data.row_ids, dtype=np.int32)
     for proj in data.projections:
         columns[x_column(proj.key)] = np.ascontiguousarray(proj.xy[:, 0], dtype=np.float32)
         columns[y_column(proj.key)] = np.ascontiguousarray(proj.xy[:, 1], dtype=np.float32)
@@ -75,7 +80,7 @@ def encode(data: ReportData) -> Encoded:
     faint_noise(colors, data)
     added = lens_colors(data, columns, len(colors))
     colors += [ColorChoice(mapper=f"color_{len(colors) + j}", **c) for j, c in enumerate(added)]
-    fields = [_field(data, j, name, columns, shared.get(name)) for j, name in enumerate(data.hover)]
+    fields = [_field(data, j, name, columns, shared.get(name), packed) for j, name in enumerate(data.hover)]
     images = None
     if data.images is not None:
         images = _text_column("img", [uri or "" for uri in data.images], columns)
@@ -85,6 +90,7 @@ def encode(data: ReportData) -> Encoded:
         columns[FIT] = fitted
     meta = {
         "n": n,
+        "packed": packed,
         "algos": [{"algo": p.key, "name": p.name} for p in data.projections],  # a map's key (compare: umap_after)
         "fields": fields,
         "more_fields": f"… and {data.hover_more:,} more dimensions" if data.hover_more else "",
@@ -159,11 +165,30 @@ def _color(data: ReportData, j: int, name: str, kind: str, columns: dict):
     return choice, strings if reusable else None
 
 
-def _field(data: ReportData, j: int, name: str, columns: dict, shared) -> dict:
+def _field(data: ReportData, j: int, name: str, columns: dict, shared, packed: dict) -> dict:
     if shared is not None:
         key, factors, _ = shared
         return {"name": name, "key": key, "words": factors}
-    return {"name": name, **_text_column(f"f{j}", display_strings(data.table.column(name)), columns)}
+    col = data.table.column(name)
+    if pa.types.is_integer(col.type) and not col.null_count and _pack(f"f{j}", col.to_numpy(), columns, packed):
+        return {"name": name, "key": f"f{j}", "words": None}
+    return {"name": name, **_text_column(f"f{j}", display_strings(col), columns)}
+
+
+def _pack(key: str, values: np.ndarray, columns: dict, packed: dict) -> bool:
+    """Integers sent by their content (packed.py), unless a word list codes them narrower or the page's numbers
+    cannot hold them; False: not packed."""
+    found = pack_ints(values)
+    if found is None:
+        return False
+    column, spec = found
+    if column is not None:
+        distinct = len(np.unique(values))
+        if 2 * distinct <= len(values) and np.dtype(code_dtype(distinct)).itemsize < column.itemsize:
+            return False
+        columns[key] = column
+    packed[key] = spec
+    return True
 
 
 def _text_column(key: str, values: list[str], columns: dict) -> dict:

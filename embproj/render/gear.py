@@ -176,3 +176,16 @@ class GearMap:
     def key(self) -> str:
         """The map's name in the page, as `Projection.key`: its figure map_page, its columns x_page, y_page."""
         return self.algo
+
+
+def sample_rows(sample: PageSample) -> np.ndarray:
+    """The plotted rows (their indices among "points") the sample holds, ascending."""
+    runs = sample.meta["rows"]
+    parts = [np.arange(s, s + n) for s, n in zip(runs[::2], runs[1::2], strict=True)]
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def renumbered(sample: PageSample, position: np.ndarray) -> PageSample:
+    """The sample once the page keeps fewer points (render/thin.py): `position`, each plotted row's index among
+    those kept (every row of the sample is kept)."""
+    return PageSample(sample.text, {**sample.meta, "rows": _runs(position[sample_rows(sample).astype(np.int64)])})

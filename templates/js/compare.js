@@ -11,7 +11,7 @@
   const info = () => ep.meta().compare;
   const change = (i) => ep.points().data[ep.names().change][i];
   const mark = (name) => ep.model(ep.names().marks[name].filter);  // a mark's filter: the rows it rings
-  const row = (i, d) => d[ep.names().row][i];
+  const row = (i) => ep.column(ep.names().row)[i];
   const shown = (v) => (Number.isFinite(v) ? v.toFixed(3) : "");
 
   function list(label, rows, cls, d) {

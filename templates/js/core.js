@@ -42,19 +42,42 @@ window.embproj = (function () {
   // The column colour choice c colours map `algo` by: its own when the choice has one per map (its trust).
   ep.colourKey = (c, algo) => (c.keys && c.keys[algo]) || c.key;
 
+  // A column of "points" as the page reads it. An integer column sent by its content (meta.packed, from
+  // embproj/render/packed.py: a range, differences, or offsets from its least value) is rebuilt once, exactly:
+  // every value is an integer within 2^53, which a float64 holds and String() prints as its digits.
+  const unpacked = {};
+  ep.column = function (key) {
+    const spec = (ep.meta().packed || {})[key];
+    if (!spec) return ep.points().data[key];
+    if (!unpacked[key]) unpacked[key] = unpack(spec, ep.points().data[key], ep.meta().n);
+    return unpacked[key];
+  };
+  function unpack(spec, sent, n) {
+    const out = new Float64Array(n);
+    if (spec.step !== undefined) {
+      for (let i = 0; i < n; i++) out[i] = spec.start + i * spec.step;
+    } else if (spec.delta) {
+      let v = spec.start;
+      for (let i = 0; i < n; i++) out[i] = v += sent[i];
+    } else {
+      for (let i = 0; i < n; i++) out[i] = spec.start + sent[i];
+    }
+    return out;
+  }
+
   // A hover field's value for point i, as text: dictionary-encoded columns hold codes into their word list.
-  ep.fieldValue = function (j, i, data) {
-    const f = ep.meta().fields[j], col = (data || ep.points().data)[f.key];
+  ep.fieldValue = function (j, i) {
+    const f = ep.meta().fields[j], col = ep.column(f.key);
     const v = f.words ? f.words[col[i]] : col[i];
     return v === undefined || v === null ? "" : String(v);
   };
-  ep.label = function (i, data) {
-    const m = ep.meta(), d = data || ep.points().data;
-    return m.label >= 0 ? ep.fieldValue(m.label, i, d) : "row " + d[ep.names().row][i];
+  ep.label = function (i) {
+    const m = ep.meta();
+    return m.label >= 0 ? ep.fieldValue(m.label, i) : "row " + ep.column(ep.names().row)[i];
   };
-  ep.title = function (i, data) {
-    const d = data || ep.points().data, row = d[ep.names().row][i];
-    return ep.meta().label >= 0 ? `row ${row} · ${ep.label(i, d)}` : `row ${row}`;
+  ep.title = function (i) {
+    const row = ep.column(ep.names().row)[i];
+    return ep.meta().label >= 0 ? `row ${row} · ${ep.label(i)}` : `row ${row}`;
   };
   ep.image = function (i, data) {
     const img = ep.meta().images, d = data || ep.points().data;

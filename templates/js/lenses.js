@@ -22,7 +22,7 @@
 
   // [header, value(i, n)] for the suspects' table and CSV (n: the row's place among the suspects).
   function suspectColumns() {
-    const lens = labelLens(), m = ep.meta(), d = ep.points().data, rows = d[ep.names().row];
+    const lens = labelLens(), m = ep.meta(), d = ep.points().data, rows = ep.column(ep.names().row);
     const to = d[columns().agree_to], agree = d[columns().agree];
     const cols = [["row", (i) => String(rows[i])]];
     const title = m.label >= 0 ? m.fields[m.label].name : null;

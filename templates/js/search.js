@@ -6,11 +6,11 @@
 
   // 1 for each row that matches `needle` (already lower-case), else 0.
   ep.searchRows = function (needle) {
-    const m = ep.meta(), d = ep.points().data, hit = new Uint8Array(m.n);
+    const m = ep.meta(), hit = new Uint8Array(m.n);
     if (!needle) return hit;
     const has = (v) => v !== undefined && v !== null && String(v).toLowerCase().includes(needle);
     for (const f of m.fields) {
-      const col = d[f.key];
+      const col = ep.column(f.key);
       if (f.words) {
         const words = f.words.map(has);
         for (let i = 0; i < m.n; i++) if (words[col[i]]) hit[i] = 1;

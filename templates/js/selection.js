@@ -16,7 +16,7 @@
   // [header, value(i)] for every column of the table and the CSV.
   function columns() {
     const m = ep.meta(), d = ep.points().data;
-    const rows = d[ep.names().row], cols = [["row", (i) => String(rows[i])]];
+    const rows = ep.column(ep.names().row), cols = [["row", (i) => String(rows[i])]];
     m.fields.forEach((f, j) => cols.push([f.name, (i) => ep.fieldValue(j, i, d)]));
     for (const a of m.algos) {
       const xs = d[ep.map(a.algo).x], ys = d[ep.map(a.algo).y];

@@ -11,7 +11,7 @@
   function tip() { return document.getElementById("ep-tooltip"); }
 
   function render(i) {
-    const t = tip(), d = ep.points().data, m = ep.meta(), names = ep.names(), row = d[names.row], fit = d[names.fit];
+    const t = tip(), d = ep.points().data, m = ep.meta(), names = ep.names(), row = ep.column(names.row), fit = d[names.fit];
     t.replaceChildren();
     t.dataset.index = String(i);
     const img = ep.image(i, d);

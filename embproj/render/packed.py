@@ -1,0 +1,62 @@
+"""Integer columns sent by their content: a row number 0..n-1 or any arithmetic progression as two numbers, a
+sorted column as its differences, any other as its distance from its least value, each at the narrowest width
+that holds it (Bokeh sends the array as gzip + base64 binary). The page rebuilds the values once, exactly
+(templates/js/core.js: `ep.column`; tests/reportdata.py decodes them too).
+
+The page's JSON says how, per column of "points" (`packed`):
+
+- {"start": a, "step": s}: value i is a + i·s; the points' source carries no column;
+- {"start": a, "delta": true}: the column holds the differences (the first 0): value i is a plus the sum of
+  the first i + 1;
+- {"start": a}: the column holds value - a.
+
+Measured on 100,000 rows: an `id` 0..n-1 sent as text cost 8.9 B a point and the row numbers as int32 1.9; as
+ranges both cost nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+
+SAFE = 2**53 - 1  # the page's numbers are float64: every integer up to this is exact, and prints as its digits
+SIGNED = (np.int8, np.int16, np.int32)
+UNSIGNED = (np.uint8, np.uint16, np.uint32)
+
+
+def pack_ints(values: np.ndarray) -> tuple[np.ndarray | None, dict] | None:
+    """(the column the points' source carries, or None for a range; how the page rebuilds the values), or None
+    when some value is beyond what the page's numbers hold exactly."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "iu":
+        return None
+    if not values.size:
+        return None, {"start": 0, "step": 0}
+    low, high = int(values.min()), int(values.max())
+    if max(-low, high, high - low) > SAFE:
+        return None
+    start = int(values[0])
+    wide = values.astype(np.int64)  # every value within SAFE: fits
+    steps = np.diff(wide)
+    if steps.size == 0 or (steps == steps[0]).all():
+        return None, {"start": start, "step": int(steps[0]) if steps.size else 0}
+    offsets = _narrowest(wide - low, UNSIGNED)
+    deltas = _narrowest(np.concatenate(([0], steps)), SIGNED)
+    sorted_ = bool((steps >= 0).all() or (steps <= 0).all())
+    if deltas.itemsize < offsets.itemsize or (sorted_ and deltas.itemsize == offsets.itemsize):
+        return deltas, {"start": start, "delta": True}
+    return offsets, {"start": low}
+
+
+def _narrowest(values: np.ndarray, types: tuple) -> np.ndarray:
+    """`values` in the first of `types` that holds them all, else float64 (exact: they are within SAFE)."""
+    low, high = int(values.min()), int(values.max())
+    for t in types:
+        info = np.iinfo(t)
+        if info.min <= low and high <= info.max:
+            return values.astype(t)
+    return values.astype(np.float64)
+
+
+def costs_nothing(values: np.ndarray) -> bool:
+    """Integers the page gets as two numbers (a range): leaving them out would save no byte."""
+    found = pack_ints(values)
+    return found is not None and found[0] is None
