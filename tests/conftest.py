@@ -32,11 +32,13 @@ os.environ["BOKEH_VALIDATE_DOC"] = "false"
 # a worker; --no-loadscope-reorder, or pytest-xdist hands out the files with the most tests first) end together
 # instead of one of them running a long file alone at the end. Order measured with `pytest --durations=0`,
 # summed by file, longest first.
-FIRST = ("test_dask.py", "test_interactions.py", "test_explain_browser.py", "test_hostile.py", "test_scale.py",
-         "test_images.py", "test_outputs.py", "test_lod.py", "test_umap_kernels.py", "test_bad_input.py",
-         "test_project.py", "test_fuzz_readers.py", "test_formats.py", "test_browser.py",
-         "test_small_things_browser.py", "test_cli.py", "test_users_files.py", "test_packaging.py",
-         "test_structure.py")  # fmt: skip
+FIRST = ("test_scale.py", "test_dask.py", "test_cli.py", "test_interactions.py", "test_bad_input.py",
+         "test_page_js.py", "test_bounds.py", "test_budget_beyond_images.py", "test_fuzz_readers.py",
+         "test_lenses.py", "test_images.py", "test_gear.py", "test_outputs.py", "test_formats.py",
+         "test_explain_browser.py", "test_compare.py", "test_hostile.py", "test_users_files.py",
+         "test_umap_kernels.py", "test_report.py", "test_project.py", "test_lod.py", "test_bad_output.py",
+         "test_packaging.py", "test_structure.py", "test_browser.py", "test_hostile_paths.py",
+         "test_corpus.py")  # fmt: skip
 
 
 def pytest_collection_modifyitems(items) -> None:
