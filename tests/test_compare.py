@@ -158,6 +158,9 @@ def test_json_has_the_compare_block(pair):
     assert len(c["movers"]) == 100
     changes = [m["change"] for m in c["movers"]]
     assert changes == sorted(changes, reverse=True)
+    assert summary["labels"] is None and summary["lenses"]["notes"] == [
+        "the lenses are not drawn on a compare page: `embproj project` draws them for each table"
+    ], "--json says why a compare run has no lenses"
     assert c["matching"]["key"] == "id"
     words = summary["command"].split(" ")
     assert words[:2] == ["embproj", "compare"]

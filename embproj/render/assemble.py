@@ -61,7 +61,8 @@ def with_comparison(opts: Options, summary: RunSummary, made: StageResults, cont
     unless --color chose one."""
     if made.compare is None:
         return summary
-    summary = replace(summary, compare=made.compare.summary)
+    not_here = "the lenses are not drawn on a compare page: `embproj project` draws them for each table"
+    summary = replace(summary, compare=made.compare.summary, lenses={**summary.lenses, "notes": [not_here]})
     if opts.color is None:  # what the page is about first
         summary = replace(summary, color=color_fact(contents.compare.column, "continuous"))
     return summary
