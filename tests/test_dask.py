@@ -190,6 +190,19 @@ def test_a_pattern_of_parts_reads_the_same_rows(parts, cli, tmp_path):
     )
 
 
+def scheduler_address(info: Path, wait: float = 60) -> str:
+    """The address `dask scheduler --scheduler-file` writes, once the file is whole: the scheduler creates it,
+    then writes it, and a loaded machine shows it empty in between."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return json.loads(info.read_text())["address"]
+        except (OSError, ValueError, KeyError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def test_a_scheduler_and_a_worker_started_by_hand(parts, tmp_path, cli, monkeypatch):
     """`dask scheduler` and `dask worker` as separate processes, embproj pointed at them by
     DASK_SCHEDULER_ADDRESS, as a user would run it (embproj itself runs in this process: its console script is
@@ -216,10 +229,7 @@ def test_a_scheduler_and_a_worker_started_by_hand(parts, tmp_path, cli, monkeypa
     monkeypatch.setenv("HOME", str(parts.parent))
     typed = {"relative": "parts", "home": "~/parts/part-*.parquet"}
     try:
-        deadline = time.monotonic() + 60
-        while not info.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", json.loads(info.read_text())["address"])
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", scheduler_address(info))
         for name, data in typed.items():
             out = ["-o", tmp_path / f"{name}.html", "--coords-out", tmp_path / f"{name}.parquet"]
             run = cli("project", data, *args, *out, "--engine", "dask", "--timeout", "120")
