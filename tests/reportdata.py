@@ -74,7 +74,7 @@ def decode(value):
 
 def source(page: str, name: str) -> dict:
     """The ColumnDataSource named `name` as sent: {column: numpy array or list}; for "points", its integer
-    columns sent by their content rebuilt (as int64, see `unpack`)."""
+    columns sent by their content rebuilt (as int64, see `unpack`) and each point's cluster with -1 for noise."""
     for model in models(page, "ColumnDataSource"):
         if model["attributes"].get("name") == name:
             data = {key: decode(value) for key, value in model["attributes"]["data"]["entries"]}
@@ -82,6 +82,9 @@ def source(page: str, name: str) -> dict:
                 meta = page_data(page)
                 for key, spec in meta.get("packed", {}).items():
                     data[key] = unpack(data.get(key), spec, meta["n"])
+                if meta.get("clusters"):  # the noise's code is the last one: -1 here, as structure/ numbers it
+                    key, noise = meta["clusters"]["key"], len(meta["clusters"]["labels"])
+                    data[key] = np.where(data[key] == noise, -1, data[key])
             return data
     raise AssertionError(f"no ColumnDataSource named {name}")
 

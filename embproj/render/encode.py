@@ -11,12 +11,12 @@ import numpy as np
 import pyarrow as pa
 
 from embproj.render.charts import chart_meta
-from embproj.render.clusters import cluster_meta, density_maps, faint_noise
+from embproj.render.clusters import cluster_meta, cluster_words, density_maps, faint_noise
 from embproj.render.data import CompareView, ReportData
 from embproj.render.lenses import lens_colors, lens_meta
-from embproj.render.names import CHANGE, FIT, ROW, x_column, y_column
+from embproj.render.names import CHANGE, CLUSTER, FIT, ROW, x_column, y_column
 from embproj.render.packed import pack_ints
-from embproj.render.values import category_codes, code_dtype, dictionary, display_strings, palette
+from embproj.render.values import MISSING, category_codes, code_dtype, dictionary, display_strings, fold, palette
 from embproj.summary import color_fact
 from embproj.text.safe import NUMBER, formula_pattern
 
@@ -38,6 +38,9 @@ class ColorChoice:
     high: float = 1.0
     ramp: str = "viridis"  # a numeric colour's palette (legend.ramp): "change" for a comparison's change
     keys: dict[str, str] = field(default_factory=dict)  # a map's key → its own column, for a map that has one
+    factor_of: list[int] = field(
+        default_factory=list
+    )  # the factor of each code of `key`, when it holds another's codes
 
     @property
     def every_key(self) -> list[str]:
@@ -50,6 +53,8 @@ class ColorChoice:
         out["fact"] = color_fact(self.name, self.kind)  # the header's "colour" once the page switches to it
         if self.kind == "categorical":
             out.update(factors=self.factors, counts=self.counts, palette=self.palette)
+            if self.factor_of:
+                out["factor_of"] = self.factor_of
         else:
             out.update(low=self.low, high=self.high)
         return out
@@ -71,12 +76,18 @@ def encode(data: ReportData) -> Encoded:
     for proj in data.projections:
         columns[x_column(proj.key)] = np.ascontiguousarray(proj.xy[:, 0], dtype=np.float32)
         columns[y_column(proj.key)] = np.ascontiguousarray(proj.xy[:, 1], dtype=np.float32)
+    clusters = cluster_meta(data, columns)  # each point's cluster, the one column its colour and field read
     colors, shared = [], {}
+    if clusters is not None:
+        shared[data.cluster_column] = (CLUSTER, cluster_words(data))
     for j, (name, kind) in enumerate(data.color_choices):
+        if clusters is not None and name == data.cluster_column:
+            colors.append(_cluster_color(data, j, columns[CLUSTER]))
+            continue
         choice, values = _color(data, j, name, kind, columns)
         colors.append(choice)
         if values is not None:
-            shared[name] = (choice.key, choice.factors, values)
+            shared[name] = (choice.key, choice.factors)
     faint_noise(colors, data)
     added = lens_colors(data, columns, len(colors))
     colors += [ColorChoice(mapper=f"color_{len(colors) + j}", **c) for j, c in enumerate(added)]
@@ -100,7 +111,7 @@ def encode(data: ReportData) -> Encoded:
         "neighbours": _neighbours(data),
         "neighbours_note": data.neighbours_note,
         "csv": {"formula": formula_pattern(), "number": f"^{NUMBER}$"},  # the export's guard (text/safe.py)
-        "clusters": cluster_meta(data, columns),  # what explains the map: render/clusters.py and charts.py
+        "clusters": clusters,  # what explains the map: render/clusters.py and charts.py
         "charts": chart_meta(data, columns),
         "density": density_maps(data),
         "lenses": lens_meta(data),
@@ -165,10 +176,26 @@ def _color(data: ReportData, j: int, name: str, kind: str, columns: dict):
     return choice, strings if reusable else None
 
 
+def _cluster_color(data: ReportData, j: int, codes: np.ndarray) -> ColorChoice:
+    """The colour by cluster, read from the points' cluster codes through `factor_of` (code → its factor): the
+    same factors, counts and palette as the cluster column's own codes would give, no column of its own."""
+    classes = [word or MISSING for word in cluster_words(data)]
+    counts: dict[str, int] = {}
+    for word, count in zip(classes, np.bincount(codes, minlength=len(classes)).tolist(), strict=True):
+        if count:  # a label two clusters share is one class, as the column's text is
+            counts[word] = counts.get(word, 0) + count
+    factors, folded, into = fold(counts)
+    index = {f: k for k, f in enumerate(factors)}
+    factor_of = [index[into[c]] if c in into else -1 for c in classes]
+    name = data.cluster_column
+    return ColorChoice(name, "categorical", CLUSTER, f"color_{j}", factors, [folded[f] for f in factors],
+                       palette(len(factors)), factor_of=factor_of)  # fmt: skip
+
+
 def _field(data: ReportData, j: int, name: str, columns: dict, shared, packed: dict) -> dict:
     if shared is not None:
-        key, factors, _ = shared
-        return {"name": name, "key": key, "words": factors}
+        key, words = shared
+        return {"name": name, "key": key, "words": words}
     col = data.table.column(name)
     if pa.types.is_integer(col.type) and not col.null_count and _pack(f"f{j}", col.to_numpy(), columns, packed):
         return {"name": name, "key": f"f{j}", "words": None}

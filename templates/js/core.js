@@ -14,13 +14,14 @@ window.embproj = (function () {
     const Base = Bokeh.Models.get("CategoricalColorMapper");
     class CodeColorMapper extends Base {
       _v_compute(data, values, palette, { nan_color }) {
-        const n = palette.length;
+        const n = palette.length, of = this.factor_of, m = of.length;
         for (let i = 0; i < data.length; i++) {
-          const k = data[i];
+          const k = m ? (data[i] >= 0 && data[i] < m ? of[data[i]] : -1) : data[i];
           values[i] = k >= 0 && k < n ? palette[k] : nan_color;
         }
       }
     }
+    CodeColorMapper.define(({ Int, List }) => ({ factor_of: [List(Int), []] }));
     CodeColorMapper.__name__ = "CodeColorMapper";
     CodeColorMapper.__module__ = "embproj";
     Bokeh.Models.register(CodeColorMapper);
@@ -64,6 +65,20 @@ window.embproj = (function () {
     }
     return out;
   }
+
+  // Each point's class (its legend entry) under categorical colour choice c: the codes of its column, or, for a
+  // choice that reads another's codes through factor_of (the clusters': render/encode.py), those looked up once.
+  const classes = {};
+  ep.classCodes = function (c) {
+    const codes = ep.points().data[c.key];
+    if (!c.factor_of) return codes;
+    if (!classes[c.mapper]) {
+      const out = new Int16Array(codes.length), m = c.factor_of.length;
+      for (let i = 0; i < codes.length; i++) out[i] = codes[i] >= 0 && codes[i] < m ? c.factor_of[codes[i]] : -1;
+      classes[c.mapper] = out;
+    }
+    return classes[c.mapper];
+  };
 
   // A hover field's value for point i, as text: dictionary-encoded columns hold codes into their word list.
   ep.fieldValue = function (j, i) {
