@@ -124,8 +124,13 @@ def points(page: str) -> dict:
     data = source(page, "points")
     meta = page_data(page)
     for j, field in enumerate(meta["fields"]):
-        packed = field["key"] in meta.get("packed", {})  # integers: the page shows String(v), their digits
-        data[f"f{j}"] = [str(v) for v in data[field["key"]]] if packed else _words(data[field["key"]], field["words"])
+        column = data[field["key"]]
+        if field.get("decimal"):
+            data[f"f{j}"] = _decimals(column, data[field["decimal"]["exponent"]], field["decimal"])
+        elif field["key"] in meta.get("packed", {}):  # integers: the page shows String(v), their digits
+            data[f"f{j}"] = [str(v) for v in column]
+        else:
+            data[f"f{j}"] = _words(column, field["words"])
     if meta["images"]:
         data["img"] = _words(data[meta["images"]["key"]], meta["images"]["words"])
     return data
@@ -145,6 +150,18 @@ def neighbours(page: str) -> np.ndarray | None:
     code, data = info["code"], source(page, "points")
     xy = np.column_stack([data["x_" + code["algo"]], data["y_" + code["algo"]]])
     return decode_neighbours(match.group(1).strip(), code, xy, info["k"])
+
+
+def _decimals(significands, exponents, decimal: dict) -> list[str]:
+    """A float column sent as its digits (embproj/render/packed.py), decoded independently of the encoder: the
+    nearest float to significand × 10^(exponent - its digits + 1), in Python's "%.6g"."""
+    out = []
+    for m, e in zip(significands.tolist(), exponents.tolist(), strict=True):
+        if m == 0:
+            out.append(decimal["specials"][e])
+        else:
+            out.append(f"{float(f'{m}e{e - len(str(abs(m))) + 1}'):.6g}")
+    return out
 
 
 def _words(column, words):

@@ -7,12 +7,14 @@ page's decoder and guard are checked against Python's. Skipped without Node, exc
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
 import subprocess
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from conftest import ROOT
@@ -21,7 +23,8 @@ from embproj.render.gear import ALGO as GEAR
 from embproj.render.gear import PageVectors, encode_sample
 from embproj.render.names import page_names
 from embproj.render.neighbours import encode_neighbours
-from embproj.render.packed import pack_ints
+from embproj.render.packed import SPECIALS, pack_decimals, pack_ints
+from embproj.render.values import display_strings
 from embproj.text.safe import NUMBER, csv_cell, formula_pattern
 from reportdata import decode_neighbours
 
@@ -140,6 +143,19 @@ def packed_cases() -> list[dict]:
     return cases
 
 
+def decimal_cases() -> dict:
+    """A float column as render/packed.py sends its digits, with the text Python shows for each value: every
+    exponent "%g" writes in fixed or scientific notation, the specials, float32's and float64's extremes."""
+    rng = np.random.default_rng(17)
+    values = (rng.normal(size=400) * 10.0 ** rng.integers(-9, 10, 400)).tolist()
+    values += [0.0, -0.0, math.nan, math.inf, -math.inf, None, 1234565.0, 999999.5, 1e-5, 0.0001, 123456.0, 1e6]
+    values += [5e-324, 1.7976931348623157e308, 12.5, -0.5, 100.0, 3.4028234663852886e38, 0.1]
+    strings = display_strings(pa.array(values, pa.float64()))
+    significands, exponents = pack_decimals(strings)
+    return {"significands": significands.tolist(), "exponents": exponents.tolist(), "specials": list(SPECIALS),
+            "dtype": exponents.dtype.name, "text": strings}  # fmt: skip
+
+
 CSV_CELLS = ["plain", "", "=1+1", "+1", "-1.5", "+.5", "1e5", "-", "-x", "@sum", " =x", "\t1", "\r", "\n=", "\uff1d1",
              "\uff0b", "\uff0d3", "\uff20x", "a,b", 'say "hi"', " padded ", "two\nlines", '="a",b']  # fmt: skip
 
@@ -151,6 +167,7 @@ def python_cases() -> dict:
         "gear": gear_case(),
         "gear_map": GEAR,  # the gear's map's key, as names.py names maps
         "packed": packed_cases(),
+        "decimals": decimal_cases(),
         "csv": {
             "formula": formula_pattern(),
             "number": f"^{NUMBER}$",

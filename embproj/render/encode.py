@@ -5,6 +5,8 @@ base64 binary; the word lists travel in the page's own JSON, the neighbour table
 
 from __future__ import annotations
 
+import json
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +17,7 @@ from embproj.render.clusters import cluster_meta, cluster_words, density_maps, f
 from embproj.render.data import CompareView, ReportData
 from embproj.render.lenses import lens_colors, lens_meta
 from embproj.render.names import CHANGE, CLUSTER, FIT, ROW, x_column, y_column
-from embproj.render.packed import pack_ints
+from embproj.render.packed import SPECIALS, pack_decimals, pack_ints
 from embproj.render.values import MISSING, category_codes, code_dtype, dictionary, display_strings, fold, palette
 from embproj.summary import color_fact
 from embproj.text.safe import NUMBER, formula_pattern
@@ -199,7 +201,30 @@ def _field(data: ReportData, j: int, name: str, columns: dict, shared, packed: d
     col = data.table.column(name)
     if pa.types.is_integer(col.type) and not col.null_count and _pack(f"f{j}", col.to_numpy(), columns, packed):
         return {"name": name, "key": f"f{j}", "words": None}
-    return {"name": name, **_text_column(f"f{j}", display_strings(col), columns)}
+    strings = display_strings(col)
+    if pa.types.is_floating(col.type) and dictionary(strings) is None:
+        found = _decimals(f"f{j}", strings, columns)
+        if found is not None:
+            return {"name": name, "key": f"f{j}", "words": None, "decimal": found}
+    return {"name": name, **_text_column(f"f{j}", strings, columns)}
+
+
+def _decimals(key: str, strings: list[str], columns: dict) -> dict | None:
+    """A float column as the digits the page shows (packed.py), when that is smaller than its text; what the
+    page's JSON says of it (its exponents' column, the texts of a significand of 0), or None."""
+    found = pack_decimals(strings)
+    if found is None:
+        return None
+    significands, exponents = found
+    if _sent_size(significands) + _sent_size(exponents) >= len(json.dumps(strings)):
+        return None
+    columns[key], columns[f"{key}_e"] = significands, exponents
+    return {"exponent": f"{key}_e", "specials": list(SPECIALS)}
+
+
+def _sent_size(values: np.ndarray) -> int:
+    """About what Bokeh sends of an array: gzipped, in base64."""
+    return len(zlib.compress(values.tobytes(), 6)) * 4 // 3
 
 
 def _pack(key: str, values: np.ndarray, columns: dict, packed: dict) -> bool:

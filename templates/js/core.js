@@ -80,11 +80,31 @@ window.embproj = (function () {
     return classes[c.mapper];
   };
 
-  // A hover field's value for point i, as text: dictionary-encoded columns hold codes into their word list.
+  // A hover field's value for point i, as text: dictionary-encoded columns hold codes into their word list, a
+  // float column its digits (ep.decimal).
   ep.fieldValue = function (j, i) {
     const f = ep.meta().fields[j], col = ep.column(f.key);
+    if (f.decimal) return ep.decimal(col[i], ep.points().data[f.decimal.exponent][i], f.decimal.specials);
     const v = f.words ? f.words[col[i]] : col[i];
     return v === undefined || v === null ? "" : String(v);
+  };
+  // The "%g" text (six significant digits) of a float sent as its significand (trailing zeros dropped) and the
+  // exponent of its first digit, exactly as embproj/render/packed.py's decimal_text writes it; a significand of 0
+  // is specials[exponent] ("0", "-0", "NaN", …).
+  ep.decimal = function (significand, exponent, specials) {
+    if (significand === 0) return specials[exponent];
+    const digits = String(Math.abs(significand)), e = exponent;
+    let text;
+    if (e < -4 || e >= 6) {
+      const power = String(Math.abs(e)).padStart(2, "0");
+      text = digits[0] + (digits.length > 1 ? "." + digits.slice(1) : "") + "e" + (e < 0 ? "-" : "+") + power;
+    } else if (e >= 0) {
+      const whole = digits.padEnd(e + 1, "0");
+      text = whole.slice(0, e + 1) + (digits.length > e + 1 ? "." + digits.slice(e + 1) : "");
+    } else {
+      text = "0." + "0".repeat(-e - 1) + digits;
+    }
+    return (significand < 0 ? "-" : "") + text;
   };
   ep.label = function (i) {
     const m = ep.meta();
