@@ -149,7 +149,8 @@ def neighbours(page: str) -> np.ndarray | None:
     assert match, "no neighbour table in the page"
     code, data = info["code"], source(page, "points")
     xy = np.column_stack([data["x_" + code["algo"]], data["y_" + code["algo"]]])
-    return decode_neighbours(match.group(1).strip(), code, xy, info["k"])
+    groups = data[code["group"]] if code.get("group") else None
+    return decode_neighbours(match.group(1).strip(), code, xy, info["k"], groups)
 
 
 def _decimals(significands, exponents, decimal: dict) -> list[str]:
@@ -182,9 +183,10 @@ def legend_labels(page: str) -> list[str]:
     return labels
 
 
-def decode_neighbours(text: str, code: dict, xy: np.ndarray, k: int) -> np.ndarray:
+def decode_neighbours(text: str, code: dict, xy: np.ndarray, k: int, groups=None) -> np.ndarray:
     """The page's neighbour table from its compact code (embproj/render/neighbours.py), decoded independently of
-    the encoder: n × k, each row's neighbours ascending."""
+    the encoder: n × k, each row's neighbours ascending. `groups`: the codes of the column named code["group"],
+    when the rows are grouped by it."""
     import zlib
 
     n = len(xy)
@@ -198,6 +200,8 @@ def decode_neighbours(text: str, code: dict, xy: np.ndarray, k: int) -> np.ndarr
     gaps, at = _unplane(body, at, code["gaps"], code["gap_planes"])
     assert at == len(body), "bytes left over"
     order = _z_order(xy, code)
+    if code.get("group"):  # each group's rows in Z-order, the groups by their code
+        order = np.concatenate([order[np.asarray(groups)[order] == g] for g in np.unique(groups)])
     asked: list[list[int]] = [[] for _ in range(n)]
     near = np.empty((n, k), np.int64)
     f = a = g = 0

@@ -56,25 +56,28 @@ def random_graph(n: int, k: int, rng) -> np.ndarray:
     return np.array([rng.choice(np.delete(np.arange(n), i), k, replace=False) for i in range(n)], np.int32)
 
 
-def neighbour_case(name: str, indices: np.ndarray, xy: np.ndarray, python: bool = True) -> dict:
+def neighbour_case(name: str, indices: np.ndarray, xy: np.ndarray, python: bool = True, groups=None) -> dict:
     xy = np.asarray(xy, np.float32)
-    table = encode_neighbours(indices, xy, "pca")
+    table = encode_neighbours(indices, xy, "pca", groups, "kind" if groups is not None else None)
+    code = {**table.code, "group": "cat"} if table.group else table.code  # the first colour's codes (encode.py)
     k = indices.shape[1]
     return {
         "name": name,
         "k": k,
         "text": table.text,
-        "code": table.code,
+        "code": code,
+        "group": None if groups is None else np.asarray(groups).tolist(),
         "x": [None if np.isnan(v) else float(v) for v in xy[:, 0]],  # JSON has no NaN: the page's is null here
         "y": [None if np.isnan(v) else float(v) for v in xy[:, 1]],
         "truth": np.sort(indices, axis=1).tolist(),
-        "python": decode_neighbours(table.text, table.code, xy, k).tolist() if python else None,
+        "python": decode_neighbours(table.text, code, xy, k, groups).tolist() if python else None,
     }
 
 
 def neighbour_cases() -> list[dict]:
     rng = np.random.default_rng(7)
-    X = (rng.normal(scale=5, size=(6, 8))[rng.integers(6, size=600)] + rng.normal(size=(600, 8))).astype(np.float32)
+    classes = rng.integers(6, size=600).astype(np.int8)
+    X = (rng.normal(scale=5, size=(6, 8))[classes] + rng.normal(size=(600, 8))).astype(np.float32)
     own = rng.normal(size=(300, 2)).astype(np.float32)
     spots = np.repeat(rng.normal(size=(30, 2)), 10, axis=0).astype(np.float32)  # ten rows on each spot
     spots[:50, 1] = 0.0
@@ -82,6 +85,12 @@ def neighbour_cases() -> list[dict]:
     big = 70_000  # more rows than two bytes can number: the firsts take three byte planes
     return [
         neighbour_case("a k-nearest graph in 8 dimensions, k = 10", exact_knn(X, 10), X[:, :2]),
+        neighbour_case(  # the map (random) knows nothing of the neighbours, the classes all: the rows grouped
+            "a k-nearest graph grouped by its classes, k = 10",
+            exact_knn(X, 10),
+            rng.normal(size=(600, 2)),
+            groups=classes,
+        ),
         neighbour_case("the map's own nearest neighbours, k = 5", exact_knn(own, 5), own),  # shows "5 of 5"
         *(
             neighbour_case(f"a random graph, k = {k}", random_graph(400, k, rng), rng.normal(size=(400, 2)))

@@ -110,7 +110,7 @@ def encode(data: ReportData) -> Encoded:
         "label": data.hover.index(data.label) if data.label in data.hover else -1,
         "images": images,
         "colors": [c.as_json() for c in colors],
-        "neighbours": _neighbours(data),
+        "neighbours": _neighbours(data, colors),
         "neighbours_note": data.neighbours_note,
         "csv": {"formula": formula_pattern(), "number": f"^{NUMBER}$"},  # the export's guard (text/safe.py)
         "clusters": clusters,  # what explains the map: render/clusters.py and charts.py
@@ -123,13 +123,20 @@ def encode(data: ReportData) -> Encoded:
     return Encoded(columns, colors, meta)
 
 
-def _neighbours(data: ReportData) -> dict | None:
-    """What the page says of its neighbour table and needs to decode it (the table itself: render_html)."""
+def _neighbours(data: ReportData, colors: list[ColorChoice]) -> dict | None:
+    """What the page says of its neighbour table and needs to decode it (the table itself: render_html): with
+    rows grouped by a column, the points' column of its codes (the colour's, as assemble.py grouped them)."""
     table = data.neighbours
     if table is None:
         return None
     about = {"k": table.k, "metric": data.neighbours_metric, "exact": data.neighbours_exact}
-    return {**about, "recall": data.neighbours_recall, "code": table.code}
+    code = table.code
+    if table.group is not None:
+        keys = [c.key for c in colors if c.name == table.group and c.kind == "categorical" and not c.factor_of]
+        if not keys:
+            raise ValueError(f"the neighbour table is grouped by {table.group!r}, which the page has no codes of")
+        code = {**code, "group": keys[0]}
+    return {**about, "recall": data.neighbours_recall, "code": code}
 
 
 def _compare(c: CompareView, data: ReportData, columns: dict) -> dict:
