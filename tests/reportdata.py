@@ -82,6 +82,9 @@ def source(page: str, name: str) -> dict:
                 meta = page_data(page)
                 for key, spec in meta.get("packed", {}).items():
                     data[key] = unpack(data.get(key), spec, meta["n"])
+                for chart in meta.get("charts") or []:  # a chart read from the colour's codes: its bars rebuilt
+                    if chart.get("from"):
+                        data[chart["key"]] = np.asarray(chart["from"]["bars"])[data[chart["from"]["key"]]]
                 if meta.get("clusters"):  # the noise's code is the last one: -1 here, as structure/ numbers it
                     key, noise = meta["clusters"]["key"], len(meta["clusters"]["labels"])
                     data[key] = np.where(data[key] == noise, -1, data[key])

@@ -114,7 +114,7 @@ def encode(data: ReportData) -> Encoded:
         "neighbours_note": data.neighbours_note,
         "csv": {"formula": formula_pattern(), "number": f"^{NUMBER}$"},  # the export's guard (text/safe.py)
         "clusters": clusters,  # what explains the map: render/clusters.py and charts.py
-        "charts": chart_meta(data, columns),
+        "charts": chart_meta(data, columns, colors),
         "density": density_maps(data),
         "lenses": lens_meta(data),
     }
