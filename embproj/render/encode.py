@@ -84,7 +84,7 @@ def encode(data: ReportData) -> Encoded:
         shared[data.cluster_column] = (CLUSTER, cluster_words(data))
     for j, (name, kind) in enumerate(data.color_choices):
         if clusters is not None and name == data.cluster_column:
-            colors.append(_cluster_color(data, j, columns[CLUSTER]))
+            colors.append(_cluster_color(data, j, name, columns[CLUSTER]))
             continue
         choice, values = _color(data, j, name, kind, columns)
         colors.append(choice)
@@ -185,7 +185,7 @@ def _color(data: ReportData, j: int, name: str, kind: str, columns: dict):
     return choice, strings if reusable else None
 
 
-def _cluster_color(data: ReportData, j: int, codes: np.ndarray) -> ColorChoice:
+def _cluster_color(data: ReportData, j: int, name: str, codes: np.ndarray) -> ColorChoice:
     """The colour by cluster, read from the points' cluster codes through `factor_of` (code → its factor): the
     same factors, counts and palette as the cluster column's own codes would give, no column of its own."""
     classes = [word or MISSING for word in cluster_words(data)]
@@ -196,7 +196,6 @@ def _cluster_color(data: ReportData, j: int, codes: np.ndarray) -> ColorChoice:
     factors, folded, into = fold(counts)
     index = {f: k for k, f in enumerate(factors)}
     factor_of = [index[into[c]] if c in into else -1 for c in classes]
-    name = data.cluster_column
     return ColorChoice(name, "categorical", CLUSTER, f"color_{j}", factors, [folded[f] for f in factors],
                        palette(len(factors)), factor_of=factor_of)  # fmt: skip
 
