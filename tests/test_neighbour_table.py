@@ -16,6 +16,8 @@ from embproj.neighbours.search import knn
 from embproj.render.neighbours import base85, encode_neighbours, z_order
 from reportdata import decode_neighbours
 
+pytest_plugins = ["pagetools"]
+
 
 def blobs(n: int, dims: int = 8, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
@@ -112,9 +114,11 @@ def _classes_of(n: int, seed: int = 0) -> np.ndarray:
     return rng.integers(6, size=n)
 
 
-def test_a_page_grouped_by_its_colour_decodes_to_the_exact_neighbours(tmp_path):
+@pytest.mark.browser
+def test_a_page_grouped_by_its_colour_decodes_to_the_exact_neighbours(tmp_path, open_report):
     """Twenty overlapping blobs in 32 dimensions, PCA: their label tracks the neighbours better than the map, so
-    the page's table is grouped by the colour's codes, and decodes to every row's exact neighbours."""
+    the page's table is grouped by the colour's codes, and decodes to every row's exact neighbours, in Python and
+    in the page."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from typer.testing import CliRunner
@@ -135,4 +139,13 @@ def test_a_page_grouped_by_its_colour_decodes_to_the_exact_neighbours(tmp_path):
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     meta = page_data(page)
     assert meta["neighbours"]["code"]["group"] == meta["colors"][0]["key"] and meta["colors"][0]["name"] == "label"
-    np.testing.assert_array_equal(neighbours(page), np.sort(knn(X, 10).indices, axis=1))
+    expected = np.sort(knn(X, 10).indices, axis=1)
+    np.testing.assert_array_equal(neighbours(page), expected)
+    shown = open_report(tmp_path / "r.html")
+    shown.page.wait_for_function("() => document.documentElement.dataset.epReady === '1'", timeout=20_000)
+    decoded = shown.js(
+        """async () => { await embproj.neighbourTable();
+                         return Array.from({length: embproj.meta().n}, (_, i) => embproj.neighboursOf(i)); }"""
+    )
+    np.testing.assert_array_equal(np.array(decoded), expected)  # decoded by the page
+    shown.assert_quiet()
