@@ -1,6 +1,9 @@
-"""The data the page gets, compact: float32 coordinates, int32 row numbers, integer codes plus a word list for
-categories and for repetitive text, float32 numbers for numeric colours. Bokeh sends every numpy column as gzip +
-base64 binary; the word lists travel in the page's own JSON, the neighbour table in its own compact code
+"""The data the page gets, compact: float32 coordinates, integer columns by their content and float hover
+columns as the digits the page shows (packed.py), integer codes plus a word list for categories and for
+repetitive text, float32 numbers for numeric colours. What the page shows twice travels once: a hover field of a
+colour's column reads the colour's codes, the cluster's hover field and colour read "cluster_id" (the colour
+through `factor_of`), a chart of a colour's column the colour's codes (charts.py). Bokeh sends every numpy column
+as gzip + base64 binary; the word lists travel in the page's own JSON, the neighbour table in its own compact code
 (neighbours.py), outside the Bokeh document."""
 
 from __future__ import annotations
@@ -86,9 +89,9 @@ def encode(data: ReportData) -> Encoded:
         if clusters is not None and name == data.cluster_column:
             colors.append(_cluster_color(data, j, name, columns[CLUSTER]))
             continue
-        choice, values = _color(data, j, name, kind, columns)
+        choice, reusable = _color(data, j, name, kind, columns)
         colors.append(choice)
-        if values is not None:
+        if reusable:
             shared[name] = (choice.key, choice.factors)
     faint_noise(colors, data)
     added = lens_colors(data, columns, len(colors))
@@ -156,9 +159,9 @@ def _compare(c: CompareView, data: ReportData, columns: dict) -> dict:
     return out
 
 
-def _color(data: ReportData, j: int, name: str, kind: str, columns: dict):
-    """The colour choice for column `name`, its data added to `columns`; with the display strings when its
-    codes can stand for the hover field of the same name too (every value its own class)."""
+def _color(data: ReportData, j: int, name: str, kind: str, columns: dict) -> tuple[ColorChoice, bool]:
+    """The colour choice for column `name`, its data added to `columns`; and whether its codes can stand for the
+    hover field of the same name too (every value its own class)."""
     suffix = "" if j == 0 else str(j)
     col = data.table.column(name)
     if kind == "continuous":
@@ -167,8 +170,8 @@ def _color(data: ReportData, j: int, name: str, kind: str, columns: dict):
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         columns[f"val{suffix}"] = values
         if data.compare is not None and name == data.compare.column:  # 0 to 1 whatever the rows: comparable
-            return ColorChoice(name, kind, f"val{suffix}", f"color_{j}", low=0.0, high=1.0, ramp="change"), None
-        return ColorChoice(name, kind, f"val{suffix}", f"color_{j}", low=low, high=high), None
+            return ColorChoice(name, kind, f"val{suffix}", f"color_{j}", low=0.0, high=1.0, ramp="change"), False
+        return ColorChoice(name, kind, f"val{suffix}", f"color_{j}", low=low, high=high), False
     strings = display_strings(col)
     codes, factors, counts = category_codes(strings)
     columns[f"cat{suffix}"] = codes
@@ -181,8 +184,7 @@ def _color(data: ReportData, j: int, name: str, kind: str, columns: dict):
         [counts[f] for f in factors],
         palette(len(factors)),
     )
-    reusable = set(strings) == set(factors)  # nothing folded into "other", no "(missing)" standing for ""
-    return choice, strings if reusable else None
+    return choice, set(strings) == set(factors)  # nothing folded into "other", no "(missing)" standing for ""
 
 
 def _cluster_color(data: ReportData, j: int, name: str, codes: np.ndarray) -> ColorChoice:

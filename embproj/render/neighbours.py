@@ -4,7 +4,10 @@ the page decodes on the first click (templates/js/neighbours.js; tests/reportdat
 The code numbers the rows along a Z-order (Morton) curve of the first map: the page computes that order itself
 from the coordinates it holds (float32 → a 2^BITS grid over the map's extent, `x0`, `y0` and `scale` in its
 JSON; a stable sort by the interleaved bits), so the order costs no byte and rows near on the map get near
-numbers. Then, row by row in that order, for row p:
+numbers. When the page's first colour is a column of classes, the rows are also tried grouped by its codes, each
+class in Z-order ("group" in the code: the points' column of those codes), and the smaller code is sent: on a map
+where the classes overlap, a row's neighbours then lie among its class's rows (issue 30's 100,000 blobs on a PCA
+map: 17.0 → 16.0 B a point). Then, row by row in that order, for row p:
 
 1. one bit for each earlier row q whose list holds p, the latest q first: does p's list hold q too? (About 40%
    of a k-nearest-neighbour graph's pairs are mutual: such a neighbour costs one bit instead of a number.)

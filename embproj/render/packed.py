@@ -11,7 +11,10 @@ The page's JSON says how, per column of "points" (`packed`):
 - {"start": a}: the column holds value - a.
 
 Measured on 100,000 rows: an `id` 0..n-1 sent as text cost 8.9 B a point and the row numbers as int32 1.9; as
-ranges both cost nothing."""
+ranges both cost nothing.
+
+Float hover columns travel as the digits the page shows (`pack_decimals`, below): 100,000 normal float64 values
+cost 12.2 B a point as text, 4.7 as digits."""
 
 from __future__ import annotations
 
