@@ -158,13 +158,13 @@ def neighbours(page: str) -> np.ndarray | None:
 
 def _decimals(significands, exponents, decimal: dict) -> list[str]:
     """A float column sent as its digits (embproj/render/packed.py), decoded independently of the encoder: the
-    nearest float to significand × 10^(exponent - its digits + 1), in Python's "%.6g"."""
+    nearest float to significand × 10^(exponent - its digits + 1), in Python's "%g" at the page's precision."""
     out = []
     for m, e in zip(significands.tolist(), exponents.tolist(), strict=True):
         if m == 0:
             out.append(decimal["specials"][e])
         else:
-            out.append(f"{float(f'{m}e{e - len(str(abs(m))) + 1}'):.6g}")
+            out.append(f"{float(f'{m}e{e - len(str(abs(m))) + 1}'):.{decimal['precision']}g}")
     return out
 
 

@@ -23,7 +23,7 @@ from embproj.render.gear import ALGO as GEAR
 from embproj.render.gear import PageVectors, encode_sample
 from embproj.render.names import page_names
 from embproj.render.neighbours import encode_neighbours
-from embproj.render.packed import SPECIALS, pack_decimals, pack_ints
+from embproj.render.packed import SIGNIFICANT, SPECIALS, pack_decimals, pack_ints
 from embproj.render.values import display_strings
 from embproj.text.safe import NUMBER, csv_cell, formula_pattern
 from reportdata import decode_neighbours
@@ -162,7 +162,7 @@ def decimal_cases() -> dict:
     strings = display_strings(pa.array(values, pa.float64()))
     significands, exponents = pack_decimals(strings)
     return {"significands": significands.tolist(), "exponents": exponents.tolist(), "specials": list(SPECIALS),
-            "dtype": exponents.dtype.name, "text": strings}  # fmt: skip
+            "precision": SIGNIFICANT, "dtype": exponents.dtype.name, "text": strings}  # fmt: skip
 
 
 CSV_CELLS = ["plain", "", "=1+1", "+1", "-1.5", "+.5", "1e5", "-", "-x", "@sum", " =x", "\t1", "\r", "\n=", "\uff1d1",

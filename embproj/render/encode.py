@@ -20,7 +20,7 @@ from embproj.render.clusters import cluster_meta, cluster_words, density_maps, f
 from embproj.render.data import CompareView, ReportData
 from embproj.render.lenses import lens_colors, lens_meta
 from embproj.render.names import CHANGE, CLUSTER, FIT, ROW, x_column, y_column
-from embproj.render.packed import SPECIALS, pack_decimals, pack_ints
+from embproj.render.packed import SIGNIFICANT, SPECIALS, pack_decimals, pack_ints
 from embproj.render.values import MISSING, category_codes, code_dtype, dictionary, display_strings, fold, palette
 from embproj.summary import color_fact
 from embproj.text.safe import NUMBER, formula_pattern
@@ -43,9 +43,7 @@ class ColorChoice:
     high: float = 1.0
     ramp: str = "viridis"  # a numeric colour's palette (legend.ramp): "change" for a comparison's change
     keys: dict[str, str] = field(default_factory=dict)  # a map's key → its own column, for a map that has one
-    factor_of: list[int] = field(
-        default_factory=list
-    )  # the factor of each code of `key`, when it holds another's codes
+    factor_of: list[int] = field(default_factory=list)  # each code's factor, when `key` holds another's codes
 
     @property
     def every_key(self) -> list[str]:
@@ -219,7 +217,8 @@ def _field(data: ReportData, j: int, name: str, columns: dict, shared, packed: d
 
 def _decimals(key: str, strings: list[str], columns: dict) -> dict | None:
     """A float column as the digits the page shows (packed.py), when that is smaller than its text; what the
-    page's JSON says of it (its exponents' column, the texts of a significand of 0), or None."""
+    page's JSON says of it (its exponents' column, the texts of a significand of 0, the digits "%g" keeps), or
+    None."""
     found = pack_decimals(strings)
     if found is None:
         return None
@@ -227,7 +226,7 @@ def _decimals(key: str, strings: list[str], columns: dict) -> dict | None:
     if _sent_size(significands) + _sent_size(exponents) >= len(json.dumps(strings)):
         return None
     columns[key], columns[f"{key}_e"] = significands, exponents
-    return {"exponent": f"{key}_e", "specials": list(SPECIALS)}
+    return {"exponent": f"{key}_e", "specials": list(SPECIALS), "precision": SIGNIFICANT}
 
 
 def _sent_size(values: np.ndarray) -> int:

@@ -22,6 +22,8 @@ import re
 
 import numpy as np
 
+from embproj.render.values import PRECISION
+
 SAFE = 2**53 - 1  # the page's numbers are float64: every integer up to this is exact, and prints as its digits
 SIGNED = (np.int8, np.int16, np.int32)
 UNSIGNED = (np.uint8, np.uint16, np.uint32)
@@ -73,7 +75,7 @@ def costs_nothing(values: np.ndarray) -> bool:
 # writes the text back as "%g" does (templates/js/core.js: `ep.decimal`), so hover, search and the CSV show what
 # they showed when the column travelled as text: 11 bytes a point for "0.123457" and its quotes and comma.
 SPECIALS = ("0", "-0", "NaN", "inf", "-inf", "")
-SIGNIFICANT = 6  # values._show's precision
+SIGNIFICANT = PRECISION  # the digits display_strings shows
 _NUMBER = re.compile(r"(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?")
 
 

@@ -11,6 +11,7 @@ import pyarrow as pa
 from embproj.plan.columns import MAX_CATEGORIES
 
 MAX_TEXT = 200
+PRECISION = 6  # the significant digits a float shows ("%g"); render/packed.py sends floats at this precision
 OTHER = "other"
 MISSING = "(missing)"
 ONE_COLOUR = "#1f77b4"  # every point's, on a map of no colour choice
@@ -26,7 +27,7 @@ def _show(v) -> str:
     if isinstance(v, float):
         if math.isnan(v):
             return "NaN"
-        return f"{v:.6g}"
+        return f"{v:.{PRECISION}g}"
     if isinstance(v, (bytes, bytearray)):
         return f"<{len(v):,} bytes>"
     if isinstance(v, (list, tuple)):

@@ -84,18 +84,18 @@ window.embproj = (function () {
   // float column its digits (ep.decimal).
   ep.fieldValue = function (j, i) {
     const f = ep.meta().fields[j], col = ep.column(f.key);
-    if (f.decimal) return ep.decimal(col[i], ep.points().data[f.decimal.exponent][i], f.decimal.specials);
+    if (f.decimal) return ep.decimal(col[i], ep.points().data[f.decimal.exponent][i], f.decimal);
     const v = f.words ? f.words[col[i]] : col[i];
     return v === undefined || v === null ? "" : String(v);
   };
-  // The "%g" text (six significant digits) of a float sent as its significand (trailing zeros dropped) and the
-  // exponent of its first digit, exactly as embproj/render/packed.py's decimal_text writes it; a significand of 0
-  // is specials[exponent] ("0", "-0", "NaN", …).
-  ep.decimal = function (significand, exponent, specials) {
-    if (significand === 0) return specials[exponent];
+  // The "%g" text (spec.precision significant digits) of a float sent as its significand (trailing zeros
+  // dropped) and the exponent of its first digit, exactly as embproj/render/packed.py's decimal_text writes it;
+  // a significand of 0 is spec.specials[exponent] ("0", "-0", "NaN", …).
+  ep.decimal = function (significand, exponent, spec) {
+    if (significand === 0) return spec.specials[exponent];
     const digits = String(Math.abs(significand)), e = exponent;
     let text;
-    if (e < -4 || e >= 6) {
+    if (e < -4 || e >= spec.precision) {
       const power = String(Math.abs(e)).padStart(2, "0");
       text = digits[0] + (digits.length > 1 ? "." + digits.slice(1) : "") + "e" + (e < 0 ? "-" : "+") + power;
     } else if (e >= 0) {

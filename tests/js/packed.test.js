@@ -39,7 +39,7 @@ test("search finds a packed value by its digits", { skip }, () => {
 
 function decimalPage(c) {
   const n = c.text.length, exponents = c.dtype === "int8" ? Int8Array : Int16Array;
-  const decimal = { exponent: "f0_e", specials: c.specials };
+  const decimal = { exponent: "f0_e", specials: c.specials, precision: c.precision };
   return loadPage({
     meta: { n, packed: { row: { start: 0, step: 1 } }, fields: [{ name: "score", key: "f0", words: null, decimal }] },
     data: { x_pca: new Float32Array(n), y_pca: new Float32Array(n), f0: Int32Array.from(c.significands),
