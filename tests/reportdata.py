@@ -74,7 +74,7 @@ def decode(value):
 
 def source(page: str, name: str) -> dict:
     """The ColumnDataSource named `name` as sent: {column: numpy array or list}; for "points", its integer
-    columns sent by their content rebuilt (as int64, see `unpack`)."""
+    columns sent by their content rebuilt (as int64, see `unpack`) and each point's cluster with -1 for noise."""
     for model in models(page, "ColumnDataSource"):
         if model["attributes"].get("name") == name:
             data = {key: decode(value) for key, value in model["attributes"]["data"]["entries"]}
@@ -82,6 +82,12 @@ def source(page: str, name: str) -> dict:
                 meta = page_data(page)
                 for key, spec in meta.get("packed", {}).items():
                     data[key] = unpack(data.get(key), spec, meta["n"])
+                for chart in meta.get("charts") or []:  # a chart read from the colour's codes: its bars rebuilt
+                    if chart.get("from"):
+                        data[chart["key"]] = np.asarray(chart["from"]["bars"])[data[chart["from"]["key"]]]
+                if meta.get("clusters"):  # the noise's code is the last one: -1 here, as structure/ numbers it
+                    key, noise = meta["clusters"]["key"], len(meta["clusters"]["labels"])
+                    data[key] = np.where(data[key] == noise, -1, data[key])
             return data
     raise AssertionError(f"no ColumnDataSource named {name}")
 
@@ -121,8 +127,13 @@ def points(page: str) -> dict:
     data = source(page, "points")
     meta = page_data(page)
     for j, field in enumerate(meta["fields"]):
-        packed = field["key"] in meta.get("packed", {})  # integers: the page shows String(v), their digits
-        data[f"f{j}"] = [str(v) for v in data[field["key"]]] if packed else _words(data[field["key"]], field["words"])
+        column = data[field["key"]]
+        if field.get("decimal"):
+            data[f"f{j}"] = _decimals(column, data[field["decimal"]["exponent"]], field["decimal"])
+        elif field["key"] in meta.get("packed", {}):  # integers: the page shows String(v), their digits
+            data[f"f{j}"] = [str(v) for v in column]
+        else:
+            data[f"f{j}"] = _words(column, field["words"])
     if meta["images"]:
         data["img"] = _words(data[meta["images"]["key"]], meta["images"]["words"])
     return data
@@ -141,7 +152,20 @@ def neighbours(page: str) -> np.ndarray | None:
     assert match, "no neighbour table in the page"
     code, data = info["code"], source(page, "points")
     xy = np.column_stack([data["x_" + code["algo"]], data["y_" + code["algo"]]])
-    return decode_neighbours(match.group(1).strip(), code, xy, info["k"])
+    groups = data[code["group"]] if code.get("group") else None
+    return decode_neighbours(match.group(1).strip(), code, xy, info["k"], groups)
+
+
+def _decimals(significands, exponents, decimal: dict) -> list[str]:
+    """A float column sent as its digits (embproj/render/packed.py), decoded independently of the encoder: the
+    nearest float to significand × 10^(exponent - its digits + 1), in Python's "%g" at the page's precision."""
+    out = []
+    for m, e in zip(significands.tolist(), exponents.tolist(), strict=True):
+        if m == 0:
+            out.append(decimal["specials"][e])
+        else:
+            out.append(f"{float(f'{m}e{e - len(str(abs(m))) + 1}'):.{decimal['precision']}g}")
+    return out
 
 
 def _words(column, words):
@@ -162,9 +186,10 @@ def legend_labels(page: str) -> list[str]:
     return labels
 
 
-def decode_neighbours(text: str, code: dict, xy: np.ndarray, k: int) -> np.ndarray:
+def decode_neighbours(text: str, code: dict, xy: np.ndarray, k: int, groups=None) -> np.ndarray:
     """The page's neighbour table from its compact code (embproj/render/neighbours.py), decoded independently of
-    the encoder: n × k, each row's neighbours ascending."""
+    the encoder: n × k, each row's neighbours ascending. `groups`: the codes of the column named code["group"],
+    when the rows are grouped by it."""
     import zlib
 
     n = len(xy)
@@ -178,6 +203,8 @@ def decode_neighbours(text: str, code: dict, xy: np.ndarray, k: int) -> np.ndarr
     gaps, at = _unplane(body, at, code["gaps"], code["gap_planes"])
     assert at == len(body), "bytes left over"
     order = _z_order(xy, code)
+    if code.get("group"):  # each group's rows in Z-order, the groups by their code
+        order = np.concatenate([order[np.asarray(groups)[order] == g] for g in np.unique(groups)])
     asked: list[list[int]] = [[] for _ in range(n)]
     near = np.empty((n, k), np.int64)
     f = a = g = 0

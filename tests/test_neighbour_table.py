@@ -16,6 +16,8 @@ from embproj.neighbours.search import knn
 from embproj.render.neighbours import base85, encode_neighbours, z_order
 from reportdata import decode_neighbours
 
+pytest_plugins = ["pagetools"]
+
 
 def blobs(n: int, dims: int = 8, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
@@ -85,3 +87,65 @@ def test_the_code_is_much_smaller_than_the_int32_table(blob_graph):
     table = encode_neighbours(indices, xy, "pca")
     assert table.facts()["bytes"] == len(table.text) < 0.5 * before
     assert table.facts()["per_point"] == round(len(table.text) / len(indices), 2)
+
+
+def test_rows_grouped_by_the_classes_when_that_is_smaller(blob_graph):
+    """A map that knows nothing of the neighbours (random), classes that know them all: grouped by class, the
+    numbers of a row's neighbours lie closer, and every row still comes back; a table with no classes to group
+    by, or whose classes say nothing of its neighbours, keeps the Z-order alone."""
+    indices, _ = blob_graph
+    rng = np.random.default_rng(3)
+    xy = rng.normal(size=(len(indices), 2)).astype(np.float32)
+    classes = _classes_of(1_500).astype(np.int8)  # blob_graph's rows' blobs
+    plain = encode_neighbours(indices, xy, "pca")
+    grouped = encode_neighbours(indices, xy, "pca", classes, "label")
+    assert grouped.group == "label" and len(grouped.text) < 0.9 * len(plain.text)
+    assert "grouped by 'label'" in grouped.facts()["encoding"]
+    got = decode_neighbours(grouped.text, {**grouped.code, "group": "cat"}, xy, 10, classes)
+    np.testing.assert_array_equal(got, np.sort(indices, axis=1))
+    noise = rng.integers(6, size=len(indices)).astype(np.int8)
+    assert encode_neighbours(indices, xy, "pca", noise, "label").group is None and plain.group is None
+
+
+def _classes_of(n: int, seed: int = 0) -> np.ndarray:
+    """The blob each of blobs(n, seed=seed)'s rows was drawn from."""
+    rng = np.random.default_rng(seed)
+    rng.normal(scale=5, size=(6, 8))
+    return rng.integers(6, size=n)
+
+
+@pytest.mark.browser
+def test_a_page_grouped_by_its_colour_decodes_to_the_exact_neighbours(tmp_path, open_report):
+    """Twenty overlapping blobs in 32 dimensions, PCA: their label tracks the neighbours better than the map, so
+    the page's table is grouped by the colour's codes, and decodes to every row's exact neighbours, in Python and
+    in the page."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from embproj.cli import app
+    from reportdata import neighbours, page_data
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(20, size=3_000)
+    X = (np.random.default_rng(1).normal(scale=3.0, size=(20, 32))[labels] + rng.normal(size=(3_000, 32))).astype(
+        np.float32
+    )
+    vectors = pa.FixedSizeListArray.from_arrays(pa.array(X.ravel()), 32)
+    pq.write_table(pa.table({"label": [f"c{k}" for k in labels], "embedding": vectors}), tmp_path / "blobs.parquet")
+    args = ["project", str(tmp_path / "blobs.parquet"), "-o", str(tmp_path / "r.html"), "--algo", "pca", "-q"]
+    done = CliRunner().invoke(app, [*args, "--color", "label", "--no-cache"], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    meta = page_data(page)
+    assert meta["neighbours"]["code"]["group"] == meta["colors"][0]["key"] and meta["colors"][0]["name"] == "label"
+    expected = np.sort(knn(X, 10).indices, axis=1)
+    np.testing.assert_array_equal(neighbours(page), expected)
+    shown = open_report(tmp_path / "r.html")
+    shown.page.wait_for_function("() => document.documentElement.dataset.epReady === '1'", timeout=20_000)
+    decoded = shown.js(
+        """async () => { await embproj.neighbourTable();
+                         return Array.from({length: embproj.meta().n}, (_, i) => embproj.neighboursOf(i)); }"""
+    )
+    np.testing.assert_array_equal(np.array(decoded), expected)  # decoded by the page
+    shown.assert_quiet()

@@ -7,12 +7,14 @@ page's decoder and guard are checked against Python's. Skipped without Node, exc
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
 import subprocess
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from conftest import ROOT
@@ -21,7 +23,8 @@ from embproj.render.gear import ALGO as GEAR
 from embproj.render.gear import PageVectors, encode_sample
 from embproj.render.names import page_names
 from embproj.render.neighbours import encode_neighbours
-from embproj.render.packed import pack_ints
+from embproj.render.packed import SIGNIFICANT, SPECIALS, pack_decimals, pack_ints
+from embproj.render.values import display_strings
 from embproj.text.safe import NUMBER, csv_cell, formula_pattern
 from reportdata import decode_neighbours
 
@@ -53,25 +56,28 @@ def random_graph(n: int, k: int, rng) -> np.ndarray:
     return np.array([rng.choice(np.delete(np.arange(n), i), k, replace=False) for i in range(n)], np.int32)
 
 
-def neighbour_case(name: str, indices: np.ndarray, xy: np.ndarray, python: bool = True) -> dict:
+def neighbour_case(name: str, indices: np.ndarray, xy: np.ndarray, python: bool = True, groups=None) -> dict:
     xy = np.asarray(xy, np.float32)
-    table = encode_neighbours(indices, xy, "pca")
+    table = encode_neighbours(indices, xy, "pca", groups, "kind" if groups is not None else None)
+    code = {**table.code, "group": "cat"} if table.group else table.code  # the first colour's codes (encode.py)
     k = indices.shape[1]
     return {
         "name": name,
         "k": k,
         "text": table.text,
-        "code": table.code,
+        "code": code,
+        "group": None if groups is None else np.asarray(groups).tolist(),
         "x": [None if np.isnan(v) else float(v) for v in xy[:, 0]],  # JSON has no NaN: the page's is null here
         "y": [None if np.isnan(v) else float(v) for v in xy[:, 1]],
         "truth": np.sort(indices, axis=1).tolist(),
-        "python": decode_neighbours(table.text, table.code, xy, k).tolist() if python else None,
+        "python": decode_neighbours(table.text, code, xy, k, groups).tolist() if python else None,
     }
 
 
 def neighbour_cases() -> list[dict]:
     rng = np.random.default_rng(7)
-    X = (rng.normal(scale=5, size=(6, 8))[rng.integers(6, size=600)] + rng.normal(size=(600, 8))).astype(np.float32)
+    classes = rng.integers(6, size=600).astype(np.int8)
+    X = (rng.normal(scale=5, size=(6, 8))[classes] + rng.normal(size=(600, 8))).astype(np.float32)
     own = rng.normal(size=(300, 2)).astype(np.float32)
     spots = np.repeat(rng.normal(size=(30, 2)), 10, axis=0).astype(np.float32)  # ten rows on each spot
     spots[:50, 1] = 0.0
@@ -79,6 +85,12 @@ def neighbour_cases() -> list[dict]:
     big = 70_000  # more rows than two bytes can number: the firsts take three byte planes
     return [
         neighbour_case("a k-nearest graph in 8 dimensions, k = 10", exact_knn(X, 10), X[:, :2]),
+        neighbour_case(  # the map (random) knows nothing of the neighbours, the classes all: the rows grouped
+            "a k-nearest graph grouped by its classes, k = 10",
+            exact_knn(X, 10),
+            rng.normal(size=(600, 2)),
+            groups=classes,
+        ),
         neighbour_case("the map's own nearest neighbours, k = 5", exact_knn(own, 5), own),  # shows "5 of 5"
         *(
             neighbour_case(f"a random graph, k = {k}", random_graph(400, k, rng), rng.normal(size=(400, 2)))
@@ -140,6 +152,19 @@ def packed_cases() -> list[dict]:
     return cases
 
 
+def decimal_cases() -> dict:
+    """A float column as render/packed.py sends its digits, with the text Python shows for each value: every
+    exponent "%g" writes in fixed or scientific notation, the specials, float32's and float64's extremes."""
+    rng = np.random.default_rng(17)
+    values = (rng.normal(size=400) * 10.0 ** rng.integers(-9, 10, 400)).tolist()
+    values += [0.0, -0.0, math.nan, math.inf, -math.inf, None, 1234565.0, 999999.5, 1e-5, 0.0001, 123456.0, 1e6]
+    values += [5e-324, 1.7976931348623157e308, 12.5, -0.5, 100.0, 3.4028234663852886e38, 0.1]
+    strings = display_strings(pa.array(values, pa.float64()))
+    significands, exponents = pack_decimals(strings)
+    return {"significands": significands.tolist(), "exponents": exponents.tolist(), "specials": list(SPECIALS),
+            "precision": SIGNIFICANT, "dtype": exponents.dtype.name, "text": strings}  # fmt: skip
+
+
 CSV_CELLS = ["plain", "", "=1+1", "+1", "-1.5", "+.5", "1e5", "-", "-x", "@sum", " =x", "\t1", "\r", "\n=", "\uff1d1",
              "\uff0b", "\uff0d3", "\uff20x", "a,b", 'say "hi"', " padded ", "two\nlines", '="a",b']  # fmt: skip
 
@@ -151,6 +176,7 @@ def python_cases() -> dict:
         "gear": gear_case(),
         "gear_map": GEAR,  # the gear's map's key, as names.py names maps
         "packed": packed_cases(),
+        "decimals": decimal_cases(),
         "csv": {
             "formula": formula_pattern(),
             "number": f"^{NUMBER}$",

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from knowntables import HABITATS, NAMES, PER_BLOB, N, named_blobs, topics_module
-from reportdata import legend_labels, page_data, points, source
+from reportdata import legend_labels, page_data, points, sent, source
 
 
 def run_cli(data, *args):
@@ -97,6 +97,9 @@ def test_charts_of_the_other_columns_count_every_row(blobs_report):
     edges = np.asarray(weight["edges"])
     assert np.all((edges[bins] <= w) & (w <= edges[bins + 1])), "each point's bar holds its value"
     assert [animal["labels"][b] for b in data[animal["key"]]] == table.column("animal").to_pylist()
+    colours = {c["name"]: c["key"] for c in page_data(page)["colors"]}  # the page colours by the animal too:
+    assert animal["from"]["key"] == colours["animal"] and animal["key"] not in sent(page)  # its codes sent once
+    assert weight["key"] in sent(page) and "from" not in weight
 
 
 def test_charts_option_chooses_them_and_empty_means_none(blobs_report):

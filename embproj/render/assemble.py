@@ -47,7 +47,8 @@ def page_contents(opts: Options, made: StageResults) -> Contents:
     columns = plan.embedding.columns if plan.embedding.kind == "columns" else ()
     warnings = source.notes + plan.notes + (compare.notes if compare is not None else ())
     warnings += run_warnings(sample, matrix, projections, table, plan.color, images, columns)
-    near = _neighbour_table(neighbours, opts.neighbours, projections)
+    group = plan.color.column if plan.color.column and plan.color.kind == "categorical" and compare is None else None
+    near = _neighbour_table(neighbours, opts.neighbours, projections, table, group)
     table, cluster = _with_clusters(table, structure)
     view = None
     if compare is not None:
@@ -151,15 +152,18 @@ def _title(source, projections, compare) -> str:
     return f"{Path(source.name).name}: {' · '.join(p.name for p in projections)}"
 
 
-def _neighbour_table(neighbours, k: int, projections):
+def _neighbour_table(neighbours, k: int, projections, table: pa.Table | None = None, group: str | None = None):
     """The page's click-for-neighbours table, encoded once (the budget may render the page again), numbered
-    along the first map; None when the page has none."""
+    along the first map, its rows also tried grouped by the first colour's classes (`group`, a categorical
+    column of `table`: the page's first colour, whose codes the page holds); None when the page has none."""
     from embproj.render.neighbours import encode_neighbours
+    from embproj.render.values import category_codes, display_strings
 
     indices = neighbours.table(k)
     if indices is None or not projections:
         return None
-    return encode_neighbours(indices, projections[0].xy, projections[0].key)
+    codes = category_codes(display_strings(table.column(group)))[0] if table is not None and group else None
+    return encode_neighbours(indices, projections[0].xy, projections[0].key, codes, group)
 
 
 def _gear(opts: Options, made: StageResults):

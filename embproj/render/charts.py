@@ -19,19 +19,37 @@ PER_ROW = 3
 WHOLE, SELECTED, BRUSHED = "#cfd5dd", "#2563eb", "#8a96a8"
 
 
-def chart_meta(data, columns: dict) -> list[dict]:
+def chart_meta(data, columns: dict, colors: list | tuple = ()) -> list[dict]:
     """Each chart's bars (their names or edges, and their counts) for the page's JSON; every point's bar, or -1
-    for a missing value, added to the points' `columns`."""
+    for a missing value, added to the points' `columns` as "chart<j>", unless the chart is of a column the page
+    colours by (`colors`, render/encode.py's choices): then the bars are read from the colour's codes through
+    "from" (each class's bar), and the page carries the column once."""
     out = []
     for j, (name, kind) in enumerate(data.charts):
         col = data.table.column(name)
         codes, bars = _histogram(col) if kind == "histogram" else _categories(col)
         key = f"chart{j}"
-        columns[key] = codes
+        shared = _from_colour(codes, name, kind, colors, columns)
+        if shared is None:
+            columns[key] = codes
         counts = np.bincount(codes[codes >= 0], minlength=len(bars["labels"])).tolist()
         out.append({"name": name, "kind": kind, "key": key, "source": chart_source(j), "counts": counts,
-                    "missing": int((codes < 0).sum()), **bars})  # fmt: skip
+                    "missing": int((codes < 0).sum()), **bars, **({"from": shared} if shared else {})})  # fmt: skip
     return out
+
+
+def _from_colour(codes: np.ndarray, name: str, kind: str, colors, columns: dict) -> dict | None:
+    """{"key": the colour's codes column, "bars": each code's bar} when the bars of chart column `name` are a
+    function of the codes of the colour by the same column (every class of the colour in one bar), else None."""
+    choice = next((c for c in colors if c.name == name and c.kind == "categorical" and not c.factor_of), None)
+    if kind != "bars" or choice is None:
+        return None
+    colour = np.asarray(columns[choice.key]).astype(np.int64)
+    bars = np.full(len(choice.factors), -1, np.int64)
+    bars[colour] = codes
+    if not np.array_equal(bars[colour], codes):  # a class of the colour split over two bars: not a function
+        return None
+    return {"key": choice.key, "bars": bars.tolist()}
 
 
 def _histogram(col) -> tuple[np.ndarray, dict]:

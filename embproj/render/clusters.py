@@ -6,8 +6,8 @@ a switchable layer under the points. Also what the page's cluster table needs: e
 
 from __future__ import annotations
 
-from embproj.render.names import map_names
-from embproj.render.values import code_dtype, palette
+from embproj.render.names import CLUSTER, map_names
+from embproj.render.values import code_dtype, display_strings, palette
 
 NOISE_COLOR = "#d9dce1"  # a noise point in the cluster colouring: visible, but faint beside any cluster's colour
 LABEL_FONT = {"text_font": "helvetica", "text_font_size": "13px", "text_font_style": "bold"}  # js/clusters.js too
@@ -16,16 +16,19 @@ CONTOUR_COLOR = "#3c4657"
 
 
 def cluster_meta(data, columns: dict) -> dict | None:
-    """Each point's cluster (int codes, -1 for noise) added to the points' `columns` as "cluster_id"; the page's
-    JSON for the cluster table: labels, sizes and purities, biggest first."""
+    """Each point's cluster added to the points' `columns` as "cluster_id" (codes into the labels, the noise the
+    last: the hover field reads them through `cluster_words` and the cluster colour through its `factor_of`, so the
+    page carries each point's cluster once); the page's JSON for the cluster table: labels, sizes and purities,
+    biggest first."""
     import numpy as np
 
     s = data.structure
     if s is None or s.codes is None:
         return None
-    columns["cluster_id"] = s.codes.astype(code_dtype(len(s.clusters) + 1))
+    noise = len(s.clusters)
+    columns[CLUSTER] = np.where(s.codes < 0, noise, s.codes).astype(code_dtype(noise + 1))
     return {
-        "key": "cluster_id",
+        "key": CLUSTER,
         "column": data.cluster_column,
         "labels": [c.label for c in s.clusters],
         "sizes": [c.size for c in s.clusters],
@@ -33,6 +36,16 @@ def cluster_meta(data, columns: dict) -> dict | None:
         "noise": int(np.sum(s.codes < 0)),
         "about": s.about,
     }
+
+
+def cluster_words(data) -> list[str]:
+    """The text of each code of the "cluster_id" column: the clusters' labels, then the noise's (as the cluster
+    column of the table says them: render/assemble.py)."""
+    import pyarrow as pa
+
+    from embproj.structure.clusters import NOISE_LABEL
+
+    return display_strings(pa.array([c.label for c in data.structure.clusters] + [NOISE_LABEL]))
 
 
 def density_maps(data) -> list[str]:

@@ -39,7 +39,10 @@ def color_mappers(colors: list[ColorChoice]) -> list:
     mappers = []
     for c in colors:
         if c.kind == "categorical":
-            mappers.append(CodeColorMapper(factors=c.factors, palette=c.palette, nan_color=NAN_COLOR, name=c.mapper))
+            mapper = CodeColorMapper(factors=c.factors, palette=c.palette, nan_color=NAN_COLOR, name=c.mapper)
+            if c.factor_of:
+                mapper.factor_of = c.factor_of
+            mappers.append(mapper)
         else:
             palette = ramp(c.ramp)
             mappers.append(LinearColorMapper(palette, low=c.low, high=c.high, nan_color=NAN_COLOR, name=c.mapper))

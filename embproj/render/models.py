@@ -8,11 +8,15 @@ rendering: it imports Bokeh."""
 
 from __future__ import annotations
 
+from bokeh.core.properties import Int, List
 from bokeh.models import CategoricalColorMapper
 
 
 class CodeColorMapper(CategoricalColorMapper):
-    """Integer code k → palette[k]; codes outside the palette get nan_color."""
+    """Integer code k → palette[k]; codes outside the palette get nan_color. With `factor_of`, code k →
+    palette[factor_of[k]]: the column holds another's codes (each point's cluster, render/encode.py)."""
+
+    factor_of = List(Int, default=[])
 
     __view_module__ = "embproj"  # no extension bundle to look for: the implementation is inlined by page.py
     __qualified_model__ = "embproj.CodeColorMapper"

@@ -10,6 +10,7 @@ LEGEND = "legend"
 COLORBAR = "colorbar"
 DRAWN_POINTS = "drawn"  # a large map's points drawn one by one (render/lod.py)
 ROW = "row"  # a column of "points": each row's number in the input
+CLUSTER = "cluster_id"  # a column of "points": each row's cluster, a code into the labels (the noise: the last)
 FIT = "fit"  # a column of "points": 1 for a row the maps were fitted on, 0 for one placed (when some were)
 INDEX = "idx"  # a column of the drawn sources: each drawn row's index into "points"
 # The marks the page sets, by what they mark: each an IndexFilter of "points" by this name, drawn on each map as

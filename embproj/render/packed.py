@@ -11,11 +11,18 @@ The page's JSON says how, per column of "points" (`packed`):
 - {"start": a}: the column holds value - a.
 
 Measured on 100,000 rows: an `id` 0..n-1 sent as text cost 8.9 B a point and the row numbers as int32 1.9; as
-ranges both cost nothing."""
+ranges both cost nothing.
+
+Float hover columns travel as the digits the page shows (`pack_decimals`, below): 100,000 normal float64 values
+cost 12.2 B a point as text, 4.7 as digits."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+
+from embproj.render.values import PRECISION
 
 SAFE = 2**53 - 1  # the page's numbers are float64: every integer up to this is exact, and prints as its digits
 SIGNED = (np.int8, np.int16, np.int32)
@@ -60,3 +67,56 @@ def costs_nothing(values: np.ndarray) -> bool:
     """Integers the page gets as two numbers (a range): leaving them out would save no byte."""
     found = pack_ints(values)
     return found is not None and found[0] is None
+
+
+# Float columns sent as the digits the page shows (values.display_strings: six significant digits, "%g"): each
+# value as its significand, trailing zeros dropped, signed (int32: at most 999,999), and the decimal exponent of
+# its first digit (int8, or int16 past ±127); a significand of 0 says the text is SPECIALS[exponent]. The page
+# writes the text back as "%g" does (templates/js/core.js: `ep.decimal`), so hover, search and the CSV show what
+# they showed when the column travelled as text: 11 bytes a point for "0.123457" and its quotes and comma.
+SPECIALS = ("0", "-0", "NaN", "inf", "-inf", "")
+SIGNIFICANT = PRECISION  # the digits display_strings shows
+_NUMBER = re.compile(r"(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?")
+
+
+def pack_decimals(strings: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(significands, exponents) of display strings that are all a float's "%g" text, or None when some is not
+    (then the column travels as text)."""
+    special = {s: k for k, s in enumerate(SPECIALS)}
+    significands = np.zeros(len(strings), np.int32)
+    exponents = np.zeros(len(strings), np.int16)
+    for i, text in enumerate(strings):
+        if text in special:
+            exponents[i] = special[text]
+            continue
+        found = _NUMBER.fullmatch(text)
+        if found is None:
+            return None
+        sign, whole, fraction, power = found.groups()
+        digits = whole + (fraction or "")
+        lead = len(digits) - len(digits.lstrip("0"))  # zeros before the first digit
+        kept = digits.strip("0")
+        if not kept or len(kept) > SIGNIFICANT:
+            return None
+        exponent = len(whole) - 1 - lead + int(power or 0)
+        if not -(2**15) < exponent < 2**15 or decimal_text(int(sign + kept), exponent) != text:
+            return None
+        significands[i], exponents[i] = int(sign + kept), exponent
+    narrow = exponents.astype(np.int8)
+    return significands, narrow if (narrow == exponents).all() else exponents
+
+
+def decimal_text(significand: int, exponent: int) -> str:
+    """The "%g" text (six significant digits) of significand × 10^(exponent - its digits + 1): what the page
+    writes (js/core.js), checked against the text for every value before a column is sent this way."""
+    if significand == 0:
+        return SPECIALS[exponent]
+    digits = str(abs(significand))
+    if exponent < -4 or exponent >= SIGNIFICANT:
+        text = digits[0] + ("." + digits[1:] if len(digits) > 1 else "") + f"e{exponent:+03d}"
+    elif exponent >= 0:
+        whole = digits.ljust(exponent + 1, "0")
+        text = whole[: exponent + 1] + ("." + digits[exponent + 1 :] if len(digits) > exponent + 1 else "")
+    else:
+        text = "0." + "0" * (-exponent - 1) + digits
+    return ("-" if significand < 0 else "") + text

@@ -11,6 +11,7 @@ import pyarrow as pa
 from embproj.plan.columns import MAX_CATEGORIES
 
 MAX_TEXT = 200
+PRECISION = 6  # the significant digits a float shows ("%g"); render/packed.py sends floats at this precision
 OTHER = "other"
 MISSING = "(missing)"
 ONE_COLOUR = "#1f77b4"  # every point's, on a map of no colour choice
@@ -26,7 +27,7 @@ def _show(v) -> str:
     if isinstance(v, float):
         if math.isnan(v):
             return "NaN"
-        return f"{v:.6g}"
+        return f"{v:.{PRECISION}g}"
     if isinstance(v, (bytes, bytearray)):
         return f"<{len(v):,} bytes>"
     if isinstance(v, (list, tuple)):
@@ -43,15 +44,22 @@ def categories(values: list[str]) -> tuple[list[str], list[str], dict[str, int]]
     cats = [v if v != "" else MISSING for v in values]
     for v in cats:
         counts[v] = counts.get(v, 0) + 1
+    factors, folded, into = fold(counts)
+    return cats if len(factors) == len(counts) else [into[c] for c in cats], factors, folded
+
+
+def fold(counts: dict[str, int]) -> tuple[list[str], dict[str, int], dict[str, str]]:
+    """(factors in legend order, count per factor, each class's factor) of classes counted `counts`: every class
+    its own factor when they fit the palette, else the most common ones and "other" for the rest."""
     ordered = sorted(counts, key=lambda c: (-counts[c], natural_order(c)))
     if len(ordered) <= MAX_CATEGORIES:
-        return cats, sorted(ordered, key=natural_order), counts
+        return sorted(ordered, key=natural_order), counts, {c: c for c in counts}
     keep = ordered[: MAX_CATEGORIES - 1]
     name = OTHER if OTHER not in keep else f"{OTHER} (folded)"
     kept = set(keep)
     folded = {c: counts[c] for c in keep}
     folded[name] = sum(counts[c] for c in ordered[MAX_CATEGORIES - 1 :])
-    return [c if c in kept else name for c in cats], [*keep, name], folded
+    return [*keep, name], folded, {c: c if c in kept else name for c in counts}
 
 
 def code_dtype(count: int):

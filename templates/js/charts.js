@@ -26,10 +26,23 @@
     ep.filterByCharts();
   };
 
+  // Each point's bar in chart c: its column, or, for a chart of the column the page colours by, the colour's
+  // codes through c.from.bars (each class's bar), looked up once (render/charts.py).
+  const looked = {};
+  function barCodes(c) {
+    if (!c.from) return ep.points().data[c.key];
+    if (!looked[c.key]) {
+      const codes = ep.points().data[c.from.key], bars = c.from.bars, out = new Int8Array(codes.length);
+      for (let i = 0; i < codes.length; i++) out[i] = codes[i] >= 0 && codes[i] < bars.length ? bars[codes[i]] : -1;
+      looked[c.key] = out;
+    }
+    return looked[c.key];
+  }
+
   // The rows whose bar is chosen in every chart with a choice (none: no chart has one).
   ep.chartRows = function () {
-    const d = ep.points().data, active = [];
-    charts().forEach((c, j) => { if (chosen[j]) active.push([d[c.key], chosen[j]]); });
+    const active = [];
+    charts().forEach((c, j) => { if (chosen[j]) active.push([barCodes(c), chosen[j]]); });
     if (!active.length) return [];
     const rows = [], n = ep.meta().n;
     for (let i = 0; i < n; i++) {
@@ -55,7 +68,7 @@
 
   // The selection's count in each bar of chart j.
   ep.selectionCounts = function (j, rows) {
-    const c = charts()[j], codes = ep.points().data[c.key], counts = new Array(c.counts.length).fill(0);
+    const c = charts()[j], codes = barCodes(c), counts = new Array(c.counts.length).fill(0);
     for (const i of rows) if (codes[i] >= 0) counts[codes[i]]++;
     return counts;
   };

@@ -52,10 +52,10 @@
     });
   };
 
-  // The rows of cluster k (-1: the noise), in point order.
+  // The rows of cluster k (-1: the noise, whose code is the last), in point order.
   ep.clusterRows = function (k) {
-    const c = ep.meta().clusters, ids = ep.points().data[c.key], rows = [];
-    for (let i = 0; i < ids.length; i++) if (ids[i] === k) rows.push(i);
+    const c = ep.meta().clusters, ids = ep.points().data[c.key], rows = [], code = k < 0 ? c.labels.length : k;
+    for (let i = 0; i < ids.length; i++) if (ids[i] === code) rows.push(i);
     return rows;
   };
 

@@ -28,7 +28,7 @@
     if (!hidden.size) {
       if (shown.booleans !== null) shown.booleans = null;
     } else {
-      const codes = ep.points().data[c.key], mask = new Array(codes.length);
+      const codes = ep.classCodes(c), mask = new Array(codes.length);
       for (let i = 0; i < codes.length; i++) mask[i] = !hidden.has(codes[i]);
       shown.booleans = mask;
     }

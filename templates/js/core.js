@@ -14,13 +14,14 @@ window.embproj = (function () {
     const Base = Bokeh.Models.get("CategoricalColorMapper");
     class CodeColorMapper extends Base {
       _v_compute(data, values, palette, { nan_color }) {
-        const n = palette.length;
+        const n = palette.length, of = this.factor_of, m = of.length;
         for (let i = 0; i < data.length; i++) {
-          const k = data[i];
+          const k = m ? (data[i] >= 0 && data[i] < m ? of[data[i]] : -1) : data[i];
           values[i] = k >= 0 && k < n ? palette[k] : nan_color;
         }
       }
     }
+    CodeColorMapper.define(({ Int, List }) => ({ factor_of: [List(Int), []] }));
     CodeColorMapper.__name__ = "CodeColorMapper";
     CodeColorMapper.__module__ = "embproj";
     Bokeh.Models.register(CodeColorMapper);
@@ -65,11 +66,45 @@ window.embproj = (function () {
     return out;
   }
 
-  // A hover field's value for point i, as text: dictionary-encoded columns hold codes into their word list.
+  // Each point's class (its legend entry) under categorical colour choice c: the codes of its column, or, for a
+  // choice that reads another's codes through factor_of (the clusters': render/encode.py), those looked up once.
+  const classes = {};
+  ep.classCodes = function (c) {
+    const codes = ep.points().data[c.key];
+    if (!c.factor_of) return codes;
+    if (!classes[c.mapper]) {
+      const out = new Int16Array(codes.length), m = c.factor_of.length;
+      for (let i = 0; i < codes.length; i++) out[i] = codes[i] >= 0 && codes[i] < m ? c.factor_of[codes[i]] : -1;
+      classes[c.mapper] = out;
+    }
+    return classes[c.mapper];
+  };
+
+  // A hover field's value for point i, as text: dictionary-encoded columns hold codes into their word list, a
+  // float column its digits (ep.decimal).
   ep.fieldValue = function (j, i) {
     const f = ep.meta().fields[j], col = ep.column(f.key);
+    if (f.decimal) return ep.decimal(col[i], ep.points().data[f.decimal.exponent][i], f.decimal);
     const v = f.words ? f.words[col[i]] : col[i];
     return v === undefined || v === null ? "" : String(v);
+  };
+  // The "%g" text (spec.precision significant digits) of a float sent as its significand (trailing zeros
+  // dropped) and the exponent of its first digit, exactly as embproj/render/packed.py's decimal_text writes it;
+  // a significand of 0 is spec.specials[exponent] ("0", "-0", "NaN", …).
+  ep.decimal = function (significand, exponent, spec) {
+    if (significand === 0) return spec.specials[exponent];
+    const digits = String(Math.abs(significand)), e = exponent;
+    let text;
+    if (e < -4 || e >= spec.precision) {
+      const power = String(Math.abs(e)).padStart(2, "0");
+      text = digits[0] + (digits.length > 1 ? "." + digits.slice(1) : "") + "e" + (e < 0 ? "-" : "+") + power;
+    } else if (e >= 0) {
+      const whole = digits.padEnd(e + 1, "0");
+      text = whole.slice(0, e + 1) + (digits.length > e + 1 ? "." + digits.slice(e + 1) : "");
+    } else {
+      text = "0." + "0".repeat(-e - 1) + digits;
+    }
+    return (significand < 0 ? "-" : "") + text;
   };
   ep.label = function (i) {
     const m = ep.meta();

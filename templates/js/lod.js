@@ -112,7 +112,7 @@
       const one = hexRGB("#1f77b4");
       colourOf = () => one;
     } else if (choice.kind === "categorical") {
-      const rgb = choice.palette.map(hexRGB), codes = d[choice.key];
+      const rgb = choice.palette.map(hexRGB), codes = ep.classCodes(choice);
       colourOf = (i) => rgb[codes[i]] || none;
     } else {
       const pal = ep.state.mappers[ep.state.color].palette.map(hexRGB), vals = d[ep.colourKey(choice, algoOf(fig))];
@@ -147,8 +147,8 @@
   // `drawn`, on a coarser grid when even one point per cell and class would be too many. A crowded cell's points
   // are chosen by a fixed pseudo-random number per point, whatever the order of the rows in the file.
   function* chooseDrawn(fig, dens) {
-    const c = cfg(), d = ep.points().data, [xs, ys] = xy(algoOf(fig));
-    const choice = colourChoice(), codes = choice && choice.kind === "categorical" ? d[choice.key] : null;
+    const c = cfg(), [xs, ys] = xy(algoOf(fig));
+    const choice = colourChoice(), codes = choice && choice.kind === "categorical" ? ep.classCodes(choice) : null;
     const K = codes ? choice.factors.length : 1, x0 = fig.x_range.start, y0 = fig.y_range.start;
     const T = c.thin_cells;
     const sx = T / ((fig.x_range.end - x0) || 1), sy = T / ((fig.y_range.end - y0) || 1);

@@ -79,6 +79,18 @@
     return order;
   }
 
+  // The rows of `order` grouped by their codes (≥ 0, a column of "points"), each group in `order`'s order: a
+  // stable counting sort, as Python's (the encoder groups rows by the first colour's classes when that is smaller).
+  function byGroup(order, codes) {
+    let most = 0;
+    for (let i = 0; i < codes.length; i++) if (codes[i] > most) most = codes[i];
+    const start = new Int32Array(most + 2), out = new Int32Array(order.length);
+    for (let i = 0; i < codes.length; i++) start[codes[i] + 1]++;
+    for (let g = 0; g <= most; g++) start[g + 1] += start[g];
+    for (const r of order) out[start[codes[r]]++] = r;
+    return out;
+  }
+
   // The i-th of `count` numbers sent as `planes` byte planes from body[at] on (the low bytes first).
   function number(body, at, count, planes, i) {
     let v = body[at + i];
@@ -137,7 +149,8 @@
     const text = document.getElementById(TABLES[name].element).textContent.trim();
     const raw = base85(text, c.alphabet);
     await pause();
-    const body = await inflate(raw), order = zOrder(d[ep.map(c.algo).x], d[ep.map(c.algo).y], c), n = order.length;
+    const body = await inflate(raw), z = zOrder(d[ep.map(c.algo).x], d[ep.map(c.algo).y], c), n = z.length;
+    const order = c.group ? byGroup(z, d[c.group]) : z;
     await pause();
     const near = await decodeTable(body, c, n, k), position = new Int32Array(n);
     for (let p = 0; p < n; p++) position[order[p]] = p;

@@ -9,9 +9,11 @@
     const m = ep.meta(), hit = new Uint8Array(m.n);
     if (!needle) return hit;
     const has = (v) => v !== undefined && v !== null && String(v).toLowerCase().includes(needle);
-    for (const f of m.fields) {
+    for (const [j, f] of m.fields.entries()) {
       const col = ep.column(f.key);
-      if (f.words) {
+      if (f.decimal) {  // its text written once a row
+        for (let i = 0; i < m.n; i++) if (!hit[i] && has(ep.fieldValue(j, i))) hit[i] = 1;
+      } else if (f.words) {
         const words = f.words.map(has);
         for (let i = 0; i < m.n; i++) if (words[col[i]]) hit[i] = 1;
       } else {

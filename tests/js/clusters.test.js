@@ -104,7 +104,7 @@ test("the cluster table lists every cluster and the noise; a click on a row sele
       clusters: { key: "cluster_id", column: "cluster", labels: ["alpha", "beta"], sizes: [3, 2], purity: [0.5, null], noise: 1 },
       colors: [{ name: "cluster", kind: "categorical", key: "cat", factors: ["alpha", "beta", "noise"], palette: ["#111111", "#222222", "#333333"] }],
     },
-    data: { row: Int32Array.of(0, 1, 2, 3, 4, 5), x_pca: new Float32Array(6), y_pca: new Float32Array(6), cluster_id: Int8Array.of(0, 1, 0, -1, 1, 0) },
+    data: { row: Int32Array.of(0, 1, 2, 3, 4, 5), x_pca: new Float32Array(6), y_pca: new Float32Array(6), cluster_id: Int8Array.of(0, 1, 0, 2, 1, 0) },
     elements: { "ep-cluster-table": {} },
   });
   page.ready();

@@ -30,9 +30,16 @@ function colourPage() {
 test("the code colour mapper: code k is palette[k], any other code the missing colour", () => {
   const page = loadPage(), Mapper = page.registered["embproj.CodeColorMapper"];
   assert.ok(Mapper, "core.js registers embproj.CodeColorMapper with BokehJS");
-  const values = new Array(6);
-  new Mapper()._v_compute([0, 2, 1, -1, 3, 0.5], values, ["#a", "#b", "#c"], { nan_color: "#grey" });
+  const values = new Array(6), mapper = Object.assign(new Mapper(), { factor_of: [] });  // BokehJS's default
+  mapper._v_compute([0, 2, 1, -1, 3, 0.5], values, ["#a", "#b", "#c"], { nan_color: "#grey" });
   assert.deepEqual(values, ["#a", "#c", "#b", "#grey", "#grey", undefined]);
+});
+
+test("a mapper of another column's codes takes code k to palette[factor_of[k]]", () => {
+  const page = loadPage(), Mapper = page.registered["embproj.CodeColorMapper"];
+  const values = new Array(6), mapper = Object.assign(new Mapper(), { factor_of: [2, 0, 0, -1] });
+  mapper._v_compute([0, 1, 2, 3, 4, -1], values, ["#a", "#b", "#c"], { nan_color: "#grey" });
+  assert.deepEqual(values, ["#c", "#a", "#a", "#grey", "#grey", "#grey"]);
 });
 
 test("a legend entry switched off hides its class's points, and says so", () => {
@@ -80,4 +87,21 @@ test("the colour menu switches every map, the legend for the colour bar, and sho
   assert.equal(page.models.colorbar.visible, false);
   ep.setColor(7);  // no such choice: nothing changes
   assert.equal(ep.state.color, 0);
+});
+
+test("a colour read through another column's codes (the clusters') hides the points of its switched-off class", () => {
+  const cluster = { ...COLORS[0], name: "cluster", key: "cluster_id", mapper: "color_0", factor_of: [2, 0, 1, 0] };
+  const page = loadPage({
+    meta: { n: 5, colors: [cluster] },
+    data: { row: Int32Array.of(0, 1, 2, 3, 4), x_pca: new Float32Array(5), y_pca: new Float32Array(5),
+      cluster_id: Int8Array.of(0, 1, 2, 3, 0) },
+    maps: [{ algo: "pca" }],
+    elements: { "ep-color": { value: "0" }, "ep-hidden": {} },
+  });
+  page.ready({ items: [cluster.factors.map(() => ({ renderers: [{ visible: true }] }))], mappers: [{ name: "color_0" }] });
+  assert.deepEqual(Array.from(page.ep.classCodes(cluster)), [2, 0, 1, 0, 2]);
+  page.ep.state.items[0][0].renderers[0].visible = false;  // class "a": clusters 1 and 3
+  page.ep.legendChanged();
+  assert.deepEqual(Array.from(page.models.shown.booleans), [true, false, true, false, true]);
+  assert.equal(page.elements["ep-hidden"].textContent, "hidden: a");
 });

@@ -15,6 +15,7 @@ function pageOf(c, more = {}) {
       row: Int32Array.from({ length: n }, (_, i) => i),
       x_pca: Float32Array.from(c.x, (v) => (v === null ? NaN : v)),
       y_pca: Float32Array.from(c.y, (v) => (v === null ? NaN : v)),
+      ...(c.group ? { [c.code.group]: Int8Array.from(c.group) } : {}),
     },
     elements: { "ep-neighbour-table": { textContent: c.text }, "ep-neighbours": { textContent: "click a point" } },
   });
@@ -30,6 +31,7 @@ for (const c of CASES) {
     const got = c.x.map((_, i) => Array.from(ep.neighboursOf(i)));
     assert.deepEqual(got, c.truth);
     if (c.python) assert.deepEqual(got, c.python);
+    if (c.group) assert.ok(c.code.group, "a table the classes number more tightly is sent grouped by them");
   });
 }
 

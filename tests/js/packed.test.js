@@ -36,3 +36,26 @@ test("search finds a packed value by its digits", { skip }, () => {
   assert.deepEqual(Array.from(hit), wanted);
   assert.equal(hit[17], 1);
 });
+
+function decimalPage(c) {
+  const n = c.text.length, exponents = c.dtype === "int8" ? Int8Array : Int16Array;
+  const decimal = { exponent: "f0_e", specials: c.specials, precision: c.precision };
+  return loadPage({
+    meta: { n, packed: { row: { start: 0, step: 1 } }, fields: [{ name: "score", key: "f0", words: null, decimal }] },
+    data: { x_pca: new Float32Array(n), y_pca: new Float32Array(n), f0: Int32Array.from(c.significands),
+      f0_e: exponents.from(c.exponents) },
+  });
+}
+
+test("a float column sent as its digits shows the text Python shows", { skip }, () => {
+  const c = python.decimals, ep = decimalPage(c).ep;
+  assert.deepEqual(c.text.map((_, i) => ep.fieldValue(0, i)), c.text);
+});
+
+test("search finds a float sent as its digits by its text", { skip }, () => {
+  const c = python.decimals, ep = decimalPage(c).ep;
+  for (const needle of ["e-0", "0.000", "nan", "-", "e+1"]) {
+    const wanted = c.text.map((t) => (t.toLowerCase().includes(needle) ? 1 : 0));
+    assert.deepEqual(Array.from(ep.searchRows(needle)), wanted, needle);
+  }
+});

@@ -112,7 +112,7 @@ function loadPage({ meta = {}, data = {}, maps = [{ algo: "pca" }], models = {},
     },
     // core.js registers embproj.CodeColorMapper as a subclass of Bokeh's CategoricalColorMapper
     Models: {
-      get: (name) => (name === "CategoricalColorMapper" ? class CategoricalColorMapper {} : registered[name] || null),
+      get: (name) => (name === "CategoricalColorMapper" ? class CategoricalColorMapper { static define() {} } : registered[name] || null),
       register: (cls) => { registered["embproj." + cls.__name__] = cls; },
     },
   };

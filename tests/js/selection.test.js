@@ -48,13 +48,14 @@ function chartPage() {
     meta: {
       n: 6,
       charts: [
-        { key: "chart0", source: "chart_bars_0", counts: [3, 3] },
+        // the bars of the column the page colours by: read from the colour's codes (render/charts.py)
+        { key: "chart0", source: "chart_bars_0", counts: [3, 3], from: { key: "cat", bars: [1, 0, 1, 0] } },
         { key: "chart1", source: "chart_bars_1", counts: [2, 2, 1] },
       ],
     },
     data: {
       row: Int32Array.of(0, 1, 2, 3, 4, 5), x_pca: new Float32Array(6), y_pca: new Float32Array(6),
-      chart0: Int8Array.of(0, 0, 0, 1, 1, 1), chart1: Int8Array.of(0, 1, 2, 0, 1, -1),
+      cat: Int8Array.of(1, 3, 1, 0, 2, 0), chart1: Int8Array.of(0, 1, 2, 0, 1, -1),  // chart0's bars: 0, 0, 0, 1, 1, 1
     },
     models: {
       chart_bars_0: { data: { sel: [0, 0] }, selected: { indices: [] } },
