@@ -136,6 +136,9 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
                 measured = engine.gather(subset(matrix.rows, opts.seed), read=True)
                 projections = measure(projections, measured, opts.seed, opts.metric, graphs.original)
         page_vectors = _page_vectors(engine, opts, plan, matrix)
+    # no stage reads the vectors past here: without these names the engine's matrix (512 MB at a million rows of
+    # 128 dims) is given back before the page is built, its largest step (render/neighbours.py's table)
+    del engine, fitted, stages, vectors
     with stage("structure", "Finding clusters and the maps' density"):
         structure = find_structure(opts, plan, sample, matrix, tuple(projections))
     with stage("lenses", "Reading each point's neighbours: label agreement, map trust"):
