@@ -32,6 +32,7 @@ def cells_knn(X: np.ndarray, k: int, metric: str, seed: int) -> tuple[np.ndarray
     """Each row's k nearest other rows among its cell's and the nearby cells' rows: int32 indices and float32
     distances, nearest first; -1 (at distance inf) where a row's cells hold fewer than k others (neighbours/search.py
     completes those)."""
+    from embproj.memory import give_back
     from embproj.neighbours.exact import Nearest
     from embproj.project.place import usable_cores
 
@@ -57,21 +58,8 @@ def cells_knn(X: np.ndarray, k: int, metric: str, seed: int) -> tuple[np.ndarray
 
     with ThreadPoolExecutor(usable_cores(), thread_name_prefix="embproj-cells") as pool:
         list(pool.map(search, range(len(members))))  # each cell writes its own rows: the same on any threads
-    give_back()
+    give_back()  # what the threads' blocks left in their malloc arenas: ~700 MB at a million rows
     return indices, distances
-
-
-def give_back() -> None:
-    """Memory the search freed, handed back to the system. The cells' blocks (a few MB each, taken and freed by
-    every cell on each thread's own malloc arena) leave glibc holding what they freed: +170 MB of RSS after the
-    search at 250,000 rows, ~700 MB at a million, which the next steps could not reuse. glibc's `malloc_trim`;
-    elsewhere (no such function) nothing."""
-    import ctypes
-
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _nearest_centre(X: np.ndarray, C: np.ndarray, metric: str) -> np.ndarray:
