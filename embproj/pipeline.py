@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from embproj import cache
 from embproj.errors import EmbprojError, OptionError, located
+from embproj.memory import give_back
 from embproj.options import ALGO_NAMES, Options, say, validate
 from embproj.plan.choose import Plan, make_plan
 from embproj.read.base import Source
@@ -129,13 +130,16 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         stages = partial(_maps, opts, maps, matrix, fit, fitted, engine, stage)  # what the projection cache is around
         vectors = engine.gather(read=True) if engine.here else None  # a cluster's are not hashed here
         graphs, projections = cache.around(stages, opts, maps.algos, vectors, matrix, fit, reporter.warn)
-        if opts.metrics:
-            from embproj.project.metrics import measure, subset
-
-            with stage("metrics", "Measuring quality"):
-                measured = engine.gather(subset(matrix.rows, opts.seed), read=True)
-                projections = measure(projections, measured, opts.seed, opts.metric, graphs.original)
+        measured = _measured(engine, opts, matrix)
         page_vectors = _page_vectors(engine, opts, plan, matrix)
+    # no step reads the vectors past here: without these names the engine's matrix (512 MB at a million rows of
+    # 128 dims) is given back before the quality numbers and the page, the run's other large steps
+    del engine, fitted, stages, vectors
+    if measured is not None:
+        from embproj.project.metrics import measure
+
+        with stage("metrics", "Measuring quality"):
+            projections = measure(projections, measured, opts.seed, opts.metric, graphs.original)
     with stage("structure", "Finding clusters and the maps' density"):
         structure = find_structure(opts, plan, sample, matrix, tuple(projections))
     with stage("lenses", "Reading each point's neighbours: label agreement, map trust"):
@@ -192,6 +196,13 @@ def _reduce(engine: Engine, matrix, opts: Options, fit):
         return matrix
     engine.reduce(reducer)
     return replace(matrix, reduced_to=reducer.target, reduced_variance=reducer.variance)
+
+
+def _measured(engine: Engine, opts: Options, matrix):
+    """The rows the quality numbers are measured on (project/metrics.py), as read; None without --metrics."""
+    from embproj.project.metrics import subset
+
+    return engine.gather(subset(matrix.rows, opts.seed), read=True) if opts.metrics else None
 
 
 def _page_vectors(engine: Engine, opts: Options, plan: Plan, matrix):
@@ -302,6 +313,7 @@ class Stages:
         start = time.perf_counter()
         with self.reporter.stage(label, total) as tick:
             yield tick
+        give_back()  # what the stage freed, before the next one takes memory
         self.seconds[key] = time.perf_counter() - start
         self.reporter.timed(label, self.seconds[key])
 

@@ -283,6 +283,26 @@ def test_the_exact_rows_of_a_tiny_table_leave_the_row_itself_out():
     assert not (indices == np.arange(12)[:, None]).any()
 
 
+@pytest.mark.parametrize("metric", METRICS)
+def test_the_exact_rows_hold_no_prepared_copy_and_rank_as_the_full_search(metric, monkeypatch):
+    """The rows searched one by one (an approximate search's recall, the rows it left short) are prepared a
+    column tile at a time, not kept as a second copy of every row (a million rows of 128 dims: 512 MB), with the
+    same ranking as a search over a copy kept whole."""
+    from embproj.neighbours.exact import Space, exact_rows
+
+    monkeypatch.setattr(knn_exact, "TILE_VALUES", 64 * 100)  # column tiles of 100 rows
+    X = small_data("ties", n=700)
+    held, tiled = Space(X, metric), Space(X, metric, held=False)
+    assert tiled.Z.size == 0 or tiled.Z is X  # other metrics take the rows as they are: no copy either
+    rows, cols = np.array([3, 19, 20, 650]), np.arange(100, 200)
+    np.testing.assert_array_equal(tiled.tile(rows, cols), held.tile(rows, cols))
+    X = small_data("float", n=700)  # no ties at the k-th: these rows are not settled as the full search's are
+    indices, distances = exact_rows(X, rows, 9, metric)
+    truth = brute(X, 9, metric)
+    np.testing.assert_array_equal(indices, truth[0][rows])
+    np.testing.assert_allclose(distances, truth[1][rows], atol=1e-12)
+
+
 def test_a_row_whose_cells_hold_too_few_gets_its_exact_neighbours(monkeypatch):
     """Two far groups, cells of ~4 rows, one probed: rows whose cell holds fewer than k others are completed by
     the exact search, so that the page's table lists k distinct others for every row."""

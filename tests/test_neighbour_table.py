@@ -149,3 +149,16 @@ def test_a_page_grouped_by_its_colour_decodes_to_the_exact_neighbours(tmp_path, 
     )
     np.testing.assert_array_equal(np.array(decoded), expected)  # decoded by the page
     shown.assert_quiet()
+
+
+def test_the_keys_looked_up_in_blocks_give_the_same_table(blob_graph, monkeypatch):
+    """The mutual bits' look-ups go a block of keys at a time (a million rows' table in ~300 MB, not ~570): the
+    same page text whatever the block, down to a few keys."""
+    from embproj.render import neighbours as table_code
+
+    indices, xy = blob_graph
+    whole = encode_neighbours(indices, xy, "pca")
+    monkeypatch.setattr(table_code, "HOLDS_KEYS", 7)
+    blocked = encode_neighbours(indices, xy, "pca")
+    assert blocked.text == whole.text and blocked.code == whole.code
+    np.testing.assert_array_equal(np.sort(round_trip(indices, xy), axis=1), np.sort(indices, axis=1))

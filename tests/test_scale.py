@@ -317,3 +317,40 @@ def test_a_second_run_with_only_page_options_changed_takes_the_coordinates_from_
     assert [a["cache"] for a in json.loads(other_seed.stdout)["algorithms"]] == ["miss"]
     off = cli(*pca, "-o", "d.html", "--no-cache")
     assert [a["cache"] for a in json.loads(off.stdout)["algorithms"]] == ["off"]
+
+
+def test_the_quality_numbers_and_the_page_are_made_without_the_vectors_held(vectors_parquet, cli, monkeypatch):
+    """The engine's float32 matrix (512 MB at a million rows of 128 dims) is let go once the maps and the page's
+    sample have their rows: the quality numbers and the page, the run's other large steps, are made without it."""
+    import gc
+    import weakref
+
+    from embproj.engine import local
+    from embproj.project import metrics
+    from embproj.render import assemble
+
+    matrices: list[weakref.ref] = []
+    alive: list[bool] = []
+    make_matrix = local.Local.matrix
+
+    def matrix(self, sample, where):
+        made = make_matrix(self, sample, where)
+        matrices.append(weakref.ref(self.read))
+        return made
+
+    def watched(step):
+        def run(*args, **kwargs):
+            gc.collect()
+            alive.append(matrices[0]() is not None)
+            return step(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(local.Local, "matrix", matrix)
+    monkeypatch.setattr(metrics, "MAX_ROWS", 60)  # measured on a subset: its own rows, not the matrix itself
+    monkeypatch.setattr(metrics, "measure", watched(metrics.measure))
+    monkeypatch.setattr(assemble, "page_contents", watched(assemble.page_contents))
+    # the page's sample of some rows (of every row, it would be the matrix itself)
+    result = cli("project", vectors_parquet, "--algo", "pca", "--page-sample", "50", "-o", "out.html", "-q")
+    assert result.exit_code == 0, result.output
+    assert len(matrices) == 1 and alive == [False, False]

@@ -149,8 +149,10 @@ class Nearest:
 
 
 def exact_rows(X: np.ndarray, rows: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """The k nearest other rows of X for `rows` only (a sample, to measure an approximate search's recall)."""
-    space = Space(X, metric)
+    """The k nearest other rows of X for `rows` only (a sample, to measure an approximate search's recall). The
+    rows are prepared a column tile at a time (`held=False`): a prepared copy of X would double a million rows'
+    memory for a few hundred rows' search."""
+    space = Space(X, metric, held=False)
     out_i, out_d = np.empty((len(rows), k), dtype=np.int64), np.empty((len(rows), k))
     for block in blocks(len(rows), ROW_TILE):
         chosen = rows[block]
@@ -170,27 +172,28 @@ def exact_rows(X: np.ndarray, rows: np.ndarray, k: int, metric: str) -> tuple[np
 class Space:
     """The rows as the tiles rank them: by matrix products (float32) for euclidean (|c|² − 2x·c of the rows
     moved to their mean: the squared distance less |x|²), cosine and correlation (−x̂·ĉ), else by scikit-learn's
-    distances. `rank` turns a true distance into those units; `slack` bounds their rounding."""
+    distances. `rank` turns a true distance into those units; `slack` bounds their rounding. `held`: the rows are
+    prepared once and kept (`Z`), else prepared again for each tile (the same values: each row is prepared alone)."""
 
-    def __init__(self, X: np.ndarray, metric: str) -> None:
-        self.X, self.metric = X, metric
+    def __init__(self, X: np.ndarray, metric: str, held: bool = True) -> None:
+        self.X, self.metric, self.held = X, metric, held
         self.col_tile = max(1, TILE_VALUES // ROW_TILE)
         # euclidean rows are moved to their mean first: a large common offset would drown |c|² − 2x·c in rounding
         self.shift = X.mean(axis=0, dtype=np.float64) if metric == "euclidean" and len(X) else None
-        self.Z, self.squares = self.prepare(X)
+        self.Z, self.squares = self.prepare(X, held)
         self.squares32 = self.squares.astype(np.float32) if self.squares is not None else None
         self.slack = 0.0
         if metric in PRODUCT_METRICS:  # float32 products: rounding of up to dims × eps × the largest |x|·|c|
             scale = float(self.squares.max(initial=0.0)) if self.squares is not None else 1.0
             self.slack = 4 * float(np.finfo(np.float32).eps) * (scale + 1.0) * X.shape[1]
 
-    def prepare(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def prepare(self, X: np.ndarray, keep: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """Rows as the products want them (float32, worked out in float64; moved by `shift` for euclidean,
         centred for correlation, unit length for cosine) and, for euclidean, their squared norms (float64); other
-        metrics take the rows as they are."""
+        metrics take the rows as they are. `keep=False`: the squared norms only (no rows)."""
         if self.metric not in PRODUCT_METRICS:
             return X, None
-        out = np.empty(X.shape, dtype=np.float32)
+        out = np.empty(X.shape if keep else (0, X.shape[1]), dtype=np.float32)
         squares = np.empty(len(X)) if self.metric == "euclidean" else None
         for block in blocks(len(X), PREPARE_ROWS):  # in float64 a block at a time, not the whole matrix at once
             Z = X[block].astype(np.float64)
@@ -203,21 +206,26 @@ class Space:
             else:
                 norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
                 Z /= np.where(norms > 0, norms, 1.0)[:, None]  # a zero row stays zero: distance 1 to every other
-            out[block] = Z
+            if keep:
+                out[block] = Z
         return out, squares
+
+    def rows(self, rows) -> np.ndarray:
+        """The prepared rows `rows` (an index array or a slice)."""
+        return self.Z[rows] if self.held else self.prepare(self.X[rows])[0]
 
     def tile(self, rows: np.ndarray, cols: np.ndarray, query: np.ndarray | None = None) -> np.ndarray:
         """Rank values between `rows` (any) and `cols` (a run of rows), lower is nearer; a row's own entry at
         infinity. With `query` (prepared rows from elsewhere), between those rows and `cols`."""
         first, end = int(cols[0]), int(cols[-1]) + 1
-        left = self.Z[rows] if query is None else query
+        left = self.rows(rows) if query is None else query
         if self.metric not in PRODUCT_METRICS:
             from sklearn.metrics import pairwise_distances
 
             v = pairwise_distances(left, self.X[first:end], metric=self.metric, n_jobs=1).astype(np.float32)
             v[np.isnan(v)] = np.inf
         else:  # float32 throughout: the ranking only chooses candidates, whose distances are recomputed exactly
-            v = left @ self.Z[first:end].T
+            v = left @ self.rows(slice(first, end)).T
             if self.squares32 is not None:
                 v *= -2.0
                 v += self.squares32[first:end]

@@ -42,6 +42,7 @@ LEVEL = 6  # zlib's: 9 took 5.6 s instead of 1.1 s on a million points, for 0.4%
 STRATEGY = zlib.Z_FILTERED
 ENCODING = "z-order, mutual bits, byte planes, deflate, base85"
 B85 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~"  # RFC 1924's
+HOLDS_KEYS = 1 << 20  # keys looked up at a time: two int64 arrays of 8 MB, not of 80 at a million rows × k = 10
 SENT = str.maketrans("<", ",")  # "<" could start "<!--" or "</script" in the page: "," is not in the alphabet
 
 
@@ -146,16 +147,26 @@ def _spread(v: np.ndarray) -> np.ndarray:
 
 def _streams(near: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The mutual bits, the first numbers and the gaps of the table `near` (n × k, each row ascending)."""
+    # n × k int64 arrays weigh 80 MB each at a million rows: a row's number is its entry's place // k, not an
+    # array of its own, and each one goes as soon as it is read
     n, k = near.shape
-    rows = np.repeat(np.arange(n, dtype=np.int64), k)
-    cols = near.ravel().astype(np.int64)
-    edges = rows * n + cols  # ascending: by row, then by neighbour
-    later = cols > rows  # p lists a later row q: q, when its turn comes, gets a bit "do you list p?"
-    asks = np.sort(cols[later] * n + rows[later])  # by the row that gets the bit, then by the row asked about
+    cols = near.ravel().astype(np.int64, copy=False)
+    edges = np.repeat(np.arange(n, dtype=np.int64) * n, k)
+    edges += cols  # row * n + neighbour: ascending, by row, then by neighbour
+    # p lists a later row q: q, when its turn comes, gets a bit "do you list p?"
+    later = np.flatnonzero(edges // n < cols)
+    asks = cols[later] * n + later // k
+    del later
+    asks.sort()  # by the row that gets the bit, then by the row asked about
     flags = _holds(edges, asks)
     answered = _holds(asks[flags], edges)  # p lists q < p and q listed p: p's bit for q said so
+    del edges
     flags = _latest_first(flags, asks // n, n)
-    rows, cols = rows[~answered], cols[~answered]
+    del asks
+    told = np.flatnonzero(~answered)
+    del answered
+    rows, cols = told // k, cols[told]
+    del told
     first = np.ones(len(rows), bool)
     first[1:] = rows[1:] != rows[:-1]
     firsts = cols[first] - rows[first]
@@ -173,11 +184,16 @@ def _latest_first(flags: np.ndarray, asker: np.ndarray, n: int) -> np.ndarray:
 
 
 def _holds(haystack: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Which of `keys` are in the sorted `haystack` (sorted keys search fastest)."""
+    """Which of `keys` are in the sorted `haystack` (sorted keys search fastest), `HOLDS_KEYS` keys at a time."""
+    out = np.zeros(len(keys), bool)
     if not haystack.size:
-        return np.zeros(len(keys), bool)
-    at = np.minimum(np.searchsorted(haystack, keys), len(haystack) - 1)
-    return haystack[at] == keys
+        return out
+    for start in range(0, len(keys), HOLDS_KEYS):
+        part = keys[start : start + HOLDS_KEYS]
+        at = np.searchsorted(haystack, part)
+        np.minimum(at, len(haystack) - 1, out=at)
+        out[start : start + HOLDS_KEYS] = haystack[at] == part
+    return out
 
 
 def base85(raw: bytes) -> str:
