@@ -2,7 +2,7 @@
 process (wall time and peak RSS from os.wait4), with trustworthiness (k=10) on the same seeded 3,000 rows.
 
   python benchmarks/scale.py                  # 100k UMAP and the 1M runs (about an hour on 2 cores)
-  python benchmarks/scale.py --only 100k      # one case: 100k, 1m-pca, 1m-umap, 1m-tsne
+  python benchmarks/scale.py --only 100k      # one case: 100k, 1m-pca, 1m-umap, 1m-tsne, bytes
   python benchmarks/scale.py --plain-1m       # also the plain script on all 1M rows (stopped after an hour)
   python benchmarks/scale.py --only plain-1m  # the plain script on all 1M rows alone
   python benchmarks/scale.py --only sklearn-tsne  # scikit-learn's TSNE on 100k rows, scaled to 1M by n log n
@@ -194,6 +194,19 @@ def case_sklearn_tsne(work: Path) -> list[str]:
     ]
 
 
+def case_bytes(work: Path) -> list[str]:
+    """The page's bytes a point on issue 30's table (an `id`, a label of 20 classes, 128 dims), PCA of every row,
+    without and with the neighbour table (benchmarks/bytes_a_point.py, which also gives them column by column)."""
+    import bytes_a_point
+
+    data = bytes_a_point.make_table(DATA / "blobs-1m-id.parquet", 1_000_000)
+    return [
+        f"| 1,000,000 × 128 with an `id`, PCA, every row: the page (targets 16 and 36 B a point) | "
+        f"{bytes_a_point.measure(data, work / 'bytes.html', k)} | | | | |"
+        for k in (0, 10)
+    ]
+
+
 def make_parts(table: Path, parts: int) -> Path:
     """`table` split into `parts` Parquet files of consecutive rows, in a folder beside it."""
     import pyarrow.parquet as pq
@@ -241,14 +254,14 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--only",
-        choices=("100k", "1m-pca", "1m-umap", "1m-tsne", "dask", "sklearn-tsne", "plain-1m"),
+        choices=("100k", "1m-pca", "1m-umap", "1m-tsne", "bytes", "dask", "sklearn-tsne", "plain-1m"),
         action="append",
     )
     parser.add_argument("--plain-1m", action="store_true", help="also the plain UMAP script on 1M rows")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--append", action="store_true", help="add to the table RESULTS.md holds")
     args = parser.parse_args(argv)
-    chosen = args.only or ["100k", "1m-pca", "1m-umap", "1m-tsne", "dask"]
+    chosen = args.only or ["100k", "1m-pca", "1m-umap", "1m-tsne", "bytes", "dask"]
     lines = [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `python benchmarks/scale.py`; load "
         f"average {os.getloadavg()[0]:.2f} before the runs. Every run a fresh process; RSS is its peak.",
@@ -271,6 +284,8 @@ def main(argv=None) -> None:
                 lines += case_sklearn_tsne(work)
             elif case == "plain-1m":
                 lines += case_plain_1m(work)
+            elif case == "bytes":
+                lines += case_bytes(work)
             else:
                 lines += case_100k(work) if case == "100k" else case_1m(work, case[3:], args.plain_1m)
             print("\n".join(lines[-3:]), flush=True)
