@@ -17,39 +17,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from scale import make_table as blobs  # noqa: E402
+
 import reportdata  # noqa: E402 (the page's decoders live with the tests)
-
-
-def make_table(path: Path, n: int, dims: int = 128, classes: int = 20, seed: int = 0) -> Path:
-    """scale.py's blobs with an `id` column, written in slices of 100,000 rows."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    if path.exists():
-        return path
-    centers = np.random.default_rng(seed + 1).normal(scale=3.0, size=(classes, dims))
-    rng = np.random.default_rng(seed)
-    writer = None
-    for start in range(0, n, 100_000):
-        m = min(100_000, n - start)
-        labels = rng.integers(classes, size=m)
-        X = (centers[labels] + rng.normal(size=(m, dims))).astype(np.float32)
-        table = pa.table(
-            {
-                "id": pa.array(np.arange(start, start + m)),
-                "label": pa.array([f"c{k}" for k in labels]),
-                "embedding": pa.FixedSizeListArray.from_arrays(pa.array(X.ravel()), dims),
-            }
-        )
-        writer = writer or pq.ParquetWriter(str(path), table.schema)
-        writer.write_table(table)
-    writer.close()
-    return path
 
 
 def measure(data: Path, out: Path, k: int) -> str:
@@ -77,7 +50,7 @@ def main() -> None:
     parser.add_argument("--neighbours", default="0,10", help="the k of each run, comma-separated")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        data = make_table(Path(folder) / "blobs.parquet", args.rows)
+        data = blobs(Path(folder) / "blobs.parquet", args.rows, ids=True)
         for k in (int(v) for v in args.neighbours.split(",")):
             print(f"{args.rows:,} rows, " + measure(data, Path(folder) / "r.html", k), flush=True)
 

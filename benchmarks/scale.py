@@ -31,8 +31,9 @@ START, END = "<!-- scale:start -->", "<!-- scale:end -->"
 QUALITY_ROWS = 3_000
 
 
-def make_table(path: Path, n: int, dims: int = 128, classes: int = 20, seed: int = 0) -> Path:
-    """The blobs, written in slices of 100,000 rows (the generator never holds more)."""
+def make_table(path: Path, n: int, dims: int = 128, classes: int = 20, seed: int = 0, ids: bool = False) -> Path:
+    """The blobs, written in slices of 100,000 rows (the generator never holds more); `ids`: with an integer `id`
+    column 0..n-1 first (issue 30's table)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -48,6 +49,8 @@ def make_table(path: Path, n: int, dims: int = 128, classes: int = 20, seed: int
         X = (centers[labels] + rng.normal(size=(m, dims))).astype(np.float32)
         vectors = pa.FixedSizeListArray.from_arrays(pa.array(X.ravel()), dims)
         table = pa.table({"label": pa.array([f"c{k}" for k in labels]), "embedding": vectors})
+        if ids:
+            table = table.add_column(0, "id", pa.array(np.arange(start, start + m)))
         writer = writer or pq.ParquetWriter(str(path), table.schema)
         writer.write_table(table)
     writer.close()
@@ -199,7 +202,7 @@ def case_bytes(work: Path) -> list[str]:
     without and with the neighbour table (benchmarks/bytes_a_point.py, which also gives them column by column)."""
     import bytes_a_point
 
-    data = bytes_a_point.make_table(DATA / "blobs-1m-id.parquet", 1_000_000)
+    data = make_table(DATA / "blobs-1m-id.parquet", 1_000_000, ids=True)
     return [
         f"| 1,000,000 × 128 with an `id`, PCA, every row: the page (targets 16 and 36 B a point) | "
         f"{bytes_a_point.measure(data, work / 'bytes.html', k)} | | | | |"
