@@ -42,18 +42,6 @@
     return lines.join("\r\n") + "\r\n";
   };
 
-  function download(text, name) {
-    const blob = new Blob(["\ufeff" + text], { type: "text/csv;charset=utf-8" });
-    const url = URL.createObjectURL(blob), a = document.createElement("a");
-    a.href = url;
-    a.download = name;
-    a.hidden = true;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
-  }
-
   // A suspect chosen in the table: the map selects it, and its neighbours get their rings.
   ep.chooseSuspect = function (i) {
     ep.points().selected.indices = [i];
@@ -98,7 +86,7 @@
     const csvButton = document.getElementById("ep-labels-csv"), select = document.getElementById("ep-labels-select");
     if (csvButton) {
       csvButton.disabled = false;
-      csvButton.addEventListener("click", () => download(ep.suspectsCsv(), "embproj-suspect-labels.csv"));
+      csvButton.addEventListener("click", () => ep.saveCsv(ep.suspectsCsv(), "embproj-suspect-labels.csv"));
     }
     if (select) {
       select.disabled = false;
