@@ -4,6 +4,7 @@ so that small tables take the large-data paths), streamed vectors, and the same 
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pyarrow as pa
@@ -132,8 +133,12 @@ def test_umap_search_answers_as_pynndescents_own_index_does(X, monkeypatch):
     fast = umap_search.search_index(graph.index, X[fit], 14, "euclidean", 0)
     assert umap_search.status() == umap_search.EXACT and isinstance(fast, NNDescent) and type(fast) is not NNDescent
     many = umap_search.EXACT_PLACE_ROWS + 1  # more rows to place than the exact search places faster
-    assert type(umap_search.search_index(graph.index, X[fit], 14, "euclidean", 0, placing=many)) is NNDescent
-    assert "rows to place" in umap_search.status()
+    locked = umap_search.search_index(graph.index, X[fit], 14, "euclidean", 0, placing=many)
+    assert isinstance(locked, NNDescent) and type(locked) is umap_search.Locked
+    assert "rows to place" in umap_search.status() and "a thread at a time" in umap_search.status()
+    again = pickle.loads(pickle.dumps(locked))  # as a fitted UMAP goes to a Dask worker
+    assert type(again) is umap_search.Locked
+    np.testing.assert_array_equal(again.query(X[rest], k=14)[0], locked.query(X[rest], k=14)[0])
     monkeypatch.setenv(NO_FAST, "umap_search")
     public = umap_search.search_index(graph.index, X[fit], 14, "euclidean", 0)
     assert type(public) is NNDescent
@@ -148,6 +153,15 @@ def test_umap_search_answers_as_pynndescents_own_index_does(X, monkeypatch):
     labels = np.arange(N) % 4
     nearest_fitted = ((xy[rest][:, None, :] - xy[fit][None, :, :]) ** 2).sum(-1).argmin(1)
     assert (labels[fit][nearest_fitted] == labels[rest]).mean() > 0.95
+    # the fast path above EXACT_PLACE_ROWS: the same index, asked a thread at a time, places the rows a batch a
+    # thread on every core where one thread after another puts them (pynndescent's query starts from its seed)
+    monkeypatch.delenv(NO_FAST)
+    monkeypatch.setattr(umap_search, "EXACT_PLACE_ROWS", len(rest) - 1)
+    _, placer = fit_map(X[fit], "umap", params, 0, graph, placing=len(rest))
+    assert type(placer.model.precomputed_knn[2]) is umap_search.Locked and placer.threads() == place.usable_cores()
+    threaded = project(X, "umap", params, 0, graph, fit).xy
+    assert "a thread at a time" in umap_search.status()
+    np.testing.assert_array_equal(threaded, xy)
 
 
 def test_rows_placed_on_every_core_land_where_one_thread_puts_them(X, monkeypatch):

@@ -9,12 +9,21 @@ find their true neighbours. It leans on those two names of pynndescent's and uma
 fast/versions.py names), so it stays here; `search_index` gives a real NN-descent index when they are not there,
 the releases are outside the checked ranges or EMBPROJ_NO_FAST names umap_search, and `status` says which
 (`--json`). It pickles as its search alone, so that a fitted UMAP can be sent to a Dask worker to place rows there.
+
+Above `EXACT_PLACE_ROWS` rows to place the index is pynndescent's own, built over the fitted rows. Its `query`
+keeps its buffers on the index, so threads must take turns: `Locked` asks it one caller at a time and hands back
+copies. Each query starts from the index's seed, whoever asked before (pynndescent copies its random state on each
+call), so the rows placed a batch a thread land where one thread after another puts them, and the placing's layout
+epochs, most of its time, run on every core (project/place.py).
 """
 
 from __future__ import annotations
 
 import inspect
+import threading
 from typing import Any
+
+import numpy as np
 
 from embproj.fast.versions import refused
 
@@ -40,15 +49,20 @@ def search_index(nearest, X, k: int, metric: str, seed: int, placing: int = 0) -
     if why is None:
         STATE["status"] = EXACT
         return __getattr__("Answered")(nearest, metric in ("cosine", "correlation"), k)
+    build = {"metric": metric, "n_neighbors": k + 1, "random_state": seed, "n_jobs": 1, "low_memory": True}
     STATE["status"] = f"NN-descent (pynndescent's own index: {why})"
-    return NNDescent(X, metric=metric, n_neighbors=k + 1, random_state=seed, n_jobs=1, low_memory=True)
+    if placing > EXACT_PLACE_ROWS and refused("umap_search") is None:
+        STATE["status"] = f"NN-descent (pynndescent's own index, asked a thread at a time: {why})"
+        return __getattr__("Locked")(X, **build)
+    return NNDescent(X, **build)
 
 
 def shareable(model) -> bool:
-    """Whether threads may place rows into `model` at once: yes when its index is ours (read-only arrays); not
-    with pynndescent's own, whose `query` builds its search on first use and keeps its buffers on the index."""
+    """Whether threads may place rows into `model` at once: yes when its index is `Answered` (read-only arrays) or
+    `Locked`; not with pynndescent's own as shipped, whose `query` builds its search on first use and keeps its
+    buffers on the index."""
     index = (getattr(model, "precomputed_knn", None) or (None, None, None))[2]
-    return bool(_CLASS) and isinstance(index, _CLASS[0])
+    return isinstance(index, tuple(_CLASS.values()))
 
 
 def status() -> str:
@@ -56,12 +70,12 @@ def status() -> str:
     return STATE["status"]
 
 
-_CLASS: list = []
+_CLASS: dict = {}
 
 
 def __getattr__(name: str):
-    """`Answered`, made on first use (it subclasses pynndescent's NNDescent, which loads numba)."""
-    if name != "Answered":
+    """`Answered` and `Locked`, made on first use (they subclass pynndescent's NNDescent, which loads numba)."""
+    if name not in ("Answered", "Locked"):
         raise AttributeError(name)
     if not _CLASS:
         from pynndescent import NNDescent
@@ -79,10 +93,31 @@ def __getattr__(name: str):
             def __reduce__(self):  # pickled as its search alone (NNDescent's own state is not there)
                 return (_rebuild, (self._nearest, self._angular_trees, self.n_neighbors))
 
-        Answered.__module__ = __name__
-        Answered.__qualname__ = "Answered"
-        _CLASS.append(Answered)
-    return _CLASS[0]
+        class Locked(NNDescent):
+            """pynndescent's own index, asked by one thread at a time; each caller gets arrays of its own."""
+
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                self._turns = threading.Lock()
+
+            def query(self, *args: Any, **kwargs: Any):
+                with self._turns:
+                    found = super().query(*args, **kwargs)
+                    return tuple(np.array(a) for a in found) if isinstance(found, tuple) else np.array(found)
+
+            def __getstate__(self):
+                state = super().__getstate__()
+                state.pop("_turns", None)
+                return state
+
+            def __setstate__(self, state) -> None:
+                super().__setstate__(state)
+                self._turns = threading.Lock()
+
+        for made in (Answered, Locked):
+            made.__module__, made.__qualname__ = __name__, made.__name__
+            _CLASS[made.__name__] = made
+    return _CLASS[name]
 
 
 def _rebuild(nearest, angular: bool, k: int):
