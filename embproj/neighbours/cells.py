@@ -79,7 +79,7 @@ def _search_cell(X: np.ndarray, rows: np.ndarray, candidates: np.ndarray, k: int
     """`rows`' k nearest others among `candidates` (global row numbers; they begin with the first `CELL_CAP` of
     `rows`), nearest first by exact distance, `CELL_ROWS` rows at a time. Among more equal candidates than it
     keeps, which ones a row gets is fixed but not the lowest rows."""
-    from embproj.neighbours.exact import MARGIN, Space, pair_distances
+    from embproj.neighbours.exact import MARGIN, Space, pair_distances, smallest
 
     R = X[candidates]
     space = Space(R, metric)
@@ -92,9 +92,9 @@ def _search_cell(X: np.ndarray, rows: np.ndarray, candidates: np.ndarray, k: int
         own = np.arange(begin, begin + len(block))
         inside = own < min(CELL_CAP, len(rows))  # a row is not its own neighbour
         v[np.flatnonzero(inside), own[inside]] = np.inf
-        pick = np.argpartition(v, m - 1, axis=1)[:, :m] if v.shape[1] > m else np.tile(np.arange(m), (len(block), 1))
+        ranks, pick = smallest(v, m)
         exact = pair_distances(X[block], pick, metric, R)
-        exact[np.take_along_axis(v, pick, 1) == np.inf] = np.inf
+        exact[ranks == np.inf] = np.inf
         ranked = np.lexsort((candidates[pick], exact), axis=-1)[:, : found.shape[1]]
         near, near_distances = candidates[np.take_along_axis(pick, ranked, 1)], np.take_along_axis(exact, ranked, 1)
         near[~np.isfinite(near_distances)] = -1

@@ -258,6 +258,16 @@ def blocks(n: int, size: int):
         yield np.arange(start, min(n, start + size))
 
 
+def smallest(v: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's m smallest values of v and their columns, in no order (every column when there are no more than
+    m): a narrow first tile partitioned, then only the entries below each row's worst so far gathered (`_merge`),
+    ~4 times cheaper than partitioning whole rows of a few thousand."""
+    best_v, best_i = np.empty((len(v), 0), dtype=v.dtype), np.empty((len(v), 0), dtype=np.int64)
+    for cols in _columns(v.shape[1], v.shape[1], m) if v.shape[1] else ():
+        best_v, best_i = _merge(best_v, best_i, v[:, cols[0] : cols[-1] + 1], cols, m)
+    return best_v, best_i
+
+
 def _merge(best_v: np.ndarray, best_i: np.ndarray, v: np.ndarray, cols: np.ndarray, m: int):
     """The m best of (the best so far, this tile), per row. Once a row has m, only the tile's entries below its
     worst are gathered (a comparison over the tile, not a partition: most tiles hold few such entries)."""
