@@ -254,8 +254,9 @@ class Options:
         low=0, high=MAX_PAGE_SAMPLE, integer=True, commands=("project",),
     )  # fmt: skip
     coords_out: Path | None = option(
-        None, "--coords-out", help="Also write row, x, y per algorithm and the label (.parquet or .csv)",
-        suffixes=COORDS_SUFFIXES, commands=("project",),
+        None, "--coords-out", help="Also write row, x, y per algorithm and the label (.parquet or .csv); compare: "
+        "each row's key, both maps' x and y (AFTER's aligned to BEFORE's) and its change", suffixes=COORDS_SUFFIXES,
+        commands=MAPS,
     )  # fmt: skip
     metrics: bool = option(True, "--metrics/--no-metrics", help="Measure trustworthiness and kNN recall")
     lenses: bool = option(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -71,11 +72,12 @@ def run_compare(*args):
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
-    """The PCA comparison of the pair, with --json."""
+    """The PCA comparison of the pair, with --json (and --coords-out, read by its own test)."""
     folder = tmp_path_factory.mktemp("pair")
     before, after = write_pair(folder)
     out = folder / "compare.html"
-    result = run_compare(before, after, "--algo", "pca", "-o", out, "-q", "--json")
+    result = run_compare(before, after, "--algo", "pca", "-o", out, "-q", "--json", "--coords-out",
+                         folder / "changes.parquet")  # fmt: skip
     assert result.exit_code == 0, result.output
     return out.read_text(encoding="utf-8"), json.loads(result.stdout)
 
@@ -165,6 +167,33 @@ def test_json_has_the_compare_block(pair):
     words = summary["command"].split(" ")
     assert words[:2] == ["embproj", "compare"]
     assert words[2].endswith("before.parquet") and words[3].endswith("after.parquet")
+
+
+def test_coords_out_holds_each_rows_key_both_maps_and_its_change(pair, tmp_path):
+    """What a CI step reads after a comparison: a row per plotted row, by key, with the page's numbers."""
+    page, summary = pair
+    table = pq.read_table(Path(summary["coords_out"])).to_pandas()
+    assert list(table.columns) == ["row", "id", "before_x", "before_y", "after_x", "after_y", "change", "label"]
+    assert len(table) == N and sorted(table["row"]) == list(range(N))
+    assert list(table["id"]) == [f"item-{i:03d}" for i in table["row"]]
+    data = points(page)  # the page's rows, in the same order
+    assert list(table["id"]) == ids_of(page)
+    np.testing.assert_allclose(table["change"], data["change"], atol=1e-3)  # the page rounds what it shows
+    np.testing.assert_allclose(table[["before_x", "after_y"]], np.column_stack([data["x_pca_before"],
+                               data["y_pca_after"]]), rtol=1e-5, atol=1e-5)  # fmt: skip
+    assert table["change"].mean() == pytest.approx(summary["compare"]["mean_change"], abs=1e-4)
+    top = set(table.nlargest(REPLACED, "change")["id"])
+    assert len(top & {f"item-{i:03d}" for i in replaced_rows()}) / REPLACED >= 0.9
+    # as CSV, by the suffix, and never onto an input
+    before, after = write_pair(tmp_path)
+    csv = tmp_path / "changes.csv"
+    result = run_compare(before, after, "--algo", "pca", "-o", tmp_path / "c.html", "-q", "--coords-out", csv)
+    assert result.exit_code == 0, result.output
+    assert csv.read_text(encoding="utf-8").splitlines()[0] == (
+        '"row","id","before_x","before_y","after_x","after_y","change","label"'
+    )
+    result = run_compare(before, after, "--algo", "pca", "-o", tmp_path / "c.html", "--coords-out", before)
+    assert result.exit_code == 2 and "choose another --coords-out path" in result.stderr, result.output
 
 
 def test_the_change_is_the_jaccard_distance_of_the_two_neighbour_tables(pair):

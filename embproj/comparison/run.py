@@ -93,8 +93,26 @@ def _rest(opts: Options, stage: Stages, sides: tuple[Side, Side], matching, repo
         reporter.warn(message)
     with Stages(Reporter(), stage.seconds)("write", ""):
         read = _check_outputs(opts, sides, page.files_read)
-        written = write_outputs([text_output("report", opts.output, page.html)] if opts.output is not None else [])
+        written = write_outputs(_outputs(opts, page.html, before, matching, maps))
     return Result(page.html, plan, run_summary, maps.projections, stage.seconds, written, read)
+
+
+def _outputs(opts: Options, html: str, before: Side, matching, maps) -> list:
+    """The report, and with --coords-out each row's key, both maps and its change as a table."""
+    import pyarrow as pa
+
+    from embproj.write.coords import change_table, coords_output
+
+    outputs = [text_output("report", opts.output, html)] if opts.output is not None else []
+    if opts.coords_out is not None:
+        rows, table = before.matrix.keep, before.sample.table
+        label = before.plan.color.column or before.plan.label.column
+        labels = table.column(label).take(pa.array(rows)) if label else None
+        keys = matching.keys(table, before.sample.row_ids).take(pa.array(rows)) if matching.key else None
+        ids = before.sample.row_ids[rows]
+        changed = change_table(ids, maps.projections, maps.change, matching.key, keys, label, labels)
+        outputs.append(coords_output(opts.coords_out, changed))
+    return outputs
 
 
 def _checked(opts: Options, two_tables: bool) -> Options:
@@ -134,7 +152,8 @@ def _check_outputs(opts: Options, sides, files=()) -> tuple[Path, ...]:
     for side in sides:
         inputs += [*side.source.parts, *side.source.inputs]
     inputs = list(dict.fromkeys([*inputs, *files]))
-    check_outputs([("-o", opts.output)] if opts.output is not None else [], inputs)
+    named = ((say("output", short=True), opts.output), (say("coords_out"), opts.coords_out))
+    check_outputs([(flag, path) for flag, path in named if path is not None], inputs)
     return tuple(inputs)
 
 

@@ -30,6 +30,28 @@ def coords_table(
     return pa.table(columns)
 
 
+def change_table(
+    row_ids: np.ndarray, projections, change: np.ndarray, key: str | None, keys, label: str | None, labels
+) -> pa.Table:
+    """`embproj compare --coords-out`: each plotted row's number in BEFORE, its key (`keys`, when rows were matched
+    by a key column), both maps' x and y by side (AFTER's aligned to BEFORE's), its neighbourhood change and the
+    label."""
+    columns = {"row": pa.array(row_ids.astype(np.int64))}
+    if key and keys is not None:
+        columns[key] = keys
+    for p in projections:
+        columns[f"{p.side}_x"], columns[f"{p.side}_y"] = pa.array(p.xy[:, 0]), pa.array(p.xy[:, 1])
+    columns["change"] = pa.array(np.asarray(change, dtype=np.float32))
+    if label and labels is not None and label not in columns:
+        columns[label] = labels
+    fit = projections[0].fit if projections else None
+    if fit is not None:
+        fitted = np.zeros(len(row_ids), dtype=bool)
+        fitted[fit] = True
+        columns["fitted"] = pa.array(fitted)
+    return pa.table(columns)
+
+
 def coords_output(path: Path, table: pa.Table) -> Output:
     """The table as Parquet or CSV, by the path's suffix (checked by the option's declaration)."""
 

@@ -46,7 +46,7 @@ def check_outputs(outputs: Sequence[tuple[str, Path]], inputs: Sequence[Path]) -
     resolved), before any work."""
     files = [f for path in inputs for f in _files(Path(path))]
     for i, (flag, path) in enumerate(outputs):
-        check_output(path, files)
+        check_output(path, files, flag)
         for other_flag, other in outputs[:i]:
             if _same_path(Path(path), Path(other)):
                 raise OptionError(
@@ -54,8 +54,9 @@ def check_outputs(outputs: Sequence[tuple[str, Path]], inputs: Sequence[Path]) -
                 )
 
 
-def check_output(output: Path, inputs: Sequence[Path] = ()) -> None:
-    """Fail before any work when the output could not be written, or would overwrite an input."""
+def check_output(output: Path, inputs: Sequence[Path] = (), flag: str = "") -> None:
+    """Fail before any work when the output could not be written, or would overwrite an input; `flag`: the option
+    that names it (default -o)."""
     output = Path(output)
     if output.is_dir():
         raise OptionError(
@@ -65,7 +66,7 @@ def check_output(output: Path, inputs: Sequence[Path] = ()) -> None:
         if stat.S_ISSOCK(output.stat().st_mode):
             raise OptionError("the output is a socket", "give a file, a pipe or a terminal", where=str(output))
         return  # written into, never renamed over: no temporary file beside it
-    parent, flag = _folder(output), say("output", short=True)
+    parent, flag = _folder(output), flag or say("output", short=True)
     if not parent.is_dir():
         raise OptionError(
             f"the output folder {parent} does not exist",
