@@ -136,8 +136,7 @@ def _number_or_word(d, text: str):
 def project(opts: Options, json_out: bool, quiet: bool) -> None:
     def made(result) -> str:
         rows = result.summary.rows
-        points = f"{rows.plotted:,} point{'s' if rows.plotted != 1 else ''}"
-        return f"{points} of {rows.read:,} row{'s' if rows.read != 1 else ''}"
+        return f"{rows.points_text} of {rows.read:,} row{'s' if rows.read != 1 else ''}"
 
     _make(_named(opts, opts.algo or DEFAULT_ALGO), json_out, quiet, made)
 

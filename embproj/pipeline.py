@@ -152,7 +152,7 @@ def run(opts: Options, source: Source | None = None, reporter: Reports | None = 
         contents = page_contents(opts, made)
         summary = describe_run(opts, made, seconds, contents.warnings, contents.table_facts)
         page = make_page(opts, made, contents, summary)
-    summary = with_page(summary, page.images, page.note, page.sending)
+    summary = with_page(summary, page.images, page.note, page.sending, shown=page.shown)
     for message in summary.warnings:
         reporter.warn(message)
     with Stages(Reporter(), stage.seconds)("write", ""):

@@ -40,6 +40,14 @@ class Rows:
     plotted: int
     dropped: int
     reasons: dict[str, int] = field(default_factory=dict)  # why rows were dropped → how many
+    shown: int | None = None  # the points on the page, when --max-html-mb left some of the plotted ones out
+
+    @property
+    def points_text(self) -> str:
+        """`1,797 points`, or `2,060 points on the page (5,000 plotted)` when the size budget thinned them."""
+        if self.shown is not None:
+            return f"{self.shown:,} point{'s' if self.shown != 1 else ''} on the page ({self.plotted:,} plotted)"
+        return f"{self.plotted:,} point{'s' if self.plotted != 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -171,9 +179,13 @@ def color_fact(column: str, kind: str | None) -> str:
     return f'"{column}" ({kind})'
 
 
-def with_page(summary: RunSummary, images: ImageFacts | None, *notes: str | None) -> RunSummary:
-    """The summary as the page written shows it: with its images and the size budget's notes."""
-    return replace(summary, images=images, warnings=summary.warnings + tuple(n for n in notes if n))
+def with_page(
+    summary: RunSummary, images: ImageFacts | None, *notes: str | None, shown: int | None = None
+) -> RunSummary:
+    """The summary as the page written shows it: with its images, the size budget's notes and, when the budget
+    thinned the points, how many the page holds (`shown`)."""
+    rows = summary.rows if shown is None else replace(summary.rows, shown=shown)
+    return replace(summary, images=images, rows=rows, warnings=summary.warnings + tuple(n for n in notes if n))
 
 
 def versions_used(algos) -> dict[str, str]:
@@ -215,6 +227,7 @@ def manifest(summary: RunSummary) -> dict:
         "source": summary.source,
         "rows_read": summary.rows.read,
         "rows_plotted": summary.rows.plotted,
+        "points_on_page": summary.rows.plotted if summary.rows.shown is None else summary.rows.shown,
         "dropped": summary.rows.reasons,
         "columns": summary.columns,
         "scale": summary.scale["method"],
@@ -245,6 +258,7 @@ def json_summary(result) -> dict:
             "read": s.rows.read,
             "sampled": s.rows.sampled,
             "plotted": s.rows.plotted,
+            "on_page": s.rows.plotted if s.rows.shown is None else s.rows.shown,
             "dropped": s.rows.dropped,
             "dropped_reasons": s.rows.reasons,
         },
@@ -305,8 +319,7 @@ def one_line(summary: RunSummary, html: str) -> str:
     said = f"{warned} warning{'s' if warned != 1 else ''}" if warned else "no warnings"
     size = len(html.encode("utf-8", "replace")) / 1e6
     source = summary.source.replace("\\", "/").rsplit("/", 1)[-1] or summary.source
-    points = f"{summary.rows.plotted:,} point{'s' if summary.rows.plotted != 1 else ''}"
-    return f"<embproj report of {source}: {maps} of {points}, {size:.1f} MB, {said}>"
+    return f"<embproj report of {source}: {maps} of {summary.rows.points_text}, {size:.1f} MB, {said}>"
 
 
 def metrics_text(metrics: dict) -> str:

@@ -101,6 +101,7 @@ def test_then_hover_fields_then_points_each_named_with_counts(data, whole, tmp_p
     assert "label" in shown and "id" in shown, "the label and a field that costs nothing stay"
     assert all(name not in shown for name in ("note", "code") if f'"{name}"' in warning)
     assert len(page.encode()) <= limit * MB and page_data(page)["n"] == N
+    assert "on the page" not in done.output and "on the page" not in page
 
     limit = round((without - whole["fields"] - whole["xy"] // 3) / MB, 4)  # now points must go too
     out = tmp_path / "points.html"
@@ -112,6 +113,9 @@ def test_then_hover_fields_then_points_each_named_with_counts(data, whole, tmp_p
     kept = int(warning.split("points: a seeded ")[1].split(" of ")[0].replace(",", ""))
     data_ = points(page)
     assert page_data(page)["n"] == kept == len(data_["row"]) and N // 10 < kept < N
+    # the run's last line and the page's header count the points the page holds, beside those plotted
+    assert f"{kept:,} points on the page ({N:,} plotted) of {N:,} rows" in " ".join(done.output.split())
+    assert f"{N:,} plotted · {kept:,} on the page" in page
     assert len(page.encode()) <= limit * MB
     rows = data_["row"].tolist()
     assert rows == sorted(set(rows)) and set(rows) <= set(range(N))

@@ -88,7 +88,7 @@ def _rest(opts: Options, stage: Stages, sides: tuple[Side, Side], matching, repo
         run_summary = describe_run(opts, made, seconds, contents.warnings, contents.table_facts)
         run_summary = with_comparison(opts, run_summary, made, contents)
         page = make_page(opts, made, contents, run_summary)
-    run_summary = with_page(run_summary, page.images, page.note, page.sending)
+    run_summary = with_page(run_summary, page.images, page.note, page.sending, shown=page.shown)
     for message in run_summary.warnings:
         reporter.warn(message)
     with Stages(Reporter(), stage.seconds)("write", ""):

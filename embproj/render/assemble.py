@@ -37,6 +37,7 @@ class Page:
     note: str | None  # what the size budget gave up, when it gave up something
     files_read: tuple[Path, ...] = ()  # the image files read into it: no output may land on one
     sending: str | None = None  # too large to send by mail: what --max-html-mb 18 would leave out
+    shown: int | None = None  # the points the page holds, when the size budget left some out
 
 
 def page_contents(opts: Options, made: StageResults) -> Contents:
@@ -72,6 +73,8 @@ def with_comparison(opts: Options, summary: RunSummary, made: StageResults, cont
 def make_page(opts: Options, made: StageResults, contents: Contents, summary: RunSummary) -> Page:
     """The page of the run `summary` describes (built once, from what the stages `made`), rendered within the size
     budget: each render shows the images it carries and what the budget gave up, beside the same summary."""
+    import numpy as np
+
     from embproj.images.budget import Parts, fit_report
     from embproj.render.data import ReportData
     from embproj.render.page import render_html
@@ -88,7 +91,11 @@ def make_page(opts: Options, made: StageResults, contents: Contents, summary: Ru
             color, color_kind = view.column, "continuous"
         coloured = (((view.column, "continuous"),) if opts.color != "" else ()) + coloured
 
+    def shown(cut) -> int | None:
+        return None if cut.points is None else len(np.union1d(cut.points, needed_points(contents.gear, view)))
+
     def render(uris, image_facts, note, cut) -> str:  # the budget renders, measures, and renders again if need be
+        on_page = shown(cut)
         data = ReportData(
             title=opts.title or _title(source, projections, made.compare),
             projections=projections,
@@ -99,7 +106,7 @@ def make_page(opts: Options, made: StageResults, contents: Contents, summary: Ru
             label=plan.label.column,
             hover=tuple(h for h in hover if h not in cut.hover) + ((cluster,) if cluster else ()),
             images=uris,
-            summary=summary,
+            summary=summary if on_page is None else replace(summary, rows=replace(summary.rows, shown=on_page)),
             image_facts=image_facts,
             budget_note=note,
             colors=coloured,
@@ -127,7 +134,7 @@ def make_page(opts: Options, made: StageResults, contents: Contents, summary: Ru
     parts = Parts(tables, droppable, len(sample.row_ids[matrix.keep]), needed_points(contents.gear, view))
     fitted = fit_report(render, images, opts.max_html_mb, opts.seed, plan.image.column, parts)
     files = tuple(images.cells.files) if images is not None else ()
-    return Page(fitted.html, fitted.images, fitted.note, files, fitted.sending)
+    return Page(fitted.html, fitted.images, fitted.note, files, fitted.sending, shown(fitted.cut))
 
 
 def _free(column: pa.ChunkedArray) -> bool:
