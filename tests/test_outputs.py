@@ -36,7 +36,8 @@ def all_run(digits_parquet, tmp_path_factory):
 def test_json_summary_on_stdout(all_run):
     result, folder = all_run
     summary = json.loads(result.stdout)
-    assert summary["rows"] == {"read": 1797, "sampled": 1797, "plotted": 1797, "on_page": 1797, "dropped": 0, "dropped_reasons": {}}
+    rows = {"read": 1797, "sampled": 1797, "plotted": 1797, "on_page": 1797, "dropped": 0, "dropped_reasons": {}}
+    assert summary["rows"] == rows
     assert summary["columns"]["color"] == "target" and len(summary["columns"]["embedding"]) == 64
     assert [a["algo"] for a in summary["algorithms"]] == ["pca", "umap", "tsne"]
     assert summary["algorithms"][1]["params"] == {"n_neighbors": 15, "min_dist": 0.1, "metric": "cosine"}
