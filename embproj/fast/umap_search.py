@@ -28,11 +28,12 @@ import numpy as np
 from embproj.fast.versions import refused
 
 EXACT = "exact (embproj's search, handed to umap-learn's transform)"
-# Above this many rows to place, pynndescent's own index (built once, queried fast) is the quicker search: with
-# 20,000 rows fitted, the exact search placed 80,000 rows as fast (100,000 × 128 UMAP: 142.6 s against 148.2 s),
-# 280,000 rows in 263.6 s against 145.3 s (trustworthiness 0.9784 against 0.9768); at 1,000,000 rows the UMAP stage
-# is estimated at ~967 s against ~380 s (benchmarks/RESULTS.md, "The speed paths")
-EXACT_PLACE_ROWS = 100_000
+# Above this many rows to place, pynndescent's own index (a ~33 s numba build in every process, then 0.15 s a
+# query of 10,000 rows, asked a thread at a time) places faster than the exact search (~1.1 s a query, but no
+# build). Measured with both placing on both cores, 20,000 rows fitted, UMAP stage: 180,000 rows placed 48.0 s
+# exact against 57.4 s (trustworthiness 0.9785 against 0.9782); 380,000 rows 90.7 s against 76.1 s (0.9787
+# against 0.9777): ~2.45 s against ~1.19 s a batch of 10,000, even at ~260,000 (benchmarks/RESULTS.md)
+EXACT_PLACE_ROWS = 250_000
 STATE = {"status": "not used"}
 
 
