@@ -62,6 +62,25 @@ def around(compute: Compute, opts, algos: tuple[str, ...], vectors, matrix, fit:
     return graphs, [found[a] for a in algos]
 
 
+def one_map(make: Callable[[], Any], warn: Warn, vectors: np.ndarray, algo: str, params: dict, seed: int,
+            fitted: int, reduced_to: int | None):
+    """One map (a Projection of `algo`) of `vectors` (every row as read), from the cache when it holds it, else
+    `make()`'s, kept: marked "hit" or "miss". `params`: all it depends on besides the vectors (`embproj compare`'s
+    AFTER map adds the start it was refined from), so that a map `project` keeps serves compare and back."""
+    name = key(fingerprint(vectors), algo, params, seed, fitted, reduced_to)
+    found = _hit(name, warn, algo, len(vectors))
+    if found is not None:
+        return found
+    made = make()
+    save(name, made)
+    return replace(made, cached="miss")
+
+
+def graph_search(vectors: np.ndarray, warn: Warn) -> Callable:
+    """`knn` for the graph over every row of `vectors`, answered from the cache or kept in it (`_searched`)."""
+    return _searched(fingerprint(vectors), warn)
+
+
 def _hit(name: str, warn: Warn, algo: str, rows: int):
     hit = load(name, warn, algo)
     return replace(hit, cached="hit") if hit is not None and len(hit.xy) == rows else None

@@ -275,7 +275,7 @@ class Options:
     )  # fmt: skip
     cache: bool = option(
         True, "--cache/--no-cache", help="Reuse the coordinates of an earlier run on the same vectors with the same "
-        "projection options (~/.cache/embproj/projections)", in_command=False, commands=("project",),
+        "projection options (~/.cache/embproj/projections)", in_command=False, commands=MAPS,
     )  # fmt: skip
     # where the batch steps run; the same coordinates either way, so none of these is in "to make it again"
     engine: str = option(

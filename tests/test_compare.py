@@ -125,11 +125,15 @@ def test_unchanged_rows_stay_in_place_between_the_aligned_maps(pair):
     assert np.median(shift[moved]) > 0.2, "a row that moved to another class moves on the map"
 
 
-def test_umap_maps_are_aligned_too(tmp_path):
+def test_umap_maps_are_aligned_too(tmp_path, monkeypatch):
+    monkeypatch.delenv("EMBPROJ_NO_CACHE")  # and the projection cache keeps both maps (below)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     before, after = write_pair(tmp_path)
     out = tmp_path / "umap.html"
-    result = run_compare(before, after, "--algo", "umap", "-o", out, "-q", "--no-metrics", "--clusters", "none")
+    options = ["--algo", "umap", "-q", "--no-metrics", "--clusters", "none", "--json"]
+    result = run_compare(before, after, *options, "-o", out, "--coords-out", tmp_path / "first.parquet")
     assert result.exit_code == 0, result.output
+    assert [a["cache"] for a in json.loads(result.stdout)["algorithms"]] == ["miss", "miss"]
     data = points(out.read_text(encoding="utf-8"))
     xy = {side: np.column_stack([data[f"x_umap_{side}"], data[f"y_umap_{side}"]]) for side in ("before", "after")}
     extent = np.ptp(xy["before"], axis=0).max()
@@ -139,6 +143,20 @@ def test_umap_maps_are_aligned_too(tmp_path):
     assert np.median(shift[still]) < 0.07, "a row that kept its neighbours stays near where it was"
     moved = np.isin(ids_of(out.read_text(encoding="utf-8")), [f"item-{i:03d}" for i in replaced_rows()])
     assert np.median(shift[moved]) > 0.3, "a row whose vector went to another class goes to it on the map"
+    # again with only the title changed: both maps from the cache, the same numbers; and `project` of BEFORE with
+    # the same options takes the map compare kept (one cache for both commands)
+    again = run_compare(before, after, *options, "-o", tmp_path / "again.html", "--title", "again", "--coords-out",
+                        tmp_path / "again.parquet")  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert [a["cache"] for a in json.loads(again.stdout)["algorithms"]] == ["hit", "hit"]
+    assert pq.read_table(tmp_path / "again.parquet").equals(pq.read_table(tmp_path / "first.parquet"))
+    from typer.testing import CliRunner
+
+    from embproj.cli import app
+
+    alone = CliRunner().invoke(app, ["project", str(before), *options, "-o", str(tmp_path / "before.html")])
+    assert alone.exit_code == 0, alone.output
+    assert [a["cache"] for a in json.loads(alone.stdout)["algorithms"]] == ["hit"]
 
 
 # -- the numbers ---------------------------------------------------------------------------------------------

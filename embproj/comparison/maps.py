@@ -8,14 +8,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from embproj import cache
 from embproj.comparison.align import aligned_map, how_aligned
 from embproj.comparison.change import neighbourhood_change
 from embproj.comparison.sides import Side
 from embproj.errors import located
-from embproj.neighbours.search import Neighbours, Rows, Wanted, find_neighbours, within
+from embproj.neighbours.search import Neighbours, Rows, Wanted, find_neighbours, knn, within
 from embproj.options import ALGO_NAMES, Options
 from embproj.project.metrics import measure, measure_k, subset
-from embproj.project.projectors import Projection, fit_rows, neighbours_needed, project, runnable
+from embproj.project.projectors import REFINE, Projection, fit_rows, neighbours_needed, project, runnable
 from embproj.vectors.matrix import Matrix, fit_reducer, needs_reduction
 from embproj.vectors.scaling import fit_scaler
 
@@ -55,22 +56,44 @@ class Maps:
         return ALGO_NAMES[self.before.projection.algo]
 
 
-def both_maps(opts: Options, stage, before: Side, after: Side) -> Maps:
+def both_maps(opts: Options, stage, before: Side, after: Side, warn=lambda message: None) -> Maps:
+    """Both sides' graphs, the change, the BEFORE map and the AFTER map aligned to it. With the projection cache
+    on (`--cache`, cache.py), each side's graph over every row and each map come from it when it holds them: the
+    same entries `project` keeps for the same vectors and options; the AFTER map refined from BEFORE's
+    coordinates (UMAP) is kept under that start too. `warn`: how an unusable entry is told."""
     n = before.matrix.rows
     maps = located(before.source.name, runnable, opts.algo, n)  # PCA, with a warning, for a table too small
     algo = maps.algos[0]
     fit = fit_rows(n, opts.fit_points, opts.seed)
     k = within(opts.neighbours, n)
+    kept = cache.enabled(opts.cache)
     made = {}
     for side in (before, after):  # rescaled, pre-reduced, then its neighbours found, as `project` orders them
         space = _space(opts, stage, side, algo, fit)
-        made[side.name] = space, _neighbours(opts, stage, side.name, space, algo, fit, k)
+        search = cache.graph_search(space.read, warn) if kept else knn
+        made[side.name] = space, _neighbours(opts, stage, side.name, space, algo, fit, k, search)
     (space_b, graphs_b), (space_a, graphs_a) = made["before"], made["after"]
     change = neighbourhood_change(_nearest(graphs_b, k), _nearest(graphs_a, k))
-    first = _project(opts, stage, algo, space_b.maps, graphs_b, fit, "before", maps.notes_for(algo))
-    second = aligned_map(
-        lambda init: _project(opts, stage, algo, space_a.maps, graphs_a, fit, "after", (), init), first, fit, change
+    params = opts.params_for(algo)
+
+    def side_map(space: Space, make, side: str, given: dict) -> Projection:
+        if not kept:
+            return make()
+        found = cache.one_map(make, warn, space.read, algo, given, opts.seed, len(fit), space.matrix.reduced_to)
+        return replace(found, side=side)
+
+    def after_map(init) -> Projection:
+        def make() -> Projection:
+            return _project(opts, stage, algo, space_a.maps, graphs_a, fit, "after", (), init)
+
+        start = {} if init is None else {**REFINE, "start": cache.fingerprint(np.asarray(init, dtype=np.float64))}
+        return side_map(space_a, make, "after", {**params, **start})
+
+    told = maps.notes_for(algo)
+    first = side_map(
+        space_b, lambda: _project(opts, stage, algo, space_b.maps, graphs_b, fit, "before", told), "before", params
     )
+    second = aligned_map(after_map, first, fit, change)
     if opts.metrics:
         rows = subset(n, opts.seed)  # the rows the numbers are measured on, as read
         with stage("metrics", "Measuring quality"):
@@ -102,8 +125,11 @@ def _fitted(X: np.ndarray, fit: np.ndarray) -> np.ndarray:
     return X if len(fit) == len(X) else X[fit]
 
 
-def _neighbours(opts: Options, stage, name: str, space: Space, algo: str, fit: np.ndarray, k: int) -> Neighbours:
-    """The side's graphs: the fit's, and every row's k nearest (at least) in the space the vectors were read in."""
+def _neighbours(
+    opts: Options, stage, name: str, space: Space, algo: str, fit: np.ndarray, k: int, search
+) -> Neighbours:
+    """The side's graphs: the fit's, and every row's k nearest (at least) in the space the vectors were read in,
+    by `search` (neighbours/search.py's `knn`, or the projection cache's)."""
     n = len(space.read)
     with stage(f"neighbours_{name}", f"Finding each point's neighbours in {name.upper()}"):
         placing = len(fit) < n and algo in ("umap", "tsne")
@@ -112,7 +138,7 @@ def _neighbours(opts: Options, stage, name: str, space: Space, algo: str, fit: n
             neighbours_needed(algo, opts.params_for(algo), len(fit)), opts.neighbours, max(measure_k(opts, n), k),
             opts.metric, opts.seed, placing, opts.neighbour_rows,
         )  # fmt: skip
-        return find_neighbours(Rows.here(space.read, reduced, fit), wanted)
+        return find_neighbours(Rows.here(space.read, reduced, fit), wanted, search)
 
 
 def _nearest(graphs: Neighbours, k: int) -> np.ndarray:

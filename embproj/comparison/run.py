@@ -64,7 +64,7 @@ def _rest(opts: Options, stage: Stages, sides: tuple[Side, Side], matching, repo
     from embproj.structure.clusters import find_structure
 
     before, after = sides
-    maps = both_maps(opts, stage, before, after)
+    maps = both_maps(opts, stage, before, after, reporter.warn)
     with stage("structure", "Finding clusters and the maps' density"):
         structure = find_structure(opts, before.plan, before.sample, maps.before.matrix, maps.projections)
     summary = summarise(
