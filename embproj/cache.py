@@ -62,8 +62,16 @@ def around(compute: Compute, opts, algos: tuple[str, ...], vectors, matrix, fit:
     return graphs, [found[a] for a in algos]
 
 
-def one_map(make: Callable[[], Any], warn: Warn, vectors: np.ndarray, algo: str, params: dict, seed: int,
-            fitted: int, reduced_to: int | None):
+def one_map(
+    make: Callable[[], Any],
+    warn: Warn,
+    vectors: np.ndarray,
+    algo: str,
+    params: dict,
+    seed: int,
+    fitted: int,
+    reduced_to: int | None,
+):
     """One map (a Projection of `algo`) of `vectors` (every row as read), from the cache when it holds it, else
     `make()`'s, kept: marked "hit" or "miss". `params`: all it depends on besides the vectors (`embproj compare`'s
     AFTER map adds the start it was refined from), so that a map `project` keeps serves compare and back."""
