@@ -215,6 +215,12 @@ def test_the_panel_maps_the_digits_again_in_the_page(open_report, digits_report,
     assert np.isfinite(xy).all()
     labels = np.array(digits_table.column("target").to_pylist())
     assert same_class_share(xy, labels) > good
+    # its trust per point, as the report's maps have theirs (their means on the digits: PCA ~0.12, UMAP ~0.49,
+    # t-SNE ~0.59): every row's share of its 10 nearest kept on the map
+    trust = np.array([np.nan if v is None else v for v in page.column(page.js("() => embproj.map('page').trust"))])
+    assert np.isfinite(trust).all() and ((trust >= 0) & (trust <= 1)).all()
+    assert (0.02 < trust.mean() < 0.3) if algo == "pca" else trust.mean() > 0.3, trust.mean()
+    assert page.js("() => embproj.meta().lenses.trust.page.k") == 10
     page.assert_quiet()
 
 
@@ -246,12 +252,16 @@ def test_the_same_settings_give_the_same_map_and_it_is_linked(open_report, colum
     p.click("#ep-gear")  # the panel folded away, the maps where a reader sees them
     tip = page.hover(i, "page")
     assert tip.visible and tip.index == i
-    # coloured by the lenses' "map trust", the new map (computed here, no trust of its own) has no colour
+    # coloured by the lenses' "map trust", the new map by its own, measured in this page at the sample's rows
     choice = [c["name"] for c in page.js("() => embproj.meta().colors")].index("map trust")
     p.select_option("#ep-color", str(choice))
     field = page.on_named_figure("map_page", "return view.model.renderers[0].glyph.fill_color.field;")
-    assert field == page.js("() => embproj.map('page').trust") and all(v is None or v != v for v in page.column(field))
-    assert page.hover(i, "page").fields["map trust"]  # the report's map's trust, on the hover of the new one
+    assert field == page.js("() => embproj.map('page').trust")
+    trust = np.array([np.nan if v is None else v for v in page.column(field)])
+    assert np.isfinite(trust[sampled]).all() and np.isnan(np.delete(trust, sampled)).all()
+    assert ((trust[sampled] >= 0) & (trust[sampled] <= 1)).all() and trust[sampled].mean() > 0.3
+    fields = page.hover(i, "page").fields  # the report's map's trust and the new one's, on its hover
+    assert fields["map trust · PCA"] and fields["map trust · this page's map"].endswith("are near it on the map")
     page.assert_quiet()
 
 

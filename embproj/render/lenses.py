@@ -54,7 +54,7 @@ def lens_colors(data, columns: dict, others: int) -> list[dict]:
         keys = {key: trust_column(key) for key in lenses.trust}
         for key, t in lenses.trust.items():
             columns[keys[key]] = t.kept.astype(np.float32)
-        if data.gear is not None:  # the map the page computes has no trust: its points in the colour of none
+        if data.gear is not None:  # the map the page computes: its trust is measured there when drawn (js/gear.js)
             keys[GEAR] = trust_column(GEAR)
             columns[keys[GEAR]] = np.full(len(data.row_ids), np.nan, dtype=np.float32)
         first = next(iter(keys.values()))  # each map is coloured by its own (js/colour.js)

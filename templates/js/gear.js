@@ -168,7 +168,7 @@
     worker.onerror = (event) => { URL.revokeObjectURL(url); finish("error", "failed: " + (event.message || "the worker stopped")); };
     const g = gear();
     worker.postMessage({ sample: byId("ep-gear-sample").textContent, code: g.code, columns: s.columns, algo: s.algo,
-      params: s.params, seed: s.seed, maxDims: g.max_dims });
+      params: s.params, seed: s.seed, maxDims: g.max_dims, trustK: trustK() });
     started = performance.now();
     panel.dataset.state = "running";
     delete panel.dataset.done;
@@ -205,6 +205,25 @@
     }
   }
 
+  // The report's maps' trust k (the lenses, render/lenses.py): the new map's trust is measured as deep; 0 (none
+  // measured) when the page has no trust lens.
+  function trustK() {
+    const lens = ep.meta().lenses, g = gear();
+    const maps = Object.entries((lens && lens.trust) || {}).filter(([key]) => key !== g.map);
+    return maps.length && ep.map(g.map).trust in ep.points().data ? maps[0][1].k : 0;
+  }
+
+  // The new map's trust per point as the lenses show it (a colour, a hover line): its column at the sample's rows.
+  function showTrust(m, rows, n, update) {
+    if (!m.trust) return;
+    const g = gear(), column = new Float32Array(n).fill(NaN);
+    let sum = 0;
+    rows.forEach((i, k) => { column[i] = m.trust[k]; sum += m.trust[k]; });
+    update[ep.map(g.map).trust] = column;
+    const mean = Math.round((sum / Math.max(1, rows.length)) * 1e4) / 1e4;
+    ep.meta().lenses.trust[g.map] = { k: m.trustK, mean: mean, name: "this page's map", recall: null, measured_on: null };
+  }
+
   // The gear's map: the sample's rows at the new coordinates, the others off it (NaN).
   function show(m, s) {
     const g = gear(), names = ep.map(g.map), n = ep.meta().n, rows = ep.gearRows(), src = ep.points();
@@ -215,7 +234,9 @@
       xs[i] = x; ys[i] = y;
       if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
     });
-    src.data = Object.assign({}, src.data, { [names.x]: xs, [names.y]: ys });
+    const update = { [names.x]: xs, [names.y]: ys };
+    showTrust(m, rows, n, update);
+    src.data = Object.assign({}, src.data, update);
     const fig = ep.state.figures.find((f) => f.name === names.figure);
     const px = (x1 - x0) * 0.04 || 1, py = (y1 - y0) * 0.04 || 1;
     Object.assign(fig.x_range, { start: x0 - px, end: x1 + px });

@@ -108,3 +108,20 @@ test("PCA's map is the rows on the top two axes", { skip }, async () => {
   first.forEach((v, i) => assert.ok(Math.abs(sign * v - one.xy[2 * i]) < 1e-2 * Math.abs(gear.values[0]) ** 0.5));
   assert.ok(one.done.variance > 0.5 && one.done.variance <= 1);
 });
+
+test("map trust: a map that keeps every row's neighbours gets 1, a shuffled one little, and the run returns it", { skip }, async () => {
+  const n = 300, random = P.generator(5), X = new Float64Array(2 * n);
+  for (let i = 0; i < 2 * n; i++) X[i] = random();
+  const same = P.trust(X, n, 2, Float32Array.from(X), 10, "euclidean");
+  assert.strictEqual(same.k, 10);
+  assert.ok(same.trust.every((v) => v === 1));
+  const shuffled = new Float32Array(2 * n);
+  for (let i = 0; i < n; i++) { const j = (i * 7919) % n; shuffled[2 * i] = X[2 * j]; shuffled[2 * i + 1] = X[2 * j + 1]; }
+  const mean = P.trust(X, n, 2, shuffled, 10, "euclidean").trust.reduce((s, v) => s + v, 0) / n;
+  assert.ok(mean < 0.2, String(mean));
+  const done = await P.project(Object.assign(message("pca", {}, 0), { trustK: 10 }), () => {});
+  assert.strictEqual(done.trustK, 10);
+  assert.strictEqual(done.trust.length, done.rows);
+  assert.ok(done.trust.every((v) => v >= 0 && v <= 1));
+  assert.strictEqual((await map("pca", {}, 0)).done.trust, null, "no trust asked, none measured");
+});

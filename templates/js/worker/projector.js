@@ -2,8 +2,9 @@
 // PCA, UMAP or t-SNE, off the page's thread. The page starts it from a Blob URL of its own text (this file after
 // the vendored umap-js, templates/vendor/), so it works from file:// and needs no server; it fetches nothing.
 //
-// Message in: { sample, code, columns, algo, params, seed, maxDims }; out: { type: "progress", done, total, what },
-// then { type: "done", xy (Float32Array, x and y of each row), rows, dims, variance } or { type: "error", message }.
+// Message in: { sample, code, columns, algo, params, seed, maxDims, trustK }; out: { type: "progress", done, total,
+// what }, then { type: "done", xy (Float32Array, x and y of each row), rows, dims, variance, trust, trustK } or
+// { type: "error", message }. `trust`: each row's map trust (a Float32Array, or null when trustK is 0).
 // Every random number comes from `generator(seed)`: the same message gives the same map.
 (function (scope) {
   "use strict";
@@ -438,6 +439,26 @@
 
   // -- the message ---------------------------------------------------------------------------------------------
 
+  // -- map trust: the share of each row's k nearest in the space the map was made from that are among its k nearest
+  // on the map (the report's lens, structure/lenses.py, here over the sample's rows); the distance on the map is
+  // euclidean, in the vectors' space the map's metric. Exact, n² × dims: ~0.2 s for 2,000 rows of 50 dims.
+
+  function trust(X, n, d, xy, k, metric) {
+    k = Math.min(k, n - 1);
+    const out = new Float32Array(n);
+    if (k < 1) return { trust: out.fill(NaN), k: 0 };
+    const near = neighbours(X, n, d, k + 1, metric).indices;  // itself first
+    const onMap = neighbours(Float64Array.from(xy), n, 2, k + 1, "euclidean").indices;
+    const seen = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i++) {
+      for (let c = 1; c <= k; c++) seen[onMap[i * (k + 1) + c]] = i;
+      let kept = 0;
+      for (let c = 1; c <= k; c++) if (seen[near[i * (k + 1) + c]] === i) kept++;
+      out[i] = kept / k;
+    }
+    return { trust: out, k: k };
+  }
+
   // The matrix the maps see: the chosen columns, pre-reduced by PCA to maxDims for UMAP and t-SNE when wider.
   function prepared(sample, algo, maxDims, random, progress) {
     if (algo === "pca" || sample.d <= maxDims) return sample;
@@ -465,17 +486,20 @@
     } else {
       xy = tsne(input.X, n, input.d, msg.params, random, progress);
     }
+    const metric = msg.algo === "pca" ? "euclidean" : msg.params.metric;
+    const trusted = msg.trustK > 0 ? trust(input.X, n, input.d, xy, msg.trustK, metric) : { trust: null, k: 0 };
     return { type: "done", xy: xy, rows: n, dims: sample.d, reducedTo: input.from ? input.d : null,
-      variance: variance, seconds: (Date.now() - started) / 1000 };
+      variance: variance, seconds: (Date.now() - started) / 1000, trust: trusted.trust, trustK: trusted.k };
   }
 
   scope.embprojProjector = { generator: generator, decodeSample: decodeSample, pca: pca, projectOn: projectOn,
-    neighbours: neighbours, affinities: affinities, umap: umap, tsne: tsne, prepared: prepared, project: project };
+    neighbours: neighbours, affinities: affinities, umap: umap, tsne: tsne, prepared: prepared, project: project,
+    trust: trust };
 
   if (typeof scope.postMessage === "function" && typeof scope.document === "undefined") {
     scope.onmessage = function (event) {
       project(event.data, (m) => scope.postMessage(m)).then(
-        (done) => scope.postMessage(done, [done.xy.buffer]),
+        (done) => scope.postMessage(done, done.trust ? [done.xy.buffer, done.trust.buffer] : [done.xy.buffer]),
         (e) => scope.postMessage({ type: "error", message: String((e && e.message) || e) }),
       );
     };
