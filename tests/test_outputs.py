@@ -183,7 +183,7 @@ def test_each_map_s_trust_per_point_has_the_reported_knn_recall_as_its_mean(all_
     data, meta = points(html), page_data(html)
     choice = next(c for c in meta["colors"] if c["name"] == "map trust")
     assert choice["kind"] == "continuous" and set(choice["keys"]) == {"pca", "umap", "tsne", GEAR}
-    assert np.isnan(data[choice["keys"][GEAR]]).all(), "the map the page computes: its trust is measured in the page once drawn"
+    assert np.isnan(data[choice["keys"][GEAR]]).all(), "measured in the page once drawn"
     for a in summary["algorithms"]:
         algo, recall = a["algo"], a["metrics"]["knn_recall@10"]
         trust = coords.column(f"{algo}_trust").to_numpy()
