@@ -113,9 +113,10 @@ def gear_case() -> dict:
     """A sample as render/gear.py encodes it for the page's projector, with numpy's answers: the rows, the
     covariance's top eigenvectors and eigenvalues, and each row's nearest rows (itself first)."""
     rng = np.random.default_rng(11)
-    classes = np.arange(240) % 4
-    X = (rng.normal(scale=5, size=(4, 12))[classes] + rng.normal(size=(240, 12))).astype(np.float32)
-    sample = encode_sample(PageVectors(X, np.arange(240), (), "12 dims"), DEFAULTS, "umap", {})
+    ROWS = 120  # the projector's maps run three times in tests/js: a small sample keeps them to a few seconds
+    classes = np.arange(ROWS) % 4
+    X = (rng.normal(scale=5, size=(4, 12))[classes] + rng.normal(size=(ROWS, 12))).astype(np.float32)
+    sample = encode_sample(PageVectors(X, np.arange(ROWS), (), "12 dims"), DEFAULTS, "umap", {})
     values, vectors = np.linalg.eigh(np.cov(X.astype(np.float64), rowvar=False))
     top = np.argsort(values)[::-1][:3]
     unit = X / np.linalg.norm(X, axis=1, keepdims=True)
@@ -127,7 +128,7 @@ def gear_case() -> dict:
         "classes": classes.tolist(),
         "axes": vectors[:, top].T.tolist(),
         "values": values[top].tolist(),
-        "euclidean": np.hstack([np.arange(240)[:, None], exact_knn(X, 5)]).tolist(),
+        "euclidean": np.hstack([np.arange(ROWS)[:, None], exact_knn(X, 5)]).tolist(),
         "cosine": cosine.tolist(),
     }
 
