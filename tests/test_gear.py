@@ -221,6 +221,8 @@ def test_the_panel_maps_the_digits_again_in_the_page(open_report, digits_report,
     assert np.isfinite(trust).all() and ((trust >= 0) & (trust <= 1)).all()
     assert (0.02 < trust.mean() < 0.3) if algo == "pca" else trust.mean() > 0.3, trust.mean()
     assert page.js("() => embproj.meta().lenses.trust.page.k") == 10
+    said = re.search(r"map trust (\d\.\d\d) \(of each row's 10 nearest", run["header"])  # and the panel says it
+    assert said and abs(float(said.group(1)) - trust.mean()) < 0.006, run["header"]
     page.assert_quiet()
 
 

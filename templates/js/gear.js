@@ -217,11 +217,16 @@
   function showTrust(m, rows, n, update) {
     if (!m.trust) return;
     const g = gear(), column = new Float32Array(n).fill(NaN);
-    let sum = 0;
-    rows.forEach((i, k) => { column[i] = m.trust[k]; sum += m.trust[k]; });
+    rows.forEach((i, k) => { column[i] = m.trust[k]; });
     update[ep.map(g.map).trust] = column;
-    const mean = Math.round((sum / Math.max(1, rows.length)) * 1e4) / 1e4;
+    const mean = Math.round(meanOf(m.trust) * 1e4) / 1e4;
     ep.meta().lenses.trust[g.map] = { k: m.trustK, mean: mean, name: "this page's map", recall: null, measured_on: null };
+  }
+
+  function meanOf(values) {
+    let sum = 0;
+    for (const v of values) sum += v;
+    return sum / Math.max(1, values.length);
   }
 
   // The gear's map: the sample's rows at the new coordinates, the others off it (NaN).
@@ -257,8 +262,10 @@
     const cols = s.columns ? `${s.columns.length} of the ${g.columns.length} columns` : g.about;
     const reduced = m.reducedTo ? `, pre-reduced to ${m.reducedTo} dimensions by PCA` : "";
     const variance = m.variance !== null ? `, ${(m.variance * 100).toFixed(1)}% of the variance` : "";
+    const trusted = m.trust ? `; map trust ${meanOf(m.trust).toFixed(2)} (of each row's ${m.trustK} nearest, the ` +
+      "share kept on the map)" : "";
     return `computed in this page on ${ep.count(m.rows)} rows with ${g.algos[s.algo]}` +
-      (words.length ? ` (${words.join(", ")})` : "") + ` on ${cols}${reduced}${variance}`;
+      (words.length ? ` (${words.join(", ")})` : "") + ` on ${cols}${reduced}${variance}${trusted}`;
   }
 
   function quote(word) {
