@@ -11,8 +11,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-import pyarrow as pa
-
 from embproj import cache
 from embproj.errors import EmbprojError, OptionError, located
 from embproj.memory import give_back
@@ -267,12 +265,11 @@ def _project(opts: Options, algo: str, maps, matrix, graphs, fit, fitted, place,
 
 
 def _outputs(opts: Options, html: str, plan: Plan, sample, matrix, projections, lenses) -> list[Output]:
-    from embproj.write.coords import coords_output, coords_table
+    from embproj.write.coords import coords_output, coords_table, labels_of
 
     outputs = [text_output("report", opts.output, html)] if opts.output is not None else []
     if opts.coords_out is not None:
-        label = plan.color.column or plan.label.column
-        labels = sample.table.column(label).take(pa.array(matrix.keep)) if label else None
+        label, labels = labels_of(plan, sample.table, matrix.keep)
         trust = {key: t.kept for key, t in lenses.trust.items()}
         table = coords_table(sample.row_ids[matrix.keep], projections, label, labels, trust)
         outputs.append(coords_output(opts.coords_out, table))

@@ -43,6 +43,11 @@ class Rows:
     shown: int | None = None  # the points on the page, when --max-html-mb left some of the plotted ones out
 
     @property
+    def on_page(self) -> int:
+        """The points the page holds: every plotted one unless the size budget thinned them."""
+        return self.plotted if self.shown is None else self.shown
+
+    @property
     def points_text(self) -> str:
         """`1,797 points`, or `2,060 points on the page (5,000 plotted)` when the size budget thinned them."""
         if self.shown is not None:
@@ -227,7 +232,7 @@ def manifest(summary: RunSummary) -> dict:
         "source": summary.source,
         "rows_read": summary.rows.read,
         "rows_plotted": summary.rows.plotted,
-        "points_on_page": summary.rows.plotted if summary.rows.shown is None else summary.rows.shown,
+        "points_on_page": summary.rows.on_page,
         "dropped": summary.rows.reasons,
         "columns": summary.columns,
         "scale": summary.scale["method"],
@@ -258,7 +263,7 @@ def json_summary(result) -> dict:
             "read": s.rows.read,
             "sampled": s.rows.sampled,
             "plotted": s.rows.plotted,
-            "on_page": s.rows.plotted if s.rows.shown is None else s.rows.shown,
+            "on_page": s.rows.on_page,
             "dropped": s.rows.dropped,
             "dropped_reasons": s.rows.reasons,
         },

@@ -101,13 +101,12 @@ def _outputs(opts: Options, html: str, before: Side, matching, maps) -> list:
     """The report, and with --coords-out each row's key, both maps and its change as a table."""
     import pyarrow as pa
 
-    from embproj.write.coords import change_table, coords_output
+    from embproj.write.coords import change_table, coords_output, labels_of
 
     outputs = [text_output("report", opts.output, html)] if opts.output is not None else []
     if opts.coords_out is not None:
         rows, table = before.matrix.keep, before.sample.table
-        label = before.plan.color.column or before.plan.label.column
-        labels = table.column(label).take(pa.array(rows)) if label else None
+        label, labels = labels_of(before.plan, table, rows)
         keys = matching.keys(table, before.sample.row_ids).take(pa.array(rows)) if matching.key else None
         ids = before.sample.row_ids[rows]
         changed = change_table(ids, maps.projections, maps.change, matching.key, keys, label, labels)

@@ -42,7 +42,7 @@ def search_index(nearest, X, k: int, metric: str, seed: int, placing: int = 0) -
     when the path is off, and when more than EXACT_PLACE_ROWS rows are to be placed (`placing`)."""
     from pynndescent import NNDescent
 
-    why = refused("umap_search")
+    why = off = refused("umap_search")
     if why is None and placing > EXACT_PLACE_ROWS:
         why = f"{placing:,} rows to place, over the {EXACT_PLACE_ROWS:,} the exact search places faster"
     if why is None and "epsilon" not in inspect.signature(NNDescent.query).parameters:
@@ -52,7 +52,7 @@ def search_index(nearest, X, k: int, metric: str, seed: int, placing: int = 0) -
         return __getattr__("Answered")(nearest, metric in ("cosine", "correlation"), k)
     build = {"metric": metric, "n_neighbors": k + 1, "random_state": seed, "n_jobs": 1, "low_memory": True}
     STATE["status"] = f"NN-descent (pynndescent's own index: {why})"
-    if placing > EXACT_PLACE_ROWS and refused("umap_search") is None:
+    if off is None and placing > EXACT_PLACE_ROWS:
         STATE["status"] = f"NN-descent (pynndescent's own index, asked a thread at a time: {why})"
         return __getattr__("Locked")(X, **build)
     return NNDescent(X, **build)

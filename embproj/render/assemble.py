@@ -73,12 +73,10 @@ def with_comparison(opts: Options, summary: RunSummary, made: StageResults, cont
 def make_page(opts: Options, made: StageResults, contents: Contents, summary: RunSummary) -> Page:
     """The page of the run `summary` describes (built once, from what the stages `made`), rendered within the size
     budget: each render shows the images it carries and what the budget gave up, beside the same summary."""
-    import numpy as np
-
     from embproj.images.budget import Parts, fit_report
     from embproj.render.data import ReportData
     from embproj.render.page import render_html
-    from embproj.render.thin import keep_points, needed_points
+    from embproj.render.thin import keep_points, kept_points, needed_points
 
     source, plan, sample, matrix, projections = made.source, made.plan, made.sample, made.matrix, made.projections
     neighbours, structure = made.graphs, made.structure
@@ -92,7 +90,7 @@ def make_page(opts: Options, made: StageResults, contents: Contents, summary: Ru
         coloured = (((view.column, "continuous"),) if opts.color != "" else ()) + coloured
 
     def shown(cut) -> int | None:
-        return None if cut.points is None else len(np.union1d(cut.points, needed_points(contents.gear, view)))
+        return None if cut.points is None else len(kept_points(cut.points, contents.gear, view))
 
     def render(uris, image_facts, note, cut) -> str:  # the budget renders, measures, and renders again if need be
         on_page = shown(cut)

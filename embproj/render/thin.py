@@ -24,11 +24,16 @@ def needed_points(gear, compare) -> np.ndarray:
     return np.unique(np.concatenate(needed))
 
 
+def kept_points(keep: np.ndarray, gear, compare) -> np.ndarray:
+    """The points a page thinned to `keep` holds, ascending: those and the ones it never leaves out."""
+    return np.union1d(np.asarray(keep, np.int64), needed_points(gear, compare))
+
+
 def keep_points(data: ReportData, keep: np.ndarray) -> ReportData:
     """`data` with only the points at positions `keep` (and those it cannot lose), in their order; no neighbour
     table (its rows would refer to points left out)."""
     n = len(data.row_ids)
-    kept = np.union1d(np.asarray(keep, np.int64), needed_points(data.gear, data.compare))
+    kept = kept_points(keep, data.gear, data.compare)
     position = np.full(n, -1, np.int64)
     position[kept] = np.arange(len(kept))
 

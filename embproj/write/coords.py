@@ -20,14 +20,26 @@ def coords_table(
         columns[f"{p.algo}_y"] = pa.array(p.xy[:, 1])
         if trust and p.key in trust:  # (a report's map: its key is its algorithm)
             columns[f"{p.algo}_trust"] = pa.array(trust[p.key])
+    return pa.table(_labelled(columns, label, labels, projections, len(row_ids)))
+
+
+def labels_of(plan, table: pa.Table, rows: np.ndarray) -> tuple[str | None, pa.ChunkedArray | None]:
+    """The column the coordinates are labelled by (the colour's, else the label's) and its values at `rows`."""
+    label = plan.color.column or plan.label.column
+    return label, table.column(label).take(pa.array(rows)) if label else None
+
+
+def _labelled(columns: dict, label: str | None, labels, projections, n: int) -> dict:
+    """`columns` with the label and, when some rows were placed by the fitted model, a "fitted" column saying
+    which."""
     if label and labels is not None and label not in columns:
         columns[label] = labels
     fit = projections[0].fit if projections else None
-    if fit is not None:  # some rows were placed by the fitted model: say which
-        fitted = np.zeros(len(row_ids), dtype=bool)
+    if fit is not None:
+        fitted = np.zeros(n, dtype=bool)
         fitted[fit] = True
         columns["fitted"] = pa.array(fitted)
-    return pa.table(columns)
+    return columns
 
 
 def change_table(
@@ -42,14 +54,7 @@ def change_table(
     for p in projections:
         columns[f"{p.side}_x"], columns[f"{p.side}_y"] = pa.array(p.xy[:, 0]), pa.array(p.xy[:, 1])
     columns["change"] = pa.array(np.asarray(change, dtype=np.float32))
-    if label and labels is not None and label not in columns:
-        columns[label] = labels
-    fit = projections[0].fit if projections else None
-    if fit is not None:
-        fitted = np.zeros(len(row_ids), dtype=bool)
-        fitted[fit] = True
-        columns["fitted"] = pa.array(fitted)
-    return pa.table(columns)
+    return pa.table(_labelled(columns, label, labels, projections, len(row_ids)))
 
 
 def coords_output(path: Path, table: pa.Table) -> Output:
