@@ -293,7 +293,10 @@ class ConsoleReporter:
 @contextmanager
 def _library_messages(console):
     """The libraries' own warnings and log records during a run: under -q none (errors only, as -q says); else a
-    warning is one line, "Warning: sklearn: …", once per text, not a file name, line number and source line."""
+    warning is one line, "Warning: sklearn: …", once per text, not a file name, line number and source line. The
+    categories Python itself hides from users (import, deprecation, resource warnings: for the libraries'
+    developers, nothing a user can act on) stay hidden: umap-learn's "Tensorflow not installed" on its first
+    import, for one."""
     import logging
     import warnings
 
@@ -307,6 +310,8 @@ def _library_messages(console):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore" if console is None else "always")
+        for hidden in (ImportWarning, DeprecationWarning, PendingDeprecationWarning, ResourceWarning):
+            warnings.simplefilter("ignore", hidden)
         warnings.showwarning = show
         if console is None:
             logging.disable(logging.CRITICAL)

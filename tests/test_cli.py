@@ -253,9 +253,16 @@ def test_a_library_warning_is_one_line_and_silent_under_quiet():
 
         warnings.warn_explicit("invalid value\n encountered", RuntimeWarning, "/x/site-packages/sklearn/pca.py", 9)
 
+    def hidden():  # what Python hides from users by default, as umap-learn's first import warns
+        import warnings
+
+        warnings.warn_explicit("Tensorflow not installed", ImportWarning, "/x/site-packages/umap/__init__.py", 9)
+        warnings.warn_explicit("old", DeprecationWarning, "/x/site-packages/sklearn/pca.py", 9)
+
     console = _console(False)
     with console.capture() as seen, _library_messages(console):
         warn()
+        hidden()
         warn()
     assert seen.get().splitlines() == ["Warning: sklearn: invalid value encountered"]
     with _library_messages(None):
